@@ -1,0 +1,1 @@
+"""Sanchika engine: BPMN runtime, domain records and services (no web imports)."""

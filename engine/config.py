@@ -1,0 +1,43 @@
+"""Settings read from the environment (CONTRACT.md names them)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    secret_key: str
+    smtp_url: str | None
+    sms_url: str | None
+    sla_default: str | None
+    max_bpmn_bytes: int = 2 * 1024 * 1024
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        data_dir = Path(env.get("SANCHIKA_DATA_DIR") or "instance").resolve()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        url = env.get("SANCHIKA_DATABASE_URL") or f"sqlite:///{data_dir / 'sanchika.db'}"
+        return cls(
+            data_dir=data_dir,
+            database_url=url,
+            secret_key=env.get("SANCHIKA_SECRET_KEY") or _stored_secret(data_dir),
+            smtp_url=env.get("SANCHIKA_SMTP_URL") or None,
+            sms_url=env.get("SANCHIKA_SMS_URL") or None,
+            sla_default=env.get("SANCHIKA_SLA_DEFAULT") or None,
+        )
+
+
+def _stored_secret(data_dir: Path) -> str:
+    """A secret generated once into the data folder, so restarts keep sessions valid."""
+    path = data_dir / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,82 @@
+"""The demo organisation (CONTRACT.md) and a few files and receipts in various states."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from . import org
+from .models import File
+from .services import Sanchika
+
+# username, full name, post code, post title, rank, can approve
+OFFICERS = [
+    ("clerk", "Ramesh Kumar", "GAD-EST-DA", "Dealing Assistant, Establishment", 1, False),
+    ("so", "Sunita Sharma", "GAD-EST-SO", "Section Officer, Establishment", 2, False),
+    ("us", "Arvind Mishra", "GAD-EST-US", "Under Secretary, Establishment", 3, False),
+    ("ds", "Kavita Singh", "GAD-EST-DS", "Deputy Secretary, Establishment", 4, True),
+    ("secretary", "Rajiv Verma", "GAD-SECY", "Secretary, General Administration", 6, True),
+]
+STAFF = [
+    ("designer", "Process Designer", "designer"),
+    ("auditor", "Monitoring Officer", "auditor"),
+    ("admin", "System Administrator", "admin"),
+]
+
+
+def create_demo(app: Sanchika, password: str) -> dict[str, int]:
+    """Idempotent: users and posts are created once; sample files only on an empty database."""
+    if len(password) < 8:
+        raise ValueError("the demo password must have at least 8 characters")
+    with app.db.transaction() as s:
+        dept = org.ensure_department(s, "GAD", "General Administration")
+        est = org.ensure_section(s, dept, "EST", "Establishment")
+        superior = None
+        posts = {}
+        for username, full_name, code, title, rank, can_approve in reversed(OFFICERS):
+            superior = org.ensure_post(s, est, code, title, rank=rank, can_approve=can_approve,
+                                       superior=superior)
+            posts[username] = superior
+        for username, full_name, code, title, rank, can_approve in OFFICERS:
+            org.ensure_user(s, username, full_name, password, post=posts[username],
+                            email=f"{username}@gad.example.gov.in")
+        for username, full_name, role in STAFF:
+            org.ensure_user(s, username, full_name, password, role=role)
+        has_files = s.scalar(select(File.id).limit(1)) is not None
+    if has_files:
+        return {"samples": 0}
+    return {"samples": _samples(app)}
+
+
+def _samples(app: Sanchika) -> int:
+    with app.db.reader() as s:
+        users = {u: org.user_by_username(s, u) for u in ("clerk", "so", "us", "ds")}
+    clerk, so, us, ds = (users[k] for k in ("clerk", "so", "us", "ds"))
+    letters = [
+        ("Director, Treasury", "Pay fixation of Junior Assistants after 7th Pay Commission"),
+        ("District Collector, Lucknow", "Request for transfer of Naib Tehsildar"),
+        ("सचिव, वित्त विभाग", "वार्षिक अवकाश नियमावली में संशोधन"),
+        ("Registrar, High Court", "Court case: service matter of Shri A. K. Tiwari"),
+    ]
+    made = []
+    for sender, subject in letters:
+        made.append(app.diarise(clerk, {"sender": sender, "subject": subject, "mode": "post"}))
+    # 1: put up in a file that is approved and waiting for closure
+    f1 = app.open_file(clerk, letters[0][1], "11011", receipt_id=made[0]["id"])
+    _move(app, clerk, f1, "forward", "so", "Pay fixation proposal as per rules; put up.")
+    _move(app, so, f1, "forward", "us", "Checked with the rules; may be approved.")
+    _move(app, us, f1, "forward", "ds", "Recommended.")
+    _move(app, ds, f1, "approve", None, "Approved.")
+    # 2: a file noted and waiting with the Under Secretary
+    f2 = app.open_file(clerk, letters[1][1], "11012", receipt_id=made[1]["id"])
+    _move(app, clerk, f2, "forward", "so", "Transfer request received; put up for orders.")
+    _move(app, so, f2, "forward", "us", "Vacancy position checked.")
+    # 3 and 4: receipts still in the clerk's inbox (one in Hindi)
+    return 2
+
+
+def _move(app: Sanchika, user, file: dict, action: str, to: str | None, note: str) -> None:  # type: ignore[no-untyped-def]
+    task = next(t for t in app.inbox(user) if t.get("file_id") == file["id"])
+    body = {"action": action, "note": note}
+    if to:
+        body["to"] = to
+    app.act(user, task["id"], body)

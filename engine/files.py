@@ -1,0 +1,107 @@
+"""Files: numbering, green notes, correspondence, lock on approval, closure."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from .errors import Conflict, Forbidden, InvalidInput, NotFound
+from .models import Correspondence, File, Note, Post, Receipt, Section, User, utcnow
+from .numbering import file_no
+from .sla import PRIORITIES
+
+RECORD_CATEGORIES = ("A", "B", "C")
+MAX_NOTE_CHARS = 20000
+
+
+def get_file(session: Session, file_id: int) -> File:
+    file = session.get(File, file_id)
+    if file is None:
+        raise NotFound(f"no file with id {file_id}")
+    return file
+
+
+def new_file(session: Session, actor: User, subject: str, head: str, priority: str) -> File:
+    subject = (subject or "").strip()
+    head = (head or "").strip()
+    if not subject:
+        raise InvalidInput("subject: required")
+    if len(subject) > 500:
+        raise InvalidInput("subject: at most 500 characters")
+    if not head or not head.replace("-", "").isalnum() or len(head) > 32:
+        raise InvalidInput("head: required, letters and digits only (e.g. 11011)")
+    if priority not in PRIORITIES:
+        raise InvalidInput(f"priority: must be one of {', '.join(PRIORITIES)}")
+    post = session.get(Post, actor.post_id)
+    section = session.get(Section, post.section_id)
+    year = utcnow().year
+    number, serial = file_no(session, section.department.code, section.code, head, year)
+    file = File(file_no=number, section_id=section.id, head=head, serial=serial, year=year,
+                subject=subject, priority=priority, creator_post_id=post.id,
+                created_by=actor.id, holder_post_id=post.id, holder_since=utcnow())
+    session.add(file)
+    session.flush()
+    return file
+
+
+def add_note(session: Session, file: File, actor: User, text: str) -> Note:
+    """The holder adds a green note paragraph; refused once the file is locked."""
+    text = (text or "").strip()
+    if not text:
+        raise InvalidInput("text: the note is empty")
+    if len(text) > MAX_NOTE_CHARS:
+        raise InvalidInput(f"text: at most {MAX_NOTE_CHARS} characters")
+    if file.locked:
+        raise Conflict(f"file {file.file_no} is approved and locked; notes cannot be added")
+    if file.status == "closed":
+        raise Conflict(f"file {file.file_no} is closed")
+    if actor.post_id is None or file.holder_post_id != actor.post_id:
+        raise Forbidden(f"only the holder of file {file.file_no} can add a note")
+    last = session.scalar(select(func.max(Note.para_no)).where(Note.file_id == file.id)) or 0
+    note = Note(file_id=file.id, para_no=last + 1, text=text, author_id=actor.id,
+                author_post_id=actor.post_id)
+    session.add(note)
+    session.flush()
+    return note
+
+
+def seal_notes(session: Session, file_id: int) -> None:
+    """The file moved on: every note written so far becomes immutable."""
+    session.execute(update(Note).where(Note.file_id == file_id, Note.sealed.is_(False))
+                    .values(sealed=True))
+
+
+def put_up_receipt(session: Session, file: File, receipt: Receipt, actor: User | None
+                   ) -> Correspondence:
+    if file.locked:
+        raise Conflict(f"file {file.file_no} is locked; nothing can be added")
+    existing = session.scalar(select(Correspondence).where(
+        Correspondence.file_id == file.id, Correspondence.receipt_id == receipt.id))
+    if existing is not None:
+        return existing
+    item = Correspondence(file_id=file.id, receipt_id=receipt.id,
+                          added_by=actor.id if actor else receipt.diarised_by)
+    session.add(item)
+    receipt.status = "filed"
+    receipt.file_id = file.id
+    receipt.holder_post_id = None
+    session.flush()
+    return item
+
+
+def lock(session: Session, file: File, approver: User | None) -> None:
+    seal_notes(session, file.id)
+    session.flush()
+    file.locked = True
+    file.locked_at = utcnow()
+    file.status = "approved"
+    file.approved_by = approver.id if approver else None
+
+
+def close(file: File, record_category: str) -> None:
+    if record_category not in RECORD_CATEGORIES:
+        raise InvalidInput("record_category: must be A, B or C")
+    file.status = "closed"
+    file.record_category = record_category
+    file.closed_at = utcnow()
+    file.holder_post_id = None

@@ -1,0 +1,36 @@
+"""Notifications are written here inside the action's transaction; a worker delivers
+them after commit (so a rolled-back action never notifies, and a committed one always does)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .models import OutboxMessage, User
+
+
+def notify(session: Session, event_key: str, users: list[User], subject: str, body: str) -> None:
+    """One message per user and channel; event_key makes a repeat of the same event a no-op."""
+    for user in users:
+        channels = ["app"]
+        if user.email:
+            channels.append("email")
+        for channel in channels:
+            key = f"{event_key}:{user.id}:{channel}"
+            exists = session.scalar(select(OutboxMessage.id).where(OutboxMessage.event_key == key))
+            if exists is not None:
+                continue
+            session.add(OutboxMessage(
+                event_key=key, channel=channel, user_id=user.id,
+                recipient=user.email if channel == "email" else user.username,
+                subject=subject, body=body,
+                # in-app messages are "delivered" by being readable in the API
+                status="sent" if channel == "app" else "pending",
+            ))
+
+
+def for_user(session: Session, user: User, limit: int = 50) -> list[OutboxMessage]:
+    return list(session.scalars(
+        select(OutboxMessage).where(OutboxMessage.user_id == user.id,
+                                    OutboxMessage.channel == "app")
+        .order_by(OutboxMessage.id.desc()).limit(limit)))

@@ -1,0 +1,237 @@
+"""Running instances: start, complete a user task, run engine steps, and keep the query
+tables (open tasks, timers) and the history in step with the workflow — all inside the
+caller's transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.task import Task as SpiffTask
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import history
+from .definitions import Definitions
+from .errors import ActionNotAllowed, Conflict, InvalidInput
+from .handler_api import HandlerContext, HandlerRegistry
+from .models import Instance, OpenTask, Post, Timer, User, utcnow
+from .sandbox import make_script_engine
+from .workflow_codec import dump_state, load_state
+
+
+@dataclass
+class StepResult:
+    """What changed in one action, for the domain layer (holders, movements)."""
+
+    opened: list[OpenTask] = field(default_factory=list)
+    closed: list[OpenTask] = field(default_factory=list)
+    completed: bool = False
+
+
+class Runtime:
+    def __init__(self, definitions: Definitions, handlers: HandlerRegistry):
+        self.definitions = definitions
+        self.handlers = handlers
+        self.script_engine = make_script_engine()
+
+    # ------------------------------------------------------------------ public
+
+    def start(self, session: Session, process_id: str, data: dict[str, Any], *,
+              actor: User | None, subject_kind: str, subject_id: int) -> tuple[Instance, StepResult]:
+        definition = self.definitions.latest(session, process_id)
+        read = self.definitions.loaded(definition)
+        workflow = BpmnWorkflow(read.spec, read.subprocess_specs, script_engine=self.script_engine)
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.data.update(data)
+        instance = Instance(definition=definition, process_id=definition.process_id,
+                            subject_kind=subject_kind, subject_id=subject_id, status="running")
+        session.add(instance)
+        session.flush()
+        history.append(session, instance, "instance_started", actor=_name(actor),
+                       data={"process_id": definition.process_id, "version": definition.version,
+                             "data": data})
+        result = self._advance(session, instance, workflow, actor)
+        return instance, result
+
+    def complete(self, session: Session, open_task: OpenTask, data: dict[str, Any], *,
+                 actor: User | None, history_data: dict[str, Any] | None = None) -> StepResult:
+        """Complete one ready user task with data; stale or already-done ⇒ Conflict."""
+        instance = session.get(Instance, open_task.instance_id)
+        if instance is None or instance.status != "running" or instance.state is None:
+            raise Conflict("this process has already finished")
+        workflow = self.load(instance)
+        task = workflow.get_task_from_id(UUID(open_task.task_uuid))
+        if task is None or task.state != TaskState.READY or not task.task_spec.manual:
+            raise Conflict("this task has already been acted on")
+        task.data.update(data)
+        history.append(session, instance, "task_completed", actor=_name(actor),
+                       task_spec=task.task_spec.name,
+                       data=history_data if history_data is not None else {"data": data})
+        # Claim the instance now: the version check runs before any other write, so a
+        # concurrent action on the same instance fails here and writes nothing.
+        session.flush()
+        try:
+            task.run()
+        except WorkflowException as exc:
+            raise ActionNotAllowed(f"the process could not continue: {_plain(exc)}") from exc
+        return self._advance(session, instance, workflow, actor)
+
+    def load(self, instance: Instance) -> BpmnWorkflow:
+        read = self.definitions.loaded(instance.definition)
+        return load_state(instance.state, read.spec, read.subprocess_specs, self.script_engine)
+
+    def task_meta(self, instance: Instance, task_spec: str) -> dict[str, Any]:
+        return instance.definition.meta["tasks"].get(task_spec, {})
+
+    # ------------------------------------------------------------------ steps
+
+    def _advance(self, session: Session, instance: Instance, workflow: BpmnWorkflow,
+                 actor: User | None) -> StepResult:
+        try:
+            self._run_engine(session, instance, workflow, actor)
+        except WorkflowException as exc:
+            raise ActionNotAllowed(f"the process could not continue: {_plain(exc)}") from exc
+        result = StepResult()
+        self._sync_timers(session, instance, workflow)
+        self._sync_tasks(session, instance, workflow, result)
+        if workflow.is_completed():
+            instance.status = "completed"
+            instance.completed_at = utcnow()
+            instance.state = None  # completed instances keep history, not live state
+            history.append(session, instance, "instance_completed", actor=_name(actor))
+            result.completed = True
+        else:
+            instance.state = dump_state(workflow)
+        session.flush()
+        return result
+
+    def _run_engine(self, session: Session, instance: Instance, workflow: BpmnWorkflow,
+                    actor: User | None) -> None:
+        """Engine steps until only user tasks and timers wait. A service task runs up to
+        STARTED and waits for us: we call its named handler, then complete it."""
+        meta = instance.definition.meta["tasks"]
+        while True:
+            workflow.do_engine_steps()
+            started = [t for t in workflow.get_tasks(state=TaskState.STARTED)
+                       if meta.get(t.task_spec.name, {}).get("kind") == "service"]
+            if not started:
+                return
+            for task in started:
+                handler = meta[task.task_spec.name]["handler"]
+                ctx = HandlerContext(session=session, instance=instance,
+                                     task_spec=task.task_spec.name, data=task.data, actor=actor)
+                self.handlers.get(handler)(ctx)
+                history.append(session, instance, "handler_called", actor=_name(actor),
+                               task_spec=task.task_spec.name,
+                               data={"handler": handler, "result": ctx.results})
+                task.complete()
+
+    def _sync_tasks(self, session: Session, instance: Instance, workflow: BpmnWorkflow,
+                    result: StepResult) -> None:
+        existing = {t.task_uuid: t for t in session.scalars(
+            select(OpenTask).where(OpenTask.instance_id == instance.id,
+                                   OpenTask.closed_at.is_(None)))}
+        ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+        for uuid, row in existing.items():
+            if uuid not in ready:
+                row.closed_at = utcnow()
+                result.closed.append(row)
+        for uuid, task in ready.items():
+            if uuid in existing:
+                continue
+            spec_meta = self.task_meta(instance, task.task_spec.name)
+            post_id = self._assignee(session, task, spec_meta)
+            row = OpenTask(
+                instance_id=instance.id, task_uuid=uuid, task_spec=task.task_spec.name,
+                name=spec_meta.get("name") or task.task_spec.bpmn_name or task.task_spec.name,
+                kind=instance.subject_kind or "process",
+                file_id=instance.subject_id if instance.subject_kind == "file" else None,
+                receipt_id=instance.subject_id if instance.subject_kind == "receipt" else None,
+                post_id=post_id, actions=",".join(spec_meta.get("actions", ["complete"])),
+                received_at=utcnow(), due_at=_due_for(task),
+            )
+            session.add(row)
+            result.opened.append(row)
+            history.append(session, instance, "task_ready", task_spec=task.task_spec.name,
+                           data={"post_id": post_id, "name": row.name,
+                                 "due_at": row.due_at.isoformat() if row.due_at else None})
+
+    def _assignee(self, session: Session, task: SpiffTask, spec_meta: dict[str, Any]) -> int:
+        expression = spec_meta.get("assignee", "holder_post")
+        try:
+            value = self.script_engine.evaluate(task, expression)
+        except WorkflowException as exc:
+            raise InvalidInput(
+                f"task '{task.task_spec.name}': assignee '{expression}' could not be worked out: "
+                f"{_plain(exc)}") from exc
+        if not isinstance(value, int) or session.get(Post, value) is None:
+            raise InvalidInput(
+                f"task '{task.task_spec.name}': assignee '{expression}' gave {value!s}, "
+                "which is not a post")
+        return value
+
+    def _sync_timers(self, session: Session, instance: Instance, workflow: BpmnWorkflow) -> None:
+        rows = {t.task_uuid: t for t in session.scalars(
+            select(Timer).where(Timer.instance_id == instance.id, Timer.status == "pending"))}
+        waiting = {str(t.id): t for t in _waiting_timers(workflow)}
+        for uuid, row in rows.items():
+            if uuid not in waiting:
+                row.status = "cancelled"
+        for uuid, task in waiting.items():
+            if uuid in rows:
+                continue
+            due = _timer_due(task)
+            if due is None:
+                continue
+            session.add(Timer(instance_id=instance.id, task_uuid=uuid,
+                              task_spec=task.task_spec.name, due_at=due))
+            history.append(session, instance, "timer_set", task_spec=task.task_spec.name,
+                           data={"due_at": due.isoformat()})
+
+
+def _waiting_timers(workflow: BpmnWorkflow) -> list[SpiffTask]:
+    found = []
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        definition = getattr(task.task_spec, "event_definition", None)
+        if isinstance(definition, TimerEventDefinition):
+            found.append(task)
+    return found
+
+
+def _timer_due(task: SpiffTask) -> datetime | None:
+    value = task._get_internal_data("event_value")
+    if isinstance(value, str):
+        try:
+            return TimerEventDefinition.get_datetime(value)
+        except ValueError:
+            return None
+    if isinstance(value, dict) and "next" in value:  # cycle timers
+        return TimerEventDefinition.get_datetime(value["next"])
+    return None
+
+
+def _due_for(task: SpiffTask) -> datetime | None:
+    """A user task's due time: its earliest waiting boundary timer (the SLA)."""
+    parent = task.parent
+    if parent is None:
+        return None
+    dues = [_timer_due(t) for t in parent.children
+            if t is not task and t.state == TaskState.WAITING
+            and isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition)]
+    dues = [d for d in dues if d is not None]
+    return min(dues) if dues else None
+
+
+def _name(user: User | None) -> str | None:
+    return user.username if user is not None else None
+
+
+def _plain(exc: Exception) -> str:
+    return str(exc).split("\n")[0]

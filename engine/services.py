@@ -1,0 +1,359 @@
+"""Sanchika's service layer: every public method is one action in one transaction.
+
+The web layer and the CLI call these; they never touch the engine internals directly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import files as files_mod
+from . import history, org, outbox, receipts, schema, views
+from .config import Settings
+from .db import Database
+from .definitions import Definitions
+from .errors import ActionNotAllowed, Conflict, Forbidden, InvalidInput, NotFound
+from .handler_api import HandlerRegistry
+from .models import (
+    File,
+    Instance,
+    Movement,
+    OpenTask,
+    Post,
+    ProcessDefinition,
+    Section,
+    User,
+    utcnow,
+)
+from .runtime import Runtime, StepResult
+from .sla import PRIORITIES, limit_for
+
+PROCESS_DIR = Path(__file__).resolve().parent.parent / "processes"
+FILE_PROCESS = "file_approval"
+DAK_PROCESS = "dak_receipt"
+SECTION_OFFICER_RANK = 2
+
+
+class Sanchika:
+    def __init__(self, settings: Settings, handlers: HandlerRegistry):
+        self.settings = settings
+        self.db = Database(settings.database_url)
+        self.handlers = handlers
+        self.definitions = Definitions(handlers.names(), settings.max_bpmn_bytes)
+        self.runtime = Runtime(self.definitions, handlers)
+
+    # ------------------------------------------------------------ set-up
+
+    def init(self) -> list[tuple[str, int, bool]]:
+        """Create/upgrade the schema and deploy the shipped processes."""
+        schema.upgrade(self.db.write_engine)
+        deployed = []
+        for path in sorted(PROCESS_DIR.glob("*.bpmn")):
+            with self.db.transaction() as s:
+                definition, created = self.definitions.deploy(s, path.read_bytes(), "init")
+                deployed.append((definition.process_id, definition.version, created))
+        return deployed
+
+    def deploy(self, xml: bytes, actor: User | None) -> tuple[ProcessDefinition, bool]:
+        if actor is not None:
+            org.require_role(actor, "designer", "admin")
+        with self.db.transaction() as s:
+            definition, created = self.definitions.deploy(
+                s, xml, actor.username if actor else "cli")
+            s.expunge(definition)
+            return definition, created
+
+    # ------------------------------------------------------------ people
+
+    def authenticate(self, username: str, password: str) -> User:
+        with self.db.reader() as s:
+            return org.authenticate(s, username, password)
+
+    def user(self, user_id: int) -> User | None:
+        with self.db.reader() as s:
+            return s.get(User, user_id)
+
+    # ------------------------------------------------------------ dak
+
+    def diarise(self, actor: User, fields: dict[str, Any]) -> dict[str, Any]:
+        org.require_post(actor)
+        with self.db.transaction() as s:
+            receipt = receipts.diarise(s, actor, fields)
+            instance, result = self.runtime.start(
+                s, DAK_PROCESS,
+                {"receipt_id": receipt.id, "holder_post": actor.post_id,
+                 "sla_duration": limit_for("Normal", self.settings.sla_default)},
+                actor=actor, subject_kind="receipt", subject_id=receipt.id)
+            receipt.instance_id = instance.id
+            s.flush()
+            return views.receipt_view(s, receipt)
+
+    def receipt(self, actor: User, receipt_id: int) -> dict[str, Any]:
+        with self.db.reader() as s:
+            receipt = receipts.get_receipt(s, receipt_id)
+            self._may_read(s, actor, receipt.section_id)
+            view = views.receipt_view(s, receipt)
+            if receipt.instance_id:
+                view["history"] = [views.history_row(e)
+                                   for e in history.events(s, receipt.instance_id)]
+            return view
+
+    # ------------------------------------------------------------ files
+
+    def open_file(self, actor: User, subject: str, head: str, priority: str | None = None,
+                  receipt_id: int | None = None) -> dict[str, Any]:
+        org.require_post(actor)
+        with self.db.transaction() as s:
+            file = self._open_file(s, actor, subject, head, priority or "Normal")
+            if receipt_id is not None:
+                task = s.scalar(select(OpenTask).where(
+                    OpenTask.receipt_id == receipt_id, OpenTask.closed_at.is_(None)))
+                if task is None:
+                    raise Conflict(f"receipt {receipt_id} is not open for action")
+                self._act(s, actor, task, {"action": "put_in_file", "file_id": file.id})
+            return views.file_view(s, file)
+
+    def _open_file(self, s: Session, actor: User, subject: str, head: str, priority: str
+                   ) -> File:
+        if priority != "Normal":
+            self._may_set_priority(s, actor)
+        file = files_mod.new_file(s, actor, subject, head, priority)
+        instance, result = self.runtime.start(
+            s, FILE_PROCESS,
+            {"file_id": file.id, "creator_post": actor.post_id, "holder_post": actor.post_id,
+             "to_approver": False, "sla_duration": limit_for(priority, self.settings.sla_default)},
+            actor=actor, subject_kind="file", subject_id=file.id)
+        file.instance_id = instance.id
+        self._set_priority(result, priority)
+        s.flush()
+        return file
+
+    def file(self, actor: User, file_id: int) -> dict[str, Any]:
+        with self.db.reader() as s:
+            file = files_mod.get_file(s, file_id)
+            self._may_read(s, actor, file.section_id)
+            return views.file_view(s, file)
+
+    def find_files(self, actor: User, file_no: str | None = None, q: str | None = None,
+                   holder: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        with self.db.reader() as s:
+            query = select(File).order_by(File.id.desc()).limit(min(max(limit, 1), 200))
+            if file_no:
+                query = query.where(File.file_no == file_no)
+            if q:
+                query = query.where(File.subject.ilike(f"%{q}%"))
+            if holder:
+                query = query.where(File.holder_post_id == org.resolve_post(s, holder, "holder").id)
+            if actor.role == "officer":
+                query = query.where(File.section_id.in_(self._readable_sections(s, actor)))
+            names = views.Names(s)
+            return [views.file_summary(f, names) for f in s.scalars(query)]
+
+    def add_note(self, actor: User, file_id: int, text: str) -> dict[str, Any]:
+        with self.db.transaction() as s:
+            file = files_mod.get_file(s, file_id)
+            note = files_mod.add_note(s, file, actor, text)
+            return {"file_id": file.id, "para_no": note.para_no, "text": note.text}
+
+    def track(self, actor: User, file_id: int) -> dict[str, Any]:
+        with self.db.reader() as s:
+            file = files_mod.get_file(s, file_id)
+            self._may_read(s, actor, file.section_id)
+            return views.track_view(s, file)
+
+    def file_history(self, actor: User, file_id: int) -> list[dict[str, Any]]:
+        with self.db.reader() as s:
+            file = files_mod.get_file(s, file_id)
+            self._may_read(s, actor, file.section_id)
+            if file.instance_id is None:
+                return []
+            return [views.history_row(e) for e in history.events(s, file.instance_id)]
+
+    # ------------------------------------------------------------ inbox and actions
+
+    def inbox(self, actor: User) -> list[dict[str, Any]]:
+        if actor.post_id is None:
+            return []
+        with self.db.reader() as s:
+            rows = s.scalars(select(OpenTask).where(
+                OpenTask.post_id == actor.post_id, OpenTask.closed_at.is_(None))
+                .order_by(OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.id))
+            now = utcnow()
+            return [views.task_row(t, now) for t in rows]
+
+    def act(self, actor: User, task_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        with self.db.transaction() as s:
+            task = s.get(OpenTask, task_id)
+            if task is None:
+                raise NotFound(f"no task with id {task_id}")
+            outcome = self._act(s, actor, task, body)
+            return outcome
+
+    def _act(self, s: Session, actor: User, task: OpenTask, body: dict[str, Any]
+             ) -> dict[str, Any]:
+        if task.closed_at is not None:
+            raise Conflict("this task has already been acted on")
+        if actor.post_id is None or task.post_id != actor.post_id:
+            raise Forbidden("this task is not in your inbox")
+        action = str(body.get("action") or "")
+        allowed = task.actions.split(",")
+        if action not in allowed:
+            raise ActionNotAllowed(
+                f"action: '{action}' is not allowed at '{task.name}'; allowed: {', '.join(allowed)}")
+        reason = (body.get("reason") or "").strip() or None
+        if task.due_at is not None and task.due_at < utcnow() and not reason:
+            raise ActionNotAllowed(
+                "reason: this item is overdue; acting on it needs a recorded reason")
+        remark = (body.get("remark") or "").strip() or None
+        data, to_post = self._action_data(s, actor, task, action, body)
+        if body.get("note") and task.kind == "file":
+            files_mod.add_note(s, files_mod.get_file(s, task.file_id), actor, body["note"])
+        record = {"action": action, "to": to_post.code if to_post else None,
+                  "remark": remark, "reason": reason,
+                  **{k: v for k, v in data.items() if k in ("file_id", "record_category")}}
+        result = self.runtime.complete(s, task, data, actor=actor, history_data=record)
+        task.closed_by = actor.id
+        task.action = action
+        self._after_step(s, actor, task, action, remark, result)
+        s.flush()
+        return {"task_id": task.id, "action": action, "done": True,
+                "next": [views.task_row(t) for t in result.opened],
+                "completed": result.completed}
+
+    def _action_data(self, s: Session, actor: User, task: OpenTask, action: str,
+                     body: dict[str, Any]) -> tuple[dict[str, Any], Post | None]:
+        data: dict[str, Any] = {"action": action}
+        to_post: Post | None = None
+        if action in ("forward", "submit"):
+            if not body.get("to"):
+                raise InvalidInput("to: required (a username or post code)")
+            to_post = org.resolve_post(s, body["to"])
+            if to_post.id == task.post_id:
+                raise InvalidInput("to: the item is already with that post")
+            if action == "submit" and not to_post.can_approve:
+                raise InvalidInput(f"to: post {to_post.code} cannot approve")
+        elif action == "return":
+            to_post = self._previous_holder(s, task)
+        elif action in ("approve", "reject"):
+            post = s.get(Post, actor.post_id)
+            if not post.can_approve:
+                raise Forbidden(f"post {post.code} has no authority to {action}")
+        elif action == "close" and task.kind == "file":
+            category = body.get("record_category") or "C"
+            files_mod.close(files_mod.get_file(s, task.file_id), category)
+            data["record_category"] = category
+        elif action == "close":
+            if not (body.get("remark") or "").strip():
+                raise InvalidInput("remark: closing a receipt needs a remark")
+            receipt = receipts.get_receipt(s, task.receipt_id)
+            receipt.status = "closed"
+            receipt.remark = body["remark"].strip()
+            receipt.holder_post_id = None
+        elif action == "put_in_file":
+            data["file_id"] = self._target_file(s, actor, body).id
+        if to_post is not None:
+            data["holder_post"] = to_post.id
+            data["to_approver"] = bool(to_post.can_approve)
+        return data, to_post
+
+    def _target_file(self, s: Session, actor: User, body: dict[str, Any]) -> File:
+        if body.get("file_id"):
+            file = files_mod.get_file(s, int(body["file_id"]))
+            if file.locked or file.status == "closed":
+                raise Conflict(f"file {file.file_no} is {file.status}; put the receipt elsewhere")
+            return file
+        if body.get("subject") and body.get("head"):
+            return self._open_file(s, actor, body["subject"], body["head"],
+                                   body.get("priority") or "Normal")
+        raise InvalidInput("file_id: give an existing file_id, or subject and head for a new file")
+
+    def _previous_holder(self, s: Session, task: OpenTask) -> Post:
+        column = Movement.file_id if task.kind == "file" else Movement.receipt_id
+        subject_id = task.file_id if task.kind == "file" else task.receipt_id
+        last_in = s.scalar(select(Movement).where(
+            column == subject_id, Movement.to_post_id == task.post_id,
+            Movement.from_post_id.is_not(None)).order_by(Movement.id.desc()).limit(1))
+        if last_in is None:
+            raise ActionNotAllowed("action: nobody sent this item to you, so it cannot be returned")
+        return s.get(Post, last_in.from_post_id)
+
+    def _after_step(self, s: Session, actor: User, task: OpenTask, action: str,
+                    remark: str | None, result: StepResult) -> None:
+        """Holder, movements and sealed notes follow where the process put the item."""
+        if task.kind == "file":
+            subject: Any = files_mod.get_file(s, task.file_id)
+            self._set_priority(result, subject.priority)
+        else:
+            subject = receipts.get_receipt(s, task.receipt_id)
+        new_post = result.opened[0].post_id if result.opened else None
+        if new_post is None or new_post == subject.holder_post_id:
+            return
+        now = utcnow()
+        s.add(Movement(
+            file_id=task.file_id, receipt_id=task.receipt_id, from_post_id=task.post_id,
+            to_post_id=new_post, action=action, remark=remark, sent_by=actor.id, sent_at=now))
+        if task.kind == "file":
+            files_mod.seal_notes(s, subject.id)
+        subject.holder_post_id = new_post
+        subject.holder_since = now
+        recipients = org.holders_of(s, new_post)
+        label = getattr(subject, "file_no", None) or getattr(subject, "diary_no", "")
+        outbox.notify(s, f"received:{task.kind}:{subject.id}:{result.opened[0].task_uuid}",
+                      recipients, f"{label} received",
+                      f"{label} ({subject.subject}) was sent to you by {actor.username}"
+                      f" ({action}).")
+
+    @staticmethod
+    def _set_priority(result: StepResult, priority: str) -> None:
+        for row in result.opened:
+            row.priority = priority
+
+    # ------------------------------------------------------------ visibility
+
+    def _readable_sections(self, s: Session, actor: User) -> list[int]:
+        post = s.get(Post, actor.post_id) if actor.post_id else None
+        if post is None:
+            return []
+        dept_id = post.section.department_id
+        return list(s.scalars(select(Section.id).where(Section.department_id == dept_id)))
+
+    def _may_read(self, s: Session, actor: User, section_id: int) -> None:
+        if actor.role in ("auditor", "admin", "designer"):
+            return
+        if section_id not in self._readable_sections(s, actor):
+            raise Forbidden("this item belongs to another department")
+
+    def _may_set_priority(self, s: Session, actor: User) -> None:
+        post = s.get(Post, actor.post_id)
+        if post is None or post.rank < SECTION_OFFICER_RANK:
+            raise Forbidden("priority: only a Section Officer or above sets a priority grading")
+
+    # ------------------------------------------------------------ read helpers
+
+    def notifications(self, actor: User) -> list[dict[str, Any]]:
+        with self.db.reader() as s:
+            return [{"id": m.id, "subject": m.subject, "body": m.body,
+                     "at": views.iso(m.created_at)} for m in outbox.for_user(s, actor)]
+
+    def definitions_list(self) -> list[dict[str, Any]]:
+        with self.db.reader() as s:
+            rows = s.scalars(select(ProcessDefinition).order_by(
+                ProcessDefinition.process_id, ProcessDefinition.version))
+            out = []
+            for d in rows:
+                running = s.scalar(select(Instance.id).where(
+                    Instance.definition_id == d.id, Instance.status == "running").limit(1))
+                out.append({"process_id": d.process_id, "version": d.version,
+                            "content_hash": d.content_hash, "deployed_at": views.iso(d.deployed_at),
+                            "deployed_by": d.deployed_by, "has_running": running is not None})
+            return out
+
+    def valid_priority(self, value: str | None) -> str:
+        if value and value not in PRIORITIES:
+            raise InvalidInput(f"priority: must be one of {', '.join(PRIORITIES)}")
+        return value or "Normal"
+

@@ -1,0 +1,8 @@
+"""Handlers that BPMN service tasks call by name (camunda:topic)."""
+
+from engine.handler_api import HandlerRegistry
+
+registry = HandlerRegistry()
+
+# Importing the modules registers their handlers.
+from . import escalate, lock_file, notify, put_in_file  # noqa: E402,F401

@@ -1,0 +1,14 @@
+"""lock_file: after approval the file's notes and correspondence become read-only."""
+
+from engine import files
+from engine.handler_api import HandlerContext
+
+from . import registry
+
+
+@registry.register("lock_file", "Lock the approved file (notes and correspondence read-only)")
+def lock_file(ctx: HandlerContext) -> None:
+    file = files.get_file(ctx.session, int(ctx.data["file_id"]))
+    files.lock(ctx.session, file, ctx.actor)
+    ctx.results["file_no"] = file.file_no
+    ctx.results["locked_at"] = file.locked_at.isoformat()

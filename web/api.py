@@ -1,0 +1,129 @@
+"""REST API /api/v1 (CONTRACT.md). Views only translate HTTP to service calls."""
+
+from __future__ import annotations
+
+from flask import current_app, request
+from flask_smorest import Blueprint
+
+from engine.errors import InvalidInput
+from engine.services import Sanchika
+
+from . import schemas
+from .auth import current_user, issue_token
+
+blp = Blueprint("api", __name__, url_prefix="/api/v1", description="Sanchika e-Office API")
+
+
+def app_service() -> Sanchika:
+    return current_app.extensions["sanchika"]
+
+
+@blp.route("/auth/token", methods=["POST"])
+@blp.arguments(schemas.TokenRequest)
+def token(body: dict):
+    """Exchange username and password for a bearer token."""
+    user = app_service().authenticate(body["username"], body["password"])
+    return {"token": issue_token(user), "username": user.username, "role": user.role}
+
+
+@blp.route("/me")
+def me():
+    """Who the token belongs to."""
+    user = current_user()
+    return {"username": user.username, "full_name": user.full_name, "role": user.role,
+            "post_id": user.post_id}
+
+
+@blp.route("/receipts", methods=["POST"])
+@blp.arguments(schemas.ReceiptCreate)
+def create_receipt(body: dict):
+    """Diarise an incoming letter (dak)."""
+    if body.get("letter_date"):
+        body["letter_date"] = body["letter_date"].isoformat()
+    return app_service().diarise(current_user(), body), 201
+
+
+@blp.route("/receipts/<int:receipt_id>")
+def get_receipt(receipt_id: int):
+    """A receipt with its holder, movements and history."""
+    return app_service().receipt(current_user(), receipt_id)
+
+
+@blp.route("/files", methods=["POST"])
+@blp.arguments(schemas.FileCreate)
+def create_file(body: dict):
+    """Open a file; with receipt_id the receipt is put up in it."""
+    return app_service().open_file(current_user(), body["subject"], body["head"],
+                                   body["priority"], body.get("receipt_id")), 201
+
+
+@blp.route("/files")
+@blp.arguments(schemas.FileQuery, location="query")
+def find_files(query: dict):
+    """Find files by number, subject text, or holder (username or post code)."""
+    return app_service().find_files(current_user(), **query)
+
+
+@blp.route("/files/<int:file_id>")
+def get_file(file_id: int):
+    """A file: notes, correspondence, drafts, status, holder, locked."""
+    return app_service().file(current_user(), file_id)
+
+
+@blp.route("/files/<int:file_id>/notes", methods=["POST"])
+@blp.arguments(schemas.NoteCreate)
+def add_note(body: dict, file_id: int):
+    """The holder adds a green note paragraph."""
+    return app_service().add_note(current_user(), file_id, body["text"]), 201
+
+
+@blp.route("/files/<int:file_id>/track")
+def track(file_id: int):
+    """Where the file is, with whom, since when, and every movement."""
+    return app_service().track(current_user(), file_id)
+
+
+@blp.route("/files/<int:file_id>/history")
+def file_history(file_id: int):
+    """Every event of the file's process, in order, with its chain hash."""
+    return app_service().file_history(current_user(), file_id)
+
+
+@blp.route("/tasks")
+def inbox():
+    """My inbox: the open tasks of my post, soonest due first."""
+    return app_service().inbox(current_user())
+
+
+@blp.route("/tasks/<int:task_id>", methods=["POST"])
+@blp.arguments(schemas.TaskAction)
+def act(body: dict, task_id: int):
+    """Act on a task: forward, return, submit, approve, reject, put_in_file, close."""
+    clean = {k: v for k, v in body.items() if v is not None}
+    return app_service().act(current_user(), task_id, clean)
+
+
+@blp.route("/notifications")
+def notifications():
+    """My in-app notifications, newest first."""
+    return app_service().notifications(current_user())
+
+
+@blp.route("/process-definitions")
+def list_definitions():
+    """Deployed process versions."""
+    current_user()
+    return app_service().definitions_list()
+
+
+@blp.route("/process-definitions", methods=["POST"])
+def deploy():
+    """Deploy a BPMN document (body: the XML, or multipart field 'bpmn')."""
+    user = current_user()
+    upload = request.files.get("bpmn")
+    xml = upload.read() if upload else request.get_data(cache=False)
+    if not xml:
+        raise InvalidInput("body: send the BPMN XML as the request body")
+    definition, created = app_service().deploy(xml, user)
+    return {"process_id": definition.process_id, "version": definition.version,
+            "content_hash": definition.content_hash, "created": created}, 201 if created else 200

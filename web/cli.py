@@ -1,0 +1,92 @@
+"""The `sanchika` command (CONTRACT.md): init, demo, serve, deploy."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from engine.config import Settings
+from engine.errors import InvalidBpmn, SanchikaError
+from engine.services import Sanchika
+
+
+def _service() -> Sanchika:
+    import handlers
+
+    return Sanchika(Settings.from_env(), handlers.registry)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    app = _service()
+    for process_id, version, created in app.init():
+        state = "deployed" if created else "up to date"
+        print(f"{process_id}: version {version} ({state})")
+    print(f"database ready: {app.db.engine.url.render_as_string(hide_password=True)}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from engine.demo import create_demo
+
+    app = _service()
+    app.init()
+    result = create_demo(app, args.password)
+    print("demo organisation ready: GAD/EST with clerk, so, us, ds, secretary, designer, "
+          f"auditor, admin ({result['samples']} sample files created)")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from waitress import serve
+
+    from web.app import create_app
+
+    app = create_app()
+    print(f"Sanchika serving on http://{args.host}:{args.port}", flush=True)
+    serve(app, host=args.host, port=args.port, threads=args.threads, ident="Sanchika")
+    return 0
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    path = Path(args.path)
+    if not path.is_file():
+        print(f"error: {path} is not a file", file=sys.stderr)
+        return 1
+    try:
+        definition, created = _service().deploy(path.read_bytes(), None)
+    except InvalidBpmn as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        for d in exc.details:
+            where = f"line {d['line']}" if d.get("line") else "line ?"
+            element = f" element {d['element_id']}" if d.get("element_id") else ""
+            print(f"  {path}:{where}{element}: {d['message']}", file=sys.stderr)
+        return 1
+    word = "deployed as" if created else "already deployed as"
+    print(f"{definition.process_id}: {word} version {definition.version}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="sanchika", description="Sanchika e-Office")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("init", help="create/upgrade the schema and deploy processes/*.bpmn")
+    demo = sub.add_parser("demo", help="create the demo organisation (idempotent)")
+    demo.add_argument("--password", required=True, help="password for every demo user")
+    serve = sub.add_parser("serve", help="web UI + API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=5000)
+    serve.add_argument("--threads", type=int, default=8)
+    deploy = sub.add_parser("deploy", help="validate and deploy a BPMN file")
+    deploy.add_argument("path")
+    args = parser.parse_args(argv)
+    commands = {"init": cmd_init, "demo": cmd_demo, "serve": cmd_serve, "deploy": cmd_deploy}
+    try:
+        return commands[args.command](args)
+    except (SanchikaError, ValueError) as exc:
+        print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

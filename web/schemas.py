@@ -1,0 +1,55 @@
+"""Request schemas: they validate input and document the API (OpenAPI)."""
+
+from marshmallow import Schema, fields, validate
+
+from engine.receipts import GRADINGS, LANGUAGES, MODES
+from engine.sla import PRIORITIES
+
+
+class TokenRequest(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class ReceiptCreate(Schema):
+    sender = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    subject = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    mode = fields.String(load_default="post", validate=validate.OneOf(MODES))
+    category = fields.String(load_default=None, validate=validate.Length(max=64))
+    letter_ref = fields.String(load_default=None, validate=validate.Length(max=200))
+    letter_date = fields.Date(load_default=None)
+    language = fields.String(load_default="en", validate=validate.OneOf(LANGUAGES))
+    grading = fields.String(load_default="Normal", validate=validate.OneOf(GRADINGS))
+
+
+class FileCreate(Schema):
+    subject = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    head = fields.String(required=True, validate=validate.Regexp(
+        r"^[A-Za-z0-9-]{1,32}$", error="letters, digits and '-' only (e.g. 11011)"))
+    receipt_id = fields.Integer(load_default=None)
+    priority = fields.String(load_default="Normal", validate=validate.OneOf(PRIORITIES))
+
+
+class FileQuery(Schema):
+    file_no = fields.String(load_default=None)
+    q = fields.String(load_default=None)
+    holder = fields.String(load_default=None)
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class TaskAction(Schema):
+    action = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    to = fields.String(load_default=None, metadata={"description": "username or post code"})
+    note = fields.String(load_default=None, validate=validate.Length(max=20000))
+    remark = fields.String(load_default=None, validate=validate.Length(max=2000))
+    reason = fields.String(load_default=None, validate=validate.Length(max=2000),
+                           metadata={"description": "required when the item is overdue"})
+    file_id = fields.Integer(load_default=None, metadata={"description": "put_in_file: existing"})
+    subject = fields.String(load_default=None, metadata={"description": "put_in_file: new file"})
+    head = fields.String(load_default=None)
+    priority = fields.String(load_default=None, validate=validate.OneOf(PRIORITIES))
+    record_category = fields.String(load_default=None, validate=validate.OneOf(("A", "B", "C")))
+
+
+class NoteCreate(Schema):
+    text = fields.String(required=True, validate=validate.Length(min=1, max=20000))
