@@ -1,0 +1,128 @@
+"""Shared fixtures. The whole suite runs against SQLite by default and against
+PostgreSQL when SANCHIKA_TEST_DATABASE_URL names one (scripts/test does both)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import create_engine, select, text
+
+import handlers
+from engine.models import User
+from engine.config import Settings
+from engine.demo import create_demo
+from engine.services import Sanchika
+
+PG_URL = os.environ.get("SANCHIKA_TEST_DATABASE_URL")
+PASSWORD = "demo-pass-1"
+
+
+def database_url(tmp_path: Path) -> str:
+    if PG_URL:
+        engine = create_engine(PG_URL)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+        return PG_URL
+    return f"sqlite:///{tmp_path / 'sanchika.db'}"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings.from_env({
+        "SANCHIKA_DATA_DIR": str(tmp_path / "data"),
+        "SANCHIKA_DATABASE_URL": database_url(tmp_path),
+        "SANCHIKA_SECRET_KEY": "test-secret",
+    })
+
+
+@pytest.fixture
+def service(settings: Settings) -> Iterator[Sanchika]:
+    app = Sanchika(settings, handlers.registry)
+    app.init()
+    yield app
+    app.db.dispose()
+
+
+@pytest.fixture
+def demo(service: Sanchika) -> Sanchika:
+    create_demo(service, PASSWORD)
+    return service
+
+
+@pytest.fixture
+def users(demo: Sanchika) -> dict:
+    with demo.db.reader() as s:
+        return {u.username: u for u in s.scalars(select(User))}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Client:
+    """A real HTTP client against the running server, one bearer token per user."""
+
+    def __init__(self, base: str):
+        self.base = base
+        self.tokens: dict[str, str] = {}
+
+    def login(self, username: str, password: str = PASSWORD) -> str:
+        r = requests.post(f"{self.base}/api/v1/auth/token",
+                          json={"username": username, "password": password}, timeout=10)
+        assert r.status_code == 200, r.text
+        self.tokens[username] = r.json()["token"]
+        return self.tokens[username]
+
+    def call(self, method: str, path: str, user: str | None = None, **kwargs) -> requests.Response:
+        headers = kwargs.pop("headers", {})
+        if user is not None:
+            if user not in self.tokens:
+                self.login(user)
+            headers["Authorization"] = f"Bearer {self.tokens[user]}"
+        return requests.request(method, f"{self.base}/api/v1{path}", headers=headers,
+                                timeout=30, **kwargs)
+
+    def get(self, path: str, user: str | None = None, **kw) -> requests.Response:
+        return self.call("GET", path, user, **kw)
+
+    def post(self, path: str, user: str | None = None, **kw) -> requests.Response:
+        return self.call("POST", path, user, **kw)
+
+
+@pytest.fixture
+def server(demo: Sanchika) -> Iterator[str]:
+    """The real WSGI server (waitress, as `sanchika serve` runs it) on a free port."""
+    from waitress.server import create_server
+
+    from web.app import create_app
+
+    app = create_app(demo.settings, demo)
+    port = _free_port()
+    srv = create_server(app, host="127.0.0.1", port=port, threads=8)
+    stop = threading.Event()
+
+    def loop() -> None:  # srv.run() cannot be stopped cleanly from another thread
+        while not stop.is_set():
+            srv.asyncore.loop(timeout=0.05, map=srv._map, count=1)
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    stop.set()
+    thread.join(timeout=5)
+    srv.close()
+
+
+@pytest.fixture
+def api(server: str) -> Client:
+    return Client(server)
