@@ -78,7 +78,8 @@ def parse_document(xml: bytes, max_bytes: int) -> etree._Element:
     except etree.XMLSyntaxError as exc:
         line = exc.lineno or None
         raise InvalidBpmn(
-            f"malformed XML at line {line}: {exc.msg}", [problem(None, f"malformed XML: {exc.msg}", line)]
+            f"malformed XML at line {line}: {exc.msg}",
+            [problem(None, f"malformed XML: {exc.msg}", line)],
         ) from None
     doctype = root.getroottree().docinfo
     if doctype.doctype or doctype.internalDTD is not None:
@@ -126,7 +127,8 @@ def _task_meta(root: etree._Element, handlers: set[str]) -> tuple[dict[str, dict
             "bpmn:extensionElements/camunda:properties/camunda:property[@name='actions']/@value",
             namespaces=NS,
         )
-        actions = [a.strip() for a in (actions_attr[0] if actions_attr else "").split(",") if a.strip()]
+        listed = actions_attr[0] if actions_attr else ""
+        actions = [a.strip() for a in listed.split(",") if a.strip()]
         for p in check_expression(assignee):
             found.append(problem(el, f"assignee expression: {p.message}"))
         tasks[el.get("id")] = {
@@ -151,8 +153,9 @@ def _code_problems(root: etree._Element) -> list[dict]:
     found = []
     for el in root.iter():
         name = _local(el)
-        if name == "script" and el.getparent() is not None and _local(el.getparent()) == "scriptTask":
-            owner = el.getparent()
+        parent = el.getparent()
+        if name == "script" and parent is not None and _local(parent) == "scriptTask":
+            owner = parent
             for p in check_script(el.text or ""):
                 line = (el.sourceline or 0) + (p.line - 1 if p.line else 0) or None
                 found.append(problem(owner, f"script: {p.message}", line))

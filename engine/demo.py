@@ -32,11 +32,11 @@ def create_demo(app: Sanchika, password: str) -> dict[str, int]:
         est = org.ensure_section(s, dept, "EST", "Establishment")
         superior = None
         posts = {}
-        for username, full_name, code, title, rank, can_approve in reversed(OFFICERS):
+        for username, _name, code, title, rank, can_approve in reversed(OFFICERS):
             superior = org.ensure_post(s, est, code, title, rank=rank, can_approve=can_approve,
                                        superior=superior)
             posts[username] = superior
-        for username, full_name, code, title, rank, can_approve in OFFICERS:
+        for username, full_name, *_ in OFFICERS:
             org.ensure_user(s, username, full_name, password, post=posts[username],
                             email=f"{username}@gad.example.gov.in")
         for username, full_name, role in STAFF:

@@ -52,8 +52,8 @@ def append(session: Session, instance: Instance, kind: str, *, actor: str | None
 
 def events(session: Session, instance_id: int) -> list[HistoryEvent]:
     return list(session.scalars(
-        select(HistoryEvent).where(HistoryEvent.instance_id == instance_id).order_by(HistoryEvent.seq)
-    ))
+        select(HistoryEvent).where(HistoryEvent.instance_id == instance_id)
+        .order_by(HistoryEvent.seq)))
 
 
 def verify_chain(rows: list[HistoryEvent]) -> str | None:

@@ -65,7 +65,8 @@ def require_post(user: User) -> int:
 
 def require_role(user: User, *roles: str) -> None:
     if user.role not in roles:
-        raise Forbidden(f"this needs the {' or '.join(roles)} role; '{user.username}' is {user.role}")
+        raise Forbidden(
+            f"this needs the {' or '.join(roles)} role; '{user.username}' is {user.role}")
 
 
 def ensure_department(session: Session, code: str, name: str) -> Department:

@@ -44,7 +44,8 @@ class Runtime:
     # ------------------------------------------------------------------ public
 
     def start(self, session: Session, process_id: str, data: dict[str, Any], *,
-              actor: User | None, subject_kind: str, subject_id: int) -> tuple[Instance, StepResult]:
+              actor: User | None, subject_kind: str, subject_id: int
+              ) -> tuple[Instance, StepResult]:
         definition = self.definitions.latest(session, process_id)
         read = self.definitions.loaded(definition)
         workflow = BpmnWorkflow(read.spec, read.subprocess_specs, script_engine=self.script_engine)

@@ -202,8 +202,8 @@ class Sanchika:
         action = str(body.get("action") or "")
         allowed = task.actions.split(",")
         if action not in allowed:
-            raise ActionNotAllowed(
-                f"action: '{action}' is not allowed at '{task.name}'; allowed: {', '.join(allowed)}")
+            raise ActionNotAllowed(f"action: '{action}' is not allowed at '{task.name}'; "
+                                   f"allowed: {', '.join(allowed)}")
         reason = (body.get("reason") or "").strip() or None
         if task.due_at is not None and task.due_at < utcnow() and not reason:
             raise ActionNotAllowed(

@@ -14,9 +14,9 @@ import requests
 from sqlalchemy import create_engine, select, text
 
 import handlers
-from engine.models import User
 from engine.config import Settings
 from engine.demo import create_demo
+from engine.models import User
 from engine.services import Sanchika
 
 PG_URL = os.environ.get("SANCHIKA_TEST_DATABASE_URL")

@@ -6,9 +6,8 @@ import json
 import threading
 
 import pytest
-from sqlalchemy import select, text, update
-
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select, text, update
 
 from engine import history
 from engine.errors import Conflict
