@@ -210,11 +210,12 @@ class Sanchika:
                 "reason: this item is overdue; acting on it needs a recorded reason")
         remark = (body.get("remark") or "").strip() or None
         data, to_post = self._action_data(s, actor, task, action, body)
-        if body.get("note") and task.kind == "file":
-            files_mod.add_note(s, files_mod.get_file(s, task.file_id), actor, body["note"])
         record = {"action": action, "to": to_post.code if to_post else None,
                   "remark": remark, "reason": reason,
                   **{k: v for k, v in data.items() if k in ("file_id", "record_category")}}
+        if body.get("note") and task.kind == "file":
+            note = files_mod.add_note(s, files_mod.get_file(s, task.file_id), actor, body["note"])
+            record["note"] = {"para_no": note.para_no, "text": note.text}
         result = self.runtime.complete(s, task, data, actor=actor, history_data=record)
         task.closed_by = actor.id
         task.action = action

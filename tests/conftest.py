@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, make_url, select, text
 
 import handlers
 from engine.config import Settings
@@ -23,22 +23,41 @@ PG_URL = os.environ.get("SANCHIKA_TEST_DATABASE_URL")
 PASSWORD = "demo-pass-1"
 
 
-def database_url(tmp_path: Path) -> str:
-    if PG_URL:
-        engine = create_engine(PG_URL)
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str | None]:
+    """A database of this test run's own on the PostgreSQL server, so concurrent runs
+    (two checkouts, CI and a developer) never wipe each other's tables."""
+    if not PG_URL:
+        yield None
+        return
+    base = make_url(PG_URL)
+    name = f"sanchika_test_{os.getpid()}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield base.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def database_url(tmp_path: Path, pg_url: str | None) -> str:
+    if pg_url:
+        engine = create_engine(pg_url)
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
         engine.dispose()
-        return PG_URL
+        return pg_url
     return f"sqlite:///{tmp_path / 'sanchika.db'}"
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, pg_database: str | None) -> Settings:
     return Settings.from_env({
         "SANCHIKA_DATA_DIR": str(tmp_path / "data"),
-        "SANCHIKA_DATABASE_URL": database_url(tmp_path),
+        "SANCHIKA_DATABASE_URL": database_url(tmp_path, pg_database),
         "SANCHIKA_SECRET_KEY": "test-secret",
     })
 
