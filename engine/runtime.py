@@ -84,6 +84,15 @@ class Runtime:
             raise ActionNotAllowed(f"the process could not continue: {_plain(exc)}") from exc
         return self._advance(session, instance, workflow, actor)
 
+    def fire_timers(self, session: Session, instance: Instance) -> StepResult:
+        """Run the instance's timers that have come due (SLA escalations and the like).
+        Safe to repeat: a timer fires once, and a stale version is a Conflict."""
+        if instance.status != "running" or instance.state is None:
+            return StepResult()
+        workflow = self.load(instance)
+        workflow.refresh_timers()
+        return self._advance(session, instance, workflow, None)
+
     def load(self, instance: Instance) -> BpmnWorkflow:
         read = self.definitions.loaded(instance.definition)
         return load_state(instance.state, read.spec, read.subprocess_specs, self.script_engine)
@@ -183,8 +192,15 @@ class Runtime:
             select(Timer).where(Timer.instance_id == instance.id, Timer.status == "pending"))}
         waiting = {str(t.id): t for t in _waiting_timers(workflow)}
         for uuid, row in rows.items():
-            if uuid not in waiting:
-                row.status = "cancelled"
+            if uuid in waiting:
+                continue
+            task = workflow.get_task_from_id(UUID(uuid))
+            fired = task is not None and task.state == TaskState.COMPLETED
+            row.status = "fired" if fired else "cancelled"
+            if fired:
+                history.append(session, instance, "timer_fired", task_spec=row.task_spec,
+                               data={"due_at": row.due_at.isoformat(),
+                                     "lag_ms": int((utcnow() - row.due_at).total_seconds() * 1000)})
         for uuid, task in waiting.items():
             if uuid in rows:
                 continue

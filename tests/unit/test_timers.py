@@ -1,0 +1,61 @@
+"""SLA timers come due: the escalation path runs once, and the item shows as overdue."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import select
+
+import handlers
+from engine.config import Settings
+from engine.demo import create_demo
+from engine.errors import ActionNotAllowed
+from engine.models import HistoryEvent, OutboxMessage, Timer, User
+from engine.services import Sanchika
+
+
+@pytest.fixture
+def quick(settings: Settings) -> Sanchika:
+    """Every time limit is one second (SANCHIKA_SLA_DEFAULT)."""
+    fast = Settings(**{**settings.__dict__, "sla_default": "PT1S"})
+    app = Sanchika(fast, handlers.registry)
+    app.init()
+    create_demo(app, "demo-pass-1")
+    yield app
+    app.db.dispose()
+
+
+def test_due_timer_escalates_once(quick):
+    with quick.db.reader() as s:
+        clerk = s.scalar(select(User).where(User.username == "clerk"))
+    f = quick.open_file(clerk, "Timer", "1")
+    task = next(t for t in quick.inbox(clerk) if t.get("file_id") == f["id"])
+    assert task["due_at"] is not None and not task["overdue"]
+    time.sleep(1.2)
+    quick.fire_due_timers()
+    quick.fire_due_timers()  # a second sweep finds nothing new
+    with quick.db.reader() as s:
+        statuses = [t.status for t in s.scalars(
+            select(Timer).where(Timer.instance_id == f["instance_id"]))]
+        fired = list(s.scalars(select(HistoryEvent).where(
+            HistoryEvent.instance_id == f["instance_id"], HistoryEvent.kind == "timer_fired")))
+        escalations = list(s.scalars(select(HistoryEvent).where(
+            HistoryEvent.instance_id == f["instance_id"],
+            HistoryEvent.task_spec == "escalate_noting")))
+        breach = list(s.scalars(select(OutboxMessage).where(
+            OutboxMessage.subject.like("Time limit passed: file%"),
+            OutboxMessage.channel == "app")))
+    assert statuses == ["fired"]
+    assert len(fired) == 1 and fired[0].data["lag_ms"] >= 0
+    assert len(escalations) == 1
+    assert {m.recipient for m in breach} >= {"clerk", "so"}  # holder and superior post
+    task = next(t for t in quick.inbox(clerk) if t.get("file_id") == f["id"])
+    assert task["overdue"] is True  # the non-interrupting timer left the task with the clerk
+    with pytest.raises(ActionNotAllowed, match="reason"):
+        quick.act(clerk, task["id"], {"action": "forward", "to": "so"})
+    quick.act(clerk, task["id"], {"action": "forward", "to": "so",
+                                  "reason": "awaited treasury reply"})
+    events = quick.file_history(clerk, f["id"])
+    reasons = [e["data"].get("reason") for e in events if e["kind"] == "task_completed"]
+    assert reasons == ["awaited treasury reply"]
