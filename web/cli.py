@@ -40,11 +40,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from waitress import serve
 
+    from engine import scheduler
     from web.app import create_app
 
-    app = create_app()
+    service = _service()
+    jobs = scheduler.start(service)
+    app = create_app(service.settings, service)
     print(f"Sanchika serving on http://{args.host}:{args.port}", flush=True)
-    serve(app, host=args.host, port=args.port, threads=args.threads, ident="Sanchika")
+    try:
+        serve(app, host=args.host, port=args.port, threads=args.threads, ident="Sanchika")
+    finally:
+        jobs.shutdown(wait=False)
     return 0
 
 

@@ -59,3 +59,25 @@ def test_due_timer_escalates_once(quick):
     events = quick.file_history(clerk, f["id"])
     reasons = [e["data"].get("reason") for e in events if e["kind"] == "task_completed"]
     assert reasons == ["awaited treasury reply"]
+
+
+def test_scheduler_fires_within_a_second_of_due(quick):
+    from engine import scheduler
+
+    with quick.db.reader() as s:
+        clerk = s.scalar(select(User).where(User.username == "clerk"))
+    jobs = scheduler.start(quick)
+    try:
+        f = quick.open_file(clerk, "Scheduled", "1")
+        deadline = time.monotonic() + 5
+        fired: list = []
+        while time.monotonic() < deadline and not fired:
+            time.sleep(0.1)
+            with quick.db.reader() as s:
+                fired = list(s.scalars(select(HistoryEvent).where(
+                    HistoryEvent.instance_id == f["instance_id"],
+                    HistoryEvent.kind == "timer_fired")))
+    finally:
+        jobs.shutdown(wait=True)
+    assert len(fired) == 1
+    assert 0 <= fired[0].data["lag_ms"] < 1000
