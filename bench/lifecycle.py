@@ -28,6 +28,7 @@ import os
 import platform
 import pstats
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -54,7 +55,7 @@ import handlers
 from engine import org
 from engine.config import Settings
 from engine.demo import create_demo
-from engine.models import File, HistoryEvent, Instance
+from engine.models import File, HistoryEvent, Instance, User
 from engine.services import DAK_PROCESS, FILE_PROCESS, PROCESS_DIR, Sanchika
 
 T = TypeVar("T")
@@ -254,7 +255,7 @@ def make_app(database_url: str, data_dir: Path) -> Sanchika:
     return app
 
 
-def load_users(app: Sanchika) -> dict[str, Any]:
+def load_users(app: Sanchika) -> dict[str, User]:
     with app.db.reader() as s:
         return {name: org.user_by_username(s, name) for name in ("clerk", "so", "us", "ds")}
 
@@ -262,7 +263,7 @@ def load_users(app: Sanchika) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- Sanchika side
 
 
-def file_tasks(app: Sanchika, user: Any, file_ids: list[int], sw: Stopwatch, step: Step
+def file_tasks(app: Sanchika, user: User, file_ids: list[int], sw: Stopwatch, step: Step
                ) -> dict[int, int]:
     """One inbox listing per step: task id for each of our files in the user's inbox."""
     rows = sw.lookup(step, partial(app.inbox, user))
@@ -274,7 +275,7 @@ def file_tasks(app: Sanchika, user: Any, file_ids: list[int], sw: Stopwatch, ste
     return found
 
 
-def act_on_all(app: Sanchika, user: Any, file_ids: list[int], body: dict[str, Any],
+def act_on_all(app: Sanchika, user: User, file_ids: list[int], body: dict[str, Any],
                sw: Stopwatch, step: Step) -> None:
     tasks = file_tasks(app, user, file_ids, sw, step)
     for file_id in file_ids:
@@ -460,7 +461,8 @@ def report(result: dict[str, Any], sanchika: Side, raw: Side) -> str:
     lines = [
         f"Sanchika lifecycle benchmark: {result['files']} files, {result['database']}",
         f"  {result['database_url']}",
-        f"  SpiffWorkflow {result['versions']['SpiffWorkflow']}, "
+        f"  Sanchika {result['versions']['sanchika']}, "
+        f"SpiffWorkflow {result['versions']['SpiffWorkflow']}, "
         f"SQLAlchemy {result['versions']['SQLAlchemy']}, Python {result['versions']['python']}",
         "",
         f"{'':40}{'Sanchika (persisted)':>22}{'raw SpiffWorkflow':>20}",
@@ -556,7 +558,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def versions() -> dict[str, str]:
     return {"SpiffWorkflow": version("SpiffWorkflow"), "SQLAlchemy": version("SQLAlchemy"),
-            "python": platform.python_version()}
+            "python": platform.python_version(), "sanchika": git_revision()}
+
+
+def git_revision() -> str:
+    """The commit measured, '+dirty' when tracked files have uncommitted changes."""
+    root = Path(__file__).resolve().parent.parent
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                              check=True).stdout.strip()
+
+    try:
+        revision = git("rev-parse", "--short", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return revision + ("+dirty" if dirty else "")
 
 
 def run(args: argparse.Namespace, tmp: Path) -> tuple[dict[str, Any], Side, Side, str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -19,13 +21,15 @@ def hash_password(password: str) -> str:
 def authenticate(session: Session, username: str, password: str) -> User:
     user = session.scalar(select(User).where(User.username == username))
     # Check a hash even for unknown users so timing does not reveal which names exist.
-    stored = user.password_hash if user else _DUMMY_HASH
+    stored = user.password_hash if user else _dummy_hash()
     if not check_password_hash(stored, password) or user is None or not user.active:
         raise Unauthorized("wrong username or password")
     return user
 
 
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return generate_password_hash("not-a-real-password")
 
 
 def user_by_username(session: Session, username: str) -> User:
