@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+from datetime import UTC, datetime
+
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
+from .history import canonical_json
 from .models import Correspondence, File, Note, Post, Receipt, Section, User, utcnow
 from .numbering import file_no
 from .sla import PRIORITIES
@@ -105,3 +109,38 @@ def close(file: File, record_category: str) -> None:
     file.record_category = record_category
     file.closed_at = utcnow()
     file.holder_post_id = None
+
+
+def _iso(value: datetime | None) -> str | None:
+    """The same text on SQLite and PostgreSQL: UTC, always with microseconds."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def content_hash(session: Session, file: File) -> str:
+    """SHA-256 of what a locked file must keep unchanged: its identity, its notes (in para
+    order) and its correspondence (in the order it was put up, with each receipt's diary
+    number, subject, sender and PDF hash). Read with column queries, so the values are
+    the database's, not whatever an object in the session holds."""
+    notes = session.execute(
+        select(Note.para_no, Note.text, Note.author_id, Note.author_post_id, Note.created_at)
+        .where(Note.file_id == file.id).order_by(Note.para_no, Note.id))
+    correspondence = session.execute(
+        select(Correspondence.receipt_id, Receipt.diary_no, Receipt.subject, Receipt.sender,
+               Receipt.pdf_sha256)
+        .outerjoin(Receipt, Receipt.id == Correspondence.receipt_id)
+        .where(Correspondence.file_id == file.id).order_by(Correspondence.id))
+    content = {
+        "file": {"file_no": file.file_no, "subject": file.subject},
+        "notes": [{"para_no": n.para_no, "text": n.text, "author_id": n.author_id,
+                   "author_post_id": n.author_post_id, "created_at": _iso(n.created_at)}
+                  for n in notes],
+        "correspondence": [{"receipt_id": c.receipt_id, "diary_no": c.diary_no,
+                            "subject": c.subject, "sender": c.sender,
+                            "pdf_sha256": c.pdf_sha256}
+                           for c in correspondence],
+    }
+    return hashlib.sha256(canonical_json(content).encode()).hexdigest()

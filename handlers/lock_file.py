@@ -12,3 +12,5 @@ def lock_file(ctx: HandlerContext) -> None:
     files.lock(ctx.session, file, ctx.actor)
     ctx.results["file_no"] = file.file_no
     ctx.results["locked_at"] = file.locked_at.isoformat()
+    # Recorded in the chained handler_called event: `sanchika verify` recomputes it.
+    ctx.results["content_hash"] = files.content_hash(ctx.session, file)

@@ -1,4 +1,4 @@
-"""The `sanchika` command (CONTRACT.md): init, demo, serve, deploy."""
+"""The `sanchika` command (CONTRACT.md): init, demo, serve, deploy, verify."""
 
 from __future__ import annotations
 
@@ -73,6 +73,31 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import DBAPIError
+
+    from engine.verify import verify_database
+
+    app = _service()
+    try:
+        report = verify_database(app.db)
+    except DBAPIError as exc:
+        print(f"error: cannot read the database (run `sanchika init`?): {exc.orig}",
+              file=sys.stderr)
+        return 2
+    finally:
+        app.db.dispose()
+    if report.problems:
+        for problem in report.problems:
+            print(problem)
+        print(f"verify: {len(report.problems)} problem(s) in {report.instances} instances, "
+              f"{report.events} events, {report.locked_files} locked files", file=sys.stderr)
+        return 1
+    print(f"verified: {report.instances} instances, {report.events} events, "
+          f"{report.locked_files} locked files: intact")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="sanchika", description="Sanchika e-Office")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -85,8 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--threads", type=int, default=8)
     deploy = sub.add_parser("deploy", help="validate and deploy a BPMN file")
     deploy.add_argument("path")
+    sub.add_parser("verify", help="check every history chain and every locked file")
     args = parser.parse_args(argv)
-    commands = {"init": cmd_init, "demo": cmd_demo, "serve": cmd_serve, "deploy": cmd_deploy}
+    commands = {"init": cmd_init, "demo": cmd_demo, "serve": cmd_serve, "deploy": cmd_deploy,
+                "verify": cmd_verify}
     try:
         return commands[args.command](args)
     except (SanchikaError, ValueError) as exc:
