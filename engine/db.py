@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -90,5 +90,3 @@ def _is_unique_violation(exc: IntegrityError) -> bool:
     text = str(exc.orig).lower()
     return "unique" in text or "duplicate key" in text
 
-
-__all__ = ["Database", "OperationalError"]

@@ -31,7 +31,7 @@ from .models import (
     utcnow,
 )
 from .runtime import Runtime, StepResult
-from .sla import PRIORITIES, limit_for
+from .sla import limit_for
 
 PROCESS_DIR = Path(__file__).resolve().parent.parent / "processes"
 FILE_PROCESS = "file_approval"
@@ -375,9 +375,4 @@ class Sanchika:
                             "content_hash": d.content_hash, "deployed_at": views.iso(d.deployed_at),
                             "deployed_by": d.deployed_by, "has_running": running is not None})
             return out
-
-    def valid_priority(self, value: str | None) -> str:
-        if value and value not in PRIORITIES:
-            raise InvalidInput(f"priority: must be one of {', '.join(PRIORITIES)}")
-        return value or "Normal"
 
