@@ -36,9 +36,11 @@ def create_demo(app: Sanchika, password: str) -> dict[str, int]:
             superior = org.ensure_post(s, est, code, title, rank=rank, can_approve=can_approve,
                                        superior=superior)
             posts[username] = superior
-        for username, full_name, *_ in OFFICERS:
-            org.ensure_user(s, username, full_name, password, post=posts[username],
-                            email=f"{username}@gad.example.gov.in")
+        for number, (username, full_name, *_) in enumerate(OFFICERS, start=1):
+            user = org.ensure_user(s, username, full_name, password, post=posts[username],
+                                   email=f"{username}@gad.example.gov.in")
+            if user.phone is None:  # only fills a missing number; an edited one is kept
+                user.phone = f"+9190000000{number:02d}"
         for username, full_name, role in STAFF:
             org.ensure_user(s, username, full_name, password, role=role)
         has_files = s.scalar(select(File.id).limit(1)) is not None

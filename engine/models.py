@@ -208,9 +208,13 @@ class HistoryEvent(Base):
 
 
 class OutboxMessage(Base):
-    """Side effects written in the action's transaction, delivered after commit."""
+    """Side effects written in the action's transaction, delivered after commit
+    (engine/delivery.py). Channel 'app' rows are born 'sent'; 'email' and 'sms' rows go
+    pending -> sending -> sent, or back to pending with a backoff, or to 'failed' (kept)."""
 
     __tablename__ = "outbox"
+    # The worker's query: pending rows that are due, and 'sending' rows whose lease ran out.
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     event_key: Mapped[str] = mapped_column(String(200), unique=True)
     channel: Mapped[str] = mapped_column(String(16))  # email | sms | app
@@ -218,11 +222,16 @@ class OutboxMessage(Base):
     recipient: Mapped[str | None] = mapped_column(String(200))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sent|failed
+    # pending | sending | sent | failed
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    # delivery attempts started (the successful one included)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    # pending: not before this time (NULL = now); sending: the claim's lease runs out then;
+    # sent/failed: NULL
+    next_attempt_at: Mapped[datetime | None]
 
 
 # ---------------------------------------------------------------- dak and files

@@ -1,5 +1,9 @@
 """Notifications are written here inside the action's transaction; a worker delivers
-them after commit (so a rolled-back action never notifies, and a committed one always does)."""
+them after commit (so a rolled-back action never notifies, and a committed one always does).
+
+Channels: 'app' (readable in the API, so born 'sent'), 'email' for users with an e-mail
+address and 'sms' for users with a phone number (both born 'pending' and delivered by
+engine/delivery.py)."""
 
 from __future__ import annotations
 
@@ -9,20 +13,26 @@ from sqlalchemy.orm import Session
 from .models import OutboxMessage, User
 
 
+def channels_for(user: User) -> list[tuple[str, str]]:
+    """(channel, recipient) pairs a user is reached on."""
+    out = [("app", user.username)]
+    if user.email and user.email.strip():
+        out.append(("email", user.email.strip()))
+    if user.phone and user.phone.strip():
+        out.append(("sms", user.phone.strip()))
+    return out
+
+
 def notify(session: Session, event_key: str, users: list[User], subject: str, body: str) -> None:
     """One message per user and channel; event_key makes a repeat of the same event a no-op."""
     for user in users:
-        channels = ["app"]
-        if user.email:
-            channels.append("email")
-        for channel in channels:
+        for channel, recipient in channels_for(user):
             key = f"{event_key}:{user.id}:{channel}"
             exists = session.scalar(select(OutboxMessage.id).where(OutboxMessage.event_key == key))
             if exists is not None:
                 continue
             session.add(OutboxMessage(
-                event_key=key, channel=channel, user_id=user.id,
-                recipient=user.email if channel == "email" else user.username,
+                event_key=key, channel=channel, user_id=user.id, recipient=recipient,
                 subject=subject, body=body,
                 # in-app messages are "delivered" by being readable in the API
                 status="sent" if channel == "app" else "pending",

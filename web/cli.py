@@ -41,16 +41,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from waitress import serve
 
     from engine import scheduler
+    from engine.delivery import Deliverer
     from web.app import create_app
 
     service = _service()
     jobs = scheduler.start(service)
+    deliverer, stop_delivery = Deliverer(service.db, service.settings).start_thread(interval=5.0)
     app = create_app(service.settings, service)
     print(f"Sanchika serving on http://{args.host}:{args.port}", flush=True)
     try:
         serve(app, host=args.host, port=args.port, threads=args.threads, ident="Sanchika")
     finally:
         jobs.shutdown(wait=False)
+        stop_delivery.set()
+        deliverer.join(timeout=30)
     return 0
 
 
