@@ -365,14 +365,12 @@ class Sanchika:
 
     def definitions_list(self) -> list[dict[str, Any]]:
         with self.db.reader() as s:
+            running = set(s.scalars(select(Instance.definition_id).where(
+                Instance.status == "running").distinct()))
             rows = s.scalars(select(ProcessDefinition).order_by(
                 ProcessDefinition.process_id, ProcessDefinition.version))
-            out = []
-            for d in rows:
-                running = s.scalar(select(Instance.id).where(
-                    Instance.definition_id == d.id, Instance.status == "running").limit(1))
-                out.append({"process_id": d.process_id, "version": d.version,
-                            "content_hash": d.content_hash, "deployed_at": views.iso(d.deployed_at),
-                            "deployed_by": d.deployed_by, "has_running": running is not None})
-            return out
+            return [{"process_id": d.process_id, "version": d.version,
+                     "content_hash": d.content_hash, "deployed_at": views.iso(d.deployed_at),
+                     "deployed_by": d.deployed_by, "has_running": d.id in running}
+                    for d in rows]
 
