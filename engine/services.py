@@ -17,6 +17,7 @@ from .config import Settings
 from .db import Database
 from .definitions import Definitions
 from .errors import ActionNotAllowed, Conflict, Forbidden, InvalidInput, NotFound
+from .file_services import FileServices
 from .handler_api import HandlerRegistry
 from .models import (
     Document,
@@ -40,7 +41,7 @@ DAK_PROCESS = "dak_receipt"
 SECTION_OFFICER_RANK = 2
 
 
-class Sanchika:
+class Sanchika(FileServices):
     def __init__(self, settings: Settings, handlers: HandlerRegistry):
         self.settings = settings
         self.db = Database(settings.database_url)
@@ -154,7 +155,9 @@ class Sanchika:
         with self.db.reader() as s:
             file = files_mod.get_file(s, file_id)
             self._may_read(s, actor, file.section_id)
-            return views.file_view(s, file)
+        self._note_opened(actor, file_id)
+        with self.db.reader() as s:
+            return views.file_view(s, files_mod.get_file(s, file_id), actor)
 
     def find_files(self, actor: User, file_no: str | None = None, q: str | None = None,
                    holder: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
@@ -198,7 +201,8 @@ class Sanchika:
             return []
         with self.db.reader() as s:
             rows = s.scalars(select(OpenTask).where(
-                OpenTask.post_id == actor.post_id, OpenTask.closed_at.is_(None))
+                OpenTask.post_id == actor.post_id, OpenTask.closed_at.is_(None),
+                OpenTask.parked.is_(False))
                 .order_by(OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.id))
             now = utcnow()
             return [views.task_row(t, now) for t in rows]
@@ -238,6 +242,7 @@ class Sanchika:
         task.closed_by = actor.id
         task.action = action
         self._after_step(s, actor, task, action, remark, result)
+        self._after_file_action(s, actor, task, action, result)
         s.flush()
         return {"task_id": task.id, "action": action, "done": True,
                 "next": [views.task_row(t) for t in result.opened],
@@ -295,7 +300,8 @@ class Sanchika:
         subject_id = task.file_id if task.kind == "file" else task.receipt_id
         last_in = s.scalar(select(Movement).where(
             column == subject_id, Movement.to_post_id == task.post_id,
-            Movement.from_post_id.is_not(None)).order_by(Movement.id.desc()).limit(1))
+            Movement.from_post_id.is_not(None), Movement.action != "pulled_back")
+            .order_by(Movement.id.desc()).limit(1))
         if last_in is None:
             raise ActionNotAllowed("action: nobody sent this item to you, so it cannot be returned")
         return s.get(Post, last_in.from_post_id)

@@ -1,0 +1,154 @@
+"""Service actions on files in depth (mixed into `Sanchika`): yellow notes, opening and
+pull back, sent items, subject heads, priority, drafts and dispatch, links, part files,
+park, reopening, digitising and documents. Each public method is one transaction."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
+
+from . import files as files_mod
+from . import history, org, outbox, pullback, views, yellow_notes
+from .errors import ActionNotAllowed
+from .models import Instance, Movement, OpenTask, Post, User, utcnow
+from .runtime import StepResult
+
+if TYPE_CHECKING:
+    from .config import Settings
+    from .db import Database
+    from .runtime import Runtime
+
+
+class FileServices:
+    db: Database
+    runtime: Runtime
+    settings: Settings
+
+    if TYPE_CHECKING:  # provided by Sanchika
+        def _may_read(self, s: Session, actor: User, section_id: int) -> None: ...
+
+    # ------------------------------------------------------------ yellow notes
+
+    def add_draft_note(self, actor: User, file_id: int, text: str,
+                       ref_correspondence_id: int | None = None) -> dict[str, Any]:
+        """A private draft note of the holder (a yellow note)."""
+        with self.db.transaction() as s:
+            file = files_mod.get_file(s, file_id)
+            return yellow_notes.row(
+                yellow_notes.add(s, actor, file, text, ref_correspondence_id))
+
+    def edit_draft_note(self, actor: User, note_id: int, text: str) -> dict[str, Any]:
+        with self.db.transaction() as s:
+            return yellow_notes.row(yellow_notes.edit(s, actor, note_id, text))
+
+    def delete_draft_note(self, actor: User, note_id: int) -> None:
+        with self.db.transaction() as s:
+            yellow_notes.delete(s, actor, note_id)
+
+    def draft_notes(self, actor: User, file_id: int) -> list[dict[str, Any]]:
+        """The actor's own yellow notes in a file."""
+        with self.db.reader() as s:
+            file = files_mod.get_file(s, file_id)
+            self._may_read(s, actor, file.section_id)
+            return [yellow_notes.row(n) for n in yellow_notes.of_author(s, file.id, actor)]
+
+    def confirm_note(self, actor: User, note_id: int) -> dict[str, Any]:
+        """A yellow note becomes the next green note paragraph."""
+        with self.db.transaction() as s:
+            note = yellow_notes.confirm(s, actor, note_id)
+            return {"file_id": note.file_id, "para_no": note.para_no, "text": note.text,
+                    "ref_correspondence_id": note.ref_correspondence_id,
+                    "confirmed_from": note_id}
+
+    # ------------------------------------------------------------ opening, pull back
+
+    def _note_opened(self, actor: User, file_id: int) -> None:
+        """Called on every read of a file: the first read by the recipient post's holder
+        is recorded (a write transaction only when there is something to record)."""
+        with self.db.reader() as s:
+            file = files_mod.get_file(s, file_id)
+            movement_id = pullback.unopened_arrival(s, file, actor)
+        if movement_id is None:
+            return
+        with self.db.transaction() as s:
+            pullback.record_opening(s, file_id, movement_id, actor.post_id)
+
+    def pullback(self, actor: User, file_id: int) -> dict[str, Any]:
+        """The last sender recalls a file its recipient has not opened. The recipient's
+        step is completed by a system 'return' to the sender's post, at the same kind of
+        step the sender had (noting or approval); history records who pulled it back."""
+        org.require_post(actor)
+        with self.db.transaction() as s:
+            file = files_mod.get_file(s, file_id)
+            self._may_read(s, actor, file.section_id)
+            movement, task = pullback.check(s, actor, file)
+            sender_post = s.get(Post, movement.from_post_id)
+            recipient_post = s.get(Post, movement.to_post_id)
+            before = pullback.sender_step(s, file, sender_post.id)
+            to_approver = bool(before is not None and "approve" in before.actions.split(","))
+            record = {"action": "pullback", "by": actor.username, "from": recipient_post.code,
+                      "to": sender_post.code, "movement_id": movement.id}
+            result = self.runtime.complete(
+                s, task, {"action": "return", "holder_post": sender_post.id,
+                          "to_approver": to_approver}, actor=actor, history_data=record)
+            back = [t for t in result.opened if t.post_id == sender_post.id]
+            if not back:
+                raise ActionNotAllowed(
+                    f"the process of file {file.file_no} does not route a return back to "
+                    f"{sender_post.code}; it cannot be pulled back")
+            task.closed_by = actor.id
+            task.action = pullback.PULLED_BACK
+            now = utcnow()
+            s.add(Movement(file_id=file.id, from_post_id=recipient_post.id,
+                           to_post_id=sender_post.id, action=pullback.PULLED_BACK,
+                           remark=f"pulled back by {actor.username}", sent_by=actor.id,
+                           sent_at=now, opened_at=now))
+            file.holder_post_id = sender_post.id
+            file.holder_since = now
+            self._file_moved(s, file)
+            for row in result.opened:
+                row.priority = file.priority
+            instance = s.get(Instance, file.instance_id)
+            history.append(s, instance, pullback.PULLED_BACK, actor=actor.username,
+                           data=record)
+            self._notify_pulled_back(s, actor, file, movement, sender_post, recipient_post)
+            s.flush()
+            return {"file_id": file.id, "file_no": file.file_no, "pulled_back": True,
+                    "holder": views.Names(s).post(sender_post.id),
+                    "task": views.task_row(back[0])}
+
+    def _notify_pulled_back(self, s: Session, actor: User, file: Any, movement: Movement,
+                            sender: Post, recipient: Post) -> None:
+        key = f"pulled_back:file:{file.id}:{movement.id}"
+        # the recipient is told at once on every channel they have (app, e-mail, SMS)
+        outbox.notify(s, f"{key}:recipient", org.holders_of(s, recipient.id),
+                      f"{file.file_no} pulled back",
+                      f"File {file.file_no} ({file.subject}) sent to you by {actor.username} "
+                      "has been pulled back by the sender before you opened it.")
+        outbox.notify(s, f"{key}:sender", org.holders_of(s, sender.id),
+                      f"{file.file_no} pulled back",
+                      f"File {file.file_no} ({file.subject}) was pulled back from "
+                      f"{recipient.code} by {actor.username}; it is with {sender.code} again.")
+
+    def sent_items(self, actor: User) -> list[dict[str, Any]]:
+        """What the actor's post sent, newest first, and whether it can still be pulled
+        back."""
+        with self.db.reader() as s:
+            return pullback.sent_items(s, actor)
+
+    # ------------------------------------------------------------ hooks
+
+    def _file_moved(self, s: Session, file: Any) -> None:
+        """A file that moves is no longer parked."""
+        file.parked_at = None
+        file.parked_by = None
+
+    def _after_file_action(self, s: Session, actor: User, task: OpenTask, action: str,
+                           result: StepResult) -> None:
+        """Runs after every task action (services._act)."""
+        if task.kind != "file" or task.file_id is None:
+            return
+        file = files_mod.get_file(s, task.file_id)
+        if file.parked_at is not None:
+            self._file_moved(s, file)
