@@ -6,13 +6,36 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from . import (
+    dispatch,
+    drafts,
+    file_views,
+    history,
+    org,
+    outbox,
+    pullback,
+    subject_heads,
+    views,
+    yellow_notes,
+)
 from . import files as files_mod
-from . import history, org, outbox, pullback, views, yellow_notes
-from .errors import ActionNotAllowed
-from .models import Instance, Movement, OpenTask, Post, User, utcnow
+from .errors import ActionNotAllowed, Conflict, InvalidInput
+from .models import (
+    Department,
+    Dispatch,
+    File,
+    Instance,
+    Movement,
+    OpenTask,
+    Post,
+    User,
+    utcnow,
+)
 from .runtime import StepResult
+from .sla import PRIORITIES
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -27,6 +50,8 @@ class FileServices:
 
     if TYPE_CHECKING:  # provided by Sanchika
         def _may_read(self, s: Session, actor: User, section_id: int) -> None: ...
+        def _may_set_priority(self, s: Session, actor: User) -> None: ...
+        def _readable_sections(self, s: Session, actor: User) -> list[int]: ...
 
     # ------------------------------------------------------------ yellow notes
 
@@ -152,3 +177,134 @@ class FileServices:
         file = files_mod.get_file(s, task.file_id)
         if file.parked_at is not None:
             self._file_moved(s, file)
+
+    # ------------------------------------------------------------ subject heads, priority
+
+    def subject_heads(self, actor: User, department: str | None = None
+                      ) -> list[dict[str, Any]]:
+        with self.db.reader() as s:
+            dept_id = subject_heads.department(s, department).id if department else None
+            codes = {d.id: d.code for d in s.scalars(select(Department))}
+            return [subject_heads.row(h, codes.get(h.department_id))
+                    for h in subject_heads.listing(s, dept_id)]
+
+    def add_subject_head(self, actor: User, department: str, code: str, title: str
+                         ) -> dict[str, Any]:
+        org.require_role(actor, "admin")
+        with self.db.transaction() as s:
+            dept = subject_heads.department(s, department)
+            return subject_heads.row(subject_heads.add(s, dept, code, title), dept.code)
+
+    def retire_subject_head(self, actor: User, head_id: int) -> dict[str, Any]:
+        org.require_role(actor, "admin")
+        with self.db.transaction() as s:
+            head = subject_heads.retire(s, head_id)
+            return subject_heads.row(head, s.get(Department, head.department_id).code)
+
+    def change_priority(self, actor: User, file_id: int, priority: str) -> dict[str, Any]:
+        """A Section Officer or above regrades a file; its open tasks follow."""
+        org.require_post(actor)
+        if priority not in PRIORITIES:
+            raise InvalidInput(f"priority: must be one of {', '.join(PRIORITIES)}")
+        with self.db.transaction() as s:
+            file = files_mod.get_file(s, file_id)
+            self._may_read(s, actor, file.section_id)
+            self._may_set_priority(s, actor)
+            if file.status == "closed":
+                raise Conflict(f"file {file.file_no} is closed")
+            previous = file.priority
+            file.priority = priority
+            tasks = views.open_tasks_of(s, file_id=file.id)
+            for task in tasks:
+                task.priority = priority
+            if file.instance_id is not None and previous != priority:
+                history.append(s, s.get(Instance, file.instance_id), "priority_changed",
+                               actor=actor.username, data={"from": previous, "to": priority})
+            s.flush()
+            return {"file_id": file.id, "file_no": file.file_no, "priority": priority,
+                    "previous": previous, "tasks": [views.task_row(t) for t in tasks]}
+
+    # ------------------------------------------------------------ drafts for approval
+
+    def _draft_event(self, s: Session, file: Any, kind: str, actor: User,
+                     data: dict[str, Any]) -> None:
+        if file.instance_id is not None:
+            history.append(s, s.get(Instance, file.instance_id), kind, actor=actor.username,
+                           data=data)
+
+    def create_draft(self, actor: User, file_id: int, subject: str, text: str,
+                     addressee: str | None = None) -> dict[str, Any]:
+        with self.db.transaction() as s:
+            file = files_mod.get_file(s, file_id)
+            draft = drafts.create(s, actor, file, subject, text, addressee)
+            self._draft_event(s, file, "draft_created", actor,
+                              {"draft_id": draft.id, "subject": draft.subject})
+            return file_views.draft_row(s, draft, views.Names(s))
+
+    def edit_draft(self, actor: User, draft_id: int, text: str) -> dict[str, Any]:
+        """Each edit is a new version."""
+        with self.db.transaction() as s:
+            draft = drafts.get(s, draft_id)
+            file = files_mod.get_file(s, draft.file_id)
+            version = drafts.edit(s, actor, draft, file, text)
+            self._draft_event(s, file, "draft_edited", actor,
+                              {"draft_id": draft.id, "version": version.version})
+            return file_views.draft_row(s, draft, views.Names(s))
+
+    def draft(self, actor: User, draft_id: int) -> dict[str, Any]:
+        """A draft with every version."""
+        with self.db.reader() as s:
+            draft = drafts.get(s, draft_id)
+            file = files_mod.get_file(s, draft.file_id)
+            self._may_read(s, actor, file.section_id)
+            names = views.Names(s)
+            return {**file_views.draft_row(s, draft, names),
+                    "versions": [{"version": v.version, "text": v.text,
+                                  "author": names.user(v.author_id),
+                                  "created_at": views.iso(v.created_at)}
+                                 for v in drafts.versions(s, draft)]}
+
+    def draft_diff(self, actor: User, draft_id: int, a: int | None = None,
+                   b: int | None = None) -> dict[str, Any]:
+        """Differences between two versions (default: the last two)."""
+        with self.db.reader() as s:
+            draft = drafts.get(s, draft_id)
+            self._may_read(s, actor, files_mod.get_file(s, draft.file_id).section_id)
+            b = b or draft.version
+            a = a or max(1, b - 1)
+            return drafts.diff(s, draft, a, b)
+
+    def approve_draft(self, actor: User, draft_id: int) -> dict[str, Any]:
+        with self.db.transaction() as s:
+            draft = drafts.get(s, draft_id)
+            file = files_mod.get_file(s, draft.file_id)
+            drafts.approve(s, actor, draft, file)
+            self._draft_event(s, file, "draft_approved", actor,
+                              {"draft_id": draft.id, "version": draft.version})
+            s.flush()
+            return file_views.draft_row(s, draft, views.Names(s))
+
+    def dispatch_draft(self, actor: User, draft_id: int, mode: str,
+                       addressee: str | None = None, on: str | None = None) -> dict[str, Any]:
+        """Issue an approved draft: an entry in the dispatch register."""
+        with self.db.transaction() as s:
+            draft = drafts.get(s, draft_id)
+            file = files_mod.get_file(s, draft.file_id)
+            row = dispatch.issue(s, actor, draft, file, mode, addressee, on)
+            self._draft_event(s, file, "dispatched", actor,
+                              {"draft_id": draft.id, "dispatch_no": row.dispatch_no,
+                               "mode": row.mode, "addressee": row.addressee})
+            return file_views.dispatch_row(row, views.Names(s))
+
+    def dispatch_register(self, actor: User, year: int | None = None) -> list[dict[str, Any]]:
+        """The dispatch register of the actor's department (newest first)."""
+        with self.db.reader() as s:
+            sections = self._readable_sections(s, actor) if actor.role == "officer" else None
+            query = select(Dispatch).join(File, File.id == Dispatch.file_id) \
+                .order_by(Dispatch.id.desc()).limit(500)
+            if sections is not None:
+                query = query.where(File.section_id.in_(sections))
+            if year:
+                query = query.where(Dispatch.dispatch_date.like(f"{int(year)}-%"))
+            names = views.Names(s)
+            return [file_views.dispatch_row(d, names) for d in s.scalars(query)]

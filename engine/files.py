@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from . import subject_heads
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .history import canonical_json
 from .models import Correspondence, File, Note, Post, Receipt, Section, User, utcnow
@@ -15,6 +16,7 @@ from .numbering import file_no
 from .sla import PRIORITIES
 
 RECORD_CATEGORIES = ("A", "B", "C")
+KINDS = ("electronic", "physical")
 MAX_NOTE_CHARS = 20000
 
 
@@ -25,7 +27,8 @@ def get_file(session: Session, file_id: int) -> File:
     return file
 
 
-def new_file(session: Session, actor: User, subject: str, head: str, priority: str) -> File:
+def new_file(session: Session, actor: User, subject: str, head: str, priority: str,
+             kind: str = "electronic") -> File:
     subject = (subject or "").strip()
     head = (head or "").strip()
     if not subject:
@@ -36,12 +39,15 @@ def new_file(session: Session, actor: User, subject: str, head: str, priority: s
         raise InvalidInput("head: required, letters and digits only (e.g. 11011)")
     if priority not in PRIORITIES:
         raise InvalidInput(f"priority: must be one of {', '.join(PRIORITIES)}")
+    if kind not in KINDS:
+        raise InvalidInput(f"kind: must be one of {', '.join(KINDS)}")
     post = session.get(Post, actor.post_id)
     section = session.get(Section, post.section_id)
+    subject_heads.require(session, section.department, head)
     year = utcnow().year
     number, serial = file_no(session, section.department.code, section.code, head, year)
     file = File(file_no=number, section_id=section.id, head=head, serial=serial, year=year,
-                subject=subject, priority=priority, creator_post_id=post.id,
+                subject=subject, priority=priority, kind=kind, creator_post_id=post.id,
                 created_by=actor.id, holder_post_id=post.id, holder_since=utcnow())
     session.add(file)
     session.flush()

@@ -124,26 +124,33 @@ class Sanchika(FileServices):
     # ------------------------------------------------------------ files
 
     def open_file(self, actor: User, subject: str, head: str, priority: str | None = None,
-                  receipt_id: int | None = None) -> dict[str, Any]:
+                  receipt_id: int | None = None, kind: str = "electronic") -> dict[str, Any]:
         org.require_post(actor)
         with self.db.transaction() as s:
-            file = self._open_file(s, actor, subject, head, priority or "Normal")
+            file = self._open_file(s, actor, subject, head, priority or "Normal", kind)
             if receipt_id is not None:
                 task = s.scalar(select(OpenTask).where(
                     OpenTask.receipt_id == receipt_id, OpenTask.closed_at.is_(None)))
                 if task is None:
                     raise Conflict(f"receipt {receipt_id} is not open for action")
                 self._act(s, actor, task, {"action": "put_in_file", "file_id": file.id})
-            return views.file_view(s, file)
+            return views.file_view(s, file, actor)
 
-    def _open_file(self, s: Session, actor: User, subject: str, head: str, priority: str
-                   ) -> File:
+    def _open_file(self, s: Session, actor: User, subject: str, head: str, priority: str,
+                   kind: str = "electronic") -> File:
         if priority != "Normal":
             self._may_set_priority(s, actor)
-        file = files_mod.new_file(s, actor, subject, head, priority)
+        return self._start_file(s, actor, files_mod.new_file(s, actor, subject, head, priority,
+                                                            kind))
+
+    def _start_file(self, s: Session, actor: User, file: File, post_id: int | None = None
+                    ) -> File:
+        """A file's process starts with noting at the actor's post (or the one given)."""
+        priority = file.priority
+        post_id = post_id or actor.post_id
         instance, result = self.runtime.start(
             s, FILE_PROCESS,
-            {"file_id": file.id, "creator_post": actor.post_id, "holder_post": actor.post_id,
+            {"file_id": file.id, "creator_post": file.creator_post_id, "holder_post": post_id,
              "to_approver": False, "sla_duration": limit_for(priority, self.settings.sla_default)},
             actor=actor, subject_kind="file", subject_id=file.id)
         file.instance_id = instance.id

@@ -83,7 +83,7 @@ def get_receipt(receipt_id: int):
 def create_file(body: dict):
     """Open a file; with receipt_id the receipt is put up in it."""
     return app_service().open_file(current_user(), body["subject"], body["head"],
-                                   body["priority"], body.get("receipt_id")), 201
+                                   body["priority"], body.get("receipt_id"), body["kind"]), 201
 
 
 @blp.route("/files")

@@ -7,6 +7,9 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from engine.dispatch import MODES as DISPATCH_MODES
+from engine.sla import PRIORITIES
+
 from .api import app_service
 from .auth import current_user
 
@@ -73,3 +76,126 @@ def pull_back(file_id: int):
 def sent():
     """What my post sent, newest first, with `can_pull_back`."""
     return app_service().sent_items(current_user())
+
+
+# ---------------------------------------------------------------- subject heads, priority
+
+
+class SubjectHeadCreate(Schema):
+    department = fields.String(required=True, validate=validate.Length(min=1, max=16))
+    code = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class SubjectHeadQuery(Schema):
+    department = fields.String(load_default=None)
+
+
+class PriorityChange(Schema):
+    priority = fields.String(required=True, validate=validate.OneOf(PRIORITIES))
+
+
+@blp.route("/admin/subject-heads")
+@blp.arguments(SubjectHeadQuery, location="query")
+def list_subject_heads(query: dict):
+    """Subject heads per department (retired ones included, marked)."""
+    return app_service().subject_heads(current_user(), query.get("department"))
+
+
+@blp.route("/admin/subject-heads", methods=["POST"])
+@blp.arguments(SubjectHeadCreate)
+def add_subject_head(body: dict):
+    """An administrator adds a subject head to a department."""
+    return app_service().add_subject_head(current_user(), body["department"], body["code"],
+                                          body["title"]), 201
+
+
+@blp.route("/admin/subject-heads/<int:head_id>/retire", methods=["POST"])
+def retire_subject_head(head_id: int):
+    """An administrator retires a head: old files keep it, new files cannot use it."""
+    return app_service().retire_subject_head(current_user(), head_id)
+
+
+@blp.route("/files/<int:file_id>/priority", methods=["POST"])
+@blp.arguments(PriorityChange)
+def change_priority(body: dict, file_id: int):
+    """A Section Officer or above changes the file's priority grading."""
+    return app_service().change_priority(current_user(), file_id, body["priority"])
+
+
+# ---------------------------------------------------------------- drafts and dispatch
+
+
+class DraftCreate(Schema):
+    subject = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    text = fields.String(required=True, validate=validate.Length(min=1, max=50000))
+    addressee = fields.String(load_default=None, validate=validate.Length(max=300))
+
+
+class DraftEdit(Schema):
+    text = fields.String(required=True, validate=validate.Length(min=1, max=50000))
+
+
+class DiffQuery(Schema):
+    from_ = fields.Integer(data_key="from", load_default=None)
+    to = fields.Integer(load_default=None)
+
+
+class DispatchCreate(Schema):
+    mode = fields.String(required=True, validate=validate.OneOf(DISPATCH_MODES))
+    addressee = fields.String(load_default=None, validate=validate.Length(max=300))
+    date = fields.String(load_default=None, metadata={"description": "YYYY-MM-DD, default today"})
+
+
+class RegisterQuery(Schema):
+    year = fields.Integer(load_default=None)
+
+
+@blp.route("/files/<int:file_id>/drafts", methods=["POST"])
+@blp.arguments(DraftCreate)
+def create_draft(body: dict, file_id: int):
+    """The holder drafts an outgoing letter (DFA), version 1."""
+    return app_service().create_draft(current_user(), file_id, body["subject"], body["text"],
+                                      body.get("addressee")), 201
+
+
+@blp.route("/drafts/<int:draft_id>")
+def get_draft(draft_id: int):
+    """A draft with all its versions."""
+    return app_service().draft(current_user(), draft_id)
+
+
+@blp.route("/drafts/<int:draft_id>/versions", methods=["POST"])
+@blp.arguments(DraftEdit)
+def edit_draft(body: dict, draft_id: int):
+    """Edit a draft: a new version."""
+    return app_service().edit_draft(current_user(), draft_id, body["text"]), 201
+
+
+@blp.route("/drafts/<int:draft_id>/diff")
+@blp.arguments(DiffQuery, location="query")
+def draft_diff(query: dict, draft_id: int):
+    """Differences between two versions (?from=&to=, default the last two)."""
+    return app_service().draft_diff(current_user(), draft_id, query.get("from_"),
+                                    query.get("to"))
+
+
+@blp.route("/drafts/<int:draft_id>/approve", methods=["POST"])
+def approve_draft(draft_id: int):
+    """A post that can approve, holding the file, approves the draft."""
+    return app_service().approve_draft(current_user(), draft_id)
+
+
+@blp.route("/drafts/<int:draft_id>/dispatch", methods=["POST"])
+@blp.arguments(DispatchCreate)
+def dispatch_draft(body: dict, draft_id: int):
+    """Issue an approved draft: a dispatch register entry (number, date, mode, addressee)."""
+    return app_service().dispatch_draft(current_user(), draft_id, body["mode"],
+                                        body.get("addressee"), body.get("date")), 201
+
+
+@blp.route("/dispatch-register")
+@blp.arguments(RegisterQuery, location="query")
+def dispatch_register(query: dict):
+    """The dispatch register of my department, newest first."""
+    return app_service().dispatch_register(current_user(), query.get("year"))

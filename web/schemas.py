@@ -28,6 +28,8 @@ class FileCreate(Schema):
         r"^[A-Za-z0-9-]{1,32}$", error="letters, digits and '-' only (e.g. 11011)"))
     receipt_id = fields.Integer(load_default=None)
     priority = fields.String(load_default="Normal", validate=validate.OneOf(PRIORITIES))
+    kind = fields.String(load_default="electronic",
+                         validate=validate.OneOf(("electronic", "physical")))
 
 
 class FileQuery(Schema):
