@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from . import (
     dispatch,
     drafts,
+    file_links,
     file_views,
     history,
     org,
@@ -52,6 +53,8 @@ class FileServices:
         def _may_read(self, s: Session, actor: User, section_id: int) -> None: ...
         def _may_set_priority(self, s: Session, actor: User) -> None: ...
         def _readable_sections(self, s: Session, actor: User) -> list[int]: ...
+        def _start_file(self, s: Session, actor: User, file: File,
+                        post_id: int | None = None) -> File: ...
 
     # ------------------------------------------------------------ yellow notes
 
@@ -175,7 +178,7 @@ class FileServices:
         if task.kind != "file" or task.file_id is None:
             return
         file = files_mod.get_file(s, task.file_id)
-        if file.parked_at is not None:
+        if file.parked_at is not None:  # acting on a parked file takes it up again
             self._file_moved(s, file)
 
     # ------------------------------------------------------------ subject heads, priority
@@ -226,7 +229,7 @@ class FileServices:
 
     # ------------------------------------------------------------ drafts for approval
 
-    def _draft_event(self, s: Session, file: Any, kind: str, actor: User,
+    def _file_event(self, s: Session, file: Any, kind: str, actor: User,
                      data: dict[str, Any]) -> None:
         if file.instance_id is not None:
             history.append(s, s.get(Instance, file.instance_id), kind, actor=actor.username,
@@ -237,7 +240,7 @@ class FileServices:
         with self.db.transaction() as s:
             file = files_mod.get_file(s, file_id)
             draft = drafts.create(s, actor, file, subject, text, addressee)
-            self._draft_event(s, file, "draft_created", actor,
+            self._file_event(s, file, "draft_created", actor,
                               {"draft_id": draft.id, "subject": draft.subject})
             return file_views.draft_row(s, draft, views.Names(s))
 
@@ -247,7 +250,7 @@ class FileServices:
             draft = drafts.get(s, draft_id)
             file = files_mod.get_file(s, draft.file_id)
             version = drafts.edit(s, actor, draft, file, text)
-            self._draft_event(s, file, "draft_edited", actor,
+            self._file_event(s, file, "draft_edited", actor,
                               {"draft_id": draft.id, "version": version.version})
             return file_views.draft_row(s, draft, views.Names(s))
 
@@ -279,7 +282,7 @@ class FileServices:
             draft = drafts.get(s, draft_id)
             file = files_mod.get_file(s, draft.file_id)
             drafts.approve(s, actor, draft, file)
-            self._draft_event(s, file, "draft_approved", actor,
+            self._file_event(s, file, "draft_approved", actor,
                               {"draft_id": draft.id, "version": draft.version})
             s.flush()
             return file_views.draft_row(s, draft, views.Names(s))
@@ -291,7 +294,7 @@ class FileServices:
             draft = drafts.get(s, draft_id)
             file = files_mod.get_file(s, draft.file_id)
             row = dispatch.issue(s, actor, draft, file, mode, addressee, on)
-            self._draft_event(s, file, "dispatched", actor,
+            self._file_event(s, file, "dispatched", actor,
                               {"draft_id": draft.id, "dispatch_no": row.dispatch_no,
                                "mode": row.mode, "addressee": row.addressee})
             return file_views.dispatch_row(row, views.Names(s))
@@ -308,3 +311,50 @@ class FileServices:
                 query = query.where(Dispatch.dispatch_date.like(f"{int(year)}-%"))
             names = views.Names(s)
             return [file_views.dispatch_row(d, names) for d in s.scalars(query)]
+
+    # ------------------------------------------------------------ links, parts, park
+
+    def link_files(self, actor: User, file_id: int, other_file_id: int) -> dict[str, Any]:
+        with self.db.transaction() as s:
+            file = files_mod.get_file(s, file_id)
+            other = files_mod.get_file(s, int(other_file_id))
+            self._may_read(s, actor, other.section_id)
+            file_links.link(s, actor, file, other)
+            self._file_event(s, file, "file_linked", actor, {"other": other.file_no})
+            return {"file_id": file.id,
+                    "links": [file_views.brief(f) for f in file_views.linked_files(s, file.id)]}
+
+    def open_part_file(self, actor: User, file_id: int, subject: str | None = None
+                       ) -> dict[str, Any]:
+        """A part file of a main file, with its own process, noting at the actor's post."""
+        org.require_post(actor)
+        with self.db.transaction() as s:
+            main = files_mod.get_file(s, file_id)
+            self._may_read(s, actor, main.section_id)
+            part = self._start_file(s, actor, file_links.new_part(s, actor, main, subject))
+            self._file_event(s, main, "part_file_opened", actor, {"part": part.file_no})
+            return views.file_view(s, part, actor)
+
+    def park_file(self, actor: User, file_id: int) -> dict[str, Any]:
+        with self.db.transaction() as s:
+            file = files_mod.get_file(s, file_id)
+            file_links.park(s, actor, file)
+            self._file_event(s, file, "parked", actor, {})
+            return {"file_id": file.id, "parked": True, "parked_at": views.iso(file.parked_at)}
+
+    def unpark_file(self, actor: User, file_id: int) -> dict[str, Any]:
+        with self.db.transaction() as s:
+            file = files_mod.get_file(s, file_id)
+            file_links.unpark(s, actor, file)
+            self._file_event(s, file, "unparked", actor, {})
+            return {"file_id": file.id, "parked": False}
+
+    def parked_items(self, actor: User) -> list[dict[str, Any]]:
+        """The open tasks the actor's post has parked (not in the active inbox)."""
+        if actor.post_id is None:
+            return []
+        with self.db.reader() as s:
+            rows = s.scalars(select(OpenTask).where(
+                OpenTask.post_id == actor.post_id, OpenTask.closed_at.is_(None),
+                OpenTask.parked.is_(True)).order_by(OpenTask.id))
+            return [views.task_row(t) for t in rows]

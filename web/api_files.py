@@ -199,3 +199,46 @@ def dispatch_draft(body: dict, draft_id: int):
 def dispatch_register(query: dict):
     """The dispatch register of my department, newest first."""
     return app_service().dispatch_register(current_user(), query.get("year"))
+
+
+# ---------------------------------------------------------------- links, part files, park
+
+
+class LinkCreate(Schema):
+    other_file_id = fields.Integer(required=True)
+
+
+class PartCreate(Schema):
+    subject = fields.String(load_default=None, validate=validate.Length(max=500))
+
+
+@blp.route("/files/<int:file_id>/links", methods=["POST"])
+@blp.arguments(LinkCreate)
+def link_files(body: dict, file_id: int):
+    """The holder links a related file (listed on both files)."""
+    return app_service().link_files(current_user(), file_id, body["other_file_id"]), 201
+
+
+@blp.route("/files/<int:file_id>/parts", methods=["POST"])
+@blp.arguments(PartCreate)
+def open_part_file(body: dict, file_id: int):
+    """Open a part file of a main file: number main + '/P<n>', its own process."""
+    return app_service().open_part_file(current_user(), file_id, body.get("subject")), 201
+
+
+@blp.route("/files/<int:file_id>/park", methods=["POST"])
+def park_file(file_id: int):
+    """The holder parks the file: it leaves the active inbox but stays with the post."""
+    return app_service().park_file(current_user(), file_id)
+
+
+@blp.route("/files/<int:file_id>/unpark", methods=["POST"])
+def unpark_file(file_id: int):
+    """The holder takes a parked file up again."""
+    return app_service().unpark_file(current_user(), file_id)
+
+
+@blp.route("/parked")
+def parked():
+    """My post's parked items."""
+    return app_service().parked_items(current_user())
