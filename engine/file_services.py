@@ -23,7 +23,7 @@ from . import (
     yellow_notes,
 )
 from . import files as files_mod
-from .errors import ActionNotAllowed, Conflict, InvalidInput
+from .errors import ActionNotAllowed, Conflict, Forbidden, InvalidInput
 from .models import (
     Department,
     Dispatch,
@@ -37,6 +37,8 @@ from .models import (
 )
 from .runtime import StepResult
 from .sla import PRIORITIES
+
+REOPEN_PROCESS = "file_reopen"
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -178,6 +180,9 @@ class FileServices:
         if task.kind != "file" or task.file_id is None:
             return
         file = files_mod.get_file(s, task.file_id)
+        instance = s.get(Instance, task.instance_id)
+        if instance.process_id == REOPEN_PROCESS and result.completed and file.status == "open":
+            self._after_reopen(s, actor, file)
         if file.parked_at is not None:  # acting on a parked file takes it up again
             self._file_moved(s, file)
 
@@ -358,3 +363,61 @@ class FileServices:
                 OpenTask.post_id == actor.post_id, OpenTask.closed_at.is_(None),
                 OpenTask.parked.is_(True)).order_by(OpenTask.id))
             return [views.task_row(t) for t in rows]
+
+    # ------------------------------------------------------------ reopening
+
+    def request_reopen(self, actor: User, file_id: int, reason: str,
+                       to: str | None = None) -> dict[str, Any]:
+        """The creator post asks to reopen a closed file; the request waits in an
+        approver's inbox (process file_reopen). On approval the file is open again with a
+        new noting task at the creator post."""
+        org.require_post(actor)
+        reason = (reason or "").strip()
+        with self.db.transaction() as s:
+            file = files_mod.get_file(s, file_id)
+            if file.creator_post_id != actor.post_id:
+                raise Forbidden(f"only the creator post of file {file.file_no} can ask to "
+                                "reopen it")
+            if file.status != "closed":
+                raise Conflict(f"file {file.file_no} is {file.status}, not closed")
+            if not reason:
+                raise InvalidInput("reason: say why the file is to be reopened")
+            pending = s.scalar(select(OpenTask.id).where(
+                OpenTask.file_id == file.id, OpenTask.closed_at.is_(None)))
+            if pending is not None:
+                raise Conflict(f"a request to reopen file {file.file_no} is already pending")
+            approver = self._reopen_approver(s, actor, to)
+            instance, result = self.runtime.start(
+                s, REOPEN_PROCESS,
+                {"file_id": file.id, "creator_post": file.creator_post_id,
+                 "approver_post": approver.id, "holder_post": approver.id, "reason": reason},
+                actor=actor, subject_kind="file", subject_id=file.id)
+            for row in result.opened:
+                row.priority = file.priority
+            outbox.notify(s, f"reopen_requested:file:{file.id}:{instance.id}",
+                          org.holders_of(s, approver.id), f"Reopen {file.file_no}?",
+                          f"{actor.username} asks to reopen file {file.file_no} "
+                          f"({file.subject}): {reason}")
+            s.flush()
+            return {"file_id": file.id, "file_no": file.file_no, "status": file.status,
+                    "approver": views.Names(s).post(approver.id),
+                    "tasks": [views.task_row(t) for t in result.opened]}
+
+    @staticmethod
+    def _reopen_approver(s: Session, actor: User, to: str | None) -> Post:
+        if to:
+            post = org.resolve_post(s, to)
+            if not post.can_approve:
+                raise InvalidInput(f"to: post {post.code} cannot approve")
+            return post
+        post = s.get(Post, actor.post_id)
+        while post is not None and not post.can_approve:  # nearest approver above
+            post = s.get(Post, post.superior_post_id) if post.superior_post_id else None
+        if post is None:
+            raise InvalidInput("to: no post above yours can approve; name the approver")
+        return post
+
+    def _after_reopen(self, s: Session, actor: User, file: Any) -> None:
+        """The reopening was approved: a new file_approval instance, noting at the creator
+        post (the file's history goes on in the new instance)."""
+        self._start_file(s, actor, file, post_id=file.creator_post_id)

@@ -150,3 +150,14 @@ def content_hash(session: Session, file: File) -> str:
                            for c in correspondence],
     }
     return hashlib.sha256(canonical_json(content).encode()).hexdigest()
+
+
+def reopen(file: File) -> None:
+    """An approved reopening: open again for noting; the record category and closing date
+    go (they are in the history), an approved file is unlocked for new notes."""
+    if file.status != "closed":
+        raise Conflict(f"file {file.file_no} is not closed")
+    file.status = "open"
+    file.locked = False
+    file.record_category = None
+    file.closed_at = None

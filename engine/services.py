@@ -197,9 +197,12 @@ class Sanchika(FileServices):
         with self.db.reader() as s:
             file = files_mod.get_file(s, file_id)
             self._may_read(s, actor, file.section_id)
-            if file.instance_id is None:
-                return []
-            return [views.history_row(e) for e in history.events(s, file.instance_id)]
+            # every process the file went through (e.g. reopened: the reopening request
+            # and the new noting), each chain in order
+            instances = s.scalars(select(Instance.id).where(
+                Instance.subject_kind == "file", Instance.subject_id == file.id)
+                .order_by(Instance.id))
+            return [views.history_row(e) for i in instances for e in history.events(s, i)]
 
     # ------------------------------------------------------------ inbox and actions
 

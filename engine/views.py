@@ -173,6 +173,7 @@ def track_view(session: Session, f: File) -> dict[str, Any]:
 
 def history_row(e: HistoryEvent) -> dict[str, Any]:
     return {
-        "seq": e.seq, "kind": e.kind, "at": iso(e.at), "actor": e.actor, "step": e.task_spec,
+        "instance_id": e.instance_id, "seq": e.seq, "kind": e.kind, "at": iso(e.at),
+        "actor": e.actor, "step": e.task_spec,
         "data": e.data, "prev_hash": e.prev_hash, "hash": e.hash,
     }

@@ -242,3 +242,22 @@ def unpark_file(file_id: int):
 def parked():
     """My post's parked items."""
     return app_service().parked_items(current_user())
+
+
+# ---------------------------------------------------------------- reopening
+
+
+class ReopenRequest(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    to = fields.String(load_default=None,
+                       metadata={"description": "approver (username or post code); default: "
+                                 "the nearest post above that can approve"})
+
+
+@blp.route("/files/<int:file_id>/reopen", methods=["POST"])
+@blp.arguments(ReopenRequest)
+def request_reopen(body: dict, file_id: int):
+    """The creator asks to reopen a closed file; an approver decides in their inbox
+    (approve/reject on the 'Reopen approval' task)."""
+    return app_service().request_reopen(current_user(), file_id, body["reason"],
+                                        body.get("to")), 201
