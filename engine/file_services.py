@@ -4,12 +4,14 @@ park, reopening, digitising and documents. Each public method is one transaction
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import (
+    digitise,
     dispatch,
     drafts,
     file_links,
@@ -19,19 +21,23 @@ from . import (
     outbox,
     pullback,
     subject_heads,
+    uploads,
     views,
     yellow_notes,
 )
 from . import files as files_mod
-from .errors import ActionNotAllowed, Conflict, Forbidden, InvalidInput
+from .errors import ActionNotAllowed, Conflict, Forbidden, InvalidInput, NotFound
 from .models import (
     Department,
     Dispatch,
+    Document,
     File,
+    FileDocument,
     Instance,
     Movement,
     OpenTask,
     Post,
+    Receipt,
     User,
     utcnow,
 )
@@ -39,6 +45,7 @@ from .runtime import StepResult
 from .sla import PRIORITIES
 
 REOPEN_PROCESS = "file_reopen"
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -421,3 +428,56 @@ class FileServices:
         """The reopening was approved: a new file_approval instance, noting at the creator
         post (the file's history goes on in the new instance)."""
         self._start_file(s, actor, file, post_id=file.creator_post_id)
+
+    # ------------------------------------------------------------ digitising, documents
+
+    def digitise(self, actor: User, *, file_id: int | None = None, file_no: str | None = None,
+                 subject: str | None = None, note_sheets: list[tuple[bytes, str | None]],
+                 correspondence: list[tuple[bytes, str | None]] | None = None,
+                 sender: str | None = None) -> dict[str, Any]:
+        """A physical file (by id or number; a paper file not registered yet is registered
+        under its original number) becomes an e-file with its scans."""
+        org.require_post(actor)
+        if file_id is None and not (file_no or "").strip():
+            raise InvalidInput("file_no: give the physical file's number or its file_id")
+        with self.db.transaction() as s:
+            file = files_mod.get_file(s, file_id) if file_id is not None else s.scalar(
+                select(File).where(File.file_no == (file_no or "").strip()))
+            created = file is None
+            if file is None:
+                file = self._start_file(s, actor, digitise.paper_file(s, actor, file_no or "",
+                                                                       subject))
+            self._may_read(s, actor, file.section_id)
+            digitise.check_can_digitise(file, actor)
+            digitise.attach(s, self.settings.data_dir, self.settings.max_upload_bytes, actor,
+                            file, note_sheets, correspondence or [], sender)
+            self._file_event(s, file, "digitised", actor,
+                             {"file_no": file.file_no, "registered": created,
+                              "note_sheets": len(note_sheets),
+                              "correspondence": len(correspondence or [])})
+            return views.file_view(s, file, actor)
+
+    def document(self, actor: User, sha256: str) -> tuple[bytes, str]:
+        """A stored PDF, served only to someone who may read a file or receipt that
+        references it."""
+        with self.db.reader() as s:
+            doc = s.get(Document, sha256) if SHA256.match(sha256 or "") else None
+            if doc is None:
+                raise NotFound(f"no document {sha256}")
+            sections = set(s.scalars(select(Receipt.section_id).where(
+                Receipt.pdf_sha256 == sha256)))
+            sections |= set(s.scalars(select(File.section_id).join(
+                FileDocument, FileDocument.file_id == File.id).where(
+                FileDocument.sha256 == sha256)))
+            self._may_read_any(s, actor, sections)
+            return uploads.read(self.settings.data_dir, doc), doc.filename
+
+    def _may_read_any(self, s: Session, actor: User, section_ids: set[int]) -> None:
+        """The one visibility check for documents: readable through any referencing item."""
+        for section_id in section_ids:
+            try:
+                self._may_read(s, actor, section_id)
+                return
+            except Forbidden:
+                continue
+        raise Forbidden("you may not read any file or receipt this document belongs to")

@@ -4,10 +4,14 @@ and documents. Views only translate HTTP to service calls."""
 
 from __future__ import annotations
 
+import io
+
+from flask import request, send_file
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from engine.dispatch import MODES as DISPATCH_MODES
+from engine.errors import InvalidInput
 from engine.sla import PRIORITIES
 
 from .api import app_service
@@ -261,3 +265,45 @@ def request_reopen(body: dict, file_id: int):
     (approve/reject on the 'Reopen approval' task)."""
     return app_service().request_reopen(current_user(), file_id, body["reason"],
                                         body.get("to")), 201
+
+
+# ---------------------------------------------------------------- digitising, documents
+
+
+def _uploads(field: str) -> list[tuple[bytes, str | None]]:
+    return [(f.read(), f.filename) for f in request.files.getlist(field)]
+
+
+@blp.route("/files/digitise", methods=["POST"])
+@blp.doc(requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "properties": {
+        "file_no": {"type": "string", "description": "the paper file's original number"},
+        "file_id": {"type": "integer", "description": "or a physical file already here"},
+        "subject": {"type": "string", "description": "for a paper file not registered yet"},
+        "sender": {"type": "string", "description": "sender recorded on the scanned letters"},
+        "note_sheet": {"type": "array", "items": {"type": "string", "format": "binary"}},
+        "correspondence": {"type": "array", "items": {"type": "string", "format": "binary"}},
+    }}}}})
+@blp.response(201)
+def digitise_file():
+    """Turn a physical file into an e-file: scanned note sheets (field `note_sheet`, one or
+    more PDFs) and correspondence (field `correspondence`); the number stays the same."""
+    if request.mimetype != "multipart/form-data":
+        raise InvalidInput("body: send a multipart form with the scanned PDFs")
+    form = request.form
+    file_id = form.get("file_id") or None
+    if file_id is not None and not file_id.isdigit():
+        raise InvalidInput("file_id: must be a number")
+    return app_service().digitise(
+        current_user(), file_id=int(file_id) if file_id else None,
+        file_no=form.get("file_no"), subject=form.get("subject"),
+        note_sheets=_uploads("note_sheet"), correspondence=_uploads("correspondence"),
+        sender=form.get("sender")), 201
+
+
+@blp.route("/documents/<string:sha256>")
+def document(sha256: str):
+    """A stored PDF, for those who may read a file or receipt it belongs to."""
+    data, name = app_service().document(current_user(), sha256)
+    return send_file(io.BytesIO(data), mimetype="application/pdf", download_name=name,
+                     max_age=0)
