@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import files as files_mod
-from . import history, org, outbox, receipts, schema, uploads, views
+from . import history, org, outbox, receipts, schema, uploads, views, yellow_notes
 from .config import Settings
 from .db import Database
 from .definitions import Definitions
@@ -181,11 +181,17 @@ class Sanchika(FileServices):
             names = views.Names(s)
             return [views.file_summary(f, names) for f in s.scalars(query)]
 
-    def add_note(self, actor: User, file_id: int, text: str) -> dict[str, Any]:
+    def add_note(self, actor: User, file_id: int, text: str,
+                 ref_correspondence_id: int | None = None) -> dict[str, Any]:
         with self.db.transaction() as s:
             file = files_mod.get_file(s, file_id)
             note = files_mod.add_note(s, file, actor, text)
-            return {"file_id": file.id, "para_no": note.para_no, "text": note.text}
+            out = {"file_id": file.id, "para_no": note.para_no, "text": note.text}
+            if ref_correspondence_id is not None:
+                note.ref_correspondence_id = yellow_notes.check_reference(
+                    s, file, ref_correspondence_id)
+                out["ref_correspondence_id"] = note.ref_correspondence_id
+            return out
 
     def track(self, actor: User, file_id: int) -> dict[str, Any]:
         with self.db.reader() as s:

@@ -103,7 +103,8 @@ def get_file(file_id: int):
 @blp.arguments(schemas.NoteCreate)
 def add_note(body: dict, file_id: int):
     """The holder adds a green note paragraph."""
-    return app_service().add_note(current_user(), file_id, body["text"]), 201
+    return app_service().add_note(current_user(), file_id, body["text"],
+                                  body.get("ref_correspondence_id")), 201
 
 
 @blp.route("/files/<int:file_id>/track")

@@ -55,3 +55,5 @@ class TaskAction(Schema):
 
 class NoteCreate(Schema):
     text = fields.String(required=True, validate=validate.Length(min=1, max=20000))
+    ref_correspondence_id = fields.Integer(
+        load_default=None, metadata={"description": "a correspondence item of this file"})
