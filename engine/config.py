@@ -17,6 +17,7 @@ class Settings:
     sms_url: str | None
     sla_default: str | None
     max_bpmn_bytes: int = 2 * 1024 * 1024
+    max_upload_bytes: int = 20 * 1024 * 1024
     backup_dir: Path | None = None  # SANCHIKA_BACKUP_DIR: `serve` ships a backup there
     backup_minutes: float = 15.0  # SANCHIKA_BACKUP_MINUTES: the recovery point
     backup_keep: int = 96  # SANCHIKA_BACKUP_KEEP: snapshots kept there
@@ -34,11 +35,25 @@ class Settings:
             smtp_url=env.get("SANCHIKA_SMTP_URL") or None,
             sms_url=env.get("SANCHIKA_SMS_URL") or None,
             sla_default=env.get("SANCHIKA_SLA_DEFAULT") or None,
+            max_upload_bytes=_megabytes(env, "SANCHIKA_MAX_UPLOAD_MB", 20),
             backup_dir=Path(env["SANCHIKA_BACKUP_DIR"]).resolve()
             if env.get("SANCHIKA_BACKUP_DIR") else None,
             backup_minutes=_positive(env, "SANCHIKA_BACKUP_MINUTES", 15.0),
             backup_keep=int(_positive(env, "SANCHIKA_BACKUP_KEEP", 96)),
         )
+
+
+def _megabytes(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default * 1024 * 1024
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name}: a number of megabytes, not {raw!r}") from None
+    if value <= 0:
+        raise ValueError(f"{name}: must be greater than 0")
+    return int(value * 1024 * 1024)
 
 
 def _positive(env: dict[str, str], name: str, default: float) -> float:
