@@ -49,7 +49,13 @@ from sqlalchemy.exc import DBAPIError
 from tqdm import tqdm
 
 from . import backup_pg
-from .backup_figures import compare, file_sha256, schema_revision, table_figures
+from .backup_figures import (
+    compare,
+    document_hashes,
+    file_sha256,
+    schema_revision,
+    table_figures,
+)
 from .backup_pg import BackupError
 from .config import Settings
 from .db import Database
@@ -196,12 +202,17 @@ def backup(settings: Settings, dest: Path, keep: int | None = None,
                            "data_dir": str(settings.data_dir)},
                 "secret_key": SECRET_KEY_NOTE,
             }
-            manifest["database"], manifest["schema_revision"] = _backup_database(
-                settings.database_url, work)
+            manifest["database"], manifest["schema_revision"], documents = \
+                _backup_database(settings.database_url, work)
             result = BackupResult(snapshot=dest / name, manifest=manifest,
                                   database_bytes=manifest["database"]["size"])
             manifest["uploads"] = _backup_uploads(settings.data_dir / UPLOADS, dest, result,
                                                   progress)
+            listed = {f["sha256"] for f in manifest["uploads"]["files"]}
+            # a document the database refers to whose file is gone from the data folder:
+            # recorded (and reported), but the backup of everything else still goes ahead
+            manifest["uploads"]["documents"] = len(documents)
+            manifest["uploads"]["missing"] = sorted(documents - listed)
             manifest["keys"] = _backup_keys(settings.data_dir / KEYS, work / KEYS)
             manifest["manifest_sha256"] = manifest_hash(manifest)
             _write_private(work / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False)
@@ -224,7 +235,7 @@ def _write_private(path: Path, data: bytes) -> None:
         os.fsync(fh.fileno())
 
 
-def _backup_database(url: str, work: Path) -> tuple[dict[str, Any], str | None]:
+def _backup_database(url: str, work: Path) -> tuple[dict[str, Any], str | None, set[str]]:
     dialect = make_url(url).get_backend_name()
     if dialect == "sqlite":
         out = work / SQLITE_FILE
@@ -233,6 +244,7 @@ def _backup_database(url: str, work: Path) -> tuple[dict[str, Any], str | None]:
         try:
             with engine.connect() as conn:
                 figures, revision = table_figures(conn), schema_revision(conn)
+                documents = document_hashes(conn)
         finally:
             engine.dispose()
         fmt = "sqlite3"
@@ -241,13 +253,14 @@ def _backup_database(url: str, work: Path) -> tuple[dict[str, Any], str | None]:
         with backup_pg.exported_snapshot(url) as (conn, snapshot):
             backup_pg.dump(url, snapshot, out)
             figures, revision = table_figures(conn), schema_revision(conn)
+            documents = document_hashes(conn)
         out.chmod(0o600)
         fmt = "pg_dump-custom"
     else:
         raise BackupError(f"cannot back up a {dialect} database")
     info = {"file": out.name, "format": fmt, "size": out.stat().st_size,
             "sha256": file_sha256(out), "tables": figures}
-    return info, revision
+    return info, revision, documents
 
 
 def _sqlite_snapshot(source: Path, out: Path) -> None:
@@ -471,6 +484,7 @@ def restore(settings: Settings, src: Path, force: bool = False,
             after.append(f"{KEYS}/{entry['path']}: changed while being restored")
 
     after += compare(manifest["database"]["tables"], figures(url))
+    after += _missing_documents(url, uploads_root)
     report = _verify(url)
     return RestoreResult(snapshot=snapshot, manifest=manifest, uploads=len(entries),
                          keys=len(manifest["keys"]["files"]), problems=after, verify=report,
@@ -487,6 +501,18 @@ def _verify(url: str) -> Report:
                                 f"older than this Sanchika: run `sanchika init`): {exc.orig}"])
     finally:
         db.dispose()
+
+
+def _missing_documents(url: str, uploads_root: Path) -> list[str]:
+    """Every document the restored database refers to must have its file back."""
+    engine = _engine(url)
+    try:
+        with engine.connect() as conn:
+            documents = document_hashes(conn)
+    finally:
+        engine.dispose()
+    return [f"document {sha}: its upload is missing from {uploads_root}"
+            for sha in sorted(documents) if not (uploads_root / sha[:2] / sha).is_file()]
 
 
 def _inside(root: Path, relative: str) -> Path:
@@ -549,12 +575,15 @@ def _restore_sqlite(snapshot_file: Path, target: Path) -> None:
     os.replace(tmp, target)
 
 
+def _engine(url: str):  # noqa: ANN202
+    if make_url(url).get_backend_name() == "sqlite":
+        return _sqlite_engine(_sqlite_path(url), readonly=False)
+    return create_engine(url)
+
+
 def figures(url: str) -> dict[str, dict[str, Any]]:
     """Row counts and content hashes of every table of a live database."""
-    if make_url(url).get_backend_name() == "sqlite":
-        engine = _sqlite_engine(_sqlite_path(url), readonly=False)
-    else:
-        engine = create_engine(url)
+    engine = _engine(url)
     try:
         with engine.connect() as conn:
             return table_figures(conn)

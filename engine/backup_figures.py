@@ -20,6 +20,7 @@ from sqlalchemy import Connection, inspect
 
 CHUNK = 1024 * 1024
 SCHEMA_TABLE = "alembic_version"
+DOCUMENTS_TABLE = "documents"
 
 
 def file_sha256(path: Path) -> str:
@@ -71,6 +72,13 @@ def schema_revision(conn: Connection) -> str | None:
     if SCHEMA_TABLE not in table_names(conn):
         return None
     return conn.exec_driver_sql(f"SELECT version_num FROM {SCHEMA_TABLE}").scalar()
+
+
+def document_hashes(conn: Connection) -> set[str]:
+    """SHA-256 of every uploaded document the database refers to (engine/uploads.py)."""
+    if DOCUMENTS_TABLE not in table_names(conn):
+        return set()
+    return set(conn.exec_driver_sql(f"SELECT sha256 FROM {DOCUMENTS_TABLE}").scalars())
 
 
 def compare(expected: dict[str, dict[str, Any]], found: dict[str, dict[str, Any]]) -> list[str]:

@@ -40,6 +40,9 @@ def run_backup(settings: Settings, dest: Path, keep: int | None) -> int:
     print(f"uploads: {uploads['count']} files ({_size(uploads['bytes'])}): "
           f"{result.uploads_copied} copied ({_size(result.bytes_copied)}), "
           f"{result.uploads_skipped} already in the store")
+    if uploads["missing"]:
+        print(f"warning: {len(uploads['missing'])} document(s) in the database have no file "
+              f"in the uploads folder: {', '.join(uploads['missing'])}", file=sys.stderr)
     print(f"keys: {len(m['keys']['files'])} files; session secret not included")
     if result.pruned:
         print(f"pruned: {len(result.pruned)} older snapshot(s)")
