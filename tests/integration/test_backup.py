@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,6 +27,7 @@ from engine.backup import (
 from engine.config import Settings
 from engine.services import Sanchika
 from engine.verify import verify_database
+from tests.backup_fixtures import restore_target  # noqa: F401  (the `target` fixture)
 from tests.pdfs import make_pdf
 
 FIELDS = {"sender": "Collector, Jaipur", "subject": "Scanned letter", "mode": "post"}
@@ -43,27 +43,6 @@ def diarise_pdf(api, title: str, user: str = "clerk") -> dict:
 def upload_files(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes()
             for p in sorted(root.rglob("*")) if p.is_file() and not p.name.startswith(".")}
-
-
-@pytest.fixture
-def target(tmp_path: Path, pg_database: str | None) -> Iterator[Settings]:
-    """An empty database and data folder of the same kind, to restore into."""
-    env = {"SANCHIKA_DATA_DIR": str(tmp_path / "restored"), "SANCHIKA_SECRET_KEY": "other"}
-    if not pg_database:
-        env["SANCHIKA_DATABASE_URL"] = f"sqlite:///{tmp_path / 'restored' / 'sanchika.db'}"
-        yield Settings.from_env(env)
-        return
-    base = make_url(pg_database)
-    name = f"{base.database}_restore"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    env["SANCHIKA_DATABASE_URL"] = base.set(database=name).render_as_string(
-        hide_password=False)
-    yield Settings.from_env(env)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 @pytest.fixture
