@@ -34,6 +34,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import time
@@ -69,6 +70,7 @@ KEYS = "keys"
 SQLITE_FILE = "database.sqlite3"
 PG_FILE = "database.pgdump"
 CHUNK = 1024 * 1024
+SHA256 = re.compile(r"[0-9a-f]{64}")
 SECRET_KEY_NOTE = ("not included: the session-signing secret is regenerated on start "
                    "(everyone signs in again); a stolen backup cannot forge sign-ins")
 
@@ -410,9 +412,13 @@ def check_snapshot(snapshot: Path, progress: bool = False) -> tuple[dict[str, An
         return None, problems
     try:
         db = manifest["database"]
+        if db["file"] not in (SQLITE_FILE, PG_FILE):
+            return None, [f"{MANIFEST}: unknown database file {db['file']!r}"]
         checks = [(snapshot / db["file"], db["file"], db)]
         dest = snapshot.parent
         for entry in manifest["uploads"]["files"]:
+            if not SHA256.fullmatch(str(entry["sha256"])):
+                return None, [f"{MANIFEST}: upload {entry['path']!r} has no valid SHA-256"]
             checks.append((store_path(dest, entry["sha256"]),
                            f"upload {entry['path']} ({UPLOADS}/{entry['sha256'][:2]}/"
                            f"{entry['sha256']})", entry))

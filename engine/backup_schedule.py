@@ -64,7 +64,8 @@ def ship_now(settings: Settings) -> dict[str, Any]:
             "at": now, "snapshot": str(result.snapshot), "seconds": round(result.seconds, 3),
             "database_bytes": result.database_bytes, "rows": result.rows,
             "uploads_copied": result.uploads_copied, "uploads_skipped": result.uploads_skipped,
-            "pruned": len(result.pruned)}}
+            "pruned": len(result.pruned),
+            "documents_without_upload": len(result.manifest["uploads"]["missing"])}}
         log.info("backup %s: %d rows, %d uploads copied, %.2f s", result.snapshot,
                  result.rows, result.uploads_copied, result.seconds)
     status["destination"] = str(settings.backup_dir)

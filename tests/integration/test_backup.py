@@ -112,7 +112,7 @@ def test_second_backup_copies_only_new_uploads(api, demo, tmp_path):
     assert find_snapshot(tmp_path / "bk") == third.snapshot
 
 
-def test_keep_prunes_old_snapshots_and_their_uploads(api, demo, tmp_path):
+def test_keep_prunes_old_snapshots_and_their_uploads(api, demo, target, tmp_path):
     diarise_pdf(api, "kept by nobody")
     backup(demo.settings, tmp_path / "bk")
     only_in_first = next(iter(upload_files(demo.settings.data_dir / "uploads")))
@@ -124,6 +124,10 @@ def test_keep_prunes_old_snapshots_and_their_uploads(api, demo, tmp_path):
     assert not store_path(tmp_path / "bk", sha).exists()
     assert last.manifest["uploads"]["missing"] == [sha]  # the database still names it
     assert check_snapshot(last.snapshot)[1] == []
+    # the snapshot restores, and the restore says which document came back without its PDF
+    done = restore(target, last.snapshot)
+    assert done.problems == [f"document {sha}: its upload is missing from "
+                             f"{target.data_dir / 'uploads'}"]
 
 
 def _only_snapshot(api, demo, tmp_path) -> tuple[Path, dict]:
