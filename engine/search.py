@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Select,
     column,
     delete,
     event,
@@ -160,16 +161,18 @@ def _forget(session: Session) -> None:
 # ------------------------------------------------------------------ querying
 
 
-def _match(session: Session, terms: list[str]) -> tuple[Any, ColumnElement, Any, dict]:
-    """(join target or None, WHERE clause, ORDER BY, params) for the dialect in use."""
+def _match(session: Session, terms: list[str]) -> tuple[Any, ColumnElement, Any]:
+    """(join target or None, WHERE clause, ORDER BY) for the dialect in use."""
     if session.get_bind().dialect.name == "sqlite":
         fts = " AND ".join('"' + w.replace('"', '""') + '"*' for w in terms)
-        return ((FTS, FTS.c.rowid == SearchDoc.id), text("search_fts MATCH :fts"),
-                FTS.c.rank, {"fts": fts})
+        return ((FTS, FTS.c.rowid == SearchDoc.id),
+                text("search_fts MATCH :fts").bindparams(fts=fts), FTS.c.rank)
     tsq = " & ".join("'" + w.replace("'", "''").replace("\\", "\\\\") + "':*" for w in terms)
+    # the same expression as the GIN index ix_search_docs_terms, so the index serves it
     vector = "to_tsvector('simple', search_docs.terms)"
-    return (None, text(f"{vector} @@ to_tsquery('simple', :tsq)"),
-            text(f"ts_rank({vector}, to_tsquery('simple', :tsq)) DESC"), {"tsq": tsq})
+    return (None, text(f"{vector} @@ to_tsquery('simple', :tsq)").bindparams(tsq=tsq),
+            text(f"ts_rank({vector}, to_tsquery('simple', :tsq_rank)) DESC")
+            .bindparams(tsq_rank=tsq))
 
 
 def _visible(session: Session, actor: User) -> ColumnElement | None:
@@ -187,10 +190,16 @@ def matching(session: Session, actor: User, q: str, kind: str | None = None,
              limit: int = 50) -> list[SearchDoc]:
     """Documents matching every word of q (each as a word prefix), best first, limited
     to what the actor may read."""
+    query = matching_query(session, actor, q, kind, limit)
+    return [] if query is None else list(session.scalars(query))
+
+
+def matching_query(session: Session, actor: User, q: str, kind: str | None = None,
+                   limit: int = 50) -> Select | None:
     terms = words(q)[:MAX_QUERY_WORDS]
     if not terms:
-        return []
-    join, where, order, params = _match(session, terms)
+        return None
+    join, where, order = _match(session, terms)
     query = select(SearchDoc)
     if join is not None:
         query = query.join(*join)
@@ -200,8 +209,7 @@ def matching(session: Session, actor: User, q: str, kind: str | None = None,
     visible = _visible(session, actor)
     if visible is not None:
         query = query.where(visible)
-    query = query.order_by(order, SearchDoc.id.desc()).limit(limit)
-    return list(session.scalars(query, params))
+    return query.order_by(order, SearchDoc.id.desc()).limit(limit)
 
 
 def snippet(doc: SearchDoc, q: str) -> str:

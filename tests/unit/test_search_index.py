@@ -3,6 +3,7 @@ migration does for existing databases) gives exactly what the write hooks keep."
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import delete, select, text
 
 from engine import search
@@ -40,3 +41,17 @@ def test_rebuilt_index_matches_the_kept_one(demo, users):
     if demo.db.is_sqlite:  # the FTS index agrees with its content table (raises if not)
         with demo.db.write_engine.begin() as conn:
             conn.execute(text("INSERT INTO search_fts(search_fts) VALUES ('integrity-check')"))
+
+
+def test_postgresql_search_uses_the_gin_index(demo, users):
+    """The query the service runs can be answered from ix_search_docs_terms."""
+    if demo.db.is_sqlite:
+        pytest.skip("PostgreSQL only")
+    with demo.db.reader() as s:
+        query = search.matching_query(s, users["auditor"], "वेतन निर्धारण")
+        sql = str(query.compile(dialect=s.get_bind().dialect,
+                                compile_kwargs={"literal_binds": True}))
+    with demo.db.engine.connect() as conn:
+        conn.execute(text("SET enable_seqscan = off"))
+        plan = "\n".join(conn.execute(text("EXPLAIN " + sql)).scalars())
+    assert "ix_search_docs_terms" in plan, plan
