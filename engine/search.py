@@ -122,22 +122,28 @@ def index_note(session: Session, note: Note) -> None:
 
 # ------------------------------------------------------------------ keeping in step
 
-_WATCHED = {File: ("file_no", "subject"),
-            Receipt: ("diary_no", "subject", "sender", "letter_ref", "ack_no"),
-            Note: ("text",)}
+# Columns whose change re-indexes the item; None: any column (a note turning green, by
+# whatever column says so, must reach the index).
+_WATCHED: dict[type, tuple[str, ...] | None] = {
+    File: ("file_no", "subject"),
+    Receipt: ("diary_no", "subject", "sender", "letter_ref", "ack_no"),
+    Note: None,
+}
 
 
-def _changed(obj: Any, fields: tuple[str, ...]) -> bool:
+def _changed(obj: Any, fields: tuple[str, ...] | None) -> bool:
     state = inspect(obj)
-    return any(state.attrs[name].history.has_changes() for name in fields)
+    names = fields if fields is not None else [a.key for a in state.mapper.column_attrs]
+    return any(state.attrs[name].history.has_changes() for name in names)
 
 
 @event.listens_for(Session, "after_flush")
 def _note_changes(session: Session, _ctx: Any) -> None:
     pending = session.info.setdefault(_PENDING, set())
     for obj in list(session.new) + list(session.dirty):
-        fields = _WATCHED.get(type(obj))
-        if fields is None or (obj not in session.new and not _changed(obj, fields)):
+        if type(obj) not in _WATCHED:
+            continue
+        if obj not in session.new and not _changed(obj, _WATCHED[type(obj)]):
             continue
         if isinstance(obj, Note):
             pending.add(("file", obj.file_id))
