@@ -105,6 +105,8 @@ def test_additional_charge_joins_both_inboxes_and_ends(api, demo):
     assert note["author"] == "so" and note["post"]["code"] == "GAD-EST-US"
     person = api.get("/admin/users/so", "admin").json()
     assert [p["code"] for p in person["acting_posts"]] == ["GAD-EST-SO", "GAD-EST-US"]
+    assert [p["code"] for p in api.get("/me", "so").json()["posts"]] == \
+        ["GAD-EST-SO", "GAD-EST-US"]
 
     r = api.call("DELETE", "/admin/users/so/additional-charge", "admin")
     assert r.status_code == 200 and r.json()[0]["active"] is False
