@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from . import org, subject_heads
+from .errors import ActionNotAllowed
 from .models import File
 from .services import Sanchika
 
@@ -100,4 +101,11 @@ def _move(app: Sanchika, user, file: dict, action: str, to: str | None, note: st
     body = {"action": action, "note": note}
     if to:
         body["to"] = to
-    app.act(user, task["id"], body)
+    try:
+        app.act(user, task["id"], body)
+    except ActionNotAllowed as exc:
+        # very short demonstration limits (SANCHIKA_SLA_DEFAULT=PT1S) can pass while the
+        # samples are being made; say so rather than leave the demo half-built
+        if not exc.message.startswith("reason:"):
+            raise
+        app.act(user, task["id"], {**body, "reason": "demo data prepared after the limit"})
