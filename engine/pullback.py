@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from .errors import Conflict, Forbidden
-from .models import File, Movement, OpenTask, Receipt, User, utcnow
+from .models import File, Movement, Note, OpenTask, Receipt, User, utcnow
 
 PULLED_BACK = "pulled_back"
 
@@ -34,11 +34,19 @@ def unopened_arrival(session: Session, file: File, actor: User) -> int | None:
 
 
 def record_opening(session: Session, file_id: int, movement_id: int, post_id: int) -> None:
-    """Conditional update, so only the first opening counts and a concurrent pull back
-    (which locks the movement row) is never overtaken."""
+    """Record the first opening, re-checked under the movement's row lock: a pull back
+    holds that lock too, so the two never both succeed (whichever commits first wins)."""
+    movement = session.scalar(select(Movement).where(Movement.id == movement_id)
+                              .with_for_update())
+    if movement is None or movement.opened_at is not None:
+        return
+    holder = session.scalar(select(File.holder_post_id).where(File.id == file_id))
+    later = session.scalar(select(Movement.id).where(
+        Movement.file_id == file_id, Movement.id > movement_id).limit(1))
+    if holder != post_id or later is not None:
+        return  # pulled back (or moved on) meanwhile: nothing was opened
     now = utcnow()
-    session.execute(update(Movement).where(Movement.id == movement_id,
-                                           Movement.opened_at.is_(None)).values(opened_at=now))
+    movement.opened_at = now
     session.execute(update(OpenTask).where(
         OpenTask.file_id == file_id, OpenTask.post_id == post_id,
         OpenTask.closed_at.is_(None), OpenTask.opened_at.is_(None)).values(opened_at=now))
@@ -56,6 +64,12 @@ def check(session: Session, actor: User, file: File) -> tuple[Movement, OpenTask
     if last.opened_at is not None:
         raise Conflict(f"file {file.file_no} was opened by the recipient at "
                        f"{last.opened_at.isoformat()}; it can no longer be pulled back")
+    wrote = session.scalar(select(Note.id).where(
+        Note.file_id == file.id, Note.author_post_id == last.to_post_id,
+        Note.created_at >= last.sent_at).limit(1))
+    if wrote is not None:
+        raise Conflict(f"the recipient has already written a note in file {file.file_no}; "
+                       "it can no longer be pulled back")
     if file.holder_post_id != last.to_post_id:
         raise Conflict(f"file {file.file_no} has moved on; it can no longer be pulled back")
     task = session.scalar(select(OpenTask).where(
