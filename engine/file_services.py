@@ -23,6 +23,7 @@ from . import (
     subject_heads,
     uploads,
     views,
+    visibility,
     yellow_notes,
 )
 from . import files as files_mod
@@ -59,9 +60,7 @@ class FileServices:
     settings: Settings
 
     if TYPE_CHECKING:  # provided by Sanchika
-        def _may_read(self, s: Session, actor: User, section_id: int) -> None: ...
         def _may_set_priority(self, s: Session, actor: User) -> None: ...
-        def _readable_sections(self, s: Session, actor: User) -> list[int]: ...
         def _start_file(self, s: Session, actor: User, file: File,
                         post_id: int | None = None) -> File: ...
 
@@ -87,7 +86,7 @@ class FileServices:
         """The actor's own yellow notes in a file."""
         with self.db.reader() as s:
             file = files_mod.get_file(s, file_id)
-            self._may_read(s, actor, file.section_id)
+            visibility.require_read_file(s, actor, file)
             return [yellow_notes.row(n) for n in yellow_notes.of_author(s, file.id, actor)]
 
     def confirm_note(self, actor: User, note_id: int) -> dict[str, Any]:
@@ -118,7 +117,7 @@ class FileServices:
         org.require_post(actor)
         with self.db.transaction() as s:
             file = files_mod.get_file(s, file_id)
-            self._may_read(s, actor, file.section_id)
+            visibility.require_read_file(s, actor, file)
             movement, task = pullback.check(s, actor, file)
             sender_post = s.get(Post, movement.from_post_id)
             recipient_post = s.get(Post, movement.to_post_id)
@@ -223,7 +222,7 @@ class FileServices:
             raise InvalidInput(f"priority: must be one of {', '.join(PRIORITIES)}")
         with self.db.transaction() as s:
             file = files_mod.get_file(s, file_id)
-            self._may_read(s, actor, file.section_id)
+            visibility.require_read_file(s, actor, file)
             self._may_set_priority(s, actor)
             if file.status == "closed":
                 raise Conflict(f"file {file.file_no} is closed")
@@ -271,7 +270,7 @@ class FileServices:
         with self.db.reader() as s:
             draft = drafts.get(s, draft_id)
             file = files_mod.get_file(s, draft.file_id)
-            self._may_read(s, actor, file.section_id)
+            visibility.require_read_file(s, actor, file)
             names = views.Names(s)
             return {**file_views.draft_row(s, draft, names),
                     "versions": [{"version": v.version, "text": v.text,
@@ -284,7 +283,7 @@ class FileServices:
         """Differences between two versions (default: the last two)."""
         with self.db.reader() as s:
             draft = drafts.get(s, draft_id)
-            self._may_read(s, actor, files_mod.get_file(s, draft.file_id).section_id)
+            visibility.require_read_file(s, actor, files_mod.get_file(s, draft.file_id))
             b = b or draft.version
             a = a or max(1, b - 1)
             return drafts.diff(s, draft, a, b)
@@ -314,11 +313,11 @@ class FileServices:
     def dispatch_register(self, actor: User, year: int | None = None) -> list[dict[str, Any]]:
         """The dispatch register of the actor's department (newest first)."""
         with self.db.reader() as s:
-            sections = self._readable_sections(s, actor) if actor.role == "officer" else None
             query = select(Dispatch).join(File, File.id == Dispatch.file_id) \
                 .order_by(Dispatch.id.desc()).limit(500)
-            if sections is not None:
-                query = query.where(File.section_id.in_(sections))
+            readable = visibility.file_clause(s, actor)
+            if readable is not None:
+                query = query.where(readable)
             if year:
                 query = query.where(Dispatch.dispatch_date.like(f"{int(year)}-%"))
             names = views.Names(s)
@@ -330,7 +329,7 @@ class FileServices:
         with self.db.transaction() as s:
             file = files_mod.get_file(s, file_id)
             other = files_mod.get_file(s, int(other_file_id))
-            self._may_read(s, actor, other.section_id)
+            visibility.require_read_file(s, actor, other)
             file_links.link(s, actor, file, other)
             self._file_event(s, file, "file_linked", actor, {"other": other.file_no})
             return {"file_id": file.id,
@@ -342,7 +341,7 @@ class FileServices:
         org.require_post(actor)
         with self.db.transaction() as s:
             main = files_mod.get_file(s, file_id)
-            self._may_read(s, actor, main.section_id)
+            visibility.require_read_file(s, actor, main)
             part = self._start_file(s, actor, file_links.new_part(s, actor, main, subject))
             self._file_event(s, main, "part_file_opened", actor, {"part": part.file_no})
             return views.file_view(s, part, actor)
@@ -447,7 +446,7 @@ class FileServices:
             if file is None:
                 file = self._start_file(s, actor, digitise.paper_file(s, actor, file_no or "",
                                                                        subject))
-            self._may_read(s, actor, file.section_id)
+            visibility.require_read_file(s, actor, file)
             digitise.check_can_digitise(file, actor)
             digitise.attach(s, self.settings.data_dir, self.settings.max_upload_bytes, actor,
                             file, note_sheets, correspondence or [], sender)
@@ -464,20 +463,10 @@ class FileServices:
             doc = s.get(Document, sha256) if SHA256.match(sha256 or "") else None
             if doc is None:
                 raise NotFound(f"no document {sha256}")
-            sections = set(s.scalars(select(Receipt.section_id).where(
-                Receipt.pdf_sha256 == sha256)))
-            sections |= set(s.scalars(select(File.section_id).join(
-                FileDocument, FileDocument.file_id == File.id).where(
-                FileDocument.sha256 == sha256)))
-            self._may_read_any(s, actor, sections)
+            receipts = s.scalars(select(Receipt).where(Receipt.pdf_sha256 == sha256))
+            files = s.scalars(select(File).join(FileDocument, FileDocument.file_id == File.id)
+                              .where(FileDocument.sha256 == sha256))
+            if not (any(visibility.may_read_receipt(s, actor, r) for r in receipts)
+                    or any(visibility.may_read_file(s, actor, f) for f in files)):
+                raise Forbidden("you may not read any file or receipt this document belongs to")
             return uploads.read(self.settings.data_dir, doc), doc.filename
-
-    def _may_read_any(self, s: Session, actor: User, section_ids: set[int]) -> None:
-        """The one visibility check for documents: readable through any referencing item."""
-        for section_id in section_ids:
-            try:
-                self._may_read(s, actor, section_id)
-                return
-            except Forbidden:
-                continue
-        raise Forbidden("you may not read any file or receipt this document belongs to")

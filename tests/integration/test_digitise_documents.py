@@ -28,10 +28,10 @@ def test_digitise_existing_physical_file_keeps_number(api, demo):
     assert [(d["kind"], d["pages"]) for d in f["documents"]] == [("note_sheet", 3)]
     assert f["documents"][0]["sha256"] == hashlib.sha256(sheets).hexdigest()
     assert len(f["correspondence"]) == 1 and f["correspondence"][0]["sender"] == "AG"
-    got = api.get(f["documents"][0]["pdf"].removeprefix("/api/v1"), "so")
+    got = api.get(f["documents"][0]["pdf"].removeprefix("/api/v1"), "collector")
     assert got.status_code == 200 and got.content == sheets
     assert got.headers["Content-Type"] == "application/pdf"
-    corr = api.get(f["correspondence"][0]["document"].removeprefix("/api/v1"), "us")
+    corr = api.get(f["correspondence"][0]["document"].removeprefix("/api/v1"), "collector")
     assert corr.status_code == 200 and corr.content == letter
     history = api.get(f"/files/{paper['id']}/history", "clerk").json()
     digitised = [e for e in history if e["kind"] == "digitised"]
@@ -105,5 +105,5 @@ def test_document_served_only_to_readers(api, demo):
                  files={"pdf": ("l.pdf", letter, "application/pdf")})
     assert r.status_code == 201, r.text
     sha = hashlib.sha256(letter).hexdigest()
-    assert api.get(f"/documents/{sha}", "so").content == letter
+    assert api.get(f"/documents/{sha}", "collector").content == letter
     error(api.get(f"/documents/{sha}", "revclerk"), 403)

@@ -33,20 +33,20 @@ def test_versions_and_diff(api):
     # the clerk no longer holds the file
     error(api.post(f"/drafts/{d['id']}/versions", "clerk", json={"text": "mine"}), 403)
 
-    full = api.get(f"/drafts/{d['id']}", "us").json()
+    full = api.get(f"/drafts/{d['id']}", "collector").json()
     assert [(v["version"], v["author"]) for v in full["versions"]] == [
         (1, "clerk"), (2, "clerk"), (3, "so")]
-    diff = api.get(f"/drafts/{d['id']}/diff", "us", params={"from": 1, "to": 2}).json()
+    diff = api.get(f"/drafts/{d['id']}/diff", "collector", params={"from": 1, "to": 2}).json()
     assert diff["changed"] is True
     assert {"op": "removed", "text": "The proposal is approved."} in diff["lines"]
     assert {"op": "added", "text": "The proposal is approved with effect from 1 April."} in \
         diff["lines"]
     assert "-The proposal is approved." in diff["unified"]
-    last = api.get(f"/drafts/{d['id']}/diff", "us").json()
+    last = api.get(f"/drafts/{d['id']}/diff", "collector").json()
     assert (last["from"], last["to"]) == (2, 3)
     assert [line for line in last["lines"] if line["op"] == "added"] == [
         {"op": "added", "text": "Yours faithfully"}]
-    error(api.get(f"/drafts/{d['id']}/diff", "us", params={"from": 1, "to": 9}), 422)
+    error(api.get(f"/drafts/{d['id']}/diff", "collector", params={"from": 1, "to": 9}), 422)
     view = api.get(f"/files/{fid}", "so").json()
     assert [(x["id"], x["version"], x["status"]) for x in view["drafts"]] == [
         (d["id"], 3, "draft")]
@@ -85,7 +85,7 @@ def test_dispatch_only_after_approval(api):
     assert [x["dispatch_no"] for x in view["dispatches"]] == [
         "GAD/DSP/1/2026", "GAD/DSP/2/2026"]
     assert view["drafts"][0]["status"] == "issued"
-    register = api.get("/dispatch-register", "so", params={"year": 2026}).json()
+    register = api.get("/dispatch-register", "collector", params={"year": 2026}).json()
     assert [x["dispatch_no"] for x in register][:2] == ["GAD/DSP/2/2026", "GAD/DSP/1/2026"]
 
 

@@ -14,7 +14,7 @@ def test_file_view_has_every_part(api):
     fid = f["id"]
     corr = f["correspondence"][0]
     assert corr["pdf"] == f"/api/v1/receipts/{receipt['id']}/pdf"
-    assert api.get(corr["document"].removeprefix("/api/v1"), "so").content == letter
+    assert api.get(corr["document"].removeprefix("/api/v1"), "collector").content == letter
     r = api.post(f"/files/{fid}/notes", "clerk",
                  json={"text": "See PUC", "ref_correspondence_id": corr["correspondence_id"]})
     assert r.status_code == 201 and r.json()["ref_correspondence_id"] == corr[
@@ -39,6 +39,6 @@ def test_file_view_has_every_part(api):
     assert [p["file_no"] for p in view["part_files"]] == [f["file_no"] + "/P1"]
     assert view["parked"] is True and view["kind"] == "electronic"
     assert view["digitised_by"] is None
-    assert api.get(f"/files/{fid}", "us").json()["yellow_notes"] == []
+    assert api.get(f"/files/{fid}", "collector").json()["yellow_notes"] == []
     api.post(f"/files/{fid}/unpark", "clerk")
     act(api, "clerk", fid, action="forward", to="so")

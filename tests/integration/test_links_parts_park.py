@@ -10,9 +10,9 @@ def test_links_are_listed_from_both_sides(api):
     b = new_file(api, subject="Related matter")
     r = api.post(f"/files/{a['id']}/links", "clerk", json={"other_file_id": b["id"]})
     assert r.status_code == 201, r.text
-    assert [f["file_no"] for f in api.get(f"/files/{a['id']}", "so").json()["links"]] == [
+    assert [f["file_no"] for f in api.get(f"/files/{a['id']}", "collector").json()["links"]] == [
         b["file_no"]]
-    assert [f["file_no"] for f in api.get(f"/files/{b['id']}", "so").json()["links"]] == [
+    assert [f["file_no"] for f in api.get(f"/files/{b['id']}", "collector").json()["links"]] == [
         a["file_no"]]
     error(api.post(f"/files/{b['id']}/links", "clerk", json={"other_file_id": a["id"]}), 409)
     error(api.post(f"/files/{a['id']}/links", "clerk", json={"other_file_id": a["id"]}), 422)
@@ -31,7 +31,7 @@ def test_part_files(api):
     assert part["main_file"]["id"] == main["id"] and part["part_no"] == 1
     assert task_for(api, "clerk", part["id"])["name"] == "Noting"
     assert part["instance_id"] != api.get(f"/files/{main['id']}", "ds").json()["instance_id"]
-    second = api.post(f"/files/{main['id']}/parts", "so", json={}).json()
+    second = api.post(f"/files/{main['id']}/parts", "ds", json={}).json()
     assert second["file_no"] == main["file_no"] + "/P2"
     assert second["subject"] == "Recruitment of JAs"
     listed = api.get(f"/files/{main['id']}", "ds").json()["part_files"]

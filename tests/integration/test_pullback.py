@@ -53,7 +53,7 @@ def test_pull_back_after_opening_is_refused(api):
     fid = new_file(api, subject="Opened")["id"]
     act(api, "clerk", fid, action="forward", to="so")
     # someone else reading it does not count as opening
-    assert api.get(f"/files/{fid}", "us").status_code == 200
+    assert api.get(f"/files/{fid}", "collector").status_code == 200
     assert api.get("/sent", "clerk").json()[0]["can_pull_back"] is True
     assert api.get(f"/files/{fid}", "so").status_code == 200
     sent = api.get("/sent", "clerk").json()[0]
@@ -65,7 +65,7 @@ def test_pull_back_after_opening_is_refused(api):
 def test_only_the_last_sender_pulls_back(api):
     fid = new_file(api, subject="Not yours")["id"]
     act(api, "clerk", fid, action="forward", to="so")
-    assert "last sender" in error(api.post(f"/files/{fid}/pullback", "us"), 403)
+    assert "last sender" in error(api.post(f"/files/{fid}/pullback", "collector"), 403)
     error(api.post(f"/files/{fid}/pullback", "so"), 403)
     never_sent = new_file(api, subject="Never sent")["id"]
     error(api.post(f"/files/{never_sent}/pullback", "clerk"), 409)

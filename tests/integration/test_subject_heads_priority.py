@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.integration.files_helpers import error, new_file, task_for
+from tests.integration.files_helpers import act, error, new_file, task_for
 
 
 def test_unknown_or_retired_head_is_refused_naming_head(api):
@@ -49,10 +49,11 @@ def test_priority_change_by_section_officer_updates_open_tasks(api):
     assert task_for(api, "clerk", fid)["priority"] == "Normal"
     msg = error(api.post(f"/files/{fid}/priority", "clerk", json={"priority": "Immediate"}), 403)
     assert "Section Officer" in msg
+    act(api, "clerk", fid, action="forward", to="so")
     r = api.post(f"/files/{fid}/priority", "so", json={"priority": "Immediate"})
     assert r.status_code == 200, r.text
     assert r.json()["previous"] == "Normal"
-    assert task_for(api, "clerk", fid)["priority"] == "Immediate"
+    assert task_for(api, "so", fid)["priority"] == "Immediate"
     assert api.get(f"/files/{fid}", "clerk").json()["priority"] == "Immediate"
     history = api.get(f"/files/{fid}/history", "so").json()
     assert any(e["kind"] == "priority_changed" and e["actor"] == "so" for e in history)

@@ -19,9 +19,9 @@ def test_yellow_note_edit_delete_confirm_and_privacy(api):
     assert [n["text"] for n in mine["yellow_notes"]] == ["second wording"]
     assert mine["notes"] == []
     # nobody else sees, edits, deletes or confirms it
-    other = api.get(f"/files/{fid}", "so").json()
+    other = api.get(f"/files/{fid}", "collector").json()
     assert other["yellow_notes"] == [] and other["notes"] == []
-    assert api.get(f"/files/{fid}/yellow-notes", "so").json() == []
+    assert api.get(f"/files/{fid}/yellow-notes", "collector").json() == []
     error(api.call("PATCH", f"/yellow-notes/{yid}", "so", json={"text": "x"}), 404)
     error(api.call("DELETE", f"/yellow-notes/{yid}", "so"), 404)
     error(api.post(f"/yellow-notes/{yid}/confirm", "so"), 404)
@@ -37,7 +37,7 @@ def test_yellow_note_edit_delete_confirm_and_privacy(api):
     r = api.post(f"/yellow-notes/{yid}/confirm", "clerk")
     assert r.status_code == 201, r.text
     assert r.json()["para_no"] == 2
-    view = api.get(f"/files/{fid}", "so").json()
+    view = api.get(f"/files/{fid}", "collector").json()
     assert [(n["para_no"], n["text"]) for n in view["notes"]] == [
         (1, "green one"), (2, "second wording")]
     assert api.get(f"/files/{fid}/yellow-notes", "clerk").json() == []

@@ -6,14 +6,14 @@ Columns are added without batch mode on SQLite: a batch rebuild would drop the t
 of migration 0002.
 
 Revision ID: 0007_file_depth
-Revises: 0004_documents
+Revises: 0006_dak_people
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_file_depth"
-down_revision = "0004_documents"
+down_revision = "0006_dak_people"
 branch_labels = None
 depends_on = None
 
