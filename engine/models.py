@@ -175,6 +175,10 @@ class OpenTask(Base):
     closed_at: Mapped[datetime | None]
     closed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     action: Mapped[str | None] = mapped_column(String(32))
+    # the reason given when acting after due_at (shown in reports)
+    reason: Mapped[str | None] = mapped_column(Text)
+    # when the holder is told the limit is near; NULL once told (or no limit)
+    warn_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class Timer(Base):
@@ -340,3 +344,7 @@ class Movement(Base):
     sent_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
     opened_at: Mapped[datetime | None]
+
+
+# SLA rules, the working calendar and the scheduler lease live in their own module.
+from .sla_models import Holiday, SchedulerLease, SlaRule, WorkCalendar  # noqa: E402,F401

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import files as files_mod
-from . import history, org, outbox, receipts, schema, uploads, views
+from . import history, notices, org, outbox, receipts, schema, uploads, views
 from .config import Settings
 from .db import Database
 from .definitions import Definitions
@@ -32,7 +32,8 @@ from .models import (
     utcnow,
 )
 from .runtime import Runtime, StepResult
-from .sla import limit_for
+from .sla import SlaPolicy, limit_for
+from .sla_services import SlaServices
 
 PROCESS_DIR = Path(__file__).resolve().parent.parent / "processes"
 FILE_PROCESS = "file_approval"
@@ -40,13 +41,14 @@ DAK_PROCESS = "dak_receipt"
 SECTION_OFFICER_RANK = 2
 
 
-class Sanchika:
+class Sanchika(SlaServices):
     def __init__(self, settings: Settings, handlers: HandlerRegistry):
         self.settings = settings
         self.db = Database(settings.database_url)
         self.handlers = handlers
         self.definitions = Definitions(handlers.names(), settings.max_bpmn_bytes)
         self.runtime = Runtime(self.definitions, handlers)
+        self.runtime.sla = SlaPolicy(settings.sla_default)
 
     # ------------------------------------------------------------ set-up
 
@@ -57,6 +59,8 @@ class Sanchika:
         for path in sorted(PROCESS_DIR.glob("*.bpmn")):
             with self.db.transaction() as s:
                 definition, created = self.definitions.deploy(s, path.read_bytes(), "init")
+                if created:
+                    self._start_scheduled(s, definition)
                 deployed.append((definition.process_id, definition.version, created))
         return deployed
 
@@ -66,6 +70,8 @@ class Sanchika:
         with self.db.transaction() as s:
             definition, created = self.definitions.deploy(
                 s, xml, actor.username if actor else "cli")
+            if created:
+                self._start_scheduled(s, definition)
             s.expunge(definition)
             return definition, created
 
@@ -237,6 +243,7 @@ class Sanchika:
         result = self.runtime.complete(s, task, data, actor=actor, history_data=record)
         task.closed_by = actor.id
         task.action = action
+        task.reason = reason
         self._after_step(s, actor, task, action, remark, result)
         s.flush()
         return {"task_id": task.id, "action": action, "done": True,
@@ -321,10 +328,9 @@ class Sanchika:
         subject.holder_since = now
         recipients = org.holders_of(s, new_post)
         label = getattr(subject, "file_no", None) or getattr(subject, "diary_no", "")
-        outbox.notify(s, f"received:{task.kind}:{subject.id}:{result.opened[0].task_uuid}",
-                      recipients, f"{label} received",
-                      f"{label} ({subject.subject}) was sent to you by {actor.username}"
-                      f" ({action}).")
+        notices.received(s, f"received:{task.kind}:{subject.id}:{result.opened[0].task_uuid}",
+                         recipients, label=label, subject=subject.subject, by=actor.username,
+                         action=action)
 
     @staticmethod
     def _set_priority(result: StepResult, priority: str) -> None:

@@ -10,6 +10,7 @@ from engine.services import Sanchika
 
 from . import errors
 from .api import blp
+from .api_sla import blp as sla_blp
 from .errors import SanchikaApi
 
 
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None, service: Sanchika | None = None
     api = SanchikaApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]})
     api.register_blueprint(blp)
+    api.register_blueprint(sla_blp)
     errors.register(app)
     _pages(app, service)
     return app
