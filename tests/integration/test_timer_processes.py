@@ -18,7 +18,6 @@ from sqlalchemy import func, select
 
 from engine.models import HistoryEvent, Instance, Timer, utcnow
 from engine.sla_models import SchedulerLease
-
 from tests.conftest import PASSWORD, _free_port
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,0 +1,109 @@
+"""Timer start events and intermediate timer events fire like SLA timers, and the sweep
+fires each timer within a second of its due time, never early."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from sqlalchemy import select
+
+from engine import scheduler
+from engine.models import HistoryEvent, Instance, Timer, User, utcnow
+
+BPMN = Path(__file__).resolve().parents[1] / "data" / "scheduled_check.bpmn"
+
+
+def _instances(app, process_id: str) -> list[Instance]:
+    with app.db.reader() as s:
+        return list(s.scalars(select(Instance).where(Instance.process_id == process_id)))
+
+
+def _timers(app, instance_id: int) -> list[Timer]:
+    with app.db.reader() as s:
+        return list(s.scalars(select(Timer).where(Timer.instance_id == instance_id)
+                              .order_by(Timer.id)))
+
+
+def test_deploying_a_timer_start_process_schedules_one_instance(service):
+    definition, created = service.deploy(BPMN.read_bytes(), None)
+    assert created
+    again, created_again = service.deploy(BPMN.read_bytes(), None)
+    assert not created_again  # the same document: no second scheduled instance
+    [instance] = _instances(service, "scheduled_check")
+    assert instance.status == "running" and instance.subject_kind is None
+    [start_timer] = _timers(service, instance.id)
+    assert start_timer.task_spec == "every_morning" and start_timer.status == "pending"
+
+    assert service.fire_due_timers() == 0  # not due yet: nothing runs early
+    time.sleep(max(0.0, (start_timer.due_at - utcnow()).total_seconds()) + 0.1)
+    assert service.fire_due_timers() == 1
+    # The body ran up to the intermediate timer, which now waits.
+    timers = _timers(service, instance.id)
+    assert [(t.task_spec, t.status) for t in timers] == [("every_morning", "fired"),
+                                                         ("pause", "pending")]
+    workflow = service.runtime.load(service_instance(service, instance.id))
+    [paused] = [t for t in workflow.get_tasks() if t.task_spec.name == "pause"]
+    assert paused.data["checks"] == 1  # the first script ran, the second waits
+    time.sleep(max(0.0, (timers[1].due_at - utcnow()).total_seconds()) + 0.1)
+    assert service.fire_due_timers() == 1
+    assert service.fire_due_timers() == 0
+    [done] = _instances(service, "scheduled_check")
+    assert done.status == "completed"
+    with service.db.reader() as s:
+        fired = list(s.scalars(select(HistoryEvent.task_spec).where(
+            HistoryEvent.instance_id == instance.id, HistoryEvent.kind == "timer_fired")))
+    assert fired == ["every_morning", "pause"]
+
+
+def service_instance(app, instance_id: int) -> Instance:
+    with app.db.reader() as s:
+        instance = s.get(Instance, instance_id)
+        instance.definition  # noqa: B018 (load the relationship before the session closes)
+        return instance
+
+
+def test_scheduler_fires_staggered_timers_within_a_second_never_early(settings):
+    import handlers
+    from engine.config import Settings
+    from engine.demo import create_demo
+    from engine.services import Sanchika
+
+    app = Sanchika(Settings(**{**settings.__dict__, "sla_default": "PT2S"}),
+                   handlers.registry)
+    app.init()
+    create_demo(app, "demo-pass-1")
+    with app.db.reader() as s:
+        clerk = s.scalar(select(User).where(User.username == "clerk"))
+    jobs = scheduler.start(app)
+    try:
+        assert jobs.active  # the only process: it holds the lease
+        files = []
+        for i in range(4):
+            files.append(app.open_file(clerk, f"Staggered {i}", "1"))
+            time.sleep(0.35)
+        deadline = time.monotonic() + 8
+        fired: list[HistoryEvent] = []
+        ids = [f["instance_id"] for f in files]
+        while time.monotonic() < deadline and len(fired) < len(ids):
+            time.sleep(0.1)
+            with app.db.reader() as s:
+                fired = list(s.scalars(select(HistoryEvent).where(
+                    HistoryEvent.instance_id.in_(ids), HistoryEvent.kind == "timer_fired")))
+        time.sleep(0.6)
+        with app.db.reader() as s:
+            fired = list(s.scalars(select(HistoryEvent).where(
+                HistoryEvent.instance_id.in_(ids), HistoryEvent.kind == "timer_fired")))
+    finally:
+        jobs.shutdown(wait=True)
+        app.db.dispose()
+    assert sorted(e.instance_id for e in fired) == sorted(ids)  # each exactly once
+    for event in fired:
+        assert 0 <= event.data["lag_ms"] < 1000, event.data
+        # the event was written after the due time, never before it
+        assert event.at >= _iso(event.data["due_at"])
+
+
+def _iso(value: str):
+    from datetime import datetime
+    return datetime.fromisoformat(value)
