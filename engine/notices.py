@@ -14,9 +14,8 @@ from .models import User
 
 def send(session: Session, event_key: str, users: list[User], key: str,
          **params: Any) -> None:
-    for user in users:
-        subject, body = messages.render(key, user.language, **params)
-        outbox.notify(session, event_key, [user], subject, body)
+    outbox.notify_each(session, event_key,
+                       [(user, *messages.render(key, user.language, **params)) for user in users])
 
 
 def received(session: Session, event_key: str, users: list[User], *, label: str,

@@ -27,7 +27,6 @@ from .models import (
     Post,
     ProcessDefinition,
     Section,
-    Timer,
     User,
     utcnow,
 )
@@ -357,27 +356,7 @@ class Sanchika(SlaServices):
         if post is None or post.rank < SECTION_OFFICER_RANK:
             raise Forbidden("priority: only a Section Officer or above sets a priority grading")
 
-    # ------------------------------------------------------------ timers
-
-    def fire_due_timers(self, limit: int = 500) -> int:
-        """Fire every pending timer whose time has come, each instance in its own
-        transaction. Returns how many instances were advanced."""
-        with self.db.reader() as s:
-            due = list(s.scalars(
-                select(Timer.instance_id).where(Timer.status == "pending",
-                                                Timer.due_at <= utcnow())
-                .order_by(Timer.due_at).limit(limit)).unique())
-        advanced = 0
-        for instance_id in dict.fromkeys(due):
-            try:
-                with self.db.transaction() as s:
-                    instance = s.get(Instance, instance_id)
-                    if instance is not None:
-                        self.runtime.fire_timers(s, instance)
-                        advanced += 1
-            except Conflict:
-                continue  # another worker or an officer got there first; nothing lost
-        return advanced
+    # timers: fire_due_timers and warn_due_soon live in engine/sla_services.py
 
     # ------------------------------------------------------------ read helpers
 

@@ -107,3 +107,37 @@ def test_scheduler_fires_staggered_timers_within_a_second_never_early(settings):
 def _iso(value: str):
     from datetime import datetime
     return datetime.fromisoformat(value)
+
+
+def test_batched_firing_skips_a_broken_instance_and_fires_the_rest(settings):
+    from sqlalchemy import update
+
+    import handlers
+    from engine.config import Settings
+    from engine.demo import create_demo
+    from engine.services import Sanchika
+
+    app = Sanchika(Settings(**{**settings.__dict__, "sla_default": "PT1S"}),
+                   handlers.registry)
+    app.init()
+    create_demo(app, "demo-pass-1")
+    app.timer_batch = 4
+    with app.db.reader() as s:
+        clerk = s.scalar(select(User).where(User.username == "clerk"))
+    files = [app.open_file(clerk, f"Batch {i}", "1") for i in range(6)]
+    broken = files[2]["instance_id"]
+    with app.db.transaction() as s:
+        s.execute(update(Instance).where(Instance.id == broken).values(state="{not json"))
+    time.sleep(1.1)
+    app.fire_due_timers()
+    app.fire_due_timers()
+    with app.db.reader() as s:
+        status = dict(s.execute(select(Timer.instance_id, Timer.status).where(
+            Timer.instance_id.in_([f["instance_id"] for f in files]))).all())
+        fired = list(s.scalars(select(HistoryEvent.instance_id).where(
+            HistoryEvent.kind == "timer_fired",
+            HistoryEvent.instance_id.in_([f["instance_id"] for f in files]))))
+    app.db.dispose()
+    assert status.pop(broken) == "pending"  # kept for a later sweep, nothing lost
+    assert set(status.values()) == {"fired"}
+    assert sorted(fired) == sorted(f["instance_id"] for f in files if f["instance_id"] != broken)
