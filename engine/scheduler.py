@@ -23,7 +23,11 @@ from .lease import Lease
 from .services import Sanchika
 
 log = logging.getLogger(__name__)
+# A run longer than the 250 ms interval is normal under load: APScheduler's "skipped:
+# maximum number of running instances reached" is not worth a warning each time.
+logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
 SWEEP_JOB = "sanchika-timer-sweep"
+SWEEP_BUDGET = 1.0  # seconds of firing per run; the next run (250 ms later) goes on
 _schedulers: dict[str, TimerScheduler] = {}
 
 
@@ -32,7 +36,9 @@ def sweep_timers(app_key: str) -> None:
     keeper = _schedulers.get(app_key)
     if keeper is None or not keeper.lease.held:
         return  # not the lease holder (any more): another process sweeps
-    fired = keeper.app.fire_due_timers()
+    # A bounded run: between runs APScheduler writes its own job row, which on SQLite
+    # needs the write lock our firing transactions keep taking.
+    fired = keeper.app.fire_due_timers(budget_seconds=SWEEP_BUDGET)
     warned = keeper.app.warn_due_soon()
     if fired or warned:
         log.info("fired timers of %d instance(s); %d due-soon warning(s)", fired, warned)
@@ -84,26 +90,32 @@ class TimerScheduler:
             held = False
         if held and self._jobs is None:
             log.info("scheduler lease taken by %s: firing timers", self.lease.holder)
-            self._start_jobs()
+            try:
+                self._start_jobs()
+            except Exception:  # e.g. the job store busy; the next step tries again
+                log.warning("could not start the timer sweep", exc_info=True)
+                self._stop_jobs(wait=False)
         elif not held and self._jobs is not None:
             log.info("scheduler lease lost by %s", self.lease.holder)
             self._stop_jobs(wait=False)
 
     def _start_jobs(self) -> None:
-        store = SQLAlchemyJobStore(url=self.app.settings.database_url, tablename="scheduler_jobs")
+        # The job store shares the service's write engine: on SQLite its writes queue
+        # behind ours (BEGIN IMMEDIATE, 30 s busy timeout) instead of failing after 5 s.
+        store = SQLAlchemyJobStore(engine=self.app.db.write_engine, tablename="scheduler_jobs")
         jobs = BackgroundScheduler(
             jobstores={"default": store}, timezone=UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None})
+        self._jobs = jobs
         jobs.start()
         # next_run_time now: the first sweep (overdue timers) runs at once.
         jobs.add_job(f"{__name__}:sweep_timers", "interval", seconds=self.interval,
                      id=SWEEP_JOB, args=[self.key], replace_existing=True,
                      next_run_time=datetime.now(UTC))
-        self._jobs = jobs
 
     def _stop_jobs(self, wait: bool) -> None:
         jobs, self._jobs = self._jobs, None
-        if jobs is not None:
+        if jobs is not None and jobs.running:
             jobs.shutdown(wait=wait)
 
 

@@ -5,6 +5,7 @@ due-soon sweep, the pendency report, and processes that start on a timer. A mixi
 from __future__ import annotations
 
 import logging
+import time
 from datetime import date, timedelta
 from typing import Any
 
@@ -151,11 +152,13 @@ class SlaServices:
     # session's cache of posts and definitions, while one bad instance spoils nothing.
     timer_batch = 25
 
-    def fire_due_timers(self, limit: int = 500) -> int:
+    def fire_due_timers(self, limit: int = 500, budget_seconds: float | None = None) -> int:
         """Fire every pending timer whose time has come. Each instance runs in a savepoint
         under its version check, `timer_batch` instances per transaction; an instance that
         someone else changed meanwhile is skipped (its timer stays pending for the next
-        sweep, nothing lost). Returns how many instances were advanced."""
+        sweep, nothing lost). With `budget_seconds`, no new batch starts after that long.
+        Returns how many instances were advanced."""
+        started = time.monotonic()
         with self.db.reader() as s:
             due = list(dict.fromkeys(s.scalars(
                 select(Timer.instance_id).where(Timer.status == "pending",
@@ -164,6 +167,8 @@ class SlaServices:
         advanced = 0
         batch = max(1, self.timer_batch)
         for start in range(0, len(due), batch):
+            if budget_seconds is not None and time.monotonic() - started > budget_seconds:
+                break
             chunk = due[start:start + batch]
             try:
                 advanced += self._fire_batch(chunk)
