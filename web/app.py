@@ -8,7 +8,7 @@ from engine.config import Settings
 from engine.errors import Unauthorized
 from engine.services import Sanchika
 
-from . import errors
+from . import api_dak, api_people, errors
 from .api import blp
 from .api_sla import blp as sla_blp
 from .errors import SanchikaApi
@@ -36,6 +36,8 @@ def create_app(settings: Settings | None = None, service: Sanchika | None = None
     api = SanchikaApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]})
     api.register_blueprint(blp)
+    api.register_blueprint(api_dak.blp)
+    api.register_blueprint(api_people.blp)
     api.register_blueprint(sla_blp)
     errors.register(app)
     _pages(app, service)
