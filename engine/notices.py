@@ -14,8 +14,12 @@ from .models import User
 
 def send(session: Session, event_key: str, users: list[User], key: str,
          **params: Any) -> None:
-    outbox.notify_each(session, event_key,
-                       [(user, *messages.render(key, user.language, **params)) for user in users])
+    by_language: dict[str, list[User]] = {}
+    for user in users:
+        by_language.setdefault(messages.language_of(user.language), []).append(user)
+    for language, group in by_language.items():
+        subject, body = messages.render(key, language, **params)
+        outbox.notify(session, event_key, group, subject, body)
 
 
 def received(session: Session, event_key: str, users: list[User], *, label: str,

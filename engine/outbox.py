@@ -36,8 +36,11 @@ def notify_each(session: Session, event_key: str, messages: list[tuple[User, str
             for channel, recipient in channels_for(user)}
     if not rows:
         return
-    with session.no_autoflush:  # a lookup; pending rows are flushed with the action
-        existing = set(session.scalars(select(OutboxMessage.event_key).where(
+    # Rows written earlier in this transaction and not flushed yet count too; no autoflush
+    # here, they are flushed with the rest of the action.
+    existing = {o.event_key for o in session.new if isinstance(o, OutboxMessage)}
+    with session.no_autoflush:
+        existing.update(session.scalars(select(OutboxMessage.event_key).where(
             OutboxMessage.event_key.in_(list(rows)))))
     for key, (user, channel, recipient, subject, body) in rows.items():
         if key in existing:
