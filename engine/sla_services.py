@@ -8,6 +8,7 @@ import logging
 import time
 from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from sqlalchemy import select, update
@@ -85,7 +86,6 @@ class SlaServices:
             weekend = parse_weekend(merged["weekend"])
             start = parse_clock(merged["day_start"], "day_start")
             end = parse_clock(merged["day_end"], "day_end")
-            from zoneinfo import ZoneInfo
             tz = ZoneInfo(merged["timezone"])
             WorkingCalendar(weekend=weekend, day_start=start, day_end=end, tz=tz)
         except (ValueError, KeyError) as exc:  # ZoneInfoNotFoundError is a KeyError
