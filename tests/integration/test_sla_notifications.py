@@ -13,7 +13,6 @@ from sqlalchemy import select, update
 import handlers
 from engine import notices
 from engine.delivery import Deliverer
-from engine.demo import create_demo
 from engine.models import OpenTask, OutboxMessage, User, utcnow
 from engine.services import Sanchika
 from tests.integration.test_delivery import gateway, settings, smtp_server  # noqa: F401
@@ -22,11 +21,11 @@ PASSWORD = "demo-pass-1"
 
 
 @pytest.fixture
-def quick(settings):  # noqa: F811 (test_delivery's settings, with SMTP and SMS)
-    """Every limit two seconds: warned after 1.6 s, breached after 2 s."""
-    app = Sanchika(dataclasses.replace(settings, sla_default="PT2S"), handlers.registry)
-    app.init()
-    create_demo(app, PASSWORD)
+def quick(demo):
+    """Every limit two seconds: warned after 1.6 s, breached after 2 s (the demo, made
+    first with the normal limits on test_delivery's settings with SMTP and SMS, keeps its
+    own)."""
+    app = Sanchika(dataclasses.replace(demo.settings, sla_default="PT2S"), handlers.registry)
     with app.db.transaction() as s:  # the demo's own tasks are not part of these tests
         s.execute(update(OpenTask).values(warn_at=None))
     Deliverer(app.db, app.settings).deliver_due(limit=1000)  # the demo's own messages

@@ -63,16 +63,13 @@ def service_instance(app, instance_id: int) -> Instance:
         return instance
 
 
-def test_scheduler_fires_staggered_timers_within_a_second_never_early(settings):
+def test_scheduler_fires_staggered_timers_within_a_second_never_early(demo):
     import handlers
     from engine.config import Settings
-    from engine.demo import create_demo
     from engine.services import Sanchika
 
-    app = Sanchika(Settings(**{**settings.__dict__, "sla_default": "PT2S"}),
+    app = Sanchika(Settings(**{**demo.settings.__dict__, "sla_default": "PT2S"}),
                    handlers.registry)
-    app.init()
-    create_demo(app, "demo-pass-1")
     with app.db.reader() as s:
         clerk = s.scalar(select(User).where(User.username == "clerk"))
     jobs = scheduler.start(app)
@@ -109,18 +106,15 @@ def _iso(value: str):
     return datetime.fromisoformat(value)
 
 
-def test_batched_firing_skips_a_broken_instance_and_fires_the_rest(settings):
+def test_batched_firing_skips_a_broken_instance_and_fires_the_rest(demo):
     from sqlalchemy import update
 
     import handlers
     from engine.config import Settings
-    from engine.demo import create_demo
     from engine.services import Sanchika
 
-    app = Sanchika(Settings(**{**settings.__dict__, "sla_default": "PT1S"}),
+    app = Sanchika(Settings(**{**demo.settings.__dict__, "sla_default": "PT1S"}),
                    handlers.registry)
-    app.init()
-    create_demo(app, "demo-pass-1")
     app.timer_batch = 4
     with app.db.reader() as s:
         clerk = s.scalar(select(User).where(User.username == "clerk"))
