@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from . import backup_schedule
 from .lease import Lease
 from .services import Sanchika
 
@@ -59,6 +60,11 @@ class TimerScheduler:
     @property
     def active(self) -> bool:
         return self._jobs is not None
+
+    def get_job(self, job_id: str):  # type: ignore[no-untyped-def]
+        """A job of the running APScheduler scheduler (None while another process holds
+        the lease)."""
+        return self._jobs.get_job(job_id) if self._jobs is not None else None
 
     def start(self) -> TimerScheduler:
         _schedulers[self.key] = self
@@ -112,6 +118,8 @@ class TimerScheduler:
         jobs.add_job(f"{__name__}:sweep_timers", "interval", seconds=self.interval,
                      id=SWEEP_JOB, args=[self.key], replace_existing=True,
                      next_run_time=datetime.now(UTC))
+        # Backups are shipped by the lease holder too: one process, not one per worker.
+        backup_schedule.install(jobs, self.app.settings)
 
     def _stop_jobs(self, wait: bool) -> None:
         jobs, self._jobs = self._jobs, None

@@ -2,14 +2,14 @@
 tasks the late reason and the due-soon warning time.
 
 Revision ID: 0005_sla_rules
-Revises: 0006_dak_people
+Revises: 0007_file_depth
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_sla_rules"
-down_revision = "0006_dak_people"
+down_revision = "0007_file_depth"
 branch_labels = None
 depends_on = None
 
