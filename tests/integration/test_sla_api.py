@@ -71,21 +71,21 @@ def test_sla_rules_crud_and_effect_on_inbox(api):
         assert r.status_code == 422, (bad, r.text)
     assert len(api.get("/admin/sla-rules", "admin").json()) == 1
 
-    f = api.post("/files", "clerk", json={"subject": "Rule applies", "head": "7"}).json()
+    f = api.post("/files", "clerk", json={"subject": "Rule applies", "head": "11011"}).json()
     task = next(t for t in api.get("/tasks", "clerk").json() if t.get("file_id") == f["id"])
     received = datetime.fromisoformat(task["received_at"])
     due = datetime.fromisoformat(task["due_at"])
     # 3 working hours: at least 3 clock hours, and far less than the CSMOP 7 days
     assert timedelta(hours=3) <= due - received < timedelta(days=4)
     assert api.call("DELETE", f"/admin/sla-rules/{created['id']}", "admin").status_code == 204
-    g = api.post("/files", "clerk", json={"subject": "Default again", "head": "7"}).json()
+    g = api.post("/files", "clerk", json={"subject": "Default again", "head": "11011"}).json()
     task = next(t for t in api.get("/tasks", "clerk").json() if t.get("file_id") == g["id"])
     assert datetime.fromisoformat(task["due_at"]) - \
         datetime.fromisoformat(task["received_at"]) > timedelta(days=8)  # 7 working days
 
 
 def test_pendency_report_and_late_actions(api, demo):
-    f = api.post("/files", "clerk", json={"subject": "Held too long", "head": "9"}).json()
+    f = api.post("/files", "clerk", json={"subject": "Held too long", "head": "11011"}).json()
     task = next(t for t in api.get("/tasks", "clerk").json() if t.get("file_id") == f["id"])
     with demo.db.transaction() as s:  # the limit ran out an hour ago
         s.execute(update(OpenTask).where(OpenTask.id == task["id"]).values(
@@ -115,14 +115,16 @@ def test_pendency_report_and_late_actions(api, demo):
 
 
 def test_officers_see_only_their_department(api, demo):
-    from engine import org
+    from engine import org, subject_heads
 
     with demo.db.transaction() as s:
         fin = org.ensure_department(s, "FIN", "Finance")
         bud = org.ensure_section(s, fin, "BUD", "Budget")
         post = org.ensure_post(s, bud, "FIN-BUD-DA", "Dealing Assistant, Budget")
         org.ensure_user(s, "fclerk", "Finance Clerk", "demo-pass-1", post=post)
-    api.post("/files", "fclerk", json={"subject": "Budget file", "head": "3"})
+        subject_heads.add(s, fin, "2101", "Budget estimates")
+    r = api.post("/files", "fclerk", json={"subject": "Budget file", "head": "2101"})
+    assert r.status_code == 201, r.text
     fin_view = api.get("/reports/pendency", "fclerk").json()
     assert [p["post"]["code"] for p in fin_view["posts"]] == ["FIN-BUD-DA"]
     assert fin_view["posts"][0]["held"] == 1

@@ -56,8 +56,8 @@ def deliver(app) -> None:
 def test_due_soon_warns_the_holder_once(quick, people, smtp_server, gateway):  # noqa: F811
     smtp_server.clear()
     gateway.clear()
-    file = quick.open_file(people["clerk"], "Warn me", "1")
-    acted = quick.open_file(people["clerk"], "Acted in time", "1")
+    file = quick.open_file(people["clerk"], "Warn me", "11011")
+    acted = quick.open_file(people["clerk"], "Acted in time", "11011")
     task = next(t for t in quick.inbox(people["clerk"]) if t.get("file_id") == acted["id"])
     quick.act(people["clerk"], task["id"], {"action": "forward", "to": "so"})
     with quick.db.reader() as s:
@@ -96,7 +96,7 @@ def test_texts_follow_each_recipients_language(quick, people, smtp_server):  # n
     set_language(quick, "clerk", "hi")
     smtp_server.clear()
     so, clerk = people["so"], people["clerk"]
-    file = quick.open_file(so, "Leave rules", "1")
+    file = quick.open_file(so, "Leave rules", "11011")
     task = next(t for t in quick.inbox(so) if t.get("file_id") == file["id"])
     quick.act(so, task["id"], {"action": "forward", "to": "clerk"})
     time.sleep(2.1)
@@ -123,7 +123,7 @@ def test_texts_follow_each_recipients_language(quick, people, smtp_server):  # n
 def test_approval_is_announced_in_the_creators_language(quick, people, smtp_server):  # noqa: F811
     set_language(quick, "clerk", "hi")
     clerk, ds = people["clerk"], people["ds"]
-    file = quick.open_file(clerk, "Approve me", "1")
+    file = quick.open_file(clerk, "Approve me", "11011")
     task = next(t for t in quick.inbox(clerk) if t.get("file_id") == file["id"])
     quick.act(clerk, task["id"], {"action": "submit", "to": "ds"})
     task = next(t for t in quick.inbox(ds) if t.get("file_id") == file["id"])
@@ -136,7 +136,7 @@ def test_approval_is_announced_in_the_creators_language(quick, people, smtp_serv
 def test_pull_back_sends_an_urgent_sms_once(quick, people, gateway, smtp_server):  # noqa: F811
     set_language(quick, "us", "hi")
     gateway.clear()
-    file = quick.open_file(people["clerk"], "Recalled", "1")
+    file = quick.open_file(people["clerk"], "Recalled", "11011")
     for _ in range(2):  # the same pull-back reported twice notifies once
         with quick.db.transaction() as s:
             recipients = list(s.scalars(select(User).where(User.username.in_(["so", "us"]))))

@@ -74,7 +74,7 @@ class Server:
         return r.json()["token"]
 
     def open_file(self, token: str, subject: str) -> dict:
-        r = requests.post(f"{self.base}/api/v1/files", json={"subject": subject, "head": "1"},
+        r = requests.post(f"{self.base}/api/v1/files", json={"subject": subject, "head": "11011"},
                           headers={"Authorization": f"Bearer {token}"}, timeout=30)
         assert r.status_code == 201, r.text
         return r.json()

@@ -91,7 +91,7 @@ def test_due_time_follows_the_posts_department_task_and_holidays(demo, users):
         s.add(SlaRule(department_id=gad.id, task_spec="noting", amount=2,
                       unit="working_hours"))
         s.add(Holiday(day=date(2026, 11, 23), name="Test holiday"))
-    file = demo.open_file(clerk, "Rule-driven due time", "1")
+    file = demo.open_file(clerk, "Rule-driven due time", "11011")
     with demo.db.reader() as s:
         task = s.scalar(select(OpenTask).where(OpenTask.file_id == file["id"]))
         expected = load_calendar(s).add_working_time(task.received_at, timedelta(hours=2))
@@ -119,7 +119,7 @@ def test_due_time_follows_the_posts_department_task_and_holidays(demo, users):
 
 def test_priority_grading_shortens_the_limit(demo, users):
     so = users["so"]
-    file = demo.open_file(so, "Top priority", "1", priority="Top Priority")
+    file = demo.open_file(so, "Top priority", "11011", priority="Top Priority")
     with demo.db.reader() as s:
         task = s.scalar(select(OpenTask).where(OpenTask.file_id == file["id"]))
         expected = load_calendar(s).add_working_time(task.received_at, timedelta(hours=4))

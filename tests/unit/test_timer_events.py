@@ -77,7 +77,7 @@ def test_scheduler_fires_staggered_timers_within_a_second_never_early(demo):
         assert jobs.active  # the only process: it holds the lease
         files = []
         for i in range(4):
-            files.append(app.open_file(clerk, f"Staggered {i}", "1"))
+            files.append(app.open_file(clerk, f"Staggered {i}", "11011"))
             time.sleep(0.35)
         deadline = time.monotonic() + 8
         fired: list[HistoryEvent] = []
@@ -118,7 +118,7 @@ def test_batched_firing_skips_a_broken_instance_and_fires_the_rest(demo):
     app.timer_batch = 4
     with app.db.reader() as s:
         clerk = s.scalar(select(User).where(User.username == "clerk"))
-    files = [app.open_file(clerk, f"Batch {i}", "1") for i in range(6)]
+    files = [app.open_file(clerk, f"Batch {i}", "11011") for i in range(6)]
     broken = files[2]["instance_id"]
     with app.db.transaction() as s:
         s.execute(update(Instance).where(Instance.id == broken).values(state="{not json"))
