@@ -21,8 +21,9 @@ from . import history
 from .definitions import Definitions
 from .errors import ActionNotAllowed, Conflict, InvalidInput
 from .handler_api import HandlerContext, HandlerRegistry
-from .models import Instance, OpenTask, Post, Timer, User, utcnow
+from .models import Instance, OpenTask, Post, ProcessDefinition, Timer, User, utcnow
 from .sandbox import make_script_engine
+from .sla import SLA_EXPRESSION, SlaPolicy, warn_at
 from .workflow_codec import dump_state, load_state
 
 
@@ -40,13 +41,15 @@ class Runtime:
         self.definitions = definitions
         self.handlers = handlers
         self.script_engine = make_script_engine()
+        # Sets SLA timers' due times from the rules; None keeps the diagram's durations.
+        self.sla: SlaPolicy | None = None
 
     # ------------------------------------------------------------------ public
 
     def start(self, session: Session, process_id: str, data: dict[str, Any], *,
-              actor: User | None, subject_kind: str, subject_id: int
-              ) -> tuple[Instance, StepResult]:
-        definition = self.definitions.latest(session, process_id)
+              actor: User | None, subject_kind: str | None, subject_id: int | None,
+              definition: ProcessDefinition | None = None) -> tuple[Instance, StepResult]:
+        definition = definition or self.definitions.latest(session, process_id)
         read = self.definitions.loaded(definition)
         workflow = BpmnWorkflow(read.spec, read.subprocess_specs, script_engine=self.script_engine)
         for task in workflow.get_tasks(state=TaskState.READY):
@@ -109,8 +112,9 @@ class Runtime:
         except WorkflowException as exc:
             raise ActionNotAllowed(f"the process could not continue: {_plain(exc)}") from exc
         result = StepResult()
-        self._sync_timers(session, instance, workflow)
+        # Tasks first: a newly opened task fixes the due time of its SLA timers.
         self._sync_tasks(session, instance, workflow, result)
+        self._sync_timers(session, instance, workflow)
         if workflow.is_completed():
             instance.status = "completed"
             instance.completed_at = utcnow()
@@ -158,6 +162,9 @@ class Runtime:
                 continue
             spec_meta = self.task_meta(instance, task.task_spec.name)
             post_id = self._assignee(session, task, spec_meta)
+            received = utcnow()
+            self._set_sla_due(session, instance, task, post_id, received)
+            due = _due_for(task)
             row = OpenTask(
                 instance_id=instance.id, task_uuid=uuid, task_spec=task.task_spec.name,
                 name=spec_meta.get("name") or task.task_spec.bpmn_name or task.task_spec.name,
@@ -165,13 +172,32 @@ class Runtime:
                 file_id=instance.subject_id if instance.subject_kind == "file" else None,
                 receipt_id=instance.subject_id if instance.subject_kind == "receipt" else None,
                 post_id=post_id, actions=",".join(spec_meta.get("actions", ["complete"])),
-                received_at=utcnow(), due_at=_due_for(task),
+                received_at=received, due_at=due,
+                warn_at=warn_at(received, due) if due is not None else None,
             )
             session.add(row)
             result.opened.append(row)
             history.append(session, instance, "task_ready", task_spec=task.task_spec.name,
                            data={"post_id": post_id, "name": row.name,
                                  "due_at": row.due_at.isoformat() if row.due_at else None})
+
+    def _set_sla_due(self, session: Session, instance: Instance, task: SpiffTask,
+                     post_id: int, start: datetime) -> None:
+        """A boundary timer whose expression is `sla_duration` is the task's SLA timer: its
+        due time comes from the SLA rules for this post's department, this task and the
+        item's priority, in working time (engine/sla.py), not from the expression."""
+        if self.sla is None or task.parent is None:
+            return
+        timers = [t for t in task.parent.children
+                  if t is not task and t.state == TaskState.WAITING
+                  and isinstance(getattr(t.task_spec, "event_definition", None),
+                                 TimerEventDefinition)
+                  and t.task_spec.event_definition.expression.strip() == SLA_EXPRESSION]
+        if not timers:
+            return
+        due = self.sla.due_at(session, instance, task.task_spec.name, post_id, start)
+        for timer in timers:
+            timer._set_internal_data(event_value=due.isoformat())
 
     def _assignee(self, session: Session, task: SpiffTask, spec_meta: dict[str, Any]) -> int:
         expression = spec_meta.get("assignee", "holder_post")

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from . import files as files_mod
 from . import (
     history,
+    notices,
     org,
     outbox,
     receipts,
@@ -40,13 +41,13 @@ from .models import (
     OpenTask,
     Post,
     ProcessDefinition,
-    Timer,
     User,
     utcnow,
 )
 from .people_services import PeopleServices
 from .runtime import Runtime, StepResult
-from .sla import limit_for
+from .sla import SlaPolicy, limit_for
+from .sla_services import SlaServices
 
 PROCESS_DIR = Path(__file__).resolve().parent.parent / "processes"
 FILE_PROCESS = "file_approval"
@@ -54,13 +55,14 @@ DAK_PROCESS = "dak_receipt"
 SECTION_OFFICER_RANK = 2
 
 
-class Sanchika(DakServices, PeopleServices, AccessServices, FileServices):
+class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaServices):
     def __init__(self, settings: Settings, handlers: HandlerRegistry):
         self.settings = settings
         self.db = Database(settings.database_url)
         self.handlers = handlers
         self.definitions = Definitions(handlers.names(), settings.max_bpmn_bytes)
         self.runtime = Runtime(self.definitions, handlers)
+        self.runtime.sla = SlaPolicy(settings.sla_default)
 
     # ------------------------------------------------------------ set-up
 
@@ -71,6 +73,8 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices):
         for path in sorted(PROCESS_DIR.glob("*.bpmn")):
             with self.db.transaction() as s:
                 definition, created = self.definitions.deploy(s, path.read_bytes(), "init")
+                if created:
+                    self._start_scheduled(s, definition)
                 deployed.append((definition.process_id, definition.version, created))
         return deployed
 
@@ -80,6 +84,8 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices):
         with self.db.transaction() as s:
             definition, created = self.definitions.deploy(
                 s, xml, actor.username if actor else "cli")
+            if created:
+                self._start_scheduled(s, definition)
             s.expunge(definition)
             return definition, created
 
@@ -278,6 +284,7 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices):
         result = self.runtime.complete(s, task, data, actor=actor, history_data=record)
         task.closed_by = actor.id
         task.action = action
+        task.reason = reason
         self._after_step(s, actor, task, action, remark, result)
         self._after_receipt_step(s, task, body)
         self._after_file_action(s, actor, task, action, result)
@@ -365,10 +372,9 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices):
         subject.holder_since = now
         recipients = org.holders_of(s, new_post)
         label = getattr(subject, "file_no", None) or getattr(subject, "diary_no", "")
-        outbox.notify(s, f"received:{task.kind}:{subject.id}:{result.opened[0].task_uuid}",
-                      recipients, f"{label} received",
-                      f"{label} ({subject.subject}) was sent to you by {actor.username}"
-                      f" ({action}).")
+        notices.received(s, f"received:{task.kind}:{subject.id}:{result.opened[0].task_uuid}",
+                         recipients, label=label, subject=subject.subject, by=actor.username,
+                         action=action)
 
     @staticmethod
     def _set_priority(result: StepResult, priority: str) -> None:
@@ -382,27 +388,7 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices):
         if post is None or post.rank < SECTION_OFFICER_RANK:
             raise Forbidden("priority: only a Section Officer or above sets a priority grading")
 
-    # ------------------------------------------------------------ timers
-
-    def fire_due_timers(self, limit: int = 500) -> int:
-        """Fire every pending timer whose time has come, each instance in its own
-        transaction. Returns how many instances were advanced."""
-        with self.db.reader() as s:
-            due = list(s.scalars(
-                select(Timer.instance_id).where(Timer.status == "pending",
-                                                Timer.due_at <= utcnow())
-                .order_by(Timer.due_at).limit(limit)).unique())
-        advanced = 0
-        for instance_id in dict.fromkeys(due):
-            try:
-                with self.db.transaction() as s:
-                    instance = s.get(Instance, instance_id)
-                    if instance is not None:
-                        self.runtime.fire_timers(s, instance)
-                        advanced += 1
-            except Conflict:
-                continue  # another worker or an officer got there first; nothing lost
-        return advanced
+    # timers: fire_due_timers and warn_due_soon live in engine/sla_services.py
 
     # ------------------------------------------------------------ read helpers
 

@@ -11,6 +11,7 @@ from engine.services import Sanchika
 from . import api_dak, api_people, errors
 from .api import blp
 from .api_files import blp as files_blp
+from .api_sla import blp as sla_blp
 from .errors import SanchikaApi
 
 
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None, service: Sanchika | None = None
     api.register_blueprint(api_dak.blp)
     api.register_blueprint(api_people.blp)
     api.register_blueprint(files_blp)
+    api.register_blueprint(sla_blp)
     errors.register(app)
     _pages(app, service)
     return app

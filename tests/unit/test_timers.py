@@ -9,22 +9,16 @@ from sqlalchemy import select
 
 import handlers
 from engine.config import Settings
-from engine.demo import create_demo
 from engine.errors import ActionNotAllowed
 from engine.models import HistoryEvent, OutboxMessage, Timer, User
 from engine.services import Sanchika
 
 
 @pytest.fixture
-def quick(settings: Settings) -> Sanchika:
-    """Every time limit is one second (SANCHIKA_SLA_DEFAULT) for the test's own items. The
-    demo's sample files are made with the normal limits first: on a loaded machine making
-    them takes over a second, and their later steps would already be overdue."""
-    setup = Sanchika(settings, handlers.registry)
-    setup.init()
-    create_demo(setup, "demo-pass-1")
-    setup.db.dispose()
-    fast = Settings(**{**settings.__dict__, "sla_default": "PT1S"})
+def quick(demo: Sanchika) -> Sanchika:
+    """Every time limit is one second (SANCHIKA_SLA_DEFAULT). The demo is made with the
+    normal limits first, so a slow machine cannot make its sample items overdue."""
+    fast = Settings(**{**demo.settings.__dict__, "sla_default": "PT1S"})
     app = Sanchika(fast, handlers.registry)
     yield app
     app.db.dispose()
