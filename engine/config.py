@@ -17,6 +17,7 @@ class Settings:
     sms_url: str | None
     sla_default: str | None
     max_bpmn_bytes: int = 2 * 1024 * 1024
+    checkpoint_minutes: float = 60.0  # SANCHIKA_CHECKPOINT_MINUTES; 0 turns the job off
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -31,7 +32,20 @@ class Settings:
             smtp_url=env.get("SANCHIKA_SMTP_URL") or None,
             sms_url=env.get("SANCHIKA_SMS_URL") or None,
             sla_default=env.get("SANCHIKA_SLA_DEFAULT") or None,
+            checkpoint_minutes=_minutes(env.get("SANCHIKA_CHECKPOINT_MINUTES"), 60.0),
         )
+
+
+def _minutes(value: str | None, default: float) -> float:
+    if not value:
+        return default
+    try:
+        minutes = float(value)
+    except ValueError:
+        raise ValueError(f"SANCHIKA_CHECKPOINT_MINUTES: not a number: {value!r}") from None
+    if minutes < 0:
+        raise ValueError("SANCHIKA_CHECKPOINT_MINUTES: must be 0 (off) or more")
+    return minutes
 
 
 def _stored_secret(data_dir: Path) -> str:

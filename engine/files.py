@@ -121,10 +121,16 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def content_hash(session: Session, file: File) -> str:
-    """SHA-256 of what a locked file must keep unchanged: its identity, its notes (in para
-    order) and its correspondence (in the order it was put up, with each receipt's diary
-    number, subject, sender and PDF hash). Read with column queries, so the values are
-    the database's, not whatever an object in the session holds."""
+    """SHA-256 of what a locked file must keep unchanged (`content`)."""
+    return hashlib.sha256(canonical_json(content(session, file)).encode()).hexdigest()
+
+
+def content(session: Session, file: File) -> dict:
+    """What a locked file must keep unchanged: its identity, its notes (in para order) and
+    its correspondence (in the order it was put up, with each receipt's diary number,
+    subject, sender and PDF hash). Read with column queries, so the values are the
+    database's, not whatever an object in the session holds. Drafts (DFA versions) join
+    here when they exist, so approval signatures and the lock cover them too."""
     notes = session.execute(
         select(Note.para_no, Note.text, Note.author_id, Note.author_post_id, Note.created_at)
         .where(Note.file_id == file.id).order_by(Note.para_no, Note.id))
@@ -133,7 +139,7 @@ def content_hash(session: Session, file: File) -> str:
                Receipt.pdf_sha256)
         .outerjoin(Receipt, Receipt.id == Correspondence.receipt_id)
         .where(Correspondence.file_id == file.id).order_by(Correspondence.id))
-    content = {
+    return {
         "file": {"file_no": file.file_no, "subject": file.subject},
         "notes": [{"para_no": n.para_no, "text": n.text, "author_id": n.author_id,
                    "author_post_id": n.author_post_id, "created_at": _iso(n.created_at)}
@@ -143,4 +149,3 @@ def content_hash(session: Session, file: File) -> str:
                             "pdf_sha256": c.pdf_sha256}
                            for c in correspondence],
     }
-    return hashlib.sha256(canonical_json(content).encode()).hexdigest()

@@ -327,3 +327,7 @@ class Movement(Base):
     sent_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
     opened_at: Mapped[datetime | None]
+
+
+# The audit tables live in their own module; importing it registers them on Base.metadata.
+from . import audit_models  # noqa: E402,F401

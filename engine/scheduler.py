@@ -13,10 +13,12 @@ from datetime import UTC
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from .errors import Conflict
 from .services import Sanchika
 
 log = logging.getLogger(__name__)
 SWEEP_JOB = "sanchika-timer-sweep"
+CHECKPOINT_JOB = "sanchika-checkpoint"
 _apps: dict[str, Sanchika] = {}
 
 
@@ -29,6 +31,17 @@ def sweep_timers(app_key: str) -> None:
         log.info("fired timers of %d instance(s)", fired)
 
 
+def take_checkpoint(app_key: str) -> None:
+    app = _apps.get(app_key)
+    if app is None:
+        return
+    try:
+        cp = app.checkpoint()
+    except Conflict:
+        return  # another process took this checkpoint at the same moment
+    log.info("checkpoint #%d: %d chain head(s) recorded", cp["seq"], cp["instances"])
+
+
 def start(app: Sanchika, interval_seconds: float = 0.25) -> BackgroundScheduler:
     key = app.settings.database_url
     _apps[key] = app
@@ -39,4 +52,10 @@ def start(app: Sanchika, interval_seconds: float = 0.25) -> BackgroundScheduler:
     scheduler.start()
     scheduler.add_job(f"{__name__}:sweep_timers", "interval", seconds=interval_seconds,
                       id=SWEEP_JOB, args=[key], replace_existing=True)
+    if app.settings.checkpoint_minutes > 0:
+        scheduler.add_job(f"{__name__}:take_checkpoint", "interval",
+                          minutes=app.settings.checkpoint_minutes, id=CHECKPOINT_JOB,
+                          args=[key], replace_existing=True)
+    elif scheduler.get_job(CHECKPOINT_JOB) is not None:
+        scheduler.remove_job(CHECKPOINT_JOB)
     return scheduler

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from . import files as files_mod
 from . import history, org, outbox, receipts, schema, views
+from .audit_services import AuditServices
 from .config import Settings
 from .db import Database
 from .definitions import Definitions
@@ -39,7 +40,7 @@ DAK_PROCESS = "dak_receipt"
 SECTION_OFFICER_RANK = 2
 
 
-class Sanchika:
+class Sanchika(AuditServices):
     def __init__(self, settings: Settings, handlers: HandlerRegistry):
         self.settings = settings
         self.db = Database(settings.database_url)
@@ -158,6 +159,7 @@ class Sanchika:
         with self.db.transaction() as s:
             file = files_mod.get_file(s, file_id)
             note = files_mod.add_note(s, file, actor, text)
+            self._record_note(s, file, note, actor)
             return {"file_id": file.id, "para_no": note.para_no, "text": note.text}
 
     def track(self, actor: User, file_id: int) -> dict[str, Any]:
@@ -218,6 +220,8 @@ class Sanchika:
             note = files_mod.add_note(s, files_mod.get_file(s, task.file_id), actor, body["note"])
             record["note"] = {"para_no": note.para_no, "text": note.text}
         result = self.runtime.complete(s, task, data, actor=actor, history_data=record)
+        if action == "approve" and task.kind == "file":  # signed over the approved content
+            self._sign_approval(s, actor, task.file_id, action)
         task.closed_by = actor.id
         task.action = action
         self._after_step(s, actor, task, action, remark, result)

@@ -10,6 +10,7 @@ from engine.services import Sanchika
 
 from . import errors
 from .api import blp
+from .api_audit import blp as audit_blp
 from .errors import SanchikaApi
 
 
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None, service: Sanchika | None = None
     api = SanchikaApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]})
     api.register_blueprint(blp)
+    api.register_blueprint(audit_blp)
     errors.register(app)
     _pages(app, service)
     return app

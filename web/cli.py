@@ -1,4 +1,5 @@
-"""The `sanchika` command (CONTRACT.md): init, demo, serve, deploy, verify."""
+"""The `sanchika` command (CONTRACT.md): init, demo, serve, deploy, verify; the audit
+commands (checkpoint, keys, replay, export) are in cli_audit."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from pathlib import Path
 from engine.config import Settings
 from engine.errors import InvalidBpmn, SanchikaError
 from engine.services import Sanchika
+
+from . import cli_audit
 
 
 def _service() -> Sanchika:
@@ -80,11 +83,13 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import DBAPIError
 
-    from engine.verify import verify_database
+    if args.export:
+        from .cli_audit import verify_export
 
+        return verify_export(args.export)
     app = _service()
     try:
-        report = verify_database(app.db)
+        report = app.verify_report()
     except DBAPIError as exc:
         print(f"error: cannot read the database (run `sanchika init`?): {exc.orig}",
               file=sys.stderr)
@@ -94,11 +99,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if report.problems:
         for problem in report.problems:
             print(problem)
-        print(f"verify: {len(report.problems)} problem(s) in {report.instances} instances, "
-              f"{report.events} events, {report.locked_files} locked files", file=sys.stderr)
+        print(f"verify: {len(report.problems)} problem(s) in {report.summary()}",
+              file=sys.stderr)
         return 1
-    print(f"verified: {report.instances} instances, {report.events} events, "
-          f"{report.locked_files} locked files: intact")
+    print(f"verified: {report.summary()}: intact")
     return 0
 
 
@@ -114,10 +118,14 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--threads", type=int, default=8)
     deploy = sub.add_parser("deploy", help="validate and deploy a BPMN file")
     deploy.add_argument("path")
-    sub.add_parser("verify", help="check every history chain and every locked file")
+    verify = sub.add_parser("verify", help="check every history chain, checkpoint, signature "
+                            "and locked file; re-execute every instance")
+    verify.add_argument("--export", metavar="PATH",
+                        help="check an exported file (zip) instead, without a database")
+    audit_commands = cli_audit.register(sub)
     args = parser.parse_args(argv)
     commands = {"init": cmd_init, "demo": cmd_demo, "serve": cmd_serve, "deploy": cmd_deploy,
-                "verify": cmd_verify}
+                "verify": cmd_verify, **audit_commands}
     try:
         return commands[args.command](args)
     except (SanchikaError, ValueError) as exc:
