@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import checkpoints, export, history, org, replay, signing
+from . import checkpoints, export, history, org, replay, signing, uploads
 from . import files as files_mod
 from . import receipts as receipts_mod
 from .audit_keys import AuditKeys
 from .audit_models import UserKey
 from .errors import NotFound
-from .models import Correspondence, File, Instance, Note, Receipt, User
+from .models import Correspondence, Document, File, Instance, Note, Receipt, User
 
 if TYPE_CHECKING:
     from .db import Database
@@ -138,17 +138,20 @@ class AuditServices:
             return file.file_no, export.build(s, file, self._pdfs(s, file))
 
     def _pdfs(self, s: Session, file: File) -> dict[str, bytes]:
-        """The stored PDFs of the file's correspondence, by SHA-256. Uploads are stored
-        content-addressed under the data folder's uploads/ (engine/uploads.py)."""
+        """The stored PDFs of the file's correspondence, by SHA-256, each re-checked
+        against its hash as it is read (engine/uploads.py); one missing or altered on
+        disk is left out, and the export declares it missing."""
         digests = s.scalars(select(Receipt.pdf_sha256).join(
             Correspondence, Correspondence.receipt_id == Receipt.id).where(
             Correspondence.file_id == file.id, Receipt.pdf_sha256.is_not(None)))
         found = {}
-        root = Path(self.settings.data_dir) / "uploads"  # type: ignore[attr-defined]
         for digest in digests:
-            for path in (root / digest[:2] / f"{digest}.pdf", root / f"{digest}.pdf",
-                         root / digest[:2] / digest, root / digest):
-                if path.is_file():
-                    found[digest] = path.read_bytes()
-                    break
+            document = s.get(Document, digest)
+            if document is None:
+                continue
+            try:
+                found[digest] = uploads.read(self.settings.data_dir,  # type: ignore[attr-defined]
+                                             document)
+            except uploads.StoredFileAltered:
+                continue
         return found

@@ -17,6 +17,7 @@ class Settings:
     sms_url: str | None
     sla_default: str | None
     max_bpmn_bytes: int = 2 * 1024 * 1024
+    max_upload_bytes: int = 20 * 1024 * 1024
     checkpoint_minutes: float = 60.0  # SANCHIKA_CHECKPOINT_MINUTES; 0 turns the job off
 
     @classmethod
@@ -32,6 +33,7 @@ class Settings:
             smtp_url=env.get("SANCHIKA_SMTP_URL") or None,
             sms_url=env.get("SANCHIKA_SMS_URL") or None,
             sla_default=env.get("SANCHIKA_SLA_DEFAULT") or None,
+            max_upload_bytes=_megabytes(env, "SANCHIKA_MAX_UPLOAD_MB", 20),
             checkpoint_minutes=_minutes(env.get("SANCHIKA_CHECKPOINT_MINUTES"), 60.0),
         )
 
@@ -46,6 +48,19 @@ def _minutes(value: str | None, default: float) -> float:
     if minutes < 0:
         raise ValueError("SANCHIKA_CHECKPOINT_MINUTES: must be 0 (off) or more")
     return minutes
+
+
+def _megabytes(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default * 1024 * 1024
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name}: a number of megabytes, not {raw!r}") from None
+    if value <= 0:
+        raise ValueError(f"{name}: must be greater than 0")
+    return int(value * 1024 * 1024)
 
 
 def _stored_secret(data_dir: Path) -> str:

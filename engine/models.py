@@ -237,6 +237,19 @@ class OutboxMessage(Base):
 # ---------------------------------------------------------------- dak and files
 
 
+class Document(Base):
+    """An uploaded PDF, stored under the data folder by its SHA-256 (engine/uploads.py)."""
+
+    __tablename__ = "documents"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    pages: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    uploaded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Receipt(Base):
     __tablename__ = "receipts"
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import files as files_mod
-from . import history, org, outbox, receipts, schema, views
+from . import history, org, outbox, receipts, schema, uploads, views
 from .audit_services import AuditServices
 from .config import Settings
 from .db import Database
@@ -20,6 +20,7 @@ from .definitions import Definitions
 from .errors import ActionNotAllowed, Conflict, Forbidden, InvalidInput, NotFound
 from .handler_api import HandlerRegistry
 from .models import (
+    Document,
     File,
     Instance,
     Movement,
@@ -81,9 +82,15 @@ class Sanchika(AuditServices):
 
     # ------------------------------------------------------------ dak
 
-    def diarise(self, actor: User, fields: dict[str, Any]) -> dict[str, Any]:
+    def diarise(self, actor: User, fields: dict[str, Any], pdf: bytes | None = None,
+                pdf_name: str | None = None) -> dict[str, Any]:
         org.require_post(actor)
         with self.db.transaction() as s:
+            fields = {k: v for k, v in fields.items() if k != "pdf_sha256"}
+            if pdf is not None:
+                document = uploads.store_pdf(s, self.settings.data_dir,
+                                             self.settings.max_upload_bytes, pdf, pdf_name, actor)
+                fields["pdf_sha256"] = document.sha256
             receipt = receipts.diarise(s, actor, fields)
             instance, result = self.runtime.start(
                 s, DAK_PROCESS,
@@ -103,6 +110,16 @@ class Sanchika(AuditServices):
                 view["history"] = [views.history_row(e)
                                    for e in history.events(s, receipt.instance_id)]
             return view
+
+    def receipt_pdf(self, actor: User, receipt_id: int) -> tuple[bytes, str]:
+        """The receipt's scanned letter, for those allowed to read the receipt."""
+        with self.db.reader() as s:
+            receipt = receipts.get_receipt(s, receipt_id)
+            self._may_read(s, actor, receipt.section_id)
+            if not receipt.pdf_sha256:
+                raise NotFound(f"receipt {receipt.diary_no} has no scanned letter")
+            document = s.get(Document, receipt.pdf_sha256)
+            return uploads.read(self.settings.data_dir, document), document.filename
 
     # ------------------------------------------------------------ files
 

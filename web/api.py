@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+import io
+
+from flask import current_app, request, send_file
 from flask_smorest import Blueprint
+from marshmallow import ValidationError
 
 from engine.errors import InvalidInput
 from engine.services import Sanchika
 
 from . import schemas
 from .auth import current_user, issue_token
+from .errors import field_messages
 
 blp = Blueprint("api", __name__, url_prefix="/api/v1", description="Sanchika e-Office API")
 
@@ -35,12 +39,37 @@ def me():
 
 
 @blp.route("/receipts", methods=["POST"])
-@blp.arguments(schemas.ReceiptCreate)
-def create_receipt(body: dict):
-    """Diarise an incoming letter (dak)."""
+@blp.doc(requestBody={"required": True, "content": {
+    "application/json": {"schema": schemas.ReceiptCreate},
+    "multipart/form-data": {"schema": {"type": "object", "properties": {
+        "pdf": {"type": "string", "format": "binary"}}}}}})
+@blp.response(201)
+def create_receipt():
+    """Diarise an incoming letter (dak): JSON, or multipart form fields with the scanned
+    letter in the field `pdf`."""
+    upload = request.files.get("pdf") if request.mimetype == "multipart/form-data" else None
+    raw = request.form.to_dict() if request.mimetype == "multipart/form-data" \
+        else request.get_json(silent=True)
+    if not isinstance(raw, dict):
+        raise InvalidInput("body: send a JSON object or a multipart form")
+    try:
+        body = schemas.ReceiptCreate().load(raw)
+    except ValidationError as exc:
+        lines = field_messages(exc.messages)
+        raise InvalidInput("; ".join(lines), [{"message": line} for line in lines]) from None
     if body.get("letter_date"):
         body["letter_date"] = body["letter_date"].isoformat()
-    return app_service().diarise(current_user(), body), 201
+    pdf = upload.read() if upload is not None else None
+    return app_service().diarise(current_user(), body, pdf,
+                                 upload.filename if upload is not None else None), 201
+
+
+@blp.route("/receipts/<int:receipt_id>/pdf")
+def receipt_pdf(receipt_id: int):
+    """The scanned letter of a receipt (only to those who may read the receipt)."""
+    data, name = app_service().receipt_pdf(current_user(), receipt_id)
+    return send_file(io.BytesIO(data), mimetype="application/pdf", download_name=name,
+                     max_age=0)
 
 
 @blp.route("/receipts/<int:receipt_id>")

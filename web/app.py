@@ -22,7 +22,8 @@ def create_app(settings: Settings | None = None, service: Sanchika | None = None
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=settings.secret_key,
-        MAX_CONTENT_LENGTH=32 * 1024 * 1024,
+        # room for the largest allowed upload plus its form fields
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes + 1024 * 1024,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         API_TITLE="Sanchika e-Office API",

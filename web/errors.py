@@ -18,16 +18,16 @@ def error_response(status: int, code: str, message: str, details: list | None = 
     return jsonify({"error": body}), status
 
 
-def _field_messages(messages: Any, prefix: str = "") -> list[str]:
+def field_messages(messages: Any, prefix: str = "") -> list[str]:
     """Flatten webargs/marshmallow messages into 'field: message' lines."""
     out: list[str] = []
     if isinstance(messages, dict):
         for key, value in messages.items():
             name = "" if key in ("json", "form", "query", "files") else str(key)
-            out += _field_messages(value, f"{prefix}.{name}" if prefix and name else prefix or name)
+            out += field_messages(value, f"{prefix}.{name}" if prefix and name else prefix or name)
     elif isinstance(messages, list):
         for m in messages:
-            out += _field_messages(m, prefix)
+            out += field_messages(m, prefix)
     else:
         out.append(f"{prefix}: {messages}" if prefix else str(messages))
     return out
@@ -38,7 +38,7 @@ class SanchikaApi(Api):
         data = getattr(error, "data", None) or {}
         messages = data.get("messages") or data.get("errors")
         if messages:
-            lines = _field_messages(messages)
+            lines = field_messages(messages)
             return error_response(422, "invalid", "; ".join(lines),
                                   [{"message": line} for line in lines])
         code = (error.name or "error").lower().replace(" ", "_")

@@ -12,7 +12,8 @@ import zipfile
 from pathlib import Path
 
 from engine.export import check
-from tests.unit.test_audit_tamper import approved_file
+from tests.pdfs import make_pdf
+from tests.unit.test_audit_tamper import approved_file, inbox_task
 
 ROOT = Path(__file__).parents[2]
 
@@ -52,17 +53,10 @@ def edit_json(members, name, fn):
 def exported(service, users, tmp_path, with_pdf=False):
     f = approved_file(service, users)
     service.checkpoint()
-    pdf = b"%PDF-1.4\n% scanned letter\n%%EOF\n"
     if with_pdf:
-        digest = hashlib.sha256(pdf).hexdigest()
-        uploads = service.settings.data_dir / "uploads" / digest[:2]
-        uploads.mkdir(parents=True)
-        (uploads / f"{digest}.pdf").write_bytes(pdf)
-        rid = service.diarise(users["clerk"], {"sender": "Scanner", "subject": "Scanned",
-                                               "pdf_sha256": digest})["id"]
+        rid = service.diarise(users["clerk"], {"sender": "Scanner", "subject": "Scanned"},
+                              pdf=make_pdf("Scanned letter"), pdf_name="letter.pdf")["id"]
         f = service.open_file(users["clerk"], "With a PDF", "2", receipt_id=rid)
-        from tests.unit.test_audit_tamper import inbox_task
-
         service.act(users["clerk"], inbox_task(service, users["clerk"], f["id"])["id"],
                     {"action": "submit", "to": "ds"})
         service.act(users["ds"], inbox_task(service, users["ds"], f["id"])["id"],
@@ -94,6 +88,16 @@ def test_export_is_complete_and_verifies_offline(service, users, tmp_path):
     run = verify_export(path, tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.startswith(f"verified: the export of file {f['file_no']} is intact")
+    # a PDF swapped for another inside the export (manifest recomputed) is named
+    swapped = tmp_path / "swapped.zip"
+    rewrite(path, swapped, lambda m: m.update({n: make_pdf("Forged") for n in m
+                                               if n.startswith("documents/")}))
+    assert any(p.startswith("documents/") and "SHA-256 is not its name" in p
+               for p in check(swapped)[1])
+    # ...and one simply left out is missing, unless the server declared it missing
+    dropped = tmp_path / "dropped.zip"
+    rewrite(path, dropped, lambda m: [m.pop(n) for n in list(m) if n.startswith("documents/")])
+    assert any("is not included" in p for p in check(dropped)[1])
 
 
 def test_tampered_exports_fail(service, users, tmp_path):

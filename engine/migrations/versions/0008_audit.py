@@ -3,14 +3,14 @@ approvals; append-only triggers on history, checkpoints, keys and signatures; re
 held in a locked file's correspondence become read-only.
 
 Revision ID: 0008_audit
-Revises: 0003_outbox_delivery
+Revises: 0004_documents
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_audit"
-down_revision = "0003_outbox_delivery"
+down_revision = "0004_documents"
 branch_labels = None
 depends_on = None
 
