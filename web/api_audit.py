@@ -50,7 +50,6 @@ def export_file(file_id: int):
 @blp.route("/users/<username>/public-key")
 def public_key(username: str):
     """The user's Ed25519 public key (PEM) that approval signatures verify against."""
-    current_user()
     key = app_service().public_key(current_user(), username)
     return Response(key["pem"], mimetype="application/x-pem-file",
                     headers={"X-Key-Id": key["key_id"]})
