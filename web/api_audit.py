@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Response, request
+from flask import Response
 from flask_smorest import Blueprint
+from marshmallow import Schema, fields
 
 from engine import org
-from engine.errors import InvalidInput
 
 from .api import app_service
 from .auth import current_user
@@ -15,27 +15,23 @@ blp = Blueprint("audit", __name__, url_prefix="/api/v1",
                 description="Audit: replay, export, signatures, checkpoints")
 
 
-def _at() -> int | None:
-    value = request.args.get("at")
-    if value in (None, ""):
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise InvalidInput("at: must be an event number") from None
+class ReplayQuery(Schema):
+    at = fields.Integer(metadata={"description": "event number (default: the newest)"})
 
 
 @blp.route("/files/<int:file_id>/replay")
-def replay_file(file_id: int):
+@blp.arguments(ReplayQuery, location="query")
+def replay_file(query: dict, file_id: int):
     """The file as of event `at` (default: the newest): holder, notes, correspondence,
     open tasks, the diagram's active steps, movements, lock and signatures."""
-    return app_service().replay_file(current_user(), file_id, _at())
+    return app_service().replay_file(current_user(), file_id, query.get("at"))
 
 
 @blp.route("/receipts/<int:receipt_id>/replay")
-def replay_receipt(receipt_id: int):
+@blp.arguments(ReplayQuery, location="query")
+def replay_receipt(query: dict, receipt_id: int):
     """The receipt as of event `at` (default: the newest)."""
-    return app_service().replay_receipt(current_user(), receipt_id, _at())
+    return app_service().replay_receipt(current_user(), receipt_id, query.get("at"))
 
 
 @blp.route("/files/<int:file_id>/export")
