@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import checkpoints, export, history, org, replay, signing, uploads
+from . import checkpoints, export, history, org, replay, signing, uploads, visibility
 from . import files as files_mod
 from . import receipts as receipts_mod
 from .audit_keys import AuditKeys
@@ -101,7 +101,7 @@ class AuditServices:
     def replay_file(self, actor: User, file_id: int, at: int | None = None) -> dict[str, Any]:
         with self.db.reader() as s:
             file = files_mod.get_file(s, file_id)
-            self._may_read(s, actor, file.section_id)  # type: ignore[attr-defined]
+            visibility.require_read_file(s, actor, file)
             return replay.replay(s, "file", file, at)
 
     def replay_receipt(self, actor: User | None, receipt_id: int, at: int | None = None
@@ -109,7 +109,7 @@ class AuditServices:
         with self.db.reader() as s:
             receipt = receipts_mod.get_receipt(s, receipt_id)
             if actor is not None:
-                self._may_read(s, actor, receipt.section_id)  # type: ignore[attr-defined]
+                visibility.require_read_receipt(s, actor, receipt)
             return replay.replay(s, "receipt", receipt, at)
 
     def replay_any(self, ref: str, at: int | None, receipt: bool) -> dict[str, Any]:
@@ -134,7 +134,7 @@ class AuditServices:
         with self.db.reader() as s:
             file = files_mod.get_file(s, file_id)
             if actor is not None:
-                self._may_read(s, actor, file.section_id)  # type: ignore[attr-defined]
+                visibility.require_read_file(s, actor, file)
             return file.file_no, export.build(s, file, self._pdfs(s, file))
 
     def _pdfs(self, s: Session, file: File) -> dict[str, bytes]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from . import org
+from . import org, subject_heads
 from .models import File
 from .services import Sanchika
 
@@ -15,6 +15,18 @@ OFFICERS = [
     ("us", "Arvind Mishra", "GAD-EST-US", "Under Secretary, Establishment", 3, False),
     ("ds", "Kavita Singh", "GAD-EST-DS", "Deputy Secretary, Establishment", 4, True),
     ("secretary", "Rajiv Verma", "GAD-SECY", "Secretary, General Administration", 6, True),
+]
+# A monitoring officer: reads everything in the department read-only (engine/visibility.py).
+MONITOR = ("collector", "Meera Joshi", "GAD-MON", "Collector (monitoring), General Administration",
+           5)
+# GAD's subject heads (the head is part of every file number)
+HEADS = [
+    ("11011", "Pay and allowances"),
+    ("11012", "Transfers and postings"),
+    ("11013", "Leave"),
+    ("11014", "Vehicles and transport"),
+    ("1201", "Recruitment rules"),
+    ("1301", "Court cases and service matters"),
 ]
 STAFF = [
     ("designer", "Process Designer", "designer"),
@@ -30,6 +42,8 @@ def create_demo(app: Sanchika, password: str) -> dict[str, int]:
     with app.db.transaction() as s:
         dept = org.ensure_department(s, "GAD", "General Administration")
         est = org.ensure_section(s, dept, "EST", "Establishment")
+        for code, title in HEADS:
+            subject_heads.ensure(s, dept, code, title)
         superior = None
         posts = {}
         for username, _name, code, title, rank, can_approve in reversed(OFFICERS):
@@ -43,6 +57,11 @@ def create_demo(app: Sanchika, password: str) -> dict[str, int]:
                 user.phone = f"+9190000000{number:02d}"
         for username, full_name, role in STAFF:
             org.ensure_user(s, username, full_name, password, role=role)
+        username, full_name, code, title, rank = MONITOR
+        monitor = org.ensure_post(s, est, code, title, rank=rank)
+        monitor.monitors = "department"
+        org.ensure_user(s, username, full_name, password, post=monitor,
+                        email=f"{username}@gad.example.gov.in")
         has_files = s.scalar(select(File.id).limit(1)) is not None
     if has_files:
         return {"samples": 0}

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -82,6 +83,9 @@ class Post(Base):
     can_approve: Mapped[bool] = mapped_column(Boolean, default=False)
     # 1 dealing hand, 2 section officer, 3 under secretary, 4 deputy, 5 joint, 6 secretary
     rank: Mapped[int] = mapped_column(Integer, default=1)
+    # A monitoring post (e.g. a Collector) reads everything in its 'department' or
+    # 'section' read-only (engine/visibility.py); NULL for ordinary posts.
+    monitors: Mapped[str | None] = mapped_column(String(16))
     section: Mapped[Section] = relationship()
 
 
@@ -175,6 +179,8 @@ class OpenTask(Base):
     closed_at: Mapped[datetime | None]
     closed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     action: Mapped[str | None] = mapped_column(String(32))
+    # The holder parked the file: out of the active inbox list, still with the post.
+    parked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Timer(Base):
@@ -273,6 +279,15 @@ class Receipt(Base):
     remark: Mapped[str | None] = mapped_column(Text)
     pdf_sha256: Mapped[str | None] = mapped_column(String(64))
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("instances.id"))
+    # electronic (carries its scan) | physical (the paper is tracked, not scanned)
+    form: Mapped[str] = mapped_column(String(16), default="physical",
+                                      server_default="physical")
+    ack_no: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # where the paper of a physical receipt is now
+    paper_location: Mapped[str | None] = mapped_column(String(200))
+    # a copy sent along with a forward, and the receipt a new one was diarised from
+    copy_of_id: Mapped[int | None] = mapped_column(ForeignKey("receipts.id"), index=True)
+    from_receipt_id: Mapped[int | None] = mapped_column(ForeignKey("receipts.id"))
 
 
 class File(Base):
@@ -298,6 +313,15 @@ class File(Base):
     record_category: Mapped[str | None] = mapped_column(String(1))
     closed_at: Mapped[datetime | None]
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("instances.id"))
+    kind: Mapped[str] = mapped_column(String(16), default="electronic",
+                                      server_default="electronic")  # electronic | physical
+    # A part file: its main file and its part number (file_no = main file_no + "/P<n>").
+    parent_file_id: Mapped[int | None] = mapped_column(ForeignKey("files.id"), index=True)
+    part_no: Mapped[int | None] = mapped_column(Integer)
+    parked_at: Mapped[datetime | None]
+    parked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    digitised_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    digitised_at: Mapped[datetime | None]
 
 
 class Note(Base):
@@ -314,6 +338,8 @@ class Note(Base):
     author_post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sealed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the correspondence item (PUC/FR) the paragraph speaks of
+    ref_correspondence_id: Mapped[int | None] = mapped_column(ForeignKey("correspondence.id"))
 
 
 class Correspondence(Base):
@@ -340,7 +366,22 @@ class Movement(Base):
     sent_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
     opened_at: Mapped[datetime | None]
+    # physical receipts: where the paper went with this movement
+    paper_location: Mapped[str | None] = mapped_column(String(200))
 
 
-# The audit tables live in their own module; importing it registers them on Base.metadata.
-from . import audit_models  # noqa: E402,F401
+# Tables of the people/access/search area live in their own module; importing it here puts
+# them in Base.metadata for Alembic and create_all; the audit tables likewise.
+from . import access_models, audit_models  # noqa: E402,F401
+
+# Tables of files in depth (subject heads, yellow notes, drafts, dispatch, links, scans):
+# imported here so Base.metadata knows them wherever models is imported.
+from .file_models import (  # noqa: E402,F401
+    Dispatch,
+    Draft,
+    DraftVersion,
+    FileDocument,
+    FileLink,
+    SubjectHead,
+    YellowNote,
+)

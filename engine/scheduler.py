@@ -13,6 +13,7 @@ from datetime import UTC
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from . import backup_schedule
 from .errors import Conflict
 from .services import Sanchika
 
@@ -58,4 +59,5 @@ def start(app: Sanchika, interval_seconds: float = 0.25) -> BackgroundScheduler:
                           args=[key], replace_existing=True)
     elif scheduler.get_job(CHECKPOINT_JOB) is not None:
         scheduler.remove_job(CHECKPOINT_JOB)
+    backup_schedule.install(scheduler, app.settings)
     return scheduler

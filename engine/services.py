@@ -12,12 +12,26 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import files as files_mod
-from . import history, org, outbox, receipts, schema, uploads, views
+from . import (
+    history,
+    org,
+    outbox,
+    receipts,
+    schema,
+    search,
+    uploads,
+    views,
+    visibility,
+    yellow_notes,
+)
+from .access_services import AccessServices
 from .audit_services import AuditServices
 from .config import Settings
+from .dak_services import DakServices
 from .db import Database
 from .definitions import Definitions
 from .errors import ActionNotAllowed, Conflict, Forbidden, InvalidInput, NotFound
+from .file_services import FileServices
 from .handler_api import HandlerRegistry
 from .models import (
     Document,
@@ -27,11 +41,11 @@ from .models import (
     OpenTask,
     Post,
     ProcessDefinition,
-    Section,
     Timer,
     User,
     utcnow,
 )
+from .people_services import PeopleServices
 from .runtime import Runtime, StepResult
 from .sla import limit_for
 
@@ -41,7 +55,7 @@ DAK_PROCESS = "dak_receipt"
 SECTION_OFFICER_RANK = 2
 
 
-class Sanchika(AuditServices):
+class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, AuditServices):
     def __init__(self, settings: Settings, handlers: HandlerRegistry):
         self.settings = settings
         self.db = Database(settings.database_url)
@@ -104,7 +118,7 @@ class Sanchika(AuditServices):
     def receipt(self, actor: User, receipt_id: int) -> dict[str, Any]:
         with self.db.reader() as s:
             receipt = receipts.get_receipt(s, receipt_id)
-            self._may_read(s, actor, receipt.section_id)
+            visibility.require_read_receipt(s, actor, receipt)
             view = views.receipt_view(s, receipt)
             if receipt.instance_id:
                 view["history"] = [views.history_row(e)
@@ -115,7 +129,7 @@ class Sanchika(AuditServices):
         """The receipt's scanned letter, for those allowed to read the receipt."""
         with self.db.reader() as s:
             receipt = receipts.get_receipt(s, receipt_id)
-            self._may_read(s, actor, receipt.section_id)
+            visibility.require_read_receipt(s, actor, receipt)
             if not receipt.pdf_sha256:
                 raise NotFound(f"receipt {receipt.diary_no} has no scanned letter")
             document = s.get(Document, receipt.pdf_sha256)
@@ -124,26 +138,33 @@ class Sanchika(AuditServices):
     # ------------------------------------------------------------ files
 
     def open_file(self, actor: User, subject: str, head: str, priority: str | None = None,
-                  receipt_id: int | None = None) -> dict[str, Any]:
+                  receipt_id: int | None = None, kind: str = "electronic") -> dict[str, Any]:
         org.require_post(actor)
         with self.db.transaction() as s:
-            file = self._open_file(s, actor, subject, head, priority or "Normal")
+            file = self._open_file(s, actor, subject, head, priority or "Normal", kind)
             if receipt_id is not None:
                 task = s.scalar(select(OpenTask).where(
                     OpenTask.receipt_id == receipt_id, OpenTask.closed_at.is_(None)))
                 if task is None:
                     raise Conflict(f"receipt {receipt_id} is not open for action")
                 self._act(s, actor, task, {"action": "put_in_file", "file_id": file.id})
-            return views.file_view(s, file)
+            return views.file_view(s, file, actor)
 
-    def _open_file(self, s: Session, actor: User, subject: str, head: str, priority: str
-                   ) -> File:
+    def _open_file(self, s: Session, actor: User, subject: str, head: str, priority: str,
+                   kind: str = "electronic") -> File:
         if priority != "Normal":
             self._may_set_priority(s, actor)
-        file = files_mod.new_file(s, actor, subject, head, priority)
+        return self._start_file(s, actor, files_mod.new_file(s, actor, subject, head, priority,
+                                                            kind))
+
+    def _start_file(self, s: Session, actor: User, file: File, post_id: int | None = None
+                    ) -> File:
+        """A file's process starts with noting at the actor's post (or the one given)."""
+        priority = file.priority
+        post_id = post_id or actor.post_id
         instance, result = self.runtime.start(
             s, FILE_PROCESS,
-            {"file_id": file.id, "creator_post": actor.post_id, "holder_post": actor.post_id,
+            {"file_id": file.id, "creator_post": file.creator_post_id, "holder_post": post_id,
              "to_approver": False, "sla_duration": limit_for(priority, self.settings.sla_default)},
             actor=actor, subject_kind="file", subject_id=file.id)
         file.instance_id = instance.id
@@ -154,8 +175,10 @@ class Sanchika(AuditServices):
     def file(self, actor: User, file_id: int) -> dict[str, Any]:
         with self.db.reader() as s:
             file = files_mod.get_file(s, file_id)
-            self._may_read(s, actor, file.section_id)
-            return views.file_view(s, file)
+            visibility.require_read_file(s, actor, file)
+        self._note_opened(actor, file_id)
+        with self.db.reader() as s:
+            return views.file_view(s, files_mod.get_file(s, file_id), actor)
 
     def find_files(self, actor: User, file_no: str | None = None, q: str | None = None,
                    holder: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
@@ -164,46 +187,62 @@ class Sanchika(AuditServices):
             if file_no:
                 query = query.where(File.file_no == file_no)
             if q:
-                query = query.where(File.subject.ilike(f"%{q}%"))
+                found = [d.item_id for d in search.matching(s, actor, q, "file", 200)]
+                query = query.where(File.id.in_(found))
             if holder:
                 query = query.where(File.holder_post_id == org.resolve_post(s, holder, "holder").id)
-            if actor.role == "officer":
-                query = query.where(File.section_id.in_(self._readable_sections(s, actor)))
+            readable = visibility.file_clause(s, actor)
+            if readable is not None:
+                query = query.where(readable)
             names = views.Names(s)
             return [views.file_summary(f, names) for f in s.scalars(query)]
 
-    def add_note(self, actor: User, file_id: int, text: str) -> dict[str, Any]:
+    def add_note(self, actor: User, file_id: int, text: str,
+                 ref_correspondence_id: int | None = None) -> dict[str, Any]:
         with self.db.transaction() as s:
             file = files_mod.get_file(s, file_id)
             note = files_mod.add_note(s, file, actor, text)
             self._record_note(s, file, note, actor)
-            return {"file_id": file.id, "para_no": note.para_no, "text": note.text}
+            out = {"file_id": file.id, "para_no": note.para_no, "text": note.text}
+            if ref_correspondence_id is not None:
+                note.ref_correspondence_id = yellow_notes.check_reference(
+                    s, file, ref_correspondence_id)
+                out["ref_correspondence_id"] = note.ref_correspondence_id
+            return out
 
     def track(self, actor: User, file_id: int) -> dict[str, Any]:
         with self.db.reader() as s:
             file = files_mod.get_file(s, file_id)
-            self._may_read(s, actor, file.section_id)
+            visibility.require_read_file(s, actor, file)
             return views.track_view(s, file)
 
     def file_history(self, actor: User, file_id: int) -> list[dict[str, Any]]:
         with self.db.reader() as s:
             file = files_mod.get_file(s, file_id)
-            self._may_read(s, actor, file.section_id)
-            if file.instance_id is None:
-                return []
-            return [views.history_row(e) for e in history.events(s, file.instance_id)]
+            visibility.require_read_file(s, actor, file)
+            # every process the file went through (e.g. reopened: the reopening request
+            # and the new noting), each chain in order
+            instances = s.scalars(select(Instance.id).where(
+                Instance.subject_kind == "file", Instance.subject_id == file.id)
+                .order_by(Instance.id))
+            return [views.history_row(e) for i in instances for e in history.events(s, i)]
 
     # ------------------------------------------------------------ inbox and actions
 
     def inbox(self, actor: User) -> list[dict[str, Any]]:
-        if actor.post_id is None:
-            return []
+        """Open tasks of every post the user holds now (substantive and additional
+        charges); each row names its post."""
         with self.db.reader() as s:
+            posts = org.acting_post_ids(s, actor)
+            if not posts:
+                return []
             rows = s.scalars(select(OpenTask).where(
-                OpenTask.post_id == actor.post_id, OpenTask.closed_at.is_(None))
+                OpenTask.post_id.in_(posts), OpenTask.closed_at.is_(None),
+                OpenTask.parked.is_(False))
                 .order_by(OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.id))
             now = utcnow()
-            return [views.task_row(t, now) for t in rows]
+            names = views.Names(s)
+            return [{**views.task_row(t, now), "post": names.post(t.post_id)} for t in rows]
 
     def act(self, actor: User, task_id: int, body: dict[str, Any]) -> dict[str, Any]:
         with self.db.transaction() as s:
@@ -217,8 +256,9 @@ class Sanchika(AuditServices):
              ) -> dict[str, Any]:
         if task.closed_at is not None:
             raise Conflict("this task has already been acted on")
-        if actor.post_id is None or task.post_id != actor.post_id:
-            raise Forbidden("this task is not in your inbox")
+        if task.post_id not in org.acting_post_ids(s, actor):
+            raise Forbidden("this task is not in your inbox: it is with post "
+                            f"{s.get(Post, task.post_id).code}, which you do not hold")
         action = str(body.get("action") or "")
         allowed = task.actions.split(",")
         if action not in allowed:
@@ -231,8 +271,9 @@ class Sanchika(AuditServices):
         remark = (body.get("remark") or "").strip() or None
         data, to_post = self._action_data(s, actor, task, action, body)
         record = {"action": action, "to": to_post.code if to_post else None,
-                  "remark": remark, "reason": reason,
+                  "remark": remark, "reason": reason, "as_post": s.get(Post, task.post_id).code,
                   **{k: v for k, v in data.items() if k in ("file_id", "record_category")}}
+        record.update(self._receipt_extras(s, actor, task, action, body, to_post))
         if body.get("note") and task.kind == "file":
             note = files_mod.add_note(s, files_mod.get_file(s, task.file_id), actor, body["note"])
             record["note"] = {"para_no": note.para_no, "text": note.text}
@@ -242,6 +283,8 @@ class Sanchika(AuditServices):
         task.closed_by = actor.id
         task.action = action
         self._after_step(s, actor, task, action, remark, result)
+        self._after_receipt_step(s, task, body)
+        self._after_file_action(s, actor, task, action, result)
         s.flush()
         return {"task_id": task.id, "action": action, "done": True,
                 "next": [views.task_row(t) for t in result.opened],
@@ -262,7 +305,7 @@ class Sanchika(AuditServices):
         elif action == "return":
             to_post = self._previous_holder(s, task)
         elif action in ("approve", "reject"):
-            post = s.get(Post, actor.post_id)
+            post = s.get(Post, task.post_id)
             if not post.can_approve:
                 raise Forbidden(f"post {post.code} has no authority to {action}")
         elif action == "close" and task.kind == "file":
@@ -299,7 +342,8 @@ class Sanchika(AuditServices):
         subject_id = task.file_id if task.kind == "file" else task.receipt_id
         last_in = s.scalar(select(Movement).where(
             column == subject_id, Movement.to_post_id == task.post_id,
-            Movement.from_post_id.is_not(None)).order_by(Movement.id.desc()).limit(1))
+            Movement.from_post_id.is_not(None), Movement.action != "pulled_back")
+            .order_by(Movement.id.desc()).limit(1))
         if last_in is None:
             raise ActionNotAllowed("action: nobody sent this item to you, so it cannot be returned")
         return s.get(Post, last_in.from_post_id)
@@ -335,20 +379,7 @@ class Sanchika(AuditServices):
         for row in result.opened:
             row.priority = priority
 
-    # ------------------------------------------------------------ visibility
-
-    def _readable_sections(self, s: Session, actor: User) -> list[int]:
-        post = s.get(Post, actor.post_id) if actor.post_id else None
-        if post is None:
-            return []
-        dept_id = post.section.department_id
-        return list(s.scalars(select(Section.id).where(Section.department_id == dept_id)))
-
-    def _may_read(self, s: Session, actor: User, section_id: int) -> None:
-        if actor.role in ("auditor", "admin", "designer"):
-            return
-        if section_id not in self._readable_sections(s, actor):
-            raise Forbidden("this item belongs to another department")
+    # ------------------------------------------------------------ permissions
 
     def _may_set_priority(self, s: Session, actor: User) -> None:
         post = s.get(Post, actor.post_id)

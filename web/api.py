@@ -6,14 +6,13 @@ import io
 
 from flask import current_app, request, send_file
 from flask_smorest import Blueprint
-from marshmallow import ValidationError
 
 from engine.errors import InvalidInput
 from engine.services import Sanchika
 
 from . import schemas
 from .auth import current_user, issue_token
-from .errors import field_messages
+from .receipt_request import read_receipt_request
 
 blp = Blueprint("api", __name__, url_prefix="/api/v1", description="Sanchika e-Office API")
 
@@ -47,21 +46,15 @@ def me():
 def create_receipt():
     """Diarise an incoming letter (dak): JSON, or multipart form fields with the scanned
     letter in the field `pdf`."""
-    upload = request.files.get("pdf") if request.mimetype == "multipart/form-data" else None
-    raw = request.form.to_dict() if request.mimetype == "multipart/form-data" \
+    raw = request.form if request.mimetype == "multipart/form-data" \
         else request.get_json(silent=True)
-    if not isinstance(raw, dict):
-        raise InvalidInput("body: send a JSON object or a multipart form")
-    try:
-        body = schemas.ReceiptCreate().load(raw)
-    except ValidationError as exc:
-        lines = field_messages(exc.messages)
-        raise InvalidInput("; ".join(lines), [{"message": line} for line in lines]) from None
-    if body.get("letter_date"):
-        body["letter_date"] = body["letter_date"].isoformat()
-    pdf = upload.read() if upload is not None else None
-    return app_service().diarise(current_user(), body, pdf,
-                                 upload.filename if upload is not None else None), 201
+    source_id = raw.get("from_receipt_id") if hasattr(raw, "get") else None
+    if source_id not in (None, ""):  # pre-filled from another receipt: fields optional
+        body, pdf, name = read_receipt_request(schemas.ReceiptFrom())
+        return app_service().diarise_from(current_user(), int(body.pop("from_receipt_id")),
+                                          body, pdf, name), 201
+    body, pdf, name = read_receipt_request(schemas.ReceiptCreate())
+    return app_service().diarise(current_user(), body, pdf, name), 201
 
 
 @blp.route("/receipts/<int:receipt_id>/pdf")
@@ -83,7 +76,7 @@ def get_receipt(receipt_id: int):
 def create_file(body: dict):
     """Open a file; with receipt_id the receipt is put up in it."""
     return app_service().open_file(current_user(), body["subject"], body["head"],
-                                   body["priority"], body.get("receipt_id")), 201
+                                   body["priority"], body.get("receipt_id"), body["kind"]), 201
 
 
 @blp.route("/files")
@@ -103,7 +96,8 @@ def get_file(file_id: int):
 @blp.arguments(schemas.NoteCreate)
 def add_note(body: dict, file_id: int):
     """The holder adds a green note paragraph."""
-    return app_service().add_note(current_user(), file_id, body["text"]), 201
+    return app_service().add_note(current_user(), file_id, body["text"],
+                                  body.get("ref_correspondence_id")), 201
 
 
 @blp.route("/files/<int:file_id>/track")

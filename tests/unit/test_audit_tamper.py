@@ -22,7 +22,7 @@ def inbox_task(service, user, file_id):
 
 def approved_file(service, users, subject="Audit"):
     rid = service.diarise(users["clerk"], {"sender": "Collectorate", "subject": subject})["id"]
-    f = service.open_file(users["clerk"], subject, "1", receipt_id=rid)
+    f = service.open_file(users["clerk"], subject, "11011", receipt_id=rid)
     service.add_note(users["clerk"], f["id"], "Proposal as per rules.")
     service.act(users["clerk"], inbox_task(service, users["clerk"], f["id"])["id"],
                 {"action": "forward", "to": "ds", "note": "Submitted."})
@@ -32,7 +32,7 @@ def approved_file(service, users, subject="Audit"):
 
 
 def running_file(service, users, subject="Running"):
-    f = service.open_file(users["clerk"], subject, "1")
+    f = service.open_file(users["clerk"], subject, "11011")
     service.act(users["clerk"], inbox_task(service, users["clerk"], f["id"])["id"],
                 {"action": "forward", "to": "so"})
     return f

@@ -26,7 +26,7 @@ def test_interval_comes_from_the_environment(tmp_path):
 def test_scheduler_takes_checkpoints(settings, users):
     fast = Settings(**{**settings.__dict__, "checkpoint_minutes": 0.01})  # 0.6 s
     app = Sanchika(fast, handlers.registry)
-    app.open_file(users["clerk"], "Scheduled", "1")
+    app.open_file(users["clerk"], "Scheduled", "11011")
     jobs = scheduler.start(app, interval_seconds=5)
     try:
         assert jobs.get_job(scheduler.CHECKPOINT_JOB) is not None

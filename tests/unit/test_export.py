@@ -56,7 +56,7 @@ def exported(service, users, tmp_path, with_pdf=False):
     if with_pdf:
         rid = service.diarise(users["clerk"], {"sender": "Scanner", "subject": "Scanned"},
                               pdf=make_pdf("Scanned letter"), pdf_name="letter.pdf")["id"]
-        f = service.open_file(users["clerk"], "With a PDF", "2", receipt_id=rid)
+        f = service.open_file(users["clerk"], "With a PDF", "11012", receipt_id=rid)
         service.act(users["clerk"], inbox_task(service, users["clerk"], f["id"])["id"],
                     {"action": "submit", "to": "ds"})
         service.act(users["ds"], inbox_task(service, users["ds"], f["id"])["id"],

@@ -109,7 +109,7 @@ def test_replay_a_receipt(service, users):
 
 
 def test_replay_refuses_bad_points_and_strangers(service, users):
-    f = service.open_file(users["clerk"], "Bounds", "1")
+    f = service.open_file(users["clerk"], "Bounds", "11011")
     with pytest.raises(InvalidInput, match="at: must be an event number from 1 to"):
         service.replay_file(users["auditor"], f["id"], 0)
     with pytest.raises(InvalidInput, match="at:"):
@@ -138,7 +138,7 @@ def reexecution_differences(service, instance_id):
 
 def test_reexecution_matches_running_and_finished_instances(service, users):
     clerk, ds = users["clerk"], users["ds"]
-    f = service.open_file(clerk, "Re-run", "1")
+    f = service.open_file(clerk, "Re-run", "11011")
     service.act(clerk, inbox_task(service, clerk, f["id"])["id"],
                 {"action": "submit", "to": "ds"})
     service.act(ds, inbox_task(service, ds, f["id"])["id"],
@@ -168,7 +168,7 @@ def test_reexecution_mismatch_on_altered_inputs(service, users):
     """The recorded inputs rewritten (and the chain with them): re-execution no longer
     reaches the stored state."""
     clerk = users["clerk"]
-    f = service.open_file(clerk, "Inputs", "1")
+    f = service.open_file(clerk, "Inputs", "11011")
     service.act(clerk, inbox_task(service, clerk, f["id"])["id"],
                 {"action": "forward", "to": "so"})
     with service.db.reader() as s:
@@ -199,7 +199,7 @@ def quick(settings: Settings):
 def test_reexecution_replays_timer_firings(quick):
     with quick.db.reader() as s:
         clerk = s.scalar(select(User).where(User.username == "clerk"))
-    f = quick.open_file(clerk, "Timer replay", "1")
+    f = quick.open_file(clerk, "Timer replay", "11011")
     time.sleep(1.2)
     assert quick.fire_due_timers() >= 1
     assert reexecution_differences(quick, f["instance_id"]) == []
@@ -228,7 +228,7 @@ def run_cli(settings, *args):
 
 
 def test_cli_replay(settings, service, users):
-    f = service.open_file(users["clerk"], "CLI replay", "1")
+    f = service.open_file(users["clerk"], "CLI replay", "11011")
     service.add_note(users["clerk"], f["id"], "हिंदी में टिप्पणी")
     run = run_cli(settings, "replay", f["file_no"], "--at", "1")
     assert run.returncode == 0, run.stderr

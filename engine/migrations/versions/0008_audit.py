@@ -1,16 +1,17 @@
 """Audit trail: checkpoints over every history chain, users' signing keys, signed
 approvals; append-only triggers on history, checkpoints, keys and signatures; receipts
-held in a locked file's correspondence become read-only.
+held in a locked file's correspondence become read-only. (Drafts and their versions are
+guarded by 0007_file_depth.)
 
 Revision ID: 0008_audit
-Revises: 0004_documents
+Revises: 0007_file_depth
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_audit"
-down_revision = "0004_documents"
+down_revision = "0007_file_depth"
 branch_labels = None
 depends_on = None
 
@@ -31,13 +32,7 @@ RECEIPT_CHANGED = (
     "NEW.file_id IS NOT OLD.file_id"
 )
 
-# Drafts (DFA versions) come with another part of the product. When its table is already
-# there and names its file, its rows are guarded like notes; otherwise the migration that
-# adds `draft_versions` must add the same guard (see README, "Audit").
-DRAFTS = "draft_versions"
-
-
-def _sqlite_triggers(has_drafts: bool) -> dict[str, str]:
+def _sqlite_triggers() -> dict[str, str]:
     triggers = {}
     for table in APPEND_ONLY:
         for op_name in ("UPDATE", "DELETE"):
@@ -50,12 +45,6 @@ def _sqlite_triggers(has_drafts: bool) -> dict[str, str]:
     triggers["receipts_locked_delete"] = (
         f"BEFORE DELETE ON receipts WHEN {RECEIPT_IN_LOCKED_FILE} "
         "BEGIN SELECT RAISE(ABORT, 'receipt is part of a locked file: read-only'); END")
-    if has_drafts:
-        locked = "(SELECT locked FROM files WHERE id = {ref}.file_id)"
-        for op_name, ref in (("INSERT", "NEW"), ("UPDATE", "OLD"), ("DELETE", "OLD")):
-            triggers[f"drafts_locked_{op_name.lower()}"] = (
-                f"BEFORE {op_name} ON {DRAFTS} WHEN {locked.format(ref=ref)} "
-                "BEGIN SELECT RAISE(ABORT, 'file is locked: drafts are read-only'); END")
     return triggers
 
 
@@ -81,34 +70,15 @@ BEGIN
   RETURN NEW;
 END $$ LANGUAGE plpgsql;
 
-CREATE OR REPLACE FUNCTION sanchika_guard_drafts() RETURNS trigger AS $$
-DECLARE fid integer;
-BEGIN
-  IF TG_OP = 'INSERT' THEN fid := NEW.file_id; ELSE fid := OLD.file_id; END IF;
-  IF (SELECT locked FROM files WHERE id = fid) THEN
-    RAISE EXCEPTION 'file is locked: drafts are read-only' USING ERRCODE = 'check_violation';
-  END IF;
-  IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
-  RETURN NEW;
-END $$ LANGUAGE plpgsql;
 """
 
 
-def _pg_triggers(has_drafts: bool) -> dict[str, str]:
+def _pg_triggers() -> dict[str, str]:
     triggers = {f"{table}_append_only": f"BEFORE UPDATE OR DELETE ON {table} "
                 "FOR EACH ROW EXECUTE FUNCTION sanchika_append_only()" for table in APPEND_ONLY}
     triggers["receipts_guard"] = ("BEFORE UPDATE OR DELETE ON receipts "
                                   "FOR EACH ROW EXECUTE FUNCTION sanchika_guard_receipts()")
-    if has_drafts:
-        triggers["drafts_guard"] = (f"BEFORE INSERT OR UPDATE OR DELETE ON {DRAFTS} "
-                                    "FOR EACH ROW EXECUTE FUNCTION sanchika_guard_drafts()")
     return triggers
-
-
-def _has_drafts() -> bool:
-    inspector = sa.inspect(op.get_bind())
-    return inspector.has_table(DRAFTS) and "file_id" in {
-        c["name"] for c in inspector.get_columns(DRAFTS)}
 
 
 def upgrade() -> None:
@@ -171,27 +141,25 @@ def upgrade() -> None:
     op.create_index("ix_approval_signatures_file_id", "approval_signatures", ["file_id"])
 
     dialect = op.get_bind().dialect.name
-    has_drafts = _has_drafts()
     if dialect == "sqlite":
-        for name, body in _sqlite_triggers(has_drafts).items():
+        for name, body in _sqlite_triggers().items():
             op.execute(f"CREATE TRIGGER {name} {body}")
     elif dialect == "postgresql":
         op.execute(PG_FUNCTIONS)
-        for name, body in _pg_triggers(has_drafts).items():
+        for name, body in _pg_triggers().items():
             op.execute(f"CREATE TRIGGER {name} {body}")
 
 
 def downgrade() -> None:
     dialect = op.get_bind().dialect.name
-    has_drafts = _has_drafts()
     if dialect == "sqlite":
-        for name in _sqlite_triggers(has_drafts):
+        for name in _sqlite_triggers():
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
     elif dialect == "postgresql":
-        for name, body in _pg_triggers(has_drafts).items():
+        for name, body in _pg_triggers().items():
             table = body.split(" ON ")[1].split()[0]
             op.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
-        for fn in ("sanchika_append_only", "sanchika_guard_receipts", "sanchika_guard_drafts"):
+        for fn in ("sanchika_append_only", "sanchika_guard_receipts"):
             op.execute(f"DROP FUNCTION IF EXISTS {fn}()")
     op.drop_table("approval_signatures")
     op.drop_table("user_keys")
