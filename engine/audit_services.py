@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .db import Database
     from .verify import Report
 
-AUDIT_ROLES = ("auditor", "admin")
+FILE_PROCESS = "file_approval"
 
 
 class AuditServices:
@@ -69,9 +69,14 @@ class AuditServices:
 
     # ------------------------------------------------------------ hooks in actions
 
-    def _sign_approval(self, s: Session, actor: User, file_id: int, action: str) -> None:
-        """Called by `_act` after an approval, in its transaction."""
-        signing.sign_approval(s, self.key_ring, actor, files_mod.get_file(s, file_id), action)
+    def _sign_approval(self, s: Session, actor: User, task: Any, action: str) -> None:
+        """Called by `_act` after an approval on a file, in its transaction. The approval of
+        a reopening is signed too, as `approve:<process>`."""
+        instance = s.get(Instance, task.instance_id)
+        if instance.process_id != FILE_PROCESS:
+            action = f"{action}:{instance.process_id}"
+        signing.sign_approval(s, self.key_ring, actor, files_mod.get_file(s, task.file_id),
+                              action, instance)
 
     def _record_note(self, s: Session, file: File, note: Note, actor: User) -> None:
         """A note added outside an action goes into the file's history (for replay)."""

@@ -5,10 +5,10 @@ The zip holds:
   manifest.json        format, file, and the SHA-256 of every other member
   file.json            the file, its content (exactly what its content hash covers),
                        notes, correspondence metadata, movements
-  history.json         the file's whole hash chain
+  history.json         the hash chains of every process the file went through
   signatures.json      the signed approvals
   public_keys/<id>.pem the signers' public keys
-  checkpoint.json      the proof tying the chain to a checkpoint hash (or null)
+  checkpoint.json      proofs tying each chain to a checkpoint hash
   documents/<sha>.pdf  the PDFs of its correspondence, when stored
 """
 
@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from . import checkpoints, history, signing, views
 from .audit_models import ApprovalSignature, UserKey
 from .files import content, content_hash
-from .models import File, Movement, utcnow
+from .models import File, Instance, Movement, utcnow
 
 FORMAT = "sanchika-file-export/1"
 
@@ -35,10 +35,12 @@ FORMAT = "sanchika-file-export/1"
 def build(session: Session, file: File, pdfs: dict[str, bytes] | None = None) -> bytes:
     """The export of `file` as zip bytes; `pdfs` maps SHA-256 to document bytes."""
     names = views.Names(session)
-    events = history.events(session, file.instance_id) if file.instance_id else []
+    # every process the file went through (a reopened file has several), each chain whole
+    instances = list(session.scalars(select(Instance.id).where(
+        Instance.subject_kind == "file", Instance.subject_id == file.id).order_by(Instance.id)))
     chain = [history.event_body(e.instance_id, e.seq, e.kind, e.at, e.actor, e.task_spec,
                                 e.data) | {"prev_hash": e.prev_hash, "hash": e.hash}
-             for e in events]
+             for i in instances for e in history.events(session, i)]
     body = content(session, file)
     sigs = list(session.scalars(select(ApprovalSignature).where(
         ApprovalSignature.file_id == file.id).order_by(ApprovalSignature.id)))
@@ -50,7 +52,8 @@ def build(session: Session, file: File, pdfs: dict[str, bytes] | None = None) ->
         "file": {"id": file.id, "file_no": file.file_no, "subject": file.subject,
                  "status": file.status, "locked": file.locked,
                  "locked_at": views.iso(file.locked_at), "created_at": views.iso(file.created_at),
-                 "record_category": file.record_category, "instance_id": file.instance_id},
+                 "record_category": file.record_category, "instance_id": file.instance_id,
+                 "instances": instances},
         "content": body,
         "content_hash": content_hash(session, file),
         "movements": [views.movement_row(m, names) for m in movements],
@@ -62,8 +65,8 @@ def build(session: Session, file: File, pdfs: dict[str, bytes] | None = None) ->
             "file_id": s.file_id, "instance_id": s.instance_id, "username": s.username,
             "key_id": s.key_id, "action": s.action, "content_hash": s.content_hash,
             "signed_at": signing._iso(s.signed_at), "signature": s.signature} for s in sigs]),
-        "checkpoint.json": _json(checkpoints.proof(session, file.instance_id)
-                                 if file.instance_id else None),
+        "checkpoint.json": _json([p for p in (checkpoints.proof(session, i) for i in instances)
+                                  if p is not None]),
     }
     for key in keys.values():
         members[f"public_keys/{key.key_id}.pem"] = key.public_pem.encode()
@@ -128,21 +131,26 @@ def check(path: str | Path) -> tuple[str, list[str]]:
         proof = json.loads(data["checkpoint.json"])
     except (KeyError, ValueError) as exc:
         return label, problems + [f"export incomplete or unreadable: {exc}"]
-    problems += _check_chain(chain)
+    chains: dict[Any, list[dict[str, Any]]] = {}
+    for event in chain:
+        chains.setdefault(event.get("instance_id"), []).append(event)
+    for events in chains.values():
+        problems += _check_chain(events)
     problems += _check_content(file_json, chain, sigs)
     problems += _check_signatures(file_json, sigs, data)
     problems += _check_documents(file_json, data)
-    if proof is not None:
-        problems += checkpoints.check_proof(proof, chain)
+    for p in proof or []:
+        problems += checkpoints.check_proof(p, chains.get(p["instance_head"][0], []))
     return label, problems
 
 
 def _check_chain(chain: list[dict[str, Any]]) -> list[str]:
     prev = history.GENESIS
     for expected, event in enumerate(chain, start=1):
-        name = f"history.json: event #{event.get('seq')} ({event.get('kind')})"
+        where = f"history.json: instance {event.get('instance_id')}"
+        name = f"{where} event #{event.get('seq')} ({event.get('kind')})"
         if event.get("seq") != expected:
-            return [f"history.json: event #{expected} missing or out of order"]
+            return [f"{where} event #{expected} missing or out of order"]
         body = {k: event.get(k) for k in ("instance_id", "seq", "kind", "at", "actor",
                                           "task_spec", "data")}
         if event.get("prev_hash") != prev or history.event_hash(prev, body) != event.get("hash"):
@@ -157,15 +165,22 @@ def _check_content(file_json: dict[str, Any], chain: list[dict[str, Any]],
     digest = hashlib.sha256(history.canonical_json(file_json.get("content")).encode()).hexdigest()
     if digest != file_json.get("content_hash"):
         problems.append("file.json: its content does not give its content hash")
-    locks = [e for e in chain if e.get("kind") == "handler_called"
-             and (e.get("data") or {}).get("handler") == "lock_file"]
-    for e in locks:
+    handlers = [e for e in chain if e.get("kind") == "handler_called"]
+    reopened = signing.reopenings_in((e.get("at"), e.get("instance_id"), e.get("data"))
+                                     for e in handlers)
+    for e in handlers:
+        if (e.get("data") or {}).get("handler") != "lock_file":
+            continue
         recorded = ((e.get("data") or {}).get("result") or {}).get("content_hash")
-        if recorded and recorded != digest:
+        expected = signing.expected_content_hash(e.get("at"), e.get("instance_id"), reopened,
+                                                 digest)
+        if recorded and expected and recorded != expected:
             problems.append(f"file.json: its notes or correspondence differ from what event "
                             f"#{e['seq']} (lock_file) recorded")
     for s in sigs:
-        if s.get("content_hash") != digest:
+        expected = signing.expected_content_hash(s.get("signed_at"), s.get("instance_id"),
+                                                 reopened, digest)
+        if expected and s.get("content_hash") != expected:
             problems.append(f"file.json: its notes or correspondence differ from what "
                             f"{s.get('username')} signed at {s.get('signed_at')}")
     recorded_sigs = {(e.get("data") or {}).get("signature") for e in chain

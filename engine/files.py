@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from . import subject_heads
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
+from .file_models import Draft, DraftVersion
 from .history import canonical_json
 from .models import Correspondence, File, Note, Post, Receipt, Section, User, utcnow
 from .numbering import file_no
@@ -137,8 +138,8 @@ def content(session: Session, file: File) -> dict:
     """What a locked file must keep unchanged: its identity, its notes (in para order) and
     its correspondence (in the order it was put up, with each receipt's diary number,
     subject, sender and PDF hash). Read with column queries, so the values are the
-    database's, not whatever an object in the session holds. Drafts (DFA versions) join
-    here when they exist, so approval signatures and the lock cover them too."""
+    database's, not whatever an object in the session holds. Drafts (DFA versions) are
+    in it too, so the lock and the approval signatures cover them."""
     notes = session.execute(
         select(Note.para_no, Note.text, Note.author_id, Note.author_post_id, Note.created_at)
         .where(Note.file_id == file.id).order_by(Note.para_no, Note.id))
@@ -147,7 +148,14 @@ def content(session: Session, file: File) -> dict:
                Receipt.pdf_sha256)
         .outerjoin(Receipt, Receipt.id == Correspondence.receipt_id)
         .where(Correspondence.file_id == file.id).order_by(Correspondence.id))
-    return {
+    # Drafts for approval: each draft's fixed fields and every version of its text (what
+    # the approver saw). Their status moves on after approval (issued), so it is left out.
+    drafts = session.execute(
+        select(Draft.id, Draft.subject, Draft.addressee, DraftVersion.version,
+               DraftVersion.text, DraftVersion.author_id, DraftVersion.created_at)
+        .join(DraftVersion, DraftVersion.draft_id == Draft.id)
+        .where(Draft.file_id == file.id).order_by(Draft.id, DraftVersion.version))
+    content = {
         "file": {"file_no": file.file_no, "subject": file.subject},
         "notes": [{"para_no": n.para_no, "text": n.text, "author_id": n.author_id,
                    "author_post_id": n.author_post_id, "created_at": _iso(n.created_at)}
@@ -157,6 +165,12 @@ def content(session: Session, file: File) -> dict:
                             "pdf_sha256": c.pdf_sha256}
                            for c in correspondence],
     }
+    drafts_ = [{"draft_id": d.id, "subject": d.subject, "addressee": d.addressee,
+                "version": d.version, "text": d.text, "author_id": d.author_id,
+                "created_at": _iso(d.created_at)} for d in drafts]
+    if drafts_:  # a file without drafts keeps the hash it always had
+        content["drafts"] = drafts_
+    return content
 
 
 def reopen(file: File) -> None:

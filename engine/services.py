@@ -279,7 +279,7 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, AuditS
             record["note"] = {"para_no": note.para_no, "text": note.text}
         result = self.runtime.complete(s, task, data, actor=actor, history_data=record)
         if action == "approve" and task.kind == "file":  # signed over the approved content
-            self._sign_approval(s, actor, task.file_id, action)
+            self._sign_approval(s, actor, task, action)
         task.closed_by = actor.id
         task.action = action
         self._after_step(s, actor, task, action, remark, result)

@@ -15,6 +15,8 @@ import hashlib
 import json
 import os
 import secrets
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -29,7 +31,7 @@ from .audit_keys import AuditKeys
 from .audit_models import ApprovalSignature, UserKey
 from .files import _iso, content_hash
 from .history import canonical_json
-from .models import File, Instance, User, utcnow
+from .models import File, HistoryEvent, Instance, User, utcnow
 
 PURPOSE = "sanchika-approval/1"
 
@@ -128,28 +130,74 @@ def ensure_key(session: Session, ring: KeyRing, user: User) -> tuple[UserKey, Ed
     return row, private
 
 
-def sign_approval(session: Session, ring: KeyRing, user: User, file: File, action: str
-                  ) -> ApprovalSignature:
-    """Sign the file's current content hash as `user`; stored and recorded in the file's
-    history in the caller's transaction."""
+def sign_approval(session: Session, ring: KeyRing, user: User, file: File, action: str,
+                  instance: Instance) -> ApprovalSignature:
+    """Sign the file's current content hash as `user`; stored, and recorded in the history
+    of `instance` (the process the approval belongs to), in the caller's transaction."""
     key, private = ensure_key(session, ring, user)
     digest = content_hash(session, file)
     signed_at = utcnow()
-    message = payload(file_no=file.file_no, file_id=file.id, instance_id=file.instance_id,
+    message = payload(file_no=file.file_no, file_id=file.id, instance_id=instance.id,
                       signer=user.username, key_id=key.key_id, action=action,
                       content_hash_=digest, signed_at=signed_at)
     signature = base64.b64encode(private.sign(message)).decode()
-    row = ApprovalSignature(file_id=file.id, instance_id=file.instance_id, user_id=user.id,
+    row = ApprovalSignature(file_id=file.id, instance_id=instance.id, user_id=user.id,
                             username=user.username, key_id=key.key_id, action=action,
                             content_hash=digest, signed_at=signed_at, signature=signature)
     session.add(row)
-    instance = session.get(Instance, file.instance_id)
     history.append(session, instance, "approval_signed", actor=user.username,
                    data={"file_no": file.file_no, "action": action, "key_id": key.key_id,
                          "content_hash": digest, "signed_at": _iso(signed_at),
                          "signature": signature})
     session.flush()
     return row
+
+
+REOPEN_HANDLER = "reopen_file"
+
+
+@dataclass
+class Reopening:
+    """An approved reopening: the file was unlocked then; `content_hash` is what it held
+    while still locked (recorded in the reopening's chain), None if it was not locked."""
+
+    at: datetime
+    instance_id: int
+    content_hash: str | None
+
+
+def reopenings(session: Session, file_id: int) -> list[Reopening]:
+    rows = session.execute(
+        select(HistoryEvent.at, HistoryEvent.instance_id, HistoryEvent.data)
+        .join(Instance, Instance.id == HistoryEvent.instance_id)
+        .where(Instance.subject_kind == "file", Instance.subject_id == file_id,
+               HistoryEvent.kind == "handler_called").order_by(HistoryEvent.at))
+    return reopenings_in((r.at, r.instance_id, r.data) for r in rows)
+
+
+def reopenings_in(events: Any) -> list[Reopening]:
+    """From (at, instance id, data) of handler_called events."""
+    found = []
+    for at, instance_id, data in events:
+        data = data if isinstance(data, dict) else {}
+        result = data.get("result") if isinstance(data.get("result"), dict) else {}
+        if data.get("handler") == REOPEN_HANDLER and result.get("reopened") is True:
+            at = datetime.fromisoformat(at) if isinstance(at, str) else at
+            found.append(Reopening(at, instance_id, result.get("content_hash")))
+    return sorted(found, key=lambda r: r.at)
+
+
+def expected_content_hash(at: Any, instance_id: int, reopened: list[Reopening],
+                          current: str) -> str | None:
+    """The content hash something recorded at `at` in `instance_id` (a signature, a lock)
+    must still match: the current one, unless the file was reopened since — then what it
+    held when the reopening unlocked it. None: nothing left to compare with."""
+    at = datetime.fromisoformat(at) if isinstance(at, str) else at
+    own = [r for r in reopened if r.instance_id == instance_id]
+    if own:  # the approval of a reopening itself
+        return own[0].content_hash
+    later = [r for r in reopened if r.at >= at]
+    return later[0].content_hash if later else current
 
 
 def signature_message(row: ApprovalSignature | Any, file_no: str) -> bytes:
@@ -186,7 +234,10 @@ def verify(session: Session, ring: KeyRing | None) -> tuple[int, list[str]]:
         if not check(key.public_pem, signature_message(row, file_no), row.signature):
             problems.append(f"{name}: the signature does not verify (forged or altered)")
             continue
-        if file is not None and content_hash(session, file) != row.content_hash:
+        expected = None if file is None else expected_content_hash(
+            row.signed_at, row.instance_id, reopenings(session, file.id),
+            content_hash(session, file))
+        if expected is not None and expected != row.content_hash:
             problems.append(f"{name}: the file's notes or correspondence differ from what "
                             "was signed")
         recorded = [e for e in history.events(session, row.instance_id)

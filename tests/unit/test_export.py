@@ -83,7 +83,7 @@ def test_export_is_complete_and_verifies_offline(service, users, tmp_path):
     assert file_json["file"]["file_no"] == f["file_no"] and file_json["documents_missing"] == []
     assert [e["seq"] for e in chain] == list(range(1, len(chain) + 1))
     assert [s["username"] for s in sigs] == ["ds"]
-    assert proof["instance_head"][0] == f["instance_id"]
+    assert [p["instance_head"][0] for p in proof] == [f["instance_id"]]
     assert check(path)[1] == []
     run = verify_export(path, tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
@@ -126,7 +126,8 @@ def test_tampered_exports_fail(service, users, tmp_path):
             signed_at="2020-01-01T00:00:00.000000+00:00"))
 
     def checkpoint(members):
-        edit_json(members, "checkpoint.json", lambda v: v["heads"].append([999, 1, "0" * 64]))
+        edit_json(members, "checkpoint.json",
+                  lambda v: v[0]["heads"].append([999, 1, "0" * 64]))
 
     cases = {
         "note": (note, "content does not give its content hash"),
