@@ -375,8 +375,8 @@ class Movement(Base):
 
 
 # Tables of the people/access/search area live in their own module; importing it here puts
-# them in Base.metadata for Alembic and create_all.
-from . import access_models  # noqa: E402,F401
+# them in Base.metadata for Alembic and create_all; the audit tables likewise.
+from . import access_models, audit_models  # noqa: E402,F401
 
 # Tables of files in depth (subject heads, yellow notes, drafts, dispatch, links, scans):
 # imported here so Base.metadata knows them wherever models is imported.

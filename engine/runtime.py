@@ -75,9 +75,12 @@ class Runtime:
         if task is None or task.state != TaskState.READY or not task.task_spec.manual:
             raise Conflict("this task has already been acted on")
         task.data.update(data)
+        # `inputs` is exactly what was applied to the task: the re-execution check
+        # (engine/reexecute.py) replays it; `task_id` ties the event to its task_ready.
+        record = dict(history_data) if history_data is not None else {}
+        record.update(inputs=data, task_id=str(task.id))
         history.append(session, instance, "task_completed", actor=_name(actor),
-                       task_spec=task.task_spec.name,
-                       data=history_data if history_data is not None else {"data": data})
+                       task_spec=task.task_spec.name, data=record)
         # Claim the instance now: the version check runs before any other write, so a
         # concurrent action on the same instance fails here and writes nothing.
         session.flush()
@@ -85,7 +88,7 @@ class Runtime:
             task.run()
         except WorkflowException as exc:
             raise ActionNotAllowed(f"the process could not continue: {_plain(exc)}") from exc
-        return self._advance(session, instance, workflow, actor)
+        return self._advance(session, instance, workflow, actor, completed=open_task.task_uuid)
 
     def fire_timers(self, session: Session, instance: Instance) -> StepResult:
         """Run the instance's timers that have come due (SLA escalations and the like).
@@ -106,20 +109,23 @@ class Runtime:
     # ------------------------------------------------------------------ steps
 
     def _advance(self, session: Session, instance: Instance, workflow: BpmnWorkflow,
-                 actor: User | None) -> StepResult:
+                 actor: User | None, completed: str | None = None) -> StepResult:
         try:
             self._run_engine(session, instance, workflow, actor)
         except WorkflowException as exc:
             raise ActionNotAllowed(f"the process could not continue: {_plain(exc)}") from exc
         result = StepResult()
         # Tasks first: a newly opened task fixes the due time of its SLA timers.
-        self._sync_tasks(session, instance, workflow, result)
+        self._sync_tasks(session, instance, workflow, result, completed)
         self._sync_timers(session, instance, workflow)
         if workflow.is_completed():
             instance.status = "completed"
             instance.completed_at = utcnow()
             instance.state = None  # completed instances keep history, not live state
-            history.append(session, instance, "instance_completed", actor=_name(actor))
+            # The final data stands in for the dropped state in the re-execution check.
+            final = workflow.last_task.data if workflow.last_task is not None else {}
+            history.append(session, instance, "instance_completed", actor=_name(actor),
+                           data={"data": final})
             result.completed = True
         else:
             instance.state = dump_state(workflow)
@@ -139,16 +145,21 @@ class Runtime:
                 return
             for task in started:
                 handler = meta[task.task_spec.name]["handler"]
+                before = history.canonical_json(task.data)
                 ctx = HandlerContext(session=session, instance=instance,
                                      task_spec=task.task_spec.name, data=task.data, actor=actor)
                 self.handlers.get(handler)(ctx)
+                record: dict[str, Any] = {"handler": handler, "result": ctx.results}
+                if history.canonical_json(task.data) != before:
+                    # What the handler put into the process data: the re-execution check
+                    # applies it instead of calling the handler (handlers have side effects).
+                    record["data_set"] = dict(task.data)
                 history.append(session, instance, "handler_called", actor=_name(actor),
-                               task_spec=task.task_spec.name,
-                               data={"handler": handler, "result": ctx.results})
+                               task_spec=task.task_spec.name, data=record)
                 task.complete()
 
     def _sync_tasks(self, session: Session, instance: Instance, workflow: BpmnWorkflow,
-                    result: StepResult) -> None:
+                    result: StepResult, completed: str | None = None) -> None:
         existing = {t.task_uuid: t for t in session.scalars(
             select(OpenTask).where(OpenTask.instance_id == instance.id,
                                    OpenTask.closed_at.is_(None)))}
@@ -157,6 +168,9 @@ class Runtime:
             if uuid not in ready:
                 row.closed_at = utcnow()
                 result.closed.append(row)
+                if uuid != completed:  # cancelled by the process (e.g. an interrupting event)
+                    history.append(session, instance, "task_withdrawn", task_spec=row.task_spec,
+                                   data={"task_id": uuid, "post_id": row.post_id})
         for uuid, task in ready.items():
             if uuid in existing:
                 continue
@@ -178,7 +192,7 @@ class Runtime:
             session.add(row)
             result.opened.append(row)
             history.append(session, instance, "task_ready", task_spec=task.task_spec.name,
-                           data={"post_id": post_id, "name": row.name,
+                           data={"task_id": uuid, "post_id": post_id, "name": row.name,
                                  "due_at": row.due_at.isoformat() if row.due_at else None})
 
     def _set_sla_due(self, session: Session, instance: Instance, task: SpiffTask,
@@ -225,8 +239,11 @@ class Runtime:
             row.status = "fired" if fired else "cancelled"
             if fired:
                 history.append(session, instance, "timer_fired", task_spec=row.task_spec,
-                               data={"due_at": row.due_at.isoformat(),
+                               data={"timer_id": uuid, "due_at": row.due_at.isoformat(),
                                      "lag_ms": int((utcnow() - row.due_at).total_seconds() * 1000)})
+            else:
+                history.append(session, instance, "timer_cancelled", task_spec=row.task_spec,
+                               data={"timer_id": uuid})
         for uuid, task in waiting.items():
             if uuid in rows:
                 continue
@@ -236,7 +253,7 @@ class Runtime:
             session.add(Timer(instance_id=instance.id, task_uuid=uuid,
                               task_spec=task.task_spec.name, due_at=due))
             history.append(session, instance, "timer_set", task_spec=task.task_spec.name,
-                           data={"due_at": due.isoformat()})
+                           data={"timer_id": uuid, "due_at": due.isoformat()})
 
 
 def _waiting_timers(workflow: BpmnWorkflow) -> list[SpiffTask]:

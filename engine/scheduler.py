@@ -20,6 +20,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from . import backup_schedule
+from .errors import Conflict
 from .lease import Lease
 from .services import Sanchika
 
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 # maximum number of running instances reached" is not worth a warning each time.
 logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
 SWEEP_JOB = "sanchika-timer-sweep"
+CHECKPOINT_JOB = "sanchika-checkpoint"
 SWEEP_BUDGET = 1.0  # seconds of firing per run; the next run (250 ms later) goes on
 _schedulers: dict[str, TimerScheduler] = {}
 
@@ -118,13 +120,31 @@ class TimerScheduler:
         jobs.add_job(f"{__name__}:sweep_timers", "interval", seconds=self.interval,
                      id=SWEEP_JOB, args=[self.key], replace_existing=True,
                      next_run_time=datetime.now(UTC))
-        # Backups are shipped by the lease holder too: one process, not one per worker.
+        # Checkpoints and backups are the lease holder's too: one process, not one per worker.
+        minutes = self.app.settings.checkpoint_minutes
+        if minutes > 0:
+            jobs.add_job(f"{__name__}:take_checkpoint", "interval", minutes=minutes,
+                         id=CHECKPOINT_JOB, args=[self.key], replace_existing=True)
+        elif jobs.get_job(CHECKPOINT_JOB) is not None:
+            jobs.remove_job(CHECKPOINT_JOB)
         backup_schedule.install(jobs, self.app.settings)
 
     def _stop_jobs(self, wait: bool) -> None:
         jobs, self._jobs = self._jobs, None
         if jobs is not None and jobs.running:
             jobs.shutdown(wait=wait)
+
+
+def take_checkpoint(app_key: str) -> None:
+    """The durable checkpoint job's target."""
+    keeper = _schedulers.get(app_key)
+    if keeper is None or not keeper.lease.held:
+        return
+    try:
+        cp = keeper.app.checkpoint()
+    except Conflict:
+        return  # another process took this checkpoint at the same moment
+    log.info("checkpoint #%d: %d chain head(s) recorded", cp["seq"], cp["instances"])
 
 
 def start(app: Sanchika, interval_seconds: float = 0.25, lease_ttl: float = 5.0

@@ -26,6 +26,7 @@ from . import (
     yellow_notes,
 )
 from .access_services import AccessServices
+from .audit_services import AuditServices
 from .config import Settings
 from .dak_services import DakServices
 from .db import Database
@@ -55,7 +56,8 @@ DAK_PROCESS = "dak_receipt"
 SECTION_OFFICER_RANK = 2
 
 
-class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaServices):
+class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaServices,
+               AuditServices):
     def __init__(self, settings: Settings, handlers: HandlerRegistry):
         self.settings = settings
         self.db = Database(settings.database_url)
@@ -207,6 +209,7 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
         with self.db.transaction() as s:
             file = files_mod.get_file(s, file_id)
             note = files_mod.add_note(s, file, actor, text)
+            self._record_note(s, file, note, actor)
             out = {"file_id": file.id, "para_no": note.para_no, "text": note.text}
             if ref_correspondence_id is not None:
                 note.ref_correspondence_id = yellow_notes.check_reference(
@@ -282,6 +285,8 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
             note = files_mod.add_note(s, files_mod.get_file(s, task.file_id), actor, body["note"])
             record["note"] = {"para_no": note.para_no, "text": note.text}
         result = self.runtime.complete(s, task, data, actor=actor, history_data=record)
+        if action == "approve" and task.kind == "file":  # signed over the approved content
+            self._sign_approval(s, actor, task, action)
         task.closed_by = actor.id
         task.action = action
         task.reason = reason

@@ -10,6 +10,7 @@ from engine.services import Sanchika
 
 from . import api_dak, api_people, errors
 from .api import blp
+from .api_audit import blp as audit_blp
 from .api_files import blp as files_blp
 from .api_sla import blp as sla_blp
 from .errors import SanchikaApi
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None, service: Sanchika | None = None
     api = SanchikaApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]})
     api.register_blueprint(blp)
+    api.register_blueprint(audit_blp)
     api.register_blueprint(api_dak.blp)
     api.register_blueprint(api_people.blp)
     api.register_blueprint(files_blp)

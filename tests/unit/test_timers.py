@@ -20,6 +20,9 @@ def quick(demo: Sanchika) -> Sanchika:
     normal limits first, so a slow machine cannot make its sample items overdue."""
     fast = Settings(**{**demo.settings.__dict__, "sla_default": "PT1S"})
     app = Sanchika(fast, handlers.registry)
+    with app.db.reader() as s:  # parse the processes now, not inside the timed second
+        for process_id in ("file_approval", "dak_receipt"):
+            app.definitions.loaded(app.definitions.latest(s, process_id))
     yield app
     app.db.dispose()
 
