@@ -340,3 +340,7 @@ class Movement(Base):
     sent_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
     opened_at: Mapped[datetime | None]
+
+
+# Tables kept in their own modules; imported here so Base.metadata sees them.
+from . import web_models  # noqa: E402,F401

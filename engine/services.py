@@ -33,6 +33,7 @@ from .models import (
 )
 from .runtime import Runtime, StepResult
 from .sla import limit_for
+from .ui_services import UiServices
 
 PROCESS_DIR = Path(__file__).resolve().parent.parent / "processes"
 FILE_PROCESS = "file_approval"
@@ -40,7 +41,7 @@ DAK_PROCESS = "dak_receipt"
 SECTION_OFFICER_RANK = 2
 
 
-class Sanchika:
+class Sanchika(UiServices):
     def __init__(self, settings: Settings, handlers: HandlerRegistry):
         self.settings = settings
         self.db = Database(settings.database_url)
