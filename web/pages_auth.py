@@ -36,8 +36,15 @@ def login():  # type: ignore[no-untyped-def]
             login_user(WebUser(user))
             session["sign_in_id"] = sign_in_id
             session["lang"] = user.language if user.language in UI_LANGUAGES else lang
-            return redirect(url_for("desk.inbox"))
+            return redirect(_safe_next(request.args.get("next")))
     return render_template("login.html", error=error), status
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site (no scheme, no '//host')."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return url_for("desk.inbox")
 
 
 @bp.post("/logout")
