@@ -76,7 +76,7 @@
       const answer = await post(data.deploy, await currentXml());
       if (answer.body.valid) {
         const text = answer.body.created ? msg.deployed : msg.same;
-        result.textContent = text.replace("%(v)s", answer.body.version);
+        result.textContent = text.replace("{v}", answer.body.version);
         result.className = "flash ok";
       } else {
         result.textContent = answer.body.message || msg.invalid;
