@@ -12,9 +12,12 @@ from tests.conftest import PASSWORD
 
 def test_a_form_posted_without_its_csrf_token_is_refused(page, server):
     sign_in(page, "clerk")
-    file_link = page.locator("table.inbox a[href^='/files/']").first.get_attribute("href")
-    file_id = int(file_link.rsplit("/", 1)[1])
-    page.goto(file_link)
+    page.click("nav >> text=New file")
+    page.fill("#subject", "Annual property returns")
+    page.fill("#head", "11030")
+    with page.expect_navigation():
+        page.click("form button[type=submit].primary")
+    file_id = int(page.url.rsplit("/", 1)[1])
     notes_before = page.locator(".note").count()
     token = page.locator("meta[name=csrf-token]").get_attribute("content")
 
