@@ -34,3 +34,9 @@ def confirm(page) -> None:
     dialog.wait_for(state="visible")
     with page.expect_navigation():
         page.click("#confirm-ok")
+
+
+def go(page, label: str) -> None:
+    """Follow a link of the main navigation and wait for the new page."""
+    with page.expect_navigation():
+        page.click(f"nav >> text={label}")

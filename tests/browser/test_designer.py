@@ -3,7 +3,7 @@ the bpmn-js modeler, validate (errors shown on the element), deploy a new versio
 
 from __future__ import annotations
 
-from tests.browser.steps import shot, sign_in
+from tests.browser.steps import go, shot, sign_in
 
 
 def running_counts(page, process_id: str) -> dict[str, str]:
@@ -14,7 +14,7 @@ def running_counts(page, process_id: str) -> dict[str, str]:
 
 def test_designer_edits_validates_and_deploys(page, server, demo):
     sign_in(page, "designer")
-    page.click("nav >> text=Processes")
+    go(page, "Processes")
     # the demo has two files running on file_approval v1
     assert running_counts(page, "file_approval") == {"v1": "2"}
     shot(page, "designer")
@@ -42,7 +42,7 @@ def test_designer_edits_validates_and_deploys(page, server, demo):
     page.wait_for_function("document.getElementById('result').textContent.includes('version')")
     assert page.locator("#result").inner_text() == "Deployed as version 2."
 
-    page.click("nav >> text=Processes")
+    go(page, "Processes")
     assert running_counts(page, "file_approval") == {"v2": "0", "v1": "2"}
     with demo.db.reader() as s:
         from sqlalchemy import select
@@ -75,7 +75,7 @@ def test_validation_errors_are_shown_on_the_element(page, server):
     page.once("dialog", lambda d: d.accept())
     page.click("#deploy")
     page.wait_for_function("document.getElementById('result').textContent.includes('rejected')")
-    page.click("nav >> text=Processes")
+    go(page, "Processes")
     assert running_counts(page, "file_approval") == {"v1": "2"}
 
 

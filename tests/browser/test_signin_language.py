@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import requests
 
-from tests.browser.steps import shot, sign_in, sign_out
+from tests.browser.steps import go, shot, sign_in, sign_out
 from tests.conftest import PASSWORD
 
 
 def test_a_form_posted_without_its_csrf_token_is_refused(page, server):
     sign_in(page, "clerk")
-    page.click("nav >> text=New file")
+    go(page, "New file")
     page.fill("#subject", "Annual property returns")
     page.fill("#head", "11030")
     with page.expect_navigation():
@@ -70,7 +70,7 @@ def test_lockout_after_repeated_failures_and_the_sign_in_register(page, server):
 
     # The auditor sees every attempt, and the clerk's sign-off time.
     sign_in(page, "auditor")
-    page.click("nav >> text=Sign-ins")
+    go(page, "Sign-ins")
     rows = page.locator("tbody tr").all_inner_texts()
     so_rows = [r for r in rows if r.startswith("so")]
     assert sum("wrong password" in r for r in so_rows) == 5
