@@ -16,6 +16,9 @@ OFFICERS = [
     ("ds", "Kavita Singh", "GAD-EST-DS", "Deputy Secretary, Establishment", 4, True),
     ("secretary", "Rajiv Verma", "GAD-SECY", "Secretary, General Administration", 6, True),
 ]
+# A monitoring officer: reads everything in the department read-only (engine/visibility.py).
+MONITOR = ("collector", "Meera Joshi", "GAD-MON", "Collector (monitoring), General Administration",
+           5)
 STAFF = [
     ("designer", "Process Designer", "designer"),
     ("auditor", "Monitoring Officer", "auditor"),
@@ -43,6 +46,11 @@ def create_demo(app: Sanchika, password: str) -> dict[str, int]:
                 user.phone = f"+9190000000{number:02d}"
         for username, full_name, role in STAFF:
             org.ensure_user(s, username, full_name, password, role=role)
+        username, full_name, code, title, rank = MONITOR
+        monitor = org.ensure_post(s, est, code, title, rank=rank)
+        monitor.monitors = "department"
+        org.ensure_user(s, username, full_name, password, post=monitor,
+                        email=f"{username}@gad.example.gov.in")
         has_files = s.scalar(select(File.id).limit(1)) is not None
     if has_files:
         return {"samples": 0}

@@ -12,6 +12,7 @@ from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .history import canonical_json
 from .models import Correspondence, File, Note, Post, Receipt, Section, User, utcnow
 from .numbering import file_no
+from .org import acting_post_ids
 from .sla import PRIORITIES
 
 RECORD_CATEGORIES = ("A", "B", "C")
@@ -59,11 +60,12 @@ def add_note(session: Session, file: File, actor: User, text: str) -> Note:
         raise Conflict(f"file {file.file_no} is approved and locked; notes cannot be added")
     if file.status == "closed":
         raise Conflict(f"file {file.file_no} is closed")
-    if actor.post_id is None or file.holder_post_id != actor.post_id:
+    if file.holder_post_id not in acting_post_ids(session, actor):
         raise Forbidden(f"only the holder of file {file.file_no} can add a note")
     last = session.scalar(select(func.max(Note.para_no)).where(Note.file_id == file.id)) or 0
+    # the post the note is written for (an additional charge writes for that post)
     note = Note(file_id=file.id, para_no=last + 1, text=text, author_id=actor.id,
-                author_post_id=actor.post_id)
+                author_post_id=file.holder_post_id)
     session.add(note)
     session.flush()
     return note

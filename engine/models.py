@@ -82,6 +82,9 @@ class Post(Base):
     can_approve: Mapped[bool] = mapped_column(Boolean, default=False)
     # 1 dealing hand, 2 section officer, 3 under secretary, 4 deputy, 5 joint, 6 secretary
     rank: Mapped[int] = mapped_column(Integer, default=1)
+    # A monitoring post (e.g. a Collector) reads everything in its 'department' or
+    # 'section' read-only (engine/visibility.py); NULL for ordinary posts.
+    monitors: Mapped[str | None] = mapped_column(String(16))
     section: Mapped[Section] = relationship()
 
 
@@ -273,6 +276,15 @@ class Receipt(Base):
     remark: Mapped[str | None] = mapped_column(Text)
     pdf_sha256: Mapped[str | None] = mapped_column(String(64))
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("instances.id"))
+    # electronic (carries its scan) | physical (the paper is tracked, not scanned)
+    form: Mapped[str] = mapped_column(String(16), default="physical",
+                                      server_default="physical")
+    ack_no: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # where the paper of a physical receipt is now
+    paper_location: Mapped[str | None] = mapped_column(String(200))
+    # a copy sent along with a forward, and the receipt a new one was diarised from
+    copy_of_id: Mapped[int | None] = mapped_column(ForeignKey("receipts.id"), index=True)
+    from_receipt_id: Mapped[int | None] = mapped_column(ForeignKey("receipts.id"))
 
 
 class File(Base):
@@ -340,7 +352,10 @@ class Movement(Base):
     sent_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
     opened_at: Mapped[datetime | None]
+    # physical receipts: where the paper went with this movement
+    paper_location: Mapped[str | None] = mapped_column(String(200))
 
 
-# Tables kept in their own modules; imported here so Base.metadata sees them.
-from . import web_models  # noqa: E402,F401
+# Tables of the people/access/search area and of the web sign-in live in their own modules;
+# importing them here puts them in Base.metadata for Alembic and create_all.
+from . import access_models, web_models  # noqa: E402,F401

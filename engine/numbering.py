@@ -26,3 +26,9 @@ def file_no(session: Session, dept_code: str, section_code: str, head: str, year
             ) -> tuple[str, int]:
     serial = next_value(session, f"file:{dept_code}:{section_code}:{head}:{year}")
     return f"{dept_code}/{section_code}/{head}/{serial}/{year}", serial
+
+
+def ack_no(session: Session, dept_code: str, year: int) -> str:
+    """The acknowledgement number given to the sender of a diarised letter."""
+    n = next_value(session, f"ack:{dept_code}:{year}")
+    return f"ACK/{year}/{dept_code}/{n}"

@@ -2,16 +2,40 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .access_models import AdditionalCharge
 from .errors import Forbidden, InvalidInput, NotFound, Unauthorized
-from .models import Department, Post, Section, User
+from .models import Department, Post, Section, User, utcnow
 
 ROLES = ("officer", "designer", "auditor", "admin")
+# Additional charges run from one office day to another; office days are Indian Standard
+# Time (no daylight saving, so a fixed offset is exact).
+OFFICE_TZ = timezone(timedelta(hours=5, minutes=30), "IST")
+
+
+def office_today(at: datetime | None = None) -> date:
+    return (at or utcnow()).astimezone(OFFICE_TZ).date()
+
+
+def acting_post_ids(session: Session, user: User, at: datetime | None = None) -> list[int]:
+    """The posts a user holds now: the substantive post first, then every additional
+    charge in force on that office day. Acting, inboxes and visibility all use this."""
+    posts = [user.post_id] if user.post_id is not None else []
+    day = office_today(at)
+    charged = session.scalars(select(AdditionalCharge.post_id).where(
+        AdditionalCharge.user_id == user.id, AdditionalCharge.ended_at.is_(None),
+        AdditionalCharge.starts_on <= day, AdditionalCharge.ends_on >= day)
+        .order_by(AdditionalCharge.id))
+    for post_id in charged:
+        if post_id not in posts:
+            posts.append(post_id)
+    return posts
 
 
 def hash_password(password: str) -> str:
@@ -58,7 +82,16 @@ def resolve_post(session: Session, ref: str | int, field: str = "to") -> Post:
 
 
 def holders_of(session: Session, post_id: int) -> list[User]:
-    return list(session.scalars(select(User).where(User.post_id == post_id, User.active)))
+    """Who is told about items arriving at a post: its holder and anyone holding it as an
+    additional charge today."""
+    holders = list(session.scalars(select(User).where(User.post_id == post_id, User.active)))
+    day = office_today()
+    holders += [u for u in session.scalars(
+        select(User).join(AdditionalCharge, AdditionalCharge.user_id == User.id).where(
+            AdditionalCharge.post_id == post_id, AdditionalCharge.ended_at.is_(None),
+            AdditionalCharge.starts_on <= day, AdditionalCharge.ends_on >= day, User.active))
+        if u not in holders]
+    return holders
 
 
 def require_post(user: User) -> int:

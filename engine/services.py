@@ -12,8 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import files as files_mod
-from . import history, org, outbox, receipts, schema, uploads, views
+from . import history, org, outbox, receipts, schema, search, uploads, views, visibility
+from .access_services import AccessServices
 from .config import Settings
+from .dak_services import DakServices
 from .db import Database
 from .definitions import Definitions
 from .errors import ActionNotAllowed, Conflict, Forbidden, InvalidInput, NotFound
@@ -26,11 +28,11 @@ from .models import (
     OpenTask,
     Post,
     ProcessDefinition,
-    Section,
     Timer,
     User,
     utcnow,
 )
+from .people_services import PeopleServices
 from .runtime import Runtime, StepResult
 from .sla import limit_for
 from .ui_services import UiServices
@@ -41,7 +43,7 @@ DAK_PROCESS = "dak_receipt"
 SECTION_OFFICER_RANK = 2
 
 
-class Sanchika(UiServices):
+class Sanchika(DakServices, PeopleServices, AccessServices, UiServices):
     def __init__(self, settings: Settings, handlers: HandlerRegistry):
         self.settings = settings
         self.db = Database(settings.database_url)
@@ -104,7 +106,7 @@ class Sanchika(UiServices):
     def receipt(self, actor: User, receipt_id: int) -> dict[str, Any]:
         with self.db.reader() as s:
             receipt = receipts.get_receipt(s, receipt_id)
-            self._may_read(s, actor, receipt.section_id)
+            visibility.require_read_receipt(s, actor, receipt)
             view = views.receipt_view(s, receipt)
             if receipt.instance_id:
                 view["history"] = [views.history_row(e)
@@ -115,7 +117,7 @@ class Sanchika(UiServices):
         """The receipt's scanned letter, for those allowed to read the receipt."""
         with self.db.reader() as s:
             receipt = receipts.get_receipt(s, receipt_id)
-            self._may_read(s, actor, receipt.section_id)
+            visibility.require_read_receipt(s, actor, receipt)
             if not receipt.pdf_sha256:
                 raise NotFound(f"receipt {receipt.diary_no} has no scanned letter")
             document = s.get(Document, receipt.pdf_sha256)
@@ -154,7 +156,7 @@ class Sanchika(UiServices):
     def file(self, actor: User, file_id: int) -> dict[str, Any]:
         with self.db.reader() as s:
             file = files_mod.get_file(s, file_id)
-            self._may_read(s, actor, file.section_id)
+            visibility.require_read_file(s, actor, file)
             return views.file_view(s, file)
 
     def find_files(self, actor: User, file_no: str | None = None, q: str | None = None,
@@ -164,11 +166,13 @@ class Sanchika(UiServices):
             if file_no:
                 query = query.where(File.file_no == file_no)
             if q:
-                query = query.where(File.subject.ilike(f"%{q}%"))
+                found = [d.item_id for d in search.matching(s, actor, q, "file", 200)]
+                query = query.where(File.id.in_(found))
             if holder:
                 query = query.where(File.holder_post_id == org.resolve_post(s, holder, "holder").id)
-            if actor.role == "officer":
-                query = query.where(File.section_id.in_(self._readable_sections(s, actor)))
+            readable = visibility.file_clause(s, actor)
+            if readable is not None:
+                query = query.where(readable)
             names = views.Names(s)
             return [views.file_summary(f, names) for f in s.scalars(query)]
 
@@ -181,13 +185,13 @@ class Sanchika(UiServices):
     def track(self, actor: User, file_id: int) -> dict[str, Any]:
         with self.db.reader() as s:
             file = files_mod.get_file(s, file_id)
-            self._may_read(s, actor, file.section_id)
+            visibility.require_read_file(s, actor, file)
             return views.track_view(s, file)
 
     def file_history(self, actor: User, file_id: int) -> list[dict[str, Any]]:
         with self.db.reader() as s:
             file = files_mod.get_file(s, file_id)
-            self._may_read(s, actor, file.section_id)
+            visibility.require_read_file(s, actor, file)
             if file.instance_id is None:
                 return []
             return [views.history_row(e) for e in history.events(s, file.instance_id)]
@@ -195,14 +199,18 @@ class Sanchika(UiServices):
     # ------------------------------------------------------------ inbox and actions
 
     def inbox(self, actor: User) -> list[dict[str, Any]]:
-        if actor.post_id is None:
-            return []
+        """Open tasks of every post the user holds now (substantive and additional
+        charges); each row names its post."""
         with self.db.reader() as s:
+            posts = org.acting_post_ids(s, actor)
+            if not posts:
+                return []
             rows = s.scalars(select(OpenTask).where(
-                OpenTask.post_id == actor.post_id, OpenTask.closed_at.is_(None))
+                OpenTask.post_id.in_(posts), OpenTask.closed_at.is_(None))
                 .order_by(OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.id))
             now = utcnow()
-            return [views.task_row(t, now) for t in rows]
+            names = views.Names(s)
+            return [{**views.task_row(t, now), "post": names.post(t.post_id)} for t in rows]
 
     def act(self, actor: User, task_id: int, body: dict[str, Any]) -> dict[str, Any]:
         with self.db.transaction() as s:
@@ -216,8 +224,9 @@ class Sanchika(UiServices):
              ) -> dict[str, Any]:
         if task.closed_at is not None:
             raise Conflict("this task has already been acted on")
-        if actor.post_id is None or task.post_id != actor.post_id:
-            raise Forbidden("this task is not in your inbox")
+        if task.post_id not in org.acting_post_ids(s, actor):
+            raise Forbidden("this task is not in your inbox: it is with post "
+                            f"{s.get(Post, task.post_id).code}, which you do not hold")
         action = str(body.get("action") or "")
         allowed = task.actions.split(",")
         if action not in allowed:
@@ -230,8 +239,9 @@ class Sanchika(UiServices):
         remark = (body.get("remark") or "").strip() or None
         data, to_post = self._action_data(s, actor, task, action, body)
         record = {"action": action, "to": to_post.code if to_post else None,
-                  "remark": remark, "reason": reason,
+                  "remark": remark, "reason": reason, "as_post": s.get(Post, task.post_id).code,
                   **{k: v for k, v in data.items() if k in ("file_id", "record_category")}}
+        record.update(self._receipt_extras(s, actor, task, action, body, to_post))
         if body.get("note") and task.kind == "file":
             note = files_mod.add_note(s, files_mod.get_file(s, task.file_id), actor, body["note"])
             record["note"] = {"para_no": note.para_no, "text": note.text}
@@ -239,6 +249,7 @@ class Sanchika(UiServices):
         task.closed_by = actor.id
         task.action = action
         self._after_step(s, actor, task, action, remark, result)
+        self._after_receipt_step(s, task, body)
         s.flush()
         return {"task_id": task.id, "action": action, "done": True,
                 "next": [views.task_row(t) for t in result.opened],
@@ -259,7 +270,7 @@ class Sanchika(UiServices):
         elif action == "return":
             to_post = self._previous_holder(s, task)
         elif action in ("approve", "reject"):
-            post = s.get(Post, actor.post_id)
+            post = s.get(Post, task.post_id)
             if not post.can_approve:
                 raise Forbidden(f"post {post.code} has no authority to {action}")
         elif action == "close" and task.kind == "file":
@@ -332,20 +343,7 @@ class Sanchika(UiServices):
         for row in result.opened:
             row.priority = priority
 
-    # ------------------------------------------------------------ visibility
-
-    def _readable_sections(self, s: Session, actor: User) -> list[int]:
-        post = s.get(Post, actor.post_id) if actor.post_id else None
-        if post is None:
-            return []
-        dept_id = post.section.department_id
-        return list(s.scalars(select(Section.id).where(Section.department_id == dept_id)))
-
-    def _may_read(self, s: Session, actor: User, section_id: int) -> None:
-        if actor.role in ("auditor", "admin", "designer"):
-            return
-        if section_id not in self._readable_sections(s, actor):
-            raise Forbidden("this item belongs to another department")
+    # ------------------------------------------------------------ permissions
 
     def _may_set_priority(self, s: Session, actor: User) -> None:
         post = s.get(Post, actor.post_id)

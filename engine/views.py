@@ -77,6 +77,7 @@ def movement_row(m: Movement, names: Names) -> dict[str, Any]:
         "from": names.post(m.from_post_id), "to": names.post(m.to_post_id),
         "to_user": names.holder_user(m.to_post_id), "action": m.action, "remark": m.remark,
         "sent_by": names.user(m.sent_by), "sent_at": iso(m.sent_at), "opened_at": iso(m.opened_at),
+        "paper_location": m.paper_location,
     }
 
 
@@ -118,6 +119,12 @@ def receipt_view(session: Session, r: Receipt) -> dict[str, Any]:
         "tasks": [task_row(t) for t in open_tasks_of(session, receipt_id=r.id)],
         "movements": [movement_row(m, names) for m in movements(session, receipt_id=r.id)],
         "instance_id": r.instance_id,
+        "form": r.form, "ack_no": r.ack_no, "paper_location": r.paper_location,
+        "copy_of_id": r.copy_of_id, "from_receipt_id": r.from_receipt_id,
+        "copies": [{**receipt_summary(c), "holder": names.post(c.holder_post_id),
+                    "status": c.status}
+                   for c in session.scalars(select(Receipt).where(Receipt.copy_of_id == r.id)
+                                            .order_by(Receipt.id))],
     }
 
 

@@ -6,14 +6,13 @@ import io
 
 from flask import current_app, request, send_file
 from flask_smorest import Blueprint
-from marshmallow import ValidationError
 
 from engine.errors import InvalidInput
 from engine.services import Sanchika
 
 from . import schemas
 from .auth import current_user, issue_token
-from .errors import field_messages
+from .receipt_request import read_receipt_request
 
 blp = Blueprint("api", __name__, url_prefix="/api/v1", description="Sanchika e-Office API")
 
@@ -47,21 +46,15 @@ def me():
 def create_receipt():
     """Diarise an incoming letter (dak): JSON, or multipart form fields with the scanned
     letter in the field `pdf`."""
-    upload = request.files.get("pdf") if request.mimetype == "multipart/form-data" else None
-    raw = request.form.to_dict() if request.mimetype == "multipart/form-data" \
+    raw = request.form if request.mimetype == "multipart/form-data" \
         else request.get_json(silent=True)
-    if not isinstance(raw, dict):
-        raise InvalidInput("body: send a JSON object or a multipart form")
-    try:
-        body = schemas.ReceiptCreate().load(raw)
-    except ValidationError as exc:
-        lines = field_messages(exc.messages)
-        raise InvalidInput("; ".join(lines), [{"message": line} for line in lines]) from None
-    if body.get("letter_date"):
-        body["letter_date"] = body["letter_date"].isoformat()
-    pdf = upload.read() if upload is not None else None
-    return app_service().diarise(current_user(), body, pdf,
-                                 upload.filename if upload is not None else None), 201
+    source_id = raw.get("from_receipt_id") if hasattr(raw, "get") else None
+    if source_id not in (None, ""):  # pre-filled from another receipt: fields optional
+        body, pdf, name = read_receipt_request(schemas.ReceiptFrom())
+        return app_service().diarise_from(current_user(), int(body.pop("from_receipt_id")),
+                                          body, pdf, name), 201
+    body, pdf, name = read_receipt_request(schemas.ReceiptCreate())
+    return app_service().diarise(current_user(), body, pdf, name), 201
 
 
 @blp.route("/receipts/<int:receipt_id>/pdf")

@@ -7,7 +7,7 @@ from flask import Flask
 from engine.config import Settings
 from engine.services import Sanchika
 
-from . import errors
+from . import api_dak, api_people, errors
 from .api import blp
 from .errors import SanchikaApi
 from .ui import init_ui
@@ -35,6 +35,8 @@ def create_app(settings: Settings | None = None, service: Sanchika | None = None
     api = SanchikaApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]})
     api.register_blueprint(blp)
+    api.register_blueprint(api_dak.blp)
+    api.register_blueprint(api_people.blp)
     errors.register(app)
     init_ui(app, service)
     return app

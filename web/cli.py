@@ -32,8 +32,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     app = _service()
     app.init()
     result = create_demo(app, args.password)
-    print("demo organisation ready: GAD/EST with clerk, so, us, ds, secretary, designer, "
-          f"auditor, admin ({result['samples']} sample files created)")
+    print("demo organisation ready: GAD/EST with clerk, so, us, ds, secretary, collector, "
+          f"designer, auditor, admin ({result['samples']} sample files created)")
     return 0
 
 

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from engine.errors import InvalidInput
-from engine.receipts import GRADINGS, LANGUAGES, MODES
+from engine.receipts import FORMS, GRADINGS, LANGUAGES, MODES
 from engine.sla import PRIORITIES
 
 from .pages_common import back, page_blueprint, service
@@ -121,13 +121,13 @@ def _action_label(action: str) -> str:
 @bp.route("/receipts/new", methods=["GET", "POST"])
 @login_required
 def diarise():  # type: ignore[no-untyped-def]
-    choices = {"modes": MODES, "languages": LANGUAGES, "gradings": GRADINGS}
+    choices = {"modes": MODES, "languages": LANGUAGES, "gradings": GRADINGS, "forms": FORMS}
     if request.method == "GET":
         return render_template("receipt_new.html", form={}, **choices)
     form = request.form
     fields = {k: form.get(k, "").strip() or None for k in (
         "sender", "subject", "mode", "category", "letter_ref", "letter_date", "language",
-        "grading")}
+        "grading", "form", "paper_location")}
     missing = [label for key, label in (("sender", _("Sender")), ("subject", _("Subject")))
                if not fields[key]]
     upload = request.files.get("pdf")

@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from engine.receipts import GRADINGS, LANGUAGES, MODES
+from engine.receipts import FORMS, GRADINGS, LANGUAGES, MODES
 from engine.sla import PRIORITIES
 
 
@@ -20,6 +20,30 @@ class ReceiptCreate(Schema):
     letter_date = fields.Date(load_default=None)
     language = fields.String(load_default="en", validate=validate.OneOf(LANGUAGES))
     grading = fields.String(load_default="Normal", validate=validate.OneOf(GRADINGS))
+    form = fields.String(load_default=None, validate=validate.OneOf(FORMS), metadata={
+        "description": "electronic (needs the scan in `pdf`) or physical (tracked only); "
+                       "default: electronic when a scan is sent, else physical"})
+    paper_location = fields.String(load_default=None, validate=validate.Length(max=200),
+                                   metadata={"description": "physical: where the paper is"})
+    from_receipt_id = fields.Integer(load_default=None, metadata={
+        "description": "pre-fill from this receipt's metadata (sender, subject, mode, "
+                       "category, letter reference and date, language, grading)"})
+
+
+class ReceiptFrom(Schema):
+    """A new receipt from an existing one's metadata: every field optional."""
+
+    sender = fields.String(validate=validate.Length(min=1, max=300))
+    subject = fields.String(validate=validate.Length(min=1, max=500))
+    mode = fields.String(validate=validate.OneOf(MODES))
+    category = fields.String(validate=validate.Length(max=64))
+    letter_ref = fields.String(validate=validate.Length(max=200))
+    letter_date = fields.Date()
+    language = fields.String(validate=validate.OneOf(LANGUAGES))
+    grading = fields.String(validate=validate.OneOf(GRADINGS))
+    form = fields.String(validate=validate.OneOf(FORMS))
+    paper_location = fields.String(validate=validate.Length(max=200))
+    from_receipt_id = fields.Integer()
 
 
 class FileCreate(Schema):
@@ -49,6 +73,13 @@ class TaskAction(Schema):
     head = fields.String(load_default=None)
     priority = fields.String(load_default=None, validate=validate.OneOf(PRIORITIES))
     record_category = fields.String(load_default=None, validate=validate.OneOf(("A", "B", "C")))
+    copies = fields.List(fields.String(validate=validate.Length(min=1, max=64)),
+                         load_default=None, metadata={
+                             "description": "forward: usernames or post codes that each get "
+                                            "a copy of the receipt"})
+    paper_location = fields.String(load_default=None, validate=validate.Length(max=200),
+                                   metadata={"description": "physical receipt: where the "
+                                                            "paper goes"})
 
 
 class NoteCreate(Schema):

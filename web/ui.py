@@ -23,6 +23,7 @@ WEB = Path(__file__).resolve().parent
 TRANSLATIONS = WEB / "translations"
 NODE_MODULES = WEB / "node_modules"
 # Only these package folders are served from node_modules (never the whole tree).
+API_PREFIX = "/api/"
 VENDOR_PATHS = ("bpmn-js/dist/", "chart.js/dist/", "@fontsource/noto-sans-devanagari/")
 
 csrf = CSRFProtect()
@@ -84,14 +85,20 @@ def init_ui(app: Flask, service: Sanchika) -> None:
         pages_desk,
         pages_track,
     )
-    from .api import blp
-
     compile_catalogs()
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # valid for the session's life
     babel.init_app(app, locale_selector=select_locale)
+    # Every form of the pages needs its token. The JSON API (/api/v1, any of its
+    # blueprints) is exempt: it authenticates by bearer token only, never by the cookie.
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     csrf.init_app(app)
-    csrf.exempt(blp)  # bearer-token clients; the API does not accept the session cookie
+
+    @app.before_request
+    def _csrf_for_pages() -> None:
+        if request.method in app.config["WTF_CSRF_METHODS"] \
+                and not request.path.startswith(API_PREFIX):
+            csrf.protect()
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
