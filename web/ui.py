@@ -83,6 +83,7 @@ def init_ui(app: Flask, service: Sanchika) -> None:
         pages_dashboard,
         pages_designer,
         pages_desk,
+        pages_search,
         pages_track,
     )
     compile_catalogs()
@@ -110,7 +111,8 @@ def init_ui(app: Flask, service: Sanchika) -> None:
         user = service.user(int(user_id)) if user_id.isdigit() else None
         return WebUser(user) if user is not None and user.active else None
 
-    for module in (pages_auth, pages_desk, pages_track, pages_designer, pages_dashboard):
+    for module in (pages_auth, pages_desk, pages_search, pages_track, pages_designer,
+                   pages_dashboard):
         app.register_blueprint(module.bp)
 
     @app.context_processor
