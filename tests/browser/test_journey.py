@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from tests.browser.steps import confirm, go, shot, sign_in, sign_out
+from tests.conftest import PASSWORD
 from tests.pdfs import make_pdf
 
 SUBJECT = "Grant of earned leave to Shri Mohan Lal"
@@ -160,6 +161,27 @@ def overflowing(page, width: int) -> list[str]:
         .filter(e => e.getBoundingClientRect().right > width + 1)
         .map(e => e.tagName + '.' + e.className + ': ' + (e.textContent || '').slice(0, 40))""",
                          width)
+
+
+def test_keyboard_only_sign_in_and_skip_link(page, server):
+    page.goto("/login")
+    # the username field has focus; type, Tab to the password, Enter submits
+    page.keyboard.type("clerk")
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.locator("h1").inner_text().startswith("Inbox")
+    # the first Tab reaches the skip link, which jumps to the content
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    # every control is a real button, link or form field with a name a reader can speak
+    unnamed = page.evaluate("""() => [...document.querySelectorAll('input, select, textarea')]
+        .filter(e => e.type !== 'hidden' && !(e.labels && e.labels.length)
+                     && !e.getAttribute('aria-label')).map(e => e.name)""")
+    assert unnamed == []
 
 
 def test_dashboard_charts_and_phone_width(page, server):

@@ -78,6 +78,11 @@ def test_lockout_after_repeated_failures_and_the_sign_in_register(page, server):
     clerk_rows = [r.split("\t") for r in rows if r.startswith("clerk")]
     assert clerk_rows and clerk_rows[0][3].strip() not in ("", "—")  # signed off
     shot(page, "sign-ins")
+    # ...and any file's history, from the file list.
+    go(page, "Find files")
+    with page.expect_navigation():
+        page.locator("tbody tr").first.get_by_text("History").click()
+    assert page.locator("ol.history > li").count() >= 3
     sign_out(page)
 
     # Officers do not see the register.
