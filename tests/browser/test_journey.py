@@ -202,3 +202,24 @@ def test_dashboard_charts_and_phone_width(page, server):
     shot(page, "inbox-phone")
     page.goto(page.locator("table.inbox a").first.get_attribute("href"))
     assert overflowing(page, 390) == []
+
+
+def test_without_javascript_the_server_asks_for_confirmation(browser, server):
+    context = browser.new_context(base_url=server, java_script_enabled=False)
+    page = context.new_page()
+    try:
+        sign_in(page, "clerk")
+        with page.expect_navigation():
+            page.locator("table.inbox tr:has-text('Court case') a").click()
+        form = page.locator("#act-forward")
+        form.locator("select[name=to]").select_option("GAD-EST-SO")
+        with page.expect_navigation():
+            form.locator("button[type=submit]").click()
+        # nothing happened yet: a confirmation page repeats the request
+        assert page.locator("h1").inner_text() == "Please confirm"
+        with page.expect_navigation():
+            page.click("form button[type=submit].primary")
+        assert "forwarded" in page.locator(".flash").first.inner_text()
+        assert page.locator("table.inbox").get_by_text("Court case").count() == 0
+    finally:
+        context.close()
