@@ -3,7 +3,11 @@ the bpmn-js modeler, validate (errors shown on the element), deploy a new versio
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.browser.steps import go, shot, sign_in
+
+PROCESSES = Path(__file__).resolve().parents[2] / "processes"
 
 
 def running_counts(page, process_id: str) -> dict[str, str]:
@@ -57,12 +61,14 @@ def test_validation_errors_are_shown_on_the_element(page, server):
     sign_in(page, "designer")
     page.goto("/designer/file_approval/1")
     page.wait_for_selector("#canvas[data-ready='1']")
-    # Point the lock_file service task at a handler that does not exist.
-    page.evaluate("""() => {
-        const m = window.sanchikaModeler;
-        const el = m.get('elementRegistry').get('lock_file');
-        m.get('modeling').updateProperties(el, {'camunda:topic': 'no_such_handler'});
-    }""")
+    # A diagram edited elsewhere (Camunda Modeler) is opened from disk: its lock_file
+    # service task names a handler that does not exist.
+    xml = (PROCESSES / "file_approval.bpmn").read_text().replace(
+        'camunda:topic="lock_file"', 'camunda:topic="no_such_handler"')
+    page.set_input_files("#import", files=[{"name": "changed.bpmn", "mimeType": "text/xml",
+                                            "buffer": xml.encode()}])
+    page.wait_for_function("""() => window.sanchikaModeler.get('elementRegistry')
+        .get('lock_file').businessObject.get('camunda:topic') === 'no_such_handler'""")
     page.click("#validate")
     page.wait_for_selector("#problems li")
     problems = page.locator("#problems li").all_inner_texts()

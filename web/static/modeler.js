@@ -86,6 +86,21 @@
     });
   }
 
+  document.getElementById("import").addEventListener("change", async function (event) {
+    const file = event.target.files[0];
+    if (!file) return;
+    clearProblems();
+    try {
+      await modeler.importXML(await file.text());
+      modeler.get("canvas").zoom("fit-viewport");
+      result.textContent = "";
+      result.className = "";
+    } catch (err) {
+      result.textContent = msg.invalid + " " + err.message;
+      result.className = "flash error";
+    }
+  });
+
   document.getElementById("download").addEventListener("click", async function (event) {
     const link = event.currentTarget;
     if (link.dataset.ready) return;
