@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from . import org
+from . import org, subject_heads
 from .models import File
 from .services import Sanchika
 
@@ -19,6 +19,15 @@ OFFICERS = [
 # A monitoring officer: reads everything in the department read-only (engine/visibility.py).
 MONITOR = ("collector", "Meera Joshi", "GAD-MON", "Collector (monitoring), General Administration",
            5)
+# GAD's subject heads (the head is part of every file number)
+HEADS = [
+    ("11011", "Pay and allowances"),
+    ("11012", "Transfers and postings"),
+    ("11013", "Leave"),
+    ("11014", "Vehicles and transport"),
+    ("1201", "Recruitment rules"),
+    ("1301", "Court cases and service matters"),
+]
 STAFF = [
     ("designer", "Process Designer", "designer"),
     ("auditor", "Monitoring Officer", "auditor"),
@@ -33,6 +42,8 @@ def create_demo(app: Sanchika, password: str) -> dict[str, int]:
     with app.db.transaction() as s:
         dept = org.ensure_department(s, "GAD", "General Administration")
         est = org.ensure_section(s, dept, "EST", "Establishment")
+        for code, title in HEADS:
+            subject_heads.ensure(s, dept, code, title)
         superior = None
         posts = {}
         for username, _name, code, title, rank, can_approve in reversed(OFFICERS):

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from . import subject_heads
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .history import canonical_json
 from .models import Correspondence, File, Note, Post, Receipt, Section, User, utcnow
@@ -16,6 +17,7 @@ from .org import acting_post_ids
 from .sla import PRIORITIES
 
 RECORD_CATEGORIES = ("A", "B", "C")
+KINDS = ("electronic", "physical")
 MAX_NOTE_CHARS = 20000
 
 
@@ -26,7 +28,8 @@ def get_file(session: Session, file_id: int) -> File:
     return file
 
 
-def new_file(session: Session, actor: User, subject: str, head: str, priority: str) -> File:
+def new_file(session: Session, actor: User, subject: str, head: str, priority: str,
+             kind: str = "electronic") -> File:
     subject = (subject or "").strip()
     head = (head or "").strip()
     if not subject:
@@ -37,12 +40,15 @@ def new_file(session: Session, actor: User, subject: str, head: str, priority: s
         raise InvalidInput("head: required, letters and digits only (e.g. 11011)")
     if priority not in PRIORITIES:
         raise InvalidInput(f"priority: must be one of {', '.join(PRIORITIES)}")
+    if kind not in KINDS:
+        raise InvalidInput(f"kind: must be one of {', '.join(KINDS)}")
     post = session.get(Post, actor.post_id)
     section = session.get(Section, post.section_id)
+    subject_heads.require(session, section.department, head)
     year = utcnow().year
     number, serial = file_no(session, section.department.code, section.code, head, year)
     file = File(file_no=number, section_id=section.id, head=head, serial=serial, year=year,
-                subject=subject, priority=priority, creator_post_id=post.id,
+                subject=subject, priority=priority, kind=kind, creator_post_id=post.id,
                 created_by=actor.id, holder_post_id=post.id, holder_since=utcnow())
     session.add(file)
     session.flush()
@@ -146,3 +152,14 @@ def content_hash(session: Session, file: File) -> str:
                            for c in correspondence],
     }
     return hashlib.sha256(canonical_json(content).encode()).hexdigest()
+
+
+def reopen(file: File) -> None:
+    """An approved reopening: open again for noting; the record category and closing date
+    go (they are in the history), an approved file is unlocked for new notes."""
+    if file.status != "closed":
+        raise Conflict(f"file {file.file_no} is not closed")
+    file.status = "open"
+    file.locked = False
+    file.record_category = None
+    file.closed_at = None

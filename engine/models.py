@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -178,6 +179,8 @@ class OpenTask(Base):
     closed_at: Mapped[datetime | None]
     closed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     action: Mapped[str | None] = mapped_column(String(32))
+    # The holder parked the file: out of the active inbox list, still with the post.
+    parked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Timer(Base):
@@ -310,6 +313,15 @@ class File(Base):
     record_category: Mapped[str | None] = mapped_column(String(1))
     closed_at: Mapped[datetime | None]
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("instances.id"))
+    kind: Mapped[str] = mapped_column(String(16), default="electronic",
+                                      server_default="electronic")  # electronic | physical
+    # A part file: its main file and its part number (file_no = main file_no + "/P<n>").
+    parent_file_id: Mapped[int | None] = mapped_column(ForeignKey("files.id"), index=True)
+    part_no: Mapped[int | None] = mapped_column(Integer)
+    parked_at: Mapped[datetime | None]
+    parked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    digitised_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    digitised_at: Mapped[datetime | None]
 
 
 class Note(Base):
@@ -326,6 +338,8 @@ class Note(Base):
     author_post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sealed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the correspondence item (PUC/FR) the paragraph speaks of
+    ref_correspondence_id: Mapped[int | None] = mapped_column(ForeignKey("correspondence.id"))
 
 
 class Correspondence(Base):
@@ -356,6 +370,18 @@ class Movement(Base):
     paper_location: Mapped[str | None] = mapped_column(String(200))
 
 
-# Tables of the people/access/search area and of the web sign-in live in their own modules;
-# importing them here puts them in Base.metadata for Alembic and create_all.
+# Tables of the people/access/search area and of the web sign-in (sign-ins, failed-attempt
+# throttle) live in their own modules; importing them here puts them in Base.metadata.
 from . import access_models, web_models  # noqa: E402,F401
+
+# Tables of files in depth (subject heads, yellow notes, drafts, dispatch, links, scans):
+# imported here so Base.metadata knows them wherever models is imported.
+from .file_models import (  # noqa: E402,F401
+    Dispatch,
+    Draft,
+    DraftVersion,
+    FileDocument,
+    FileLink,
+    SubjectHead,
+    YellowNote,
+)

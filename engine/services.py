@@ -12,13 +12,25 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import files as files_mod
-from . import history, org, outbox, receipts, schema, search, uploads, views, visibility
+from . import (
+    history,
+    org,
+    outbox,
+    receipts,
+    schema,
+    search,
+    uploads,
+    views,
+    visibility,
+    yellow_notes,
+)
 from .access_services import AccessServices
 from .config import Settings
 from .dak_services import DakServices
 from .db import Database
 from .definitions import Definitions
 from .errors import ActionNotAllowed, Conflict, Forbidden, InvalidInput, NotFound
+from .file_services import FileServices
 from .handler_api import HandlerRegistry
 from .models import (
     Document,
@@ -43,7 +55,7 @@ DAK_PROCESS = "dak_receipt"
 SECTION_OFFICER_RANK = 2
 
 
-class Sanchika(DakServices, PeopleServices, AccessServices, UiServices):
+class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, UiServices):
     def __init__(self, settings: Settings, handlers: HandlerRegistry):
         self.settings = settings
         self.db = Database(settings.database_url)
@@ -126,26 +138,33 @@ class Sanchika(DakServices, PeopleServices, AccessServices, UiServices):
     # ------------------------------------------------------------ files
 
     def open_file(self, actor: User, subject: str, head: str, priority: str | None = None,
-                  receipt_id: int | None = None) -> dict[str, Any]:
+                  receipt_id: int | None = None, kind: str = "electronic") -> dict[str, Any]:
         org.require_post(actor)
         with self.db.transaction() as s:
-            file = self._open_file(s, actor, subject, head, priority or "Normal")
+            file = self._open_file(s, actor, subject, head, priority or "Normal", kind)
             if receipt_id is not None:
                 task = s.scalar(select(OpenTask).where(
                     OpenTask.receipt_id == receipt_id, OpenTask.closed_at.is_(None)))
                 if task is None:
                     raise Conflict(f"receipt {receipt_id} is not open for action")
                 self._act(s, actor, task, {"action": "put_in_file", "file_id": file.id})
-            return views.file_view(s, file)
+            return views.file_view(s, file, actor)
 
-    def _open_file(self, s: Session, actor: User, subject: str, head: str, priority: str
-                   ) -> File:
+    def _open_file(self, s: Session, actor: User, subject: str, head: str, priority: str,
+                   kind: str = "electronic") -> File:
         if priority != "Normal":
             self._may_set_priority(s, actor)
-        file = files_mod.new_file(s, actor, subject, head, priority)
+        return self._start_file(s, actor, files_mod.new_file(s, actor, subject, head, priority,
+                                                            kind))
+
+    def _start_file(self, s: Session, actor: User, file: File, post_id: int | None = None
+                    ) -> File:
+        """A file's process starts with noting at the actor's post (or the one given)."""
+        priority = file.priority
+        post_id = post_id or actor.post_id
         instance, result = self.runtime.start(
             s, FILE_PROCESS,
-            {"file_id": file.id, "creator_post": actor.post_id, "holder_post": actor.post_id,
+            {"file_id": file.id, "creator_post": file.creator_post_id, "holder_post": post_id,
              "to_approver": False, "sla_duration": limit_for(priority, self.settings.sla_default)},
             actor=actor, subject_kind="file", subject_id=file.id)
         file.instance_id = instance.id
@@ -157,7 +176,9 @@ class Sanchika(DakServices, PeopleServices, AccessServices, UiServices):
         with self.db.reader() as s:
             file = files_mod.get_file(s, file_id)
             visibility.require_read_file(s, actor, file)
-            return views.file_view(s, file)
+        self._note_opened(actor, file_id)
+        with self.db.reader() as s:
+            return views.file_view(s, files_mod.get_file(s, file_id), actor)
 
     def find_files(self, actor: User, file_no: str | None = None, q: str | None = None,
                    holder: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
@@ -176,11 +197,17 @@ class Sanchika(DakServices, PeopleServices, AccessServices, UiServices):
             names = views.Names(s)
             return [views.file_summary(f, names) for f in s.scalars(query)]
 
-    def add_note(self, actor: User, file_id: int, text: str) -> dict[str, Any]:
+    def add_note(self, actor: User, file_id: int, text: str,
+                 ref_correspondence_id: int | None = None) -> dict[str, Any]:
         with self.db.transaction() as s:
             file = files_mod.get_file(s, file_id)
             note = files_mod.add_note(s, file, actor, text)
-            return {"file_id": file.id, "para_no": note.para_no, "text": note.text}
+            out = {"file_id": file.id, "para_no": note.para_no, "text": note.text}
+            if ref_correspondence_id is not None:
+                note.ref_correspondence_id = yellow_notes.check_reference(
+                    s, file, ref_correspondence_id)
+                out["ref_correspondence_id"] = note.ref_correspondence_id
+            return out
 
     def track(self, actor: User, file_id: int) -> dict[str, Any]:
         with self.db.reader() as s:
@@ -192,9 +219,12 @@ class Sanchika(DakServices, PeopleServices, AccessServices, UiServices):
         with self.db.reader() as s:
             file = files_mod.get_file(s, file_id)
             visibility.require_read_file(s, actor, file)
-            if file.instance_id is None:
-                return []
-            return [views.history_row(e) for e in history.events(s, file.instance_id)]
+            # every process the file went through (e.g. reopened: the reopening request
+            # and the new noting), each chain in order
+            instances = s.scalars(select(Instance.id).where(
+                Instance.subject_kind == "file", Instance.subject_id == file.id)
+                .order_by(Instance.id))
+            return [views.history_row(e) for i in instances for e in history.events(s, i)]
 
     # ------------------------------------------------------------ inbox and actions
 
@@ -206,7 +236,8 @@ class Sanchika(DakServices, PeopleServices, AccessServices, UiServices):
             if not posts:
                 return []
             rows = s.scalars(select(OpenTask).where(
-                OpenTask.post_id.in_(posts), OpenTask.closed_at.is_(None))
+                OpenTask.post_id.in_(posts), OpenTask.closed_at.is_(None),
+                OpenTask.parked.is_(False))
                 .order_by(OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.id))
             now = utcnow()
             names = views.Names(s)
@@ -250,6 +281,7 @@ class Sanchika(DakServices, PeopleServices, AccessServices, UiServices):
         task.action = action
         self._after_step(s, actor, task, action, remark, result)
         self._after_receipt_step(s, task, body)
+        self._after_file_action(s, actor, task, action, result)
         s.flush()
         return {"task_id": task.id, "action": action, "done": True,
                 "next": [views.task_row(t) for t in result.opened],
@@ -307,7 +339,8 @@ class Sanchika(DakServices, PeopleServices, AccessServices, UiServices):
         subject_id = task.file_id if task.kind == "file" else task.receipt_id
         last_in = s.scalar(select(Movement).where(
             column == subject_id, Movement.to_post_id == task.post_id,
-            Movement.from_post_id.is_not(None)).order_by(Movement.id.desc()).limit(1))
+            Movement.from_post_id.is_not(None), Movement.action != "pulled_back")
+            .order_by(Movement.id.desc()).limit(1))
         if last_in is None:
             raise ActionNotAllowed("action: nobody sent this item to you, so it cannot be returned")
         return s.get(Post, last_in.from_post_id)

@@ -30,6 +30,8 @@ from .models import File, HistoryEvent, Instance, Receipt
 
 BATCH = 500
 LOCK_HANDLER = "lock_file"
+REOPEN_HANDLER = "reopen_file"
+REOPEN_PROCESS = "file_reopen"
 
 
 @dataclass
@@ -168,10 +170,21 @@ def _check_lock_target(session: Session, report: Report, row: Any) -> None:
         report.problems.append(f"file {file_no}: locked at instance {row.instance_id} "
                                f"event #{row.seq} "
                                f"({row.kind}) but no longer exists")
-    elif not locked.locked:
+    elif not locked.locked and not _reopened_since(session, locked.id, row):
         report.problems.append(f"file {file_no}: locked at instance {row.instance_id} "
                                f"event #{row.seq} "
                                f"({row.kind}) but is no longer locked")
+
+
+def _reopened_since(session: Session, file_id: int, lock_row: Any) -> bool:
+    """An approved reopening (a chained reopen_file event after the lock) unlocks a file."""
+    rows = session.execute(
+        select(HistoryEvent.at, HistoryEvent.data).join(
+            Instance, Instance.id == HistoryEvent.instance_id)
+        .where(Instance.subject_kind == "file", Instance.subject_id == file_id,
+               Instance.process_id == REOPEN_PROCESS, HistoryEvent.kind == "handler_called"))
+    return any(_handler(r) == REOPEN_HANDLER and _result(r).get("reopened") is True
+               and r.at >= lock_row.at for r in rows)
 
 
 # ---------------------------------------------------------------- locked files

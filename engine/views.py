@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .file_views import document_link
+from .file_views import extras as file_extras
 from .models import (
     Correspondence,
     File,
@@ -65,8 +67,9 @@ def task_row(task: OpenTask, now: datetime | None = None) -> dict[str, Any]:
     row: dict[str, Any] = {
         "id": task.id, "kind": task.kind, "name": task.name, "step": task.task_spec,
         "received_at": iso(task.received_at), "due_at": iso(task.due_at),
-        "overdue": bool(task.due_at and task.due_at < now), "priority": task.priority,
-        "actions": task.actions.split(","),
+        # a parked item is set aside: it does not count as overdue
+        "overdue": bool(task.due_at and task.due_at < now and not task.parked),
+        "priority": task.priority, "actions": task.actions.split(","), "parked": task.parked,
     }
     row["file_id" if task.kind == "file" else "receipt_id"] = task.file_id or task.receipt_id
     return row
@@ -136,7 +139,7 @@ def file_summary(f: File, names: Names) -> dict[str, Any]:
     }
 
 
-def file_view(session: Session, f: File) -> dict[str, Any]:
+def file_view(session: Session, f: File, actor: User | None = None) -> dict[str, Any]:
     names = Names(session)
     notes = session.scalars(select(Note).where(Note.file_id == f.id).order_by(Note.para_no))
     corr = session.execute(
@@ -151,13 +154,17 @@ def file_view(session: Session, f: File) -> dict[str, Any]:
         "closed_at": iso(f.closed_at),
         "notes": [{
             "para_no": n.para_no, "text": n.text, "author": names.user(n.author_id),
+            "ref_correspondence_id": n.ref_correspondence_id,
             "post": names.post(n.author_post_id), "created_at": iso(n.created_at),
             "editable": not n.sealed and not f.locked,
         } for n in notes],
-        "correspondence": [{**receipt_summary(r), "added_at": iso(c.added_at)} for c, r in corr],
-        "drafts": [],
+        "correspondence": [{**receipt_summary(r), "correspondence_id": c.id,
+                            "receipt_id": r.id, "added_at": iso(c.added_at),
+                            "pdf": f"/api/v1/receipts/{r.id}/pdf" if r.pdf_sha256 else None,
+                            "document": document_link(r.pdf_sha256)} for c, r in corr],
         "tasks": [task_row(t) for t in open_tasks_of(session, file_id=f.id)],
         "instance_id": f.instance_id,
+        **file_extras(session, f, actor, names),
     }
 
 
@@ -173,6 +180,7 @@ def track_view(session: Session, f: File) -> dict[str, Any]:
 
 def history_row(e: HistoryEvent) -> dict[str, Any]:
     return {
-        "seq": e.seq, "kind": e.kind, "at": iso(e.at), "actor": e.actor, "step": e.task_spec,
+        "instance_id": e.instance_id, "seq": e.seq, "kind": e.kind, "at": iso(e.at),
+        "actor": e.actor, "step": e.task_spec,
         "data": e.data, "prev_hash": e.prev_hash, "hash": e.hash,
     }

@@ -5,4 +5,4 @@ from engine.handler_api import HandlerRegistry
 registry = HandlerRegistry()
 
 # Importing the modules registers their handlers.
-from . import escalate, lock_file, notify, put_in_file  # noqa: E402,F401
+from . import escalate, lock_file, notify, put_in_file, reopen_file  # noqa: E402,F401

@@ -1,6 +1,6 @@
 """lock_file: after approval the file's notes and correspondence become read-only."""
 
-from engine import files
+from engine import drafts, files
 from engine.handler_api import HandlerContext
 
 from . import registry
@@ -10,6 +10,8 @@ from . import registry
 def lock_file(ctx: HandlerContext) -> None:
     file = files.get_file(ctx.session, int(ctx.data["file_id"]))
     files.lock(ctx.session, file, ctx.actor)
+    # the file's approval covers the drafts still pending in it
+    ctx.results["drafts_approved"] = drafts.approve_with_file(ctx.session, file, ctx.actor)
     ctx.results["file_no"] = file.file_no
     ctx.results["locked_at"] = file.locked_at.isoformat()
     # Recorded in the chained handler_called event: `sanchika verify` recomputes it.

@@ -76,7 +76,7 @@ def get_receipt(receipt_id: int):
 def create_file(body: dict):
     """Open a file; with receipt_id the receipt is put up in it."""
     return app_service().open_file(current_user(), body["subject"], body["head"],
-                                   body["priority"], body.get("receipt_id")), 201
+                                   body["priority"], body.get("receipt_id"), body["kind"]), 201
 
 
 @blp.route("/files")
@@ -96,7 +96,8 @@ def get_file(file_id: int):
 @blp.arguments(schemas.NoteCreate)
 def add_note(body: dict, file_id: int):
     """The holder adds a green note paragraph."""
-    return app_service().add_note(current_user(), file_id, body["text"]), 201
+    return app_service().add_note(current_user(), file_id, body["text"],
+                                  body.get("ref_correspondence_id")), 201
 
 
 @blp.route("/files/<int:file_id>/track")

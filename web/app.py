@@ -9,6 +9,7 @@ from engine.services import Sanchika
 
 from . import api_dak, api_people, errors
 from .api import blp
+from .api_files import blp as files_blp
 from .errors import SanchikaApi
 from .ui import init_ui
 
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None, service: Sanchika | None = None
     api.register_blueprint(blp)
     api.register_blueprint(api_dak.blp)
     api.register_blueprint(api_people.blp)
+    api.register_blueprint(files_blp)
     errors.register(app)
     init_ui(app, service)
     return app

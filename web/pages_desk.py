@@ -56,7 +56,8 @@ def file(file_id: int):  # type: ignore[no-untyped-def]
     pdfs = svc.receipts_with_pdf([c["id"] for c in view["correspondence"]])
     mine = [t for t in view["tasks"]
             if user.post_id and view["holder"] and view["holder"]["id"] == user.post_id]
-    return render_template("file.html", f=view, tasks=mine, pdfs=pdfs,
+    refs = {c["correspondence_id"]: c for c in view["correspondence"]}
+    return render_template("file.html", f=view, tasks=mine, pdfs=pdfs, refs=refs,
                            posts=svc.posts(user) if mine else [],
                            can_note=bool(mine) and not view["locked"])
 
@@ -64,12 +65,67 @@ def file(file_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/files/<int:file_id>/notes")
 @login_required
 def add_note(file_id: int):  # type: ignore[no-untyped-def]
+    """A new yellow (draft) note: private and editable until its author confirms it."""
     text = request.form.get("text", "").strip()
     if not text:
         raise InvalidInput(_("Write the note first."))
-    note = service().add_note(me(), file_id, text)
-    flash(_("Note paragraph %(n)s added.", n=note["para_no"]))
-    return redirect(url_for("desk.file", file_id=file_id) + f"#para-{note['para_no']}")
+    ref = request.form.get("ref_correspondence_id", "")
+    note = service().add_draft_note(me(), file_id, text, int(ref) if ref.isdigit() else None)
+    flash(_("Draft note saved. It stays yellow (private, editable) until you confirm it."))
+    return redirect(url_for("desk.file", file_id=file_id) + f"#draft-{note['id']}")
+
+
+@bp.post("/notes/<int:note_id>")
+@login_required
+def draft_note(note_id: int):  # type: ignore[no-untyped-def]
+    """Save, confirm (into the next green paragraph) or delete one of my yellow notes."""
+    svc, user, op = service(), me(), request.form.get("op", "")
+    file_id = int(request.form.get("file_id", "0") or 0)
+    target = url_for("desk.file", file_id=file_id) if file_id else back()
+    if op == "save":
+        svc.edit_draft_note(user, note_id, request.form.get("text", ""))
+        flash(_("Draft note saved."))
+        return redirect(target + f"#draft-{note_id}")
+    if op == "confirm":
+        green = svc.confirm_note(user, note_id)
+        flash(_("Note paragraph %(n)s added.", n=green["para_no"]))
+        return redirect(url_for("desk.file", file_id=green["file_id"])
+                        + f"#para-{green['para_no']}")
+    if op == "delete":
+        svc.delete_draft_note(user, note_id)
+        flash(_("Draft note deleted."))
+        return redirect(target)
+    raise InvalidInput("op: save, confirm or delete")
+
+
+@bp.get("/documents/<sha256>")
+@login_required
+def document(sha256: str):  # type: ignore[no-untyped-def]
+    """A stored PDF (scanned note sheets, letters) for those who may read its file."""
+    data, name = service().document(me(), sha256)
+    return send_file(io.BytesIO(data), mimetype="application/pdf", download_name=name,
+                     as_attachment=False, max_age=0)
+
+
+# ------------------------------------------------------------------ sent items
+
+
+@bp.get("/sent")
+@login_required
+def sent():  # type: ignore[no-untyped-def]
+    return render_template("sent.html", items=service().sent_items(me()))
+
+
+@bp.post("/files/<int:file_id>/pullback")
+@login_required
+def pullback(file_id: int):  # type: ignore[no-untyped-def]
+    if request.form.get("confirmed") != "1":
+        return render_template("confirm.html", form=request.form,
+                               action_url=url_for("desk.pullback", file_id=file_id),
+                               question=_("Pull this file back?"))
+    result = service().pullback(me(), file_id)
+    flash(_("%(no)s pulled back; it is with you again.", no=result["file_no"]))
+    return redirect(url_for("desk.file", file_id=file_id))
 
 
 @bp.post("/files/new")
@@ -85,7 +141,12 @@ def new_file():  # type: ignore[no-untyped-def]
 @bp.get("/files/new")
 @login_required
 def new_file_form():  # type: ignore[no-untyped-def]
-    return render_template("file_new.html", priorities=PRIORITIES)
+    return render_template("file_new.html", priorities=PRIORITIES, heads=_heads())
+
+
+def _heads() -> list[dict[str, Any]]:
+    """Active subject heads of my department (a new file's number carries one)."""
+    return [h for h in service().subject_heads(me()) if h.get("active", True)]
 
 
 # ------------------------------------------------------------------ actions
@@ -98,7 +159,8 @@ def act(task_id: int):  # type: ignore[no-untyped-def]
     body: dict[str, Any] = {k: request.form[k].strip() for k in ACTION_FIELDS
                             if request.form.get(k, "").strip()}
     if request.form.get("confirmed") != "1":
-        return render_template("confirm.html", task_id=task_id, form=request.form)
+        return render_template("confirm.html", form=request.form,
+                               action_url=url_for("desk.act", task_id=task_id))
     if body.get("action") == "put_in_file" and body.get("file_id"):
         body.pop("subject", None)
         body.pop("head", None)
@@ -156,7 +218,8 @@ def receipt(receipt_id: int):  # type: ignore[no-untyped-def]
     open_files = [f for f in svc.find_files(user) if f["status"] == "open" and not f["locked"]] \
         if mine else []
     return render_template("receipt.html", r=view, tasks=mine, open_files=open_files,
-                           posts=svc.posts(user) if mine else [], priorities=PRIORITIES)
+                           posts=svc.posts(user) if mine else [], priorities=PRIORITIES,
+                           heads=_heads() if mine else [])
 
 
 @bp.get("/receipts/<int:receipt_id>/pdf")

@@ -52,6 +52,8 @@ class FileCreate(Schema):
         r"^[A-Za-z0-9-]{1,32}$", error="letters, digits and '-' only (e.g. 11011)"))
     receipt_id = fields.Integer(load_default=None)
     priority = fields.String(load_default="Normal", validate=validate.OneOf(PRIORITIES))
+    kind = fields.String(load_default="electronic",
+                         validate=validate.OneOf(("electronic", "physical")))
 
 
 class FileQuery(Schema):
@@ -84,3 +86,5 @@ class TaskAction(Schema):
 
 class NoteCreate(Schema):
     text = fields.String(required=True, validate=validate.Length(min=1, max=20000))
+    ref_correspondence_id = fields.Integer(
+        load_default=None, metadata={"description": "a correspondence item of this file"})

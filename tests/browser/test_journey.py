@@ -75,7 +75,7 @@ def test_clerk_to_approval_in_the_browser(page, server):
     open_action(page, "put_in_file")
     form = page.locator("#act-put_in_file")
     form.locator("input[name=subject]").fill(FILE_SUBJECT)
-    form.locator("input[name=head]").fill("11020")
+    form.locator("select[name=head]").select_option("11013")
     form.locator("button[type=submit]").click()
     confirm(page)
     assert "put up in a file" in page.locator(".flash").first.inner_text()
@@ -85,13 +85,26 @@ def test_clerk_to_approval_in_the_browser(page, server):
     open_from_inbox(page, FILE_SUBJECT)
     file_url = page.url
     file_no = page.locator("h1 .number").inner_text()
-    assert re.fullmatch(r"GAD/EST/11020/\d+/\d{4}", file_no)
+    assert re.fullmatch(r"GAD/EST/11013/\d+/\d{4}", file_no)
     assert page.locator(".correspondence").get_by_text(diary_no).count() == 1
     assert page.locator(".correspondence iframe.pdf").count() == 1
-    page.fill("#note-text", "Leave is due as per the leave account; may be sanctioned.")
+    # A note is first a yellow draft (private, editable), referring to the letter...
+    page.fill("#note-text", "Leave is due as per the leave account.")
+    page.select_option("#note-ref", label=f"{diary_no} · {SUBJECT}")
     with page.expect_navigation():
         page.click(".note-form button[type=submit]")
-    assert page.locator("#para-1 .text").inner_text().startswith("Leave is due")
+    draft = page.locator(".yellow").first
+    draft.locator("textarea").fill("Leave is due as per the leave account; may be sanctioned.")
+    with page.expect_navigation():
+        draft.locator("button[value=save]").click()
+    assert page.locator(".note").count() == 0  # not on the note sheet yet
+    # ...and becomes green paragraph 1 when confirmed.
+    page.locator(".yellow button:has-text('Confirm note')").click()
+    confirm(page)
+    assert page.locator(".yellow").count() == 0
+    assert page.locator("#para-1 .text").inner_text().startswith(
+        "Leave is due as per the leave account; may be sanctioned.")
+    assert diary_no in page.locator("#para-1 a.ref").inner_text()
     shot(page, "file")
 
     # Forward to the Section Officer with the post picker; the item leaves the inbox.

@@ -14,11 +14,11 @@ def test_a_form_posted_without_its_csrf_token_is_refused(page, server):
     sign_in(page, "clerk")
     go(page, "New file")
     page.fill("#subject", "Annual property returns")
-    page.fill("#head", "11030")
+    page.select_option("#head", "11011")
     with page.expect_navigation():
         page.click("form button[type=submit].primary")
     file_id = int(page.url.rsplit("/", 1)[1])
-    notes_before = page.locator(".note").count()
+    notes_before = page.locator(".yellow").count()
     token = page.locator("meta[name=csrf-token]").get_attribute("content")
 
     # The same browser session (cookie sent), but the form lacks its token: refused.
@@ -29,14 +29,14 @@ def test_a_form_posted_without_its_csrf_token_is_refused(page, server):
                               form={"text": "forged note", "csrf_token": token[::-1]})
     assert wrong.status == 400
     page.reload()
-    assert page.locator(".note").count() == notes_before
+    assert page.locator(".yellow").count() == notes_before
 
     # With the page's token the same post works (the check is what refused it).
     ok = page.request.post(f"/files/{file_id}/notes",
                            form={"text": "real note", "csrf_token": token})
     assert ok.status == 200
     page.reload()
-    assert page.locator(".note").count() == notes_before + 1
+    assert page.locator(".yellow").count() == notes_before + 1
 
     # The session cookie alone does not authorise the API (which takes bearer tokens only).
     api = page.request.post(f"/api/v1/files/{file_id}/notes", data={"text": "via the API"})

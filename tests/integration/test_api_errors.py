@@ -24,7 +24,7 @@ def test_missing_field_is_named(api):
 
 
 def test_not_the_holder(api):
-    fid = api.post("/files", "clerk", json={"subject": "Holder test", "head": "77"}).json()["id"]
+    fid = api.post("/files", "clerk", json={"subject": "Holder test", "head": "11011"}).json()["id"]
     task = task_for(api, "clerk", file_id=fid)
     r = api.post(f"/tasks/{task['id']}", "so", json={"action": "forward", "to": "us"})
     assert r.status_code == 403
@@ -34,7 +34,8 @@ def test_not_the_holder(api):
 
 
 def test_action_not_allowed_here(api):
-    fid = api.post("/files", "clerk", json={"subject": "Approve early", "head": "78"}).json()["id"]
+    fid = api.post("/files", "clerk",
+                   json={"subject": "Approve early", "head": "11011"}).json()["id"]
     task = task_for(api, "clerk", file_id=fid)
     r = api.post(f"/tasks/{task['id']}", "clerk", json={"action": "approve"})
     assert r.status_code == 422
@@ -48,17 +49,18 @@ def test_action_not_allowed_here(api):
 
 
 def test_only_approvers_approve(api):
-    fid = api.post("/files", "clerk", json={"subject": "Authority", "head": "79"}).json()["id"]
+    fid = api.post("/files", "clerk", json={"subject": "Authority", "head": "11011"}).json()["id"]
     r = api.post(f"/tasks/{task_for(api, 'clerk', file_id=fid)['id']}", "clerk",
                  json={"action": "submit", "to": "us"})
     assert r.status_code == 422 and "cannot approve" in r.json()["error"]["message"]
 
 
 def test_priority_needs_section_officer(api):
-    r = api.post("/files", "clerk", json={"subject": "Urgent", "head": "80",
+    r = api.post("/files", "clerk", json={"subject": "Urgent", "head": "11011",
                                           "priority": "Immediate"})
     assert r.status_code == 403
-    r = api.post("/files", "so", json={"subject": "Urgent", "head": "80", "priority": "Immediate"})
+    r = api.post("/files", "so",
+                 json={"subject": "Urgent", "head": "11011", "priority": "Immediate"})
     assert r.status_code == 201
     assert task_for(api, "so", file_id=r.json()["id"])["priority"] == "Immediate"
 

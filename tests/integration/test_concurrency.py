@@ -25,7 +25,7 @@ def _race(api, user: str, path: str, bodies: list[dict]) -> list:
 
 
 def test_two_simultaneous_approvals(api, demo):
-    fid = api.post("/files", "clerk", json={"subject": "Race", "head": "55"}).json()["id"]
+    fid = api.post("/files", "clerk", json={"subject": "Race", "head": "11011"}).json()["id"]
     act(api, "clerk", task_for(api, "clerk", file_id=fid)["id"], action="forward", to="ds")
     task = task_for(api, "ds", file_id=fid)
     results = _race(api, "ds", f"/tasks/{task['id']}",
@@ -42,7 +42,7 @@ def test_two_simultaneous_approvals(api, demo):
 
 
 def test_conflicting_actions_on_one_task(api):
-    fid = api.post("/files", "clerk", json={"subject": "Race 2", "head": "56"}).json()["id"]
+    fid = api.post("/files", "clerk", json={"subject": "Race 2", "head": "11011"}).json()["id"]
     task = task_for(api, "clerk", file_id=fid)
     results = _race(api, "clerk", f"/tasks/{task['id']}",
                     [{"action": "forward", "to": "so"}, {"action": "forward", "to": "us"},

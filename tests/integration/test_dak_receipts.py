@@ -161,7 +161,7 @@ def test_put_up_and_close_rules(api):
     assert error(r, 422) == "remark: closing a receipt needs a remark"
     # nothing of the refused actions stuck: the task is still open and the receipt too
     assert api.get(f"/receipts/{receipt['id']}", "clerk").json()["status"] == "open"
-    act(api, "clerk", task["id"], action="put_in_file", subject="New matter", head="11020")
+    act(api, "clerk", task["id"], action="put_in_file", subject="New matter", head="11012")
     view = api.get(f"/receipts/{receipt['id']}", "clerk").json()
     assert view["status"] == "filed" and view["file_id"]
     r = api.post(f"/tasks/{task['id']}", "clerk", json={"action": "close", "remark": "late"})

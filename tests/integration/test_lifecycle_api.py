@@ -129,7 +129,7 @@ def test_return_goes_back_to_sender(api):
 
 
 def test_reject_leads_to_closure_without_lock(api):
-    fid = api.post("/files", "clerk", json={"subject": "Vehicle", "head": "9"}).json()["id"]
+    fid = api.post("/files", "clerk", json={"subject": "Vehicle", "head": "11014"}).json()["id"]
     act(api, "clerk", task_for(api, "clerk", file_id=fid)["id"], action="forward", to="ds")
     act(api, "ds", task_for(api, "ds", file_id=fid)["id"], action="reject", remark="No funds")
     f = api.get(f"/files/{fid}", "clerk").json()

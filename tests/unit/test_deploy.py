@@ -127,7 +127,7 @@ def test_deploy_versions_and_parse_once(service, demo):
     assert service.definitions.parse_count == before + 1
     with service.db.reader() as s:
         clerk = s.scalar(select(User).where(User.username == "clerk"))
-    f = service.open_file(clerk, "On version two", "12")
+    f = service.open_file(clerk, "On version two", "11012")
     assert f["tasks"][0]["name"] == "Noting (v2)"
     with service.db.reader() as s:
         versions = dict(s.execute(

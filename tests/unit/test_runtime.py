@@ -19,7 +19,7 @@ def inbox_task(service, user, file_id):
 
 
 def test_state_is_stored_without_the_spec(service, users):
-    f = service.open_file(users["clerk"], "State size", "1")
+    f = service.open_file(users["clerk"], "State size", "11011")
     with service.db.reader() as s:
         inst = s.get(Instance, f["instance_id"])
         state = json.loads(inst.state)
@@ -33,7 +33,7 @@ def test_state_is_stored_without_the_spec(service, users):
 
 
 def test_open_task_and_timer_rows(service, users):
-    f = service.open_file(users["clerk"], "Rows", "1")
+    f = service.open_file(users["clerk"], "Rows", "11011")
     with service.db.reader() as s:
         task = s.scalar(select(OpenTask).where(OpenTask.file_id == f["id"]))
         timer = s.scalar(select(Timer).where(Timer.instance_id == f["instance_id"],
@@ -60,7 +60,7 @@ def test_completed_instance_drops_live_state(service, users):
 
 
 def test_stale_version_is_a_conflict_and_writes_nothing(service, users):
-    f = service.open_file(users["clerk"], "Stale", "1")
+    f = service.open_file(users["clerk"], "Stale", "11011")
     task = inbox_task(service, users["clerk"], f["id"])
     real_complete = service.runtime.complete
     gate = threading.Event()
@@ -91,7 +91,7 @@ def test_stale_version_is_a_conflict_and_writes_nothing(service, users):
 
 
 def test_history_chain_detects_edits(service, users):
-    f = service.open_file(users["clerk"], "Chain", "1")
+    f = service.open_file(users["clerk"], "Chain", "11011")
     service.act(users["clerk"], inbox_task(service, users["clerk"], f["id"])["id"],
                 {"action": "forward", "to": "so"})
     with service.db.reader() as s:
@@ -106,7 +106,7 @@ def test_history_chain_detects_edits(service, users):
 
 
 def test_sealed_notes_are_immutable_in_the_database(service, users):
-    f = service.open_file(users["clerk"], "Seal", "1")
+    f = service.open_file(users["clerk"], "Seal", "11011")
     service.add_note(users["clerk"], f["id"], "draft paragraph")
     with service.db.write_engine.begin() as conn:  # unsealed: the holder may still correct it
         conn.execute(update(Note).where(Note.file_id == f["id"]).values(text="corrected"))
@@ -125,7 +125,7 @@ def test_sealed_notes_are_immutable_in_the_database(service, users):
 
 def test_locked_file_cannot_be_unlocked_by_sql(service, users):
     rid = service.diarise(users["clerk"], {"sender": "A", "subject": "Lock"})["id"]
-    f = service.open_file(users["clerk"], "Lock", "1", receipt_id=rid)
+    f = service.open_file(users["clerk"], "Lock", "11011", receipt_id=rid)
     service.act(users["clerk"], inbox_task(service, users["clerk"], f["id"])["id"],
                 {"action": "forward", "to": "ds"})
     service.act(users["ds"], inbox_task(service, users["ds"], f["id"])["id"],
@@ -143,7 +143,7 @@ def test_locked_file_cannot_be_unlocked_by_sql(service, users):
 
 def test_every_history_event_is_in_the_same_transaction(service, users):
     """A failing handler rolls back the task completion and its history together."""
-    f = service.open_file(users["clerk"], "Rollback", "1")
+    f = service.open_file(users["clerk"], "Rollback", "11011")
     service.act(users["clerk"], inbox_task(service, users["clerk"], f["id"])["id"],
                 {"action": "forward", "to": "ds"})
     with service.db.reader() as s:

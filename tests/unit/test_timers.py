@@ -29,7 +29,7 @@ def quick(settings: Settings) -> Sanchika:
 def test_due_timer_escalates_once(quick):
     with quick.db.reader() as s:
         clerk = s.scalar(select(User).where(User.username == "clerk"))
-    f = quick.open_file(clerk, "Timer", "1")
+    f = quick.open_file(clerk, "Timer", "11011")
     task = next(t for t in quick.inbox(clerk) if t.get("file_id") == f["id"])
     assert task["due_at"] is not None and not task["overdue"]
     time.sleep(1.2)
@@ -68,7 +68,7 @@ def test_scheduler_fires_within_a_second_of_due(quick):
         clerk = s.scalar(select(User).where(User.username == "clerk"))
     jobs = scheduler.start(quick)
     try:
-        f = quick.open_file(clerk, "Scheduled", "1")
+        f = quick.open_file(clerk, "Scheduled", "11011")
         deadline = time.monotonic() + 5
         fired: list = []
         while time.monotonic() < deadline and not fired:

@@ -23,7 +23,7 @@ def inbox_task(service, user, file_id):
 def locked_file(service, users, subject="Tamper"):
     """A file with a receipt and a note, approved (and so locked) by the DS."""
     rid = service.diarise(users["clerk"], {"sender": "Collectorate", "subject": subject})["id"]
-    f = service.open_file(users["clerk"], subject, "1", receipt_id=rid)
+    f = service.open_file(users["clerk"], subject, "11011", receipt_id=rid)
     service.act(users["clerk"], inbox_task(service, users["clerk"], f["id"])["id"],
                 {"action": "forward", "to": "ds", "note": "Submitted for approval."})
     service.act(users["ds"], inbox_task(service, users["ds"], f["id"])["id"],

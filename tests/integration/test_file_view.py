@@ -1,0 +1,44 @@
+"""GET /files/{id} carries everything an officer works with."""
+
+from __future__ import annotations
+
+from tests.integration.files_helpers import act, error, new_file
+from tests.pdfs import make_pdf
+
+
+def test_file_view_has_every_part(api):
+    letter = make_pdf("letter")
+    receipt = api.post("/receipts", "clerk", data={"sender": "Treasury", "subject": "Pay"},
+                       files={"pdf": ("t.pdf", letter, "application/pdf")}).json()
+    f = new_file(api, subject="Everything", receipt_id=receipt["id"])
+    fid = f["id"]
+    corr = f["correspondence"][0]
+    assert corr["pdf"] == f"/api/v1/receipts/{receipt['id']}/pdf"
+    assert api.get(corr["document"].removeprefix("/api/v1"), "collector").content == letter
+    r = api.post(f"/files/{fid}/notes", "clerk",
+                 json={"text": "See PUC", "ref_correspondence_id": corr["correspondence_id"]})
+    assert r.status_code == 201 and r.json()["ref_correspondence_id"] == corr[
+        "correspondence_id"]
+    error(api.post(f"/files/{fid}/notes", "clerk",
+                   json={"text": "bad ref", "ref_correspondence_id": 424242}), 422)
+    api.post(f"/files/{fid}/yellow-notes", "clerk", json={"text": "my private draft"})
+    api.post(f"/files/{fid}/drafts", "clerk", json={"subject": "Reply", "text": "Dear Sir"})
+    other = new_file(api, subject="Related")
+    api.post(f"/files/{fid}/links", "clerk", json={"other_file_id": other["id"]})
+    api.post(f"/files/{fid}/parts", "clerk", json={"subject": "Part"})
+    api.post(f"/files/{fid}/park", "clerk")
+
+    view = api.get(f"/files/{fid}", "clerk").json()
+    assert [n["para_no"] for n in view["notes"]] == [1]
+    assert view["notes"][0]["ref_correspondence_id"] == corr["correspondence_id"]
+    assert [y["text"] for y in view["yellow_notes"]] == ["my private draft"]
+    assert [(d["subject"], d["version"], d["status"], d["text"]) for d in view["drafts"]] == [
+        ("Reply", 1, "draft", "Dear Sir")]
+    assert view["dispatches"] == []
+    assert [x["id"] for x in view["links"]] == [other["id"]]
+    assert [p["file_no"] for p in view["part_files"]] == [f["file_no"] + "/P1"]
+    assert view["parked"] is True and view["kind"] == "electronic"
+    assert view["digitised_by"] is None
+    assert api.get(f"/files/{fid}", "collector").json()["yellow_notes"] == []
+    api.post(f"/files/{fid}/unpark", "clerk")
+    act(api, "clerk", fid, action="forward", to="so")
