@@ -119,3 +119,14 @@ def test_hindi_ui_shows_hindi_labels_and_is_remembered(page, server):
     assert page.locator("h1").inner_text().startswith("इनबॉक्स")
     page.click("button[name=lang][value=en]")
     assert page.locator("h1").inner_text().startswith("Inbox")
+
+
+def test_the_api_token_endpoint_shares_the_lockout(server):
+    url = f"{server}/api/v1/auth/token"
+    for _ in range(5):
+        r = requests.post(url, json={"username": "us", "password": "nope-nope"}, timeout=10)
+        assert r.status_code == 401
+    r = requests.post(url, json={"username": "us", "password": PASSWORD}, timeout=10)
+    assert r.status_code == 429 and r.json()["error"]["code"] == "too_many_attempts"
+    r = requests.post(url, json={"username": "ds", "password": PASSWORD}, timeout=10)
+    assert r.status_code == 200 and r.json()["token"]
