@@ -18,6 +18,9 @@ class Settings:
     sla_default: str | None
     max_bpmn_bytes: int = 2 * 1024 * 1024
     max_upload_bytes: int = 20 * 1024 * 1024
+    backup_dir: Path | None = None  # SANCHIKA_BACKUP_DIR: `serve` ships a backup there
+    backup_minutes: float = 15.0  # SANCHIKA_BACKUP_MINUTES: the recovery point
+    backup_keep: int = 96  # SANCHIKA_BACKUP_KEEP: snapshots kept there
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -33,6 +36,10 @@ class Settings:
             sms_url=env.get("SANCHIKA_SMS_URL") or None,
             sla_default=env.get("SANCHIKA_SLA_DEFAULT") or None,
             max_upload_bytes=_megabytes(env, "SANCHIKA_MAX_UPLOAD_MB", 20),
+            backup_dir=Path(env["SANCHIKA_BACKUP_DIR"]).resolve()
+            if env.get("SANCHIKA_BACKUP_DIR") else None,
+            backup_minutes=_positive(env, "SANCHIKA_BACKUP_MINUTES", 15.0),
+            backup_keep=int(_positive(env, "SANCHIKA_BACKUP_KEEP", 96)),
         )
 
 
@@ -47,6 +54,19 @@ def _megabytes(env: dict[str, str], name: str, default: int) -> int:
     if value <= 0:
         raise ValueError(f"{name}: must be greater than 0")
     return int(value * 1024 * 1024)
+
+
+def _positive(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, not {raw!r}") from None
+    if value <= 0:
+        raise ValueError(f"{name} must be greater than 0, not {raw!r}")
+    return value
 
 
 def _stored_secret(data_dir: Path) -> str:

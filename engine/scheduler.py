@@ -13,6 +13,7 @@ from datetime import UTC
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from . import backup_schedule
 from .services import Sanchika
 
 log = logging.getLogger(__name__)
@@ -39,4 +40,5 @@ def start(app: Sanchika, interval_seconds: float = 0.25) -> BackgroundScheduler:
     scheduler.start()
     scheduler.add_job(f"{__name__}:sweep_timers", "interval", seconds=interval_seconds,
                       id=SWEEP_JOB, args=[key], replace_existing=True)
+    backup_schedule.install(scheduler, app.settings)
     return scheduler

@@ -1,4 +1,5 @@
-"""The `sanchika` command (CONTRACT.md): init, demo, serve, deploy, verify."""
+"""The `sanchika` command (CONTRACT.md): init, demo, serve, deploy, verify, backup,
+restore."""
 
 from __future__ import annotations
 
@@ -102,6 +103,18 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from web.cli_backup import run_backup
+
+    return run_backup(Settings.from_env(), Path(args.dest), args.keep)
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from web.cli_backup import run_restore
+
+    return run_restore(Settings.from_env(), Path(args.src), args.force, args.check)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="sanchika", description="Sanchika e-Office")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -115,9 +128,18 @@ def main(argv: list[str] | None = None) -> int:
     deploy = sub.add_parser("deploy", help="validate and deploy a BPMN file")
     deploy.add_argument("path")
     sub.add_parser("verify", help="check every history chain and every locked file")
+    backup = sub.add_parser("backup", help="snapshot the database, uploads and keys into DEST")
+    backup.add_argument("dest", help="backup folder (snapshots and a shared upload store)")
+    backup.add_argument("--keep", type=int, help="then keep only the newest N snapshots")
+    restore = sub.add_parser("restore", help="verify a snapshot, then restore it")
+    restore.add_argument("src", help="a snapshot folder, or a backup folder (its newest)")
+    restore.add_argument("--force", action="store_true",
+                         help="replace a database and data folder that already hold data")
+    restore.add_argument("--check", action="store_true",
+                         help="only verify the snapshot against its manifest")
     args = parser.parse_args(argv)
     commands = {"init": cmd_init, "demo": cmd_demo, "serve": cmd_serve, "deploy": cmd_deploy,
-                "verify": cmd_verify}
+                "verify": cmd_verify, "backup": cmd_backup, "restore": cmd_restore}
     try:
         return commands[args.command](args)
     except (SanchikaError, ValueError) as exc:
