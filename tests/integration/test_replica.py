@@ -94,7 +94,7 @@ def test_streaming_replica_follows_and_takes_over(servers, tmp_path):
     clerk = app.authenticate("clerk", PASSWORD)
     receipts = [app.diarise(clerk, {"sender": "Collectorate", "subject": f"Letter {n}"})
                 for n in range(20)]
-    opened = app.open_file(clerk, "Second site drill", "1", receipt_id=receipts[0]["id"])
+    opened = app.open_file(clerk, "Second site drill", "11011", receipt_id=receipts[0]["id"])
     task = next(t for t in app.inbox(clerk) if t.get("file_id") == opened["id"])
     app.act(clerk, task["id"], {"action": "forward", "to": "so", "note": "Put up."})
     lsn = scalar(primary.url("sanchika"), "SELECT pg_current_wal_lsn()::text")
