@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from . import files as files_mod
 from . import receipts, uploads
 from .errors import Conflict, Forbidden, InvalidInput
+from .holding import held_post
 from .models import Counter, Department, File, FileDocument, Post, Section, User, utcnow
 
 FILE_NO = re.compile(r"^([A-Za-z0-9-]+)/([A-Za-z0-9-]+)/([A-Za-z0-9-]+)/(\d{1,9})/(\d{4})$")
@@ -59,10 +60,10 @@ def _keep_serials_ahead(session: Session, dept: str, section: str, head: str, ye
         row.value = serial
 
 
-def check_can_digitise(file: File, actor: User) -> None:
+def check_can_digitise(session: Session, file: File, actor: User) -> None:
     if file.kind != "physical":
         raise Conflict(f"file {file.file_no} is already electronic")
-    if file.holder_post_id is not None and file.holder_post_id != actor.post_id:
+    if file.holder_post_id is not None and held_post(session, actor, file) is None:
         raise Forbidden(f"only the holder of file {file.file_no} can digitise it")
 
 

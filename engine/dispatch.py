@@ -8,6 +8,7 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from .errors import Conflict, Forbidden, InvalidInput
+from .holding import acts_for
 from .models import Dispatch, Draft, File, Section, User, utcnow
 from .numbering import next_value
 
@@ -18,7 +19,8 @@ def issue(session: Session, actor: User, draft: Draft, file: File, mode: str,
           addressee: str | None, on: str | None) -> Dispatch:
     if draft.status not in ("approved", "issued"):
         raise Conflict(f"draft {draft.id} is not approved; only an approved draft is issued")
-    if actor.post_id is None or actor.post_id not in (file.holder_post_id, file.creator_post_id):
+    if not (acts_for(session, actor, file.holder_post_id)
+            or acts_for(session, actor, file.creator_post_id)):
         raise Forbidden(f"only the holder or the creator of file {file.file_no} issues its "
                         "drafts")
     if mode not in MODES:

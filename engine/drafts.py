@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
+from .holding import held_post
 from .models import Draft, DraftVersion, File, Post, User, utcnow
 
 MAX_DRAFT_CHARS = 50000
@@ -33,26 +34,28 @@ def _text(text: str | None) -> str:
     return text
 
 
-def _editable(file: File, actor: User, draft: Draft | None = None) -> None:
+def _editable(session: Session, file: File, actor: User, draft: Draft | None = None) -> int:
     if file.locked:
         raise Conflict(f"file {file.file_no} is approved and locked; its drafts are read-only")
     if file.status == "closed":
         raise Conflict(f"file {file.file_no} is closed")
     if draft is not None and draft.status != "draft":
         raise Conflict(f"draft {draft.id} is {draft.status}; it can no longer be edited")
-    if actor.post_id is None or file.holder_post_id != actor.post_id:
+    post_id = held_post(session, actor, file)
+    if post_id is None:
         raise Forbidden(f"only the holder of file {file.file_no} can draft in it")
+    return post_id
 
 
 def create(session: Session, actor: User, file: File, subject: str, text: str,
            addressee: str | None) -> Draft:
-    _editable(file, actor)
+    post_id = _editable(session, file, actor)
     subject = (subject or "").strip()
     if not subject or len(subject) > 500:
         raise InvalidInput("subject: required, at most 500 characters")
     draft = Draft(file_id=file.id, subject=subject, addressee=(addressee or "").strip() or None,
                   status="draft", version=1, created_by=actor.id,
-                  created_post_id=actor.post_id)
+                  created_post_id=post_id)
     session.add(draft)
     session.flush()
     session.add(DraftVersion(draft_id=draft.id, file_id=file.id, version=1, text=_text(text),
@@ -62,7 +65,7 @@ def create(session: Session, actor: User, file: File, subject: str, text: str,
 
 
 def edit(session: Session, actor: User, draft: Draft, file: File, text: str) -> DraftVersion:
-    _editable(file, actor, draft)
+    _editable(session, file, actor, draft)
     text = _text(text)
     latest = latest_version(session, draft)
     if latest is not None and latest.text == text:
@@ -114,12 +117,12 @@ def diff(session: Session, draft: Draft, a: int, b: int) -> dict[str, Any]:
 
 def approve(session: Session, actor: User, draft: Draft, file: File) -> None:
     """The competent authority, holding the file, approves the latest version."""
-    post = session.get(Post, actor.post_id) if actor.post_id else None
-    if post is None or not post.can_approve:
-        raise Forbidden(f"post {post.code if post else '(none)'} has no authority to approve "
-                        "a draft")
-    if file.holder_post_id != post.id:
+    post_id = held_post(session, actor, file)
+    if post_id is None:
         raise Forbidden(f"the file {file.file_no} must be with you to approve its draft")
+    post = session.get(Post, post_id)
+    if not post.can_approve:
+        raise Forbidden(f"post {post.code} has no authority to approve a draft")
     if draft.status != "draft":
         raise Conflict(f"draft {draft.id} is already {draft.status}")
     draft.status = "approved"

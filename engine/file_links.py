@@ -7,17 +7,18 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from .errors import Conflict, Forbidden, InvalidInput
+from .holding import held_post
 from .models import File, FileLink, OpenTask, User, utcnow
 from .numbering import next_value
 
 
-def _holder(file: File, actor: User, what: str) -> None:
-    if actor.post_id is None or file.holder_post_id != actor.post_id:
+def _holder(session: Session, file: File, actor: User, what: str) -> None:
+    if held_post(session, actor, file) is None:
         raise Forbidden(f"only the holder of file {file.file_no} can {what} it")
 
 
 def link(session: Session, actor: User, file: File, other: File) -> FileLink:
-    _holder(file, actor, "link")
+    _holder(session, file, actor, "link")
     if other.id == file.id:
         raise InvalidInput("other_file_id: a file cannot be linked to itself")
     low, high = sorted((file.id, other.id))
@@ -54,7 +55,7 @@ def new_part(session: Session, actor: User, main: File, subject: str | None) -> 
 
 
 def park(session: Session, actor: User, file: File) -> None:
-    _holder(file, actor, "park")
+    _holder(session, file, actor, "park")
     if file.status == "closed":
         raise Conflict(f"file {file.file_no} is closed")
     if file.parked_at is not None:
@@ -65,7 +66,7 @@ def park(session: Session, actor: User, file: File) -> None:
 
 
 def unpark(session: Session, actor: User, file: File) -> None:
-    _holder(file, actor, "unpark")
+    _holder(session, file, actor, "unpark")
     if file.parked_at is None:
         raise Conflict(f"file {file.file_no} is not parked")
     file.parked_at = None

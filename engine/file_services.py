@@ -17,6 +17,7 @@ from . import (
     file_links,
     file_views,
     history,
+    holding,
     org,
     outbox,
     pullback,
@@ -105,10 +106,11 @@ class FileServices:
         with self.db.reader() as s:
             file = files_mod.get_file(s, file_id)
             movement_id = pullback.unopened_arrival(s, file, actor)
-        if movement_id is None:
+            post_id = file.holder_post_id
+        if movement_id is None or post_id is None:
             return
         with self.db.transaction() as s:
-            pullback.record_opening(s, file_id, movement_id, actor.post_id)
+            pullback.record_opening(s, file_id, movement_id, post_id)
 
     def pullback(self, actor: User, file_id: int) -> dict[str, Any]:
         """The last sender recalls a file its recipient has not opened. The recipient's
@@ -362,11 +364,10 @@ class FileServices:
 
     def parked_items(self, actor: User) -> list[dict[str, Any]]:
         """The open tasks the actor's post has parked (not in the active inbox)."""
-        if actor.post_id is None:
-            return []
         with self.db.reader() as s:
+            posts = org.acting_post_ids(s, actor)
             rows = s.scalars(select(OpenTask).where(
-                OpenTask.post_id == actor.post_id, OpenTask.closed_at.is_(None),
+                OpenTask.post_id.in_(posts), OpenTask.closed_at.is_(None),
                 OpenTask.parked.is_(True)).order_by(OpenTask.id))
             return [views.task_row(t) for t in rows]
 
@@ -381,7 +382,7 @@ class FileServices:
         reason = (reason or "").strip()
         with self.db.transaction() as s:
             file = files_mod.get_file(s, file_id)
-            if file.creator_post_id != actor.post_id:
+            if not holding.acts_for(s, actor, file.creator_post_id):
                 raise Forbidden(f"only the creator post of file {file.file_no} can ask to "
                                 "reopen it")
             if file.status != "closed":
@@ -447,7 +448,7 @@ class FileServices:
                 file = self._start_file(s, actor, digitise.paper_file(s, actor, file_no or "",
                                                                        subject))
             visibility.require_read_file(s, actor, file)
-            digitise.check_can_digitise(file, actor)
+            digitise.check_can_digitise(s, file, actor)
             digitise.attach(s, self.settings.data_dir, self.settings.max_upload_bytes, actor,
                             file, note_sheets, correspondence or [], sender)
             self._file_event(s, file, "digitised", actor,

@@ -130,6 +130,12 @@ class PeopleServices:
                   {k: v for k, v in fields.items() if k != "password"})
             return person_view(s, user)
 
+    def acting_posts(self, actor: User) -> list[dict[str, Any]]:
+        """The posts the user acts for now: own post first, then additional charges."""
+        with self.db.reader() as s:
+            names = views.Names(s)
+            return [names.post(p) for p in org.acting_post_ids(s, actor)]
+
     def person(self, actor: User, username: str) -> dict[str, Any]:
         org.require_role(actor, "admin", "auditor")
         with self.db.reader() as s:

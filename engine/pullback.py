@@ -8,8 +8,10 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from . import org
 from .errors import Conflict, Forbidden
-from .models import File, Movement, OpenTask, Receipt, User, utcnow
+from .holding import acts_for, held_post
+from .models import File, Movement, Note, OpenTask, Receipt, User, utcnow
 
 PULLED_BACK = "pulled_back"
 
@@ -25,20 +27,29 @@ def last_movement(session: Session, file_id: int, lock: bool = False) -> Movemen
 def unopened_arrival(session: Session, file: File, actor: User) -> int | None:
     """The id of the movement that brought the file to the actor's post, if the actor holds
     it and nobody at that post has opened it yet."""
-    if actor.post_id is None or file.holder_post_id != actor.post_id:
+    post_id = held_post(session, actor, file)
+    if post_id is None:
         return None
     last = last_movement(session, file.id)
-    if last is None or last.to_post_id != actor.post_id or last.opened_at is not None:
+    if last is None or last.to_post_id != post_id or last.opened_at is not None:
         return None
     return last.id
 
 
 def record_opening(session: Session, file_id: int, movement_id: int, post_id: int) -> None:
-    """Conditional update, so only the first opening counts and a concurrent pull back
-    (which locks the movement row) is never overtaken."""
+    """Record the first opening, re-checked under the movement's row lock: a pull back
+    holds that lock too, so the two never both succeed (whichever commits first wins)."""
+    movement = session.scalar(select(Movement).where(Movement.id == movement_id)
+                              .with_for_update())
+    if movement is None or movement.opened_at is not None:
+        return
+    holder = session.scalar(select(File.holder_post_id).where(File.id == file_id))
+    later = session.scalar(select(Movement.id).where(
+        Movement.file_id == file_id, Movement.id > movement_id).limit(1))
+    if holder != post_id or later is not None:
+        return  # pulled back (or moved on) meanwhile: nothing was opened
     now = utcnow()
-    session.execute(update(Movement).where(Movement.id == movement_id,
-                                           Movement.opened_at.is_(None)).values(opened_at=now))
+    movement.opened_at = now
     session.execute(update(OpenTask).where(
         OpenTask.file_id == file_id, OpenTask.post_id == post_id,
         OpenTask.closed_at.is_(None), OpenTask.opened_at.is_(None)).values(opened_at=now))
@@ -51,11 +62,17 @@ def check(session: Session, actor: User, file: File) -> tuple[Movement, OpenTask
         raise Conflict(f"file {file.file_no} has not been sent anywhere; nothing to pull back")
     if last.action == PULLED_BACK:
         raise Conflict(f"file {file.file_no} has already been pulled back")
-    if actor.post_id is None or last.from_post_id != actor.post_id:
+    if not acts_for(session, actor, last.from_post_id):
         raise Forbidden(f"only the last sender of file {file.file_no} can pull it back")
     if last.opened_at is not None:
         raise Conflict(f"file {file.file_no} was opened by the recipient at "
                        f"{last.opened_at.isoformat()}; it can no longer be pulled back")
+    wrote = session.scalar(select(Note.id).where(
+        Note.file_id == file.id, Note.author_post_id == last.to_post_id,
+        Note.created_at >= last.sent_at).limit(1))
+    if wrote is not None:
+        raise Conflict(f"the recipient has already written a note in file {file.file_no}; "
+                       "it can no longer be pulled back")
     if file.holder_post_id != last.to_post_id:
         raise Conflict(f"file {file.file_no} has moved on; it can no longer be pulled back")
     task = session.scalar(select(OpenTask).where(
@@ -75,10 +92,11 @@ def sender_step(session: Session, file: File, sender_post_id: int) -> OpenTask |
 
 def sent_items(session: Session, actor: User, limit: int = 100) -> list[dict[str, Any]]:
     from .views import Names, iso
-    if actor.post_id is None:
+    posts = org.acting_post_ids(session, actor)
+    if not posts:
         return []
     moves = list(session.scalars(select(Movement).where(
-        Movement.from_post_id == actor.post_id, Movement.action != PULLED_BACK)
+        Movement.from_post_id.in_(posts), Movement.action != PULLED_BACK)
         .order_by(Movement.id.desc()).limit(limit)))
     file_ids = {m.file_id for m in moves if m.file_id}
     receipt_ids = {m.receipt_id for m in moves if m.receipt_id}

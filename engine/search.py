@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Select,
     column,
     delete,
     event,
@@ -121,22 +122,28 @@ def index_note(session: Session, note: Note) -> None:
 
 # ------------------------------------------------------------------ keeping in step
 
-_WATCHED = {File: ("file_no", "subject"),
-            Receipt: ("diary_no", "subject", "sender", "letter_ref", "ack_no"),
-            Note: ("text",)}
+# Columns whose change re-indexes the item; None: any column (a note turning green, by
+# whatever column says so, must reach the index).
+_WATCHED: dict[type, tuple[str, ...] | None] = {
+    File: ("file_no", "subject"),
+    Receipt: ("diary_no", "subject", "sender", "letter_ref", "ack_no"),
+    Note: None,
+}
 
 
-def _changed(obj: Any, fields: tuple[str, ...]) -> bool:
+def _changed(obj: Any, fields: tuple[str, ...] | None) -> bool:
     state = inspect(obj)
-    return any(state.attrs[name].history.has_changes() for name in fields)
+    names = fields if fields is not None else [a.key for a in state.mapper.column_attrs]
+    return any(state.attrs[name].history.has_changes() for name in names)
 
 
 @event.listens_for(Session, "after_flush")
 def _note_changes(session: Session, _ctx: Any) -> None:
     pending = session.info.setdefault(_PENDING, set())
     for obj in list(session.new) + list(session.dirty):
-        fields = _WATCHED.get(type(obj))
-        if fields is None or (obj not in session.new and not _changed(obj, fields)):
+        if type(obj) not in _WATCHED:
+            continue
+        if obj not in session.new and not _changed(obj, _WATCHED[type(obj)]):
             continue
         if isinstance(obj, Note):
             pending.add(("file", obj.file_id))
@@ -160,16 +167,18 @@ def _forget(session: Session) -> None:
 # ------------------------------------------------------------------ querying
 
 
-def _match(session: Session, terms: list[str]) -> tuple[Any, ColumnElement, Any, dict]:
-    """(join target or None, WHERE clause, ORDER BY, params) for the dialect in use."""
+def _match(session: Session, terms: list[str]) -> tuple[Any, ColumnElement, Any]:
+    """(join target or None, WHERE clause, ORDER BY) for the dialect in use."""
     if session.get_bind().dialect.name == "sqlite":
         fts = " AND ".join('"' + w.replace('"', '""') + '"*' for w in terms)
-        return ((FTS, FTS.c.rowid == SearchDoc.id), text("search_fts MATCH :fts"),
-                FTS.c.rank, {"fts": fts})
+        return ((FTS, FTS.c.rowid == SearchDoc.id),
+                text("search_fts MATCH :fts").bindparams(fts=fts), FTS.c.rank)
     tsq = " & ".join("'" + w.replace("'", "''").replace("\\", "\\\\") + "':*" for w in terms)
+    # the same expression as the GIN index ix_search_docs_terms, so the index serves it
     vector = "to_tsvector('simple', search_docs.terms)"
-    return (None, text(f"{vector} @@ to_tsquery('simple', :tsq)"),
-            text(f"ts_rank({vector}, to_tsquery('simple', :tsq)) DESC"), {"tsq": tsq})
+    return (None, text(f"{vector} @@ to_tsquery('simple', :tsq)").bindparams(tsq=tsq),
+            text(f"ts_rank({vector}, to_tsquery('simple', :tsq_rank)) DESC")
+            .bindparams(tsq_rank=tsq))
 
 
 def _visible(session: Session, actor: User) -> ColumnElement | None:
@@ -187,10 +196,16 @@ def matching(session: Session, actor: User, q: str, kind: str | None = None,
              limit: int = 50) -> list[SearchDoc]:
     """Documents matching every word of q (each as a word prefix), best first, limited
     to what the actor may read."""
+    query = matching_query(session, actor, q, kind, limit)
+    return [] if query is None else list(session.scalars(query))
+
+
+def matching_query(session: Session, actor: User, q: str, kind: str | None = None,
+                   limit: int = 50) -> Select | None:
     terms = words(q)[:MAX_QUERY_WORDS]
     if not terms:
-        return []
-    join, where, order, params = _match(session, terms)
+        return None
+    join, where, order = _match(session, terms)
     query = select(SearchDoc)
     if join is not None:
         query = query.join(*join)
@@ -200,8 +215,7 @@ def matching(session: Session, actor: User, q: str, kind: str | None = None,
     visible = _visible(session, actor)
     if visible is not None:
         query = query.where(visible)
-    query = query.order_by(order, SearchDoc.id.desc()).limit(limit)
-    return list(session.scalars(query, params))
+    return query.order_by(order, SearchDoc.id.desc()).limit(limit)
 
 
 def snippet(doc: SearchDoc, q: str) -> str:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from . import files as files_mod
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
+from .holding import held_post
 from .models import Correspondence, File, Note, User, YellowNote, utcnow
 
 
@@ -44,9 +45,10 @@ def add(session: Session, actor: User, file: File, text: str, ref_id: int | None
         ) -> YellowNote:
     text = clean_text(text)
     _writable(file)
-    if actor.post_id is None or file.holder_post_id != actor.post_id:
+    post_id = held_post(session, actor, file)
+    if post_id is None:
         raise Forbidden(f"only the holder of file {file.file_no} can write a note in it")
-    note = YellowNote(file_id=file.id, author_id=actor.id, author_post_id=actor.post_id,
+    note = YellowNote(file_id=file.id, author_id=actor.id, author_post_id=post_id,
                       text=text, ref_correspondence_id=check_reference(session, file, ref_id))
     session.add(note)
     session.flush()

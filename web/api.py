@@ -33,10 +33,11 @@ def token(body: dict):
 
 @blp.route("/me")
 def me():
-    """Who the token belongs to."""
+    """Who the token belongs to, and the posts they act for now (own post first, then
+    additional charges in force)."""
     user = current_user()
     return {"username": user.username, "full_name": user.full_name, "role": user.role,
-            "post_id": user.post_id}
+            "post_id": user.post_id, "posts": app_service().acting_posts(user)}
 
 
 @blp.route("/receipts", methods=["POST"])

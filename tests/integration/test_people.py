@@ -103,8 +103,18 @@ def test_additional_charge_joins_both_inboxes_and_ends(api, demo):
     assert done["actor"] == "so" and done["data"]["as_post"] == "GAD-EST-US"
     note = api.get(f"/files/{file['id']}", "so").json()["notes"][-1]
     assert note["author"] == "so" and note["post"]["code"] == "GAD-EST-US"
+    # a yellow note, confirmed green, is written for the charged post too
+    act(api, "ds", task_for(api, "ds", file_id=file["id"])["id"], action="return")
+    r = api.post(f"/files/{file['id']}/yellow-notes", "so", json={"text": "Draft for US."})
+    assert r.status_code == 201, r.text
+    r = api.post(f"/yellow-notes/{r.json()['id']}/confirm", "so")
+    assert r.status_code == 201, r.text
+    note = api.get(f"/files/{file['id']}", "so").json()["notes"][-1]
+    assert note["text"] == "Draft for US." and note["post"]["code"] == "GAD-EST-US"
     person = api.get("/admin/users/so", "admin").json()
     assert [p["code"] for p in person["acting_posts"]] == ["GAD-EST-SO", "GAD-EST-US"]
+    assert [p["code"] for p in api.get("/me", "so").json()["posts"]] == \
+        ["GAD-EST-SO", "GAD-EST-US"]
 
     r = api.call("DELETE", "/admin/users/so/additional-charge", "admin")
     assert r.status_code == 200 and r.json()[0]["active"] is False

@@ -82,3 +82,31 @@ def test_pull_back_from_approver_returns_to_approval_step(api):
     # a return from there still goes to whoever sent it to ds (not the puller's target)
     act(api, "ds", fid, action="return")
     assert task_for(api, "clerk", fid)["name"] == "Noting"
+
+
+def test_recipient_writing_a_note_counts_as_taken_up(api):
+    fid = new_file(api, subject="Written in")["id"]
+    act(api, "clerk", fid, action="forward", to="so")
+    assert api.post(f"/files/{fid}/notes", "so", json={"text": "seen"}).status_code == 201
+    assert "written" in error(api.post(f"/files/{fid}/pullback", "clerk"), 409)
+
+
+def test_pull_back_racing_the_opening(api):
+    """Opening and pulling back at the same moment: never both."""
+    from concurrent.futures import ThreadPoolExecutor
+    for _ in range(4):
+        fid = new_file(api, subject="Race")["id"]
+        act(api, "clerk", fid, action="forward", to="so")
+        api.login("so")
+        api.login("clerk")
+        with ThreadPoolExecutor(2) as pool:
+            opened = pool.submit(api.get, f"/files/{fid}", "so")
+            pulled = pool.submit(api.post, f"/files/{fid}/pullback", "clerk")
+            opened, pulled = opened.result(), pulled.result()
+        assert opened.status_code == 200
+        assert pulled.status_code in (200, 409), pulled.text
+        first = api.get(f"/files/{fid}/track", "auditor").json()["movements"][0]
+        if pulled.status_code == 200:
+            assert first["opened_at"] is None
+        else:
+            assert first["opened_at"] is not None

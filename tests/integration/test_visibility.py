@@ -3,6 +3,9 @@ passed through, grading, the monitoring officer (read-only), and recorded grants
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime, timedelta
+
 from tests.flow import act, diarise, error, inbox, open_file, task_for
 from tests.pdfs import make_pdf
 
@@ -139,3 +142,18 @@ def test_admin_grants_a_secret_receipt_to_the_monitor(api):
     assert readable(api, "collector", f"/receipts/{secret['id']}")
     assert any(e["kind"] == "access_granted"
                for e in api.get(f"/receipts/{secret['id']}", "collector").json()["history"])
+
+
+def test_grant_lapses_at_its_time(api):
+    file = open_file(api, subject="Tender committee minutes")
+    fid = file["id"]
+    act(api, "clerk", task_for(api, "clerk", file_id=fid)["id"], action="forward", to="so")
+    until = (datetime.now(UTC) + timedelta(seconds=3)).isoformat()
+    r = api.post("/grants", "so", json={"user": "ds", "file_id": fid, "until": until,
+                                        "reason": "Minutes to be seen before the meeting"})
+    assert r.status_code == 201, r.text
+    assert readable(api, "ds", f"/files/{fid}")
+    time.sleep(3.5)
+    assert not readable(api, "ds", f"/files/{fid}")
+    listed = api.get("/grants", "so", params={"file_id": fid}).json()
+    assert [g["active"] for g in listed] == [False]
