@@ -152,6 +152,11 @@ class UiServices:
                      "can_approve": p.can_approve, "holder": holders.get(p.id)}
                     for p in rows if p.id != actor.post_id]
 
+    def acting_post_id_list(self, actor: User) -> list[int]:
+        """The posts the user acts for today (own post and additional charges)."""
+        with self.db.reader() as s:  # type: ignore[attr-defined]
+            return org.acting_post_ids(s, actor)
+
     def inbox_rows(self, actor: User) -> list[dict[str, Any]]:
         """The inbox with each item's number, subject and sender, in one query each."""
         rows = self.inbox(actor)  # type: ignore[attr-defined]

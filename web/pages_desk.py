@@ -54,8 +54,7 @@ def file(file_id: int):  # type: ignore[no-untyped-def]
     svc, user = service(), me()
     view = svc.file(user, file_id)
     pdfs = svc.receipts_with_pdf([c["id"] for c in view["correspondence"]])
-    mine = [t for t in view["tasks"]
-            if user.post_id and view["holder"] and view["holder"]["id"] == user.post_id]
+    mine = _my_tasks(view)
     refs = {c["correspondence_id"]: c for c in view["correspondence"]}
     return render_template("file.html", f=view, tasks=mine, pdfs=pdfs, refs=refs,
                            posts=svc.posts(user) if mine else [],
@@ -149,6 +148,14 @@ def _heads() -> list[dict[str, Any]]:
     return [h for h in service().subject_heads(me()) if h.get("active", True)]
 
 
+def _my_tasks(view: dict[str, Any]) -> list[dict[str, Any]]:
+    """The item's open tasks, when it is with a post I act for (own or additional charge)."""
+    holder = view.get("holder")
+    if holder is None or holder["id"] not in service().acting_post_id_list(me()):
+        return []
+    return view["tasks"]
+
+
 # ------------------------------------------------------------------ actions
 
 
@@ -213,8 +220,7 @@ def diarise():  # type: ignore[no-untyped-def]
 def receipt(receipt_id: int):  # type: ignore[no-untyped-def]
     svc, user = service(), me()
     view = svc.receipt(user, receipt_id)
-    mine = [t for t in view["tasks"]
-            if user.post_id and view["holder"] and view["holder"]["id"] == user.post_id]
+    mine = _my_tasks(view)
     open_files = [f for f in svc.find_files(user) if f["status"] == "open" and not f["locked"]] \
         if mine else []
     return render_template("receipt.html", r=view, tasks=mine, open_files=open_files,

@@ -96,3 +96,15 @@ def test_dashboard_counts(demo, users):
     d = demo.dashboard(users["clerk"])
     assert d["mine"]["overdue"] == 1
     assert [(r["post"], r["overdue"]) for r in d["overdue"]] == [("GAD-EST-DA", 1)]
+
+
+def test_ui_service_names_do_not_shadow_or_get_shadowed():
+    """UiServices is one mixin of several: a same-named method elsewhere would silently
+    replace one of them."""
+    from engine.services import Sanchika
+    from engine.ui_services import UiServices
+
+    mine = {n for n in vars(UiServices) if not n.startswith("__")}
+    for base in Sanchika.__mro__:
+        if base not in (UiServices, object):
+            assert not mine & set(vars(base)), base.__name__
