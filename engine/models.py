@@ -374,9 +374,10 @@ class Movement(Base):
     paper_location: Mapped[str | None] = mapped_column(String(200))
 
 
-# Tables of the people/access/search area live in their own module; importing it here puts
-# them in Base.metadata for Alembic and create_all; the audit tables likewise.
-from . import access_models, audit_models  # noqa: E402,F401
+# Tables of the people/access/search area, the audit tables and those of the web sign-in
+# (sign-ins, failed-attempt throttle) live in their own modules; importing them here puts
+# them in Base.metadata for Alembic and create_all.
+from . import access_models, audit_models, web_models  # noqa: E402,F401
 
 # Tables of files in depth (subject heads, yellow notes, drafts, dispatch, links, scans):
 # imported here so Base.metadata knows them wherever models is imported.

@@ -49,6 +49,7 @@ from .people_services import PeopleServices
 from .runtime import Runtime, StepResult
 from .sla import SlaPolicy, limit_for
 from .sla_services import SlaServices
+from .ui_services import UiServices
 
 PROCESS_DIR = Path(__file__).resolve().parent.parent / "processes"
 FILE_PROCESS = "file_approval"
@@ -57,7 +58,7 @@ SECTION_OFFICER_RANK = 2
 
 
 class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaServices,
-               AuditServices):
+               AuditServices, UiServices):
     def __init__(self, settings: Settings, handlers: HandlerRegistry):
         self.settings = settings
         self.db = Database(settings.database_url)

@@ -24,8 +24,10 @@ def app_service() -> Sanchika:
 @blp.route("/auth/token", methods=["POST"])
 @blp.arguments(schemas.TokenRequest)
 def token(body: dict):
-    """Exchange username and password for a bearer token."""
-    user = app_service().authenticate(body["username"], body["password"])
+    """Exchange username and password for a bearer token. Repeated failures lock the
+    username (and the address) for a while, as on the sign-in page (429)."""
+    user, _ = app_service().sign_in(body["username"], body["password"], request.remote_addr,
+                                    request.headers.get("User-Agent"))
     return {"token": issue_token(user), "username": user.username, "role": user.role}
 
 

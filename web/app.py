@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, redirect, render_template, request, session, url_for
+from flask import Flask
 
 from engine.config import Settings
-from engine.errors import Unauthorized
 from engine.services import Sanchika
 
 from . import api_dak, api_people, errors
@@ -14,6 +13,7 @@ from .api_audit import blp as audit_blp
 from .api_files import blp as files_blp
 from .api_sla import blp as sla_blp
 from .errors import SanchikaApi
+from .ui import init_ui
 
 
 def create_app(settings: Settings | None = None, service: Sanchika | None = None) -> Flask:
@@ -44,37 +44,5 @@ def create_app(settings: Settings | None = None, service: Sanchika | None = None
     api.register_blueprint(files_blp)
     api.register_blueprint(sla_blp)
     errors.register(app)
-    _pages(app, service)
+    init_ui(app, service)
     return app
-
-
-def _pages(app: Flask, service: Sanchika) -> None:
-    """The sign-in page; the officer's desk comes with the web UI."""
-
-    @app.get("/")
-    def home():  # type: ignore[no-untyped-def]
-        uid = session.get("uid")
-        user = service.user(uid) if uid else None
-        if user is None:
-            return redirect(url_for("login"))
-        return render_template("home.html", user=user, tasks=service.inbox(user))
-
-    @app.route("/login", methods=["GET", "POST"])
-    def login():  # type: ignore[no-untyped-def]
-        error = None
-        if request.method == "POST":
-            try:
-                user = service.authenticate(request.form.get("username", ""),
-                                            request.form.get("password", ""))
-            except Unauthorized as exc:
-                error = exc.message
-            else:
-                session.clear()
-                session["uid"] = user.id
-                return redirect(url_for("home"))
-        return render_template("login.html", error=error), 401 if error else 200
-
-    @app.post("/logout")
-    def logout():  # type: ignore[no-untyped-def]
-        session.clear()
-        return redirect(url_for("login"))

@@ -1,8 +1,11 @@
-"""Bearer tokens for the API (signed, expiring) and the current user."""
+"""Bearer tokens for the API (signed, expiring) and the current user.
+
+The API accepts only bearer tokens, never the web UI's session cookie: the API is exempt
+from CSRF checks, so a cookie must not be able to authorise a write there."""
 
 from __future__ import annotations
 
-from flask import current_app, g, request, session
+from flask import current_app, g, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from engine.errors import Unauthorized
@@ -31,8 +34,6 @@ def current_user() -> User:
             raise Unauthorized("token expired; sign in again") from None
         except (BadSignature, KeyError, TypeError):
             raise Unauthorized("invalid token") from None
-    elif session.get("uid"):
-        user_id = session["uid"]
     if user_id is None:
         raise Unauthorized("sign in first: POST /api/v1/auth/token, then send "
                            "'Authorization: Bearer <token>'")

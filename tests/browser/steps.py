@@ -1,0 +1,42 @@
+"""Steps the browser tests share: signing in and out, confirming actions, screenshots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import PASSWORD
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def shot(page, name: str, full_page: bool = True) -> None:
+    """A screenshot of a main page for the README (docs/screenshots/)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
+
+
+def sign_in(page, username: str, password: str = PASSWORD) -> None:
+    page.goto("/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    with page.expect_navigation():
+        page.click("form button[type=submit]")
+
+
+def sign_out(page) -> None:
+    with page.expect_navigation():
+        page.click("header button:has-text('Sign out'), header button:has-text('बाहर निकलें')")
+
+
+def confirm(page) -> None:
+    """Accept the confirmation dialog of a one-click action."""
+    dialog = page.locator("#confirm-dialog")
+    dialog.wait_for(state="visible")
+    with page.expect_navigation():
+        page.click("#confirm-ok")
+
+
+def go(page, label: str) -> None:
+    """Follow a link of the main navigation and wait for the new page."""
+    with page.expect_navigation():
+        page.click(f"nav >> text={label}")

@@ -1,0 +1,95 @@
+"""The designer's board in a real browser: versions with running counts, edit a diagram in
+the bpmn-js modeler, validate (errors shown on the element), deploy a new version."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.browser.steps import go, shot, sign_in
+
+PROCESSES = Path(__file__).resolve().parents[2] / "processes"
+
+
+def running_counts(page, process_id: str) -> dict[str, str]:
+    rows = page.locator(f"section.card:has(h2:has-text('{process_id}')) tbody tr")
+    return {r.locator("td").nth(0).inner_text().split()[0]: r.locator("td").nth(3).inner_text()
+            for r in rows.all()}
+
+
+def test_designer_edits_validates_and_deploys(page, server, demo):
+    sign_in(page, "designer")
+    go(page, "Processes")
+    # the demo has two files running on file_approval v1
+    assert running_counts(page, "file_approval") == {"v1": "2"}
+    shot(page, "designer")
+
+    page.click("section.card:has(h2:has-text('file_approval')) >> text=Open in the modeler")
+    page.wait_for_selector("#canvas[data-ready='1']")
+    # Rename the Noting task the way a designer does: double-click, type, click away.
+    page.dblclick(".djs-element[data-element-id='noting']")
+    editor = page.locator(".djs-direct-editing-parent")
+    editor.wait_for(state="visible")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("Noting and drafting")
+    page.mouse.click(5, 5)
+    page.click("#canvas", position={"x": 900, "y": 500})
+    label = page.locator(".djs-element[data-element-id='noting'] text").text_content()
+    assert label.replace(" ", "") == "Notinganddrafting"  # the SVG wraps it into lines
+
+    page.click("#validate")
+    page.wait_for_function("document.getElementById('result').textContent.length > 0")
+    assert page.locator("#result").inner_text() == "The diagram is valid."
+    shot(page, "modeler")
+
+    page.once("dialog", lambda d: d.accept())
+    page.click("#deploy")
+    page.wait_for_function("document.getElementById('result').textContent.includes('version')")
+    assert page.locator("#result").inner_text() == "Deployed as version 2."
+
+    go(page, "Processes")
+    assert running_counts(page, "file_approval") == {"v2": "0", "v1": "2"}
+    with demo.db.reader() as s:
+        from sqlalchemy import select
+
+        from engine.models import ProcessDefinition
+        xml = s.scalar(select(ProcessDefinition.bpmn_xml).where(
+            ProcessDefinition.process_id == "file_approval", ProcessDefinition.version == 2))
+    assert 'name="Noting and drafting"' in xml
+
+
+def test_validation_errors_are_shown_on_the_element(page, server):
+    sign_in(page, "designer")
+    page.goto("/designer/file_approval/1")
+    page.wait_for_selector("#canvas[data-ready='1']")
+    # A diagram edited elsewhere (Camunda Modeler) is opened from disk: its lock_file
+    # service task names a handler that does not exist.
+    xml = (PROCESSES / "file_approval.bpmn").read_text().replace(
+        'camunda:topic="lock_file"', 'camunda:topic="no_such_handler"')
+    page.set_input_files("#import", files=[{"name": "changed.bpmn", "mimeType": "text/xml",
+                                            "buffer": xml.encode()}])
+    page.wait_for_function("""() => window.sanchikaModeler.get('elementRegistry')
+        .get('lock_file').businessObject.get('camunda:topic') === 'no_such_handler'""")
+    page.click("#validate")
+    page.wait_for_selector("#problems li")
+    problems = page.locator("#problems li").all_inner_texts()
+    assert any(p.startswith("lock_file:") and "no_such_handler" in p for p in problems), problems
+    assert page.locator(".djs-element.has-error[data-element-id='lock_file']").count() == 1
+    assert page.locator(".problem-overlay").count() >= 1
+    shot(page, "modeler-errors")
+
+    # Deploying it is refused the same way; nothing new is deployed.
+    page.once("dialog", lambda d: d.accept())
+    page.click("#deploy")
+    page.wait_for_function("document.getElementById('result').textContent.includes('rejected')")
+    go(page, "Processes")
+    assert running_counts(page, "file_approval") == {"v1": "2"}
+
+
+def test_officers_cannot_open_the_designer(page, server):
+    sign_in(page, "clerk")
+    response = page.goto("/designer")
+    assert response.status == 403
+    response = page.request.post("/designer/deploy", data="<x/>",
+                                 headers={"X-CSRFToken": page.locator(
+                                     "meta[name=csrf-token]").get_attribute("content")})
+    assert response.status == 403

@@ -1,0 +1,143 @@
+"""The web UI's plumbing: sign-in sessions (Flask-Login), CSRF on every form (Flask-WTF),
+Hindi/English catalogs (Flask-Babel), browser assets served from node_modules, and the
+page blueprints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask import Flask, abort, g, render_template, request, send_from_directory, session
+from flask_babel import Babel
+from flask_babel import gettext as _
+from flask_login import AnonymousUserMixin, LoginManager, UserMixin, current_user
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from engine.models import User
+from engine.services import Sanchika
+from engine.ui_services import UI_LANGUAGES
+
+WEB = Path(__file__).resolve().parent
+TRANSLATIONS = WEB / "translations"
+NODE_MODULES = WEB / "node_modules"
+# Only these package folders are served from node_modules (never the whole tree).
+API_PREFIX = "/api/"
+VENDOR_PATHS = ("bpmn-js/dist/", "chart.js/dist/", "@fontsource/noto-sans-devanagari/")
+
+csrf = CSRFProtect()
+babel = Babel()
+login_manager = LoginManager()
+
+
+class WebUser(UserMixin):
+    """The signed-in user for Flask-Login; `.model` is what the services take."""
+
+    def __init__(self, model: User):
+        self.model = model
+
+    def get_id(self) -> str:
+        return str(self.model.id)
+
+    @property
+    def is_active(self) -> bool:
+        return bool(self.model.active)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.model, name)
+
+
+def me() -> User:
+    """The signed-in user's record (pages are login_required, so there is one)."""
+    return current_user.model  # type: ignore[union-attr]
+
+
+def compile_catalogs(folder: Path = TRANSLATIONS) -> None:
+    """Compile each messages.po to .mo when missing or older, so a fresh clone works
+    without a build step (scripts also run `pybabel compile`)."""
+    for po in folder.glob("*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        with po.open("rb") as fh:
+            catalog = read_po(fh)
+        tmp = mo.with_suffix(".mo.tmp")
+        with tmp.open("wb") as fh:
+            write_mo(fh, catalog)
+        tmp.replace(mo)
+
+
+def select_locale() -> str:
+    chosen = session.get("lang")
+    if chosen in UI_LANGUAGES:
+        return chosen
+    if current_user.is_authenticated and current_user.language in UI_LANGUAGES:
+        return current_user.language
+    return request.accept_languages.best_match(UI_LANGUAGES) or "en"
+
+
+def init_ui(app: Flask, service: Sanchika) -> None:
+    from . import (
+        pages_auth,
+        pages_dashboard,
+        pages_designer,
+        pages_desk,
+        pages_search,
+        pages_track,
+    )
+    compile_catalogs()
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # valid for the session's life
+    babel.init_app(app, locale_selector=select_locale)
+    # Every form of the pages needs its token. The JSON API (/api/v1, any of its
+    # blueprints) is exempt: it authenticates by bearer token only, never by the cookie.
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    csrf.init_app(app)
+
+    @app.before_request
+    def _csrf_for_pages() -> None:
+        if request.method in app.config["WTF_CSRF_METHODS"] \
+                and not request.path.startswith(API_PREFIX):
+            csrf.protect()
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None  # type: ignore[assignment]
+    login_manager.anonymous_user = AnonymousUserMixin
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> WebUser | None:
+        user = service.user(int(user_id)) if user_id.isdigit() else None
+        return WebUser(user) if user is not None and user.active else None
+
+    for module in (pages_auth, pages_desk, pages_search, pages_track, pages_designer,
+                   pages_dashboard):
+        app.register_blueprint(module.bp)
+
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        from flask_babel import get_locale
+
+        return {"lang": str(get_locale() or "en"), "me": current_user,
+                "has": lambda name: hasattr(service, name)}
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc: CSRFError):  # type: ignore[no-untyped-def]
+        return render_template("error.html", status=400, message=_(
+            "The form was refused: its security token is missing or has expired. "
+            "Go back, reload the page and try again.")), 400
+
+    @app.get("/vendor/<path:name>")
+    def vendor(name: str):  # type: ignore[no-untyped-def]
+        if not name.startswith(VENDOR_PATHS) or ".." in name:
+            abort(404)
+        return send_from_directory(NODE_MODULES, name, max_age=3600)
+
+    @app.after_request
+    def _headers(response):  # type: ignore[no-untyped-def]
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        if "text/html" in response.content_type and g.get("no_store", True):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
