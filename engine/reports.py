@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from . import visibility
 from .models import File, OpenTask, Post, Receipt, Section, User
 from .sla import department_of_post
 from .views import iso
@@ -18,7 +19,8 @@ LATE_ACTIONS_SHOWN = 200
 def pendency(s: Session, actor: User, now: datetime) -> dict[str, Any]:
     """Per post (and its officer): items held, the oldest, the average days held and how
     many are overdue; and the latest actions taken after the limit, with their reasons.
-    Officers see their own department; auditors and admins see everything."""
+    Officers see their own department's counts; a late action names its file or receipt
+    and reason only to those who may read that item (engine/visibility.py)."""
     posts = select(Post.id)
     if actor.role == "officer":
         department = department_of_post(s, actor.post_id) if actor.post_id else None
@@ -46,11 +48,11 @@ def pendency(s: Session, actor: User, now: datetime) -> dict[str, Any]:
             if mean is not None else None,
             "overdue": int(overdue or 0),
         })
-    return {"at": iso(now), "posts": out, "late_actions": _late_actions(s, visible)}
+    return {"at": iso(now), "posts": out, "late_actions": _late_actions(s, actor, visible)}
 
 
-def _late_actions(s: Session, visible: Any) -> list[dict[str, Any]]:
-    rows = s.execute(
+def _late_actions(s: Session, actor: User, visible: Any) -> list[dict[str, Any]]:
+    query = (
         select(OpenTask, User.username, Post.code, File.file_no, Receipt.diary_no)
         .join(User, User.id == OpenTask.closed_by)
         .join(Post, Post.id == OpenTask.post_id)
@@ -58,7 +60,13 @@ def _late_actions(s: Session, visible: Any) -> list[dict[str, Any]]:
         .outerjoin(Receipt, Receipt.id == OpenTask.receipt_id)
         .where(OpenTask.closed_at.is_not(None), OpenTask.due_at.is_not(None),
                OpenTask.closed_at > OpenTask.due_at, OpenTask.post_id.in_(visible))
-        .order_by(OpenTask.closed_at.desc()).limit(LATE_ACTIONS_SHOWN)).all()
+        .order_by(OpenTask.closed_at.desc()).limit(LATE_ACTIONS_SHOWN))
+    readable_files = visibility.file_clause(s, actor)
+    if readable_files is not None:  # None: a role that reads everything
+        query = query.where(or_(
+            and_(OpenTask.file_id.is_not(None), readable_files),
+            and_(OpenTask.receipt_id.is_not(None), visibility.receipt_clause(s, actor))))
+    rows = s.execute(query).all()
     return [{"task_id": t.id, "kind": t.kind, "file_id": t.file_id, "receipt_id": t.receipt_id,
              "number": file_no or diary_no, "step": t.name, "post": code, "by": username,
              "action": t.action, "due_at": iso(t.due_at), "acted_at": iso(t.closed_at),
