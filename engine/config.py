@@ -18,6 +18,7 @@ class Settings:
     sla_default: str | None
     max_bpmn_bytes: int = 2 * 1024 * 1024
     max_upload_bytes: int = 20 * 1024 * 1024
+    checkpoint_minutes: float = 60.0  # SANCHIKA_CHECKPOINT_MINUTES; 0 turns the job off
     backup_dir: Path | None = None  # SANCHIKA_BACKUP_DIR: `serve` ships a backup there
     backup_minutes: float = 15.0  # SANCHIKA_BACKUP_MINUTES: the recovery point
     backup_keep: int = 96  # SANCHIKA_BACKUP_KEEP: snapshots kept there
@@ -36,11 +37,24 @@ class Settings:
             sms_url=env.get("SANCHIKA_SMS_URL") or None,
             sla_default=env.get("SANCHIKA_SLA_DEFAULT") or None,
             max_upload_bytes=_megabytes(env, "SANCHIKA_MAX_UPLOAD_MB", 20),
+            checkpoint_minutes=_minutes(env.get("SANCHIKA_CHECKPOINT_MINUTES"), 60.0),
             backup_dir=Path(env["SANCHIKA_BACKUP_DIR"]).resolve()
             if env.get("SANCHIKA_BACKUP_DIR") else None,
             backup_minutes=_positive(env, "SANCHIKA_BACKUP_MINUTES", 15.0),
             backup_keep=int(_positive(env, "SANCHIKA_BACKUP_KEEP", 96)),
         )
+
+
+def _minutes(value: str | None, default: float) -> float:
+    if not value:
+        return default
+    try:
+        minutes = float(value)
+    except ValueError:
+        raise ValueError(f"SANCHIKA_CHECKPOINT_MINUTES: not a number: {value!r}") from None
+    if minutes < 0:
+        raise ValueError("SANCHIKA_CHECKPOINT_MINUTES: must be 0 (off) or more")
+    return minutes
 
 
 def _megabytes(env: dict[str, str], name: str, default: int) -> int:

@@ -18,6 +18,7 @@ from . import (
     file_views,
     history,
     holding,
+    notices,
     org,
     outbox,
     pullback,
@@ -159,11 +160,12 @@ class FileServices:
     def _notify_pulled_back(self, s: Session, actor: User, file: Any, movement: Movement,
                             sender: Post, recipient: Post) -> None:
         key = f"pulled_back:file:{file.id}:{movement.id}"
-        # the recipient is told at once on every channel they have (app, e-mail, SMS)
-        outbox.notify(s, f"{key}:recipient", org.holders_of(s, recipient.id),
-                      f"{file.file_no} pulled back",
-                      f"File {file.file_no} ({file.subject}) sent to you by {actor.username} "
-                      "has been pulled back by the sender before you opened it.")
+        # the recipient is told at once on every channel they have (app, e-mail, SMS),
+        # marked urgent, in their own language
+        notices.notify_pulled_back(s, kind="file", subject_id=file.id,
+                                   event_id=f"{movement.id}:recipient",
+                                   recipients=org.holders_of(s, recipient.id),
+                                   label=file.file_no, subject=file.subject, by=actor.username)
         outbox.notify(s, f"{key}:sender", org.holders_of(s, sender.id),
                       f"{file.file_no} pulled back",
                       f"File {file.file_no} ({file.subject}) was pulled back from "

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from . import subject_heads
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
+from .file_models import Draft, DraftVersion
 from .history import canonical_json
 from .models import Correspondence, File, Note, Post, Receipt, Section, User, utcnow
 from .numbering import file_no
@@ -129,10 +130,16 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def content_hash(session: Session, file: File) -> str:
-    """SHA-256 of what a locked file must keep unchanged: its identity, its notes (in para
-    order) and its correspondence (in the order it was put up, with each receipt's diary
-    number, subject, sender and PDF hash). Read with column queries, so the values are
-    the database's, not whatever an object in the session holds."""
+    """SHA-256 of what a locked file must keep unchanged (`content`)."""
+    return hashlib.sha256(canonical_json(content(session, file)).encode()).hexdigest()
+
+
+def content(session: Session, file: File) -> dict:
+    """What a locked file must keep unchanged: its identity, its notes (in para order) and
+    its correspondence (in the order it was put up, with each receipt's diary number,
+    subject, sender and PDF hash). Read with column queries, so the values are the
+    database's, not whatever an object in the session holds. Drafts (DFA versions) are
+    in it too, so the lock and the approval signatures cover them."""
     notes = session.execute(
         select(Note.para_no, Note.text, Note.author_id, Note.author_post_id, Note.created_at)
         .where(Note.file_id == file.id).order_by(Note.para_no, Note.id))
@@ -141,6 +148,13 @@ def content_hash(session: Session, file: File) -> str:
                Receipt.pdf_sha256)
         .outerjoin(Receipt, Receipt.id == Correspondence.receipt_id)
         .where(Correspondence.file_id == file.id).order_by(Correspondence.id))
+    # Drafts for approval: each draft's fixed fields and every version of its text (what
+    # the approver saw). Their status moves on after approval (issued), so it is left out.
+    drafts = session.execute(
+        select(Draft.id, Draft.subject, Draft.addressee, DraftVersion.version,
+               DraftVersion.text, DraftVersion.author_id, DraftVersion.created_at)
+        .join(DraftVersion, DraftVersion.draft_id == Draft.id)
+        .where(Draft.file_id == file.id).order_by(Draft.id, DraftVersion.version))
     content = {
         "file": {"file_no": file.file_no, "subject": file.subject},
         "notes": [{"para_no": n.para_no, "text": n.text, "author_id": n.author_id,
@@ -151,7 +165,12 @@ def content_hash(session: Session, file: File) -> str:
                             "pdf_sha256": c.pdf_sha256}
                            for c in correspondence],
     }
-    return hashlib.sha256(canonical_json(content).encode()).hexdigest()
+    drafts_ = [{"draft_id": d.id, "subject": d.subject, "addressee": d.addressee,
+                "version": d.version, "text": d.text, "author_id": d.author_id,
+                "created_at": _iso(d.created_at)} for d in drafts]
+    if drafts_:  # a file without drafts keeps the hash it always had
+        content["drafts"] = drafts_
+    return content
 
 
 def reopen(file: File) -> None:

@@ -181,6 +181,10 @@ class OpenTask(Base):
     action: Mapped[str | None] = mapped_column(String(32))
     # The holder parked the file: out of the active inbox list, still with the post.
     parked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # the reason given when acting after due_at (shown in reports)
+    reason: Mapped[str | None] = mapped_column(Text)
+    # when the holder is told the limit is near; NULL once told (or no limit)
+    warn_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class Timer(Base):
@@ -370,9 +374,10 @@ class Movement(Base):
     paper_location: Mapped[str | None] = mapped_column(String(200))
 
 
-# Tables of the people/access/search area and of the web sign-in (sign-ins, failed-attempt
-# throttle) live in their own modules; importing them here puts them in Base.metadata.
-from . import access_models, web_models  # noqa: E402,F401
+# Tables of the people/access/search area, the audit tables and those of the web sign-in
+# (sign-ins, failed-attempt throttle) live in their own modules; importing them here puts
+# them in Base.metadata for Alembic and create_all.
+from . import access_models, audit_models, web_models  # noqa: E402,F401
 
 # Tables of files in depth (subject heads, yellow notes, drafts, dispatch, links, scans):
 # imported here so Base.metadata knows them wherever models is imported.
@@ -385,3 +390,6 @@ from .file_models import (  # noqa: E402,F401
     SubjectHead,
     YellowNote,
 )
+
+# SLA rules, the working calendar and the scheduler lease live in their own module.
+from .sla_models import Holiday, SchedulerLease, SlaRule, WorkCalendar  # noqa: E402,F401

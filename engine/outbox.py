@@ -25,18 +25,32 @@ def channels_for(user: User) -> list[tuple[str, str]]:
 
 def notify(session: Session, event_key: str, users: list[User], subject: str, body: str) -> None:
     """One message per user and channel; event_key makes a repeat of the same event a no-op."""
-    for user in users:
-        for channel, recipient in channels_for(user):
-            key = f"{event_key}:{user.id}:{channel}"
-            exists = session.scalar(select(OutboxMessage.id).where(OutboxMessage.event_key == key))
-            if exists is not None:
-                continue
-            session.add(OutboxMessage(
-                event_key=key, channel=channel, user_id=user.id, recipient=recipient,
-                subject=subject, body=body,
-                # in-app messages are "delivered" by being readable in the API
-                status="sent" if channel == "app" else "pending",
-            ))
+    notify_each(session, event_key, [(user, subject, body) for user in users])
+
+
+def notify_each(session: Session, event_key: str, messages: list[tuple[User, str, str]]) -> None:
+    """Like notify, with each user's own subject and body (e.g. in their language). One
+    query finds which of the event's rows exist already."""
+    rows = {f"{event_key}:{user.id}:{channel}": (user, channel, recipient, subject, body)
+            for user, subject, body in messages
+            for channel, recipient in channels_for(user)}
+    if not rows:
+        return
+    # Rows written earlier in this transaction and not flushed yet count too; no autoflush
+    # here, they are flushed with the rest of the action.
+    existing = {o.event_key for o in session.new if isinstance(o, OutboxMessage)}
+    with session.no_autoflush:
+        existing.update(session.scalars(select(OutboxMessage.event_key).where(
+            OutboxMessage.event_key.in_(list(rows)))))
+    for key, (user, channel, recipient, subject, body) in rows.items():
+        if key in existing:
+            continue
+        session.add(OutboxMessage(
+            event_key=key, channel=channel, user_id=user.id, recipient=recipient,
+            subject=subject, body=body,
+            # in-app messages are "delivered" by being readable in the API
+            status="sent" if channel == "app" else "pending",
+        ))
 
 
 def for_user(session: Session, user: User, limit: int = 50) -> list[OutboxMessage]:

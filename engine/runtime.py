@@ -21,8 +21,9 @@ from . import history
 from .definitions import Definitions
 from .errors import ActionNotAllowed, Conflict, InvalidInput
 from .handler_api import HandlerContext, HandlerRegistry
-from .models import Instance, OpenTask, Post, Timer, User, utcnow
+from .models import Instance, OpenTask, Post, ProcessDefinition, Timer, User, utcnow
 from .sandbox import make_script_engine
+from .sla import SLA_EXPRESSION, SlaPolicy, warn_at
 from .workflow_codec import dump_state, load_state
 
 
@@ -40,13 +41,15 @@ class Runtime:
         self.definitions = definitions
         self.handlers = handlers
         self.script_engine = make_script_engine()
+        # Sets SLA timers' due times from the rules; None keeps the diagram's durations.
+        self.sla: SlaPolicy | None = None
 
     # ------------------------------------------------------------------ public
 
     def start(self, session: Session, process_id: str, data: dict[str, Any], *,
-              actor: User | None, subject_kind: str, subject_id: int
-              ) -> tuple[Instance, StepResult]:
-        definition = self.definitions.latest(session, process_id)
+              actor: User | None, subject_kind: str | None, subject_id: int | None,
+              definition: ProcessDefinition | None = None) -> tuple[Instance, StepResult]:
+        definition = definition or self.definitions.latest(session, process_id)
         read = self.definitions.loaded(definition)
         workflow = BpmnWorkflow(read.spec, read.subprocess_specs, script_engine=self.script_engine)
         for task in workflow.get_tasks(state=TaskState.READY):
@@ -72,9 +75,12 @@ class Runtime:
         if task is None or task.state != TaskState.READY or not task.task_spec.manual:
             raise Conflict("this task has already been acted on")
         task.data.update(data)
+        # `inputs` is exactly what was applied to the task: the re-execution check
+        # (engine/reexecute.py) replays it; `task_id` ties the event to its task_ready.
+        record = dict(history_data) if history_data is not None else {}
+        record.update(inputs=data, task_id=str(task.id))
         history.append(session, instance, "task_completed", actor=_name(actor),
-                       task_spec=task.task_spec.name,
-                       data=history_data if history_data is not None else {"data": data})
+                       task_spec=task.task_spec.name, data=record)
         # Claim the instance now: the version check runs before any other write, so a
         # concurrent action on the same instance fails here and writes nothing.
         session.flush()
@@ -82,7 +88,7 @@ class Runtime:
             task.run()
         except WorkflowException as exc:
             raise ActionNotAllowed(f"the process could not continue: {_plain(exc)}") from exc
-        return self._advance(session, instance, workflow, actor)
+        return self._advance(session, instance, workflow, actor, completed=open_task.task_uuid)
 
     def fire_timers(self, session: Session, instance: Instance) -> StepResult:
         """Run the instance's timers that have come due (SLA escalations and the like).
@@ -103,19 +109,23 @@ class Runtime:
     # ------------------------------------------------------------------ steps
 
     def _advance(self, session: Session, instance: Instance, workflow: BpmnWorkflow,
-                 actor: User | None) -> StepResult:
+                 actor: User | None, completed: str | None = None) -> StepResult:
         try:
             self._run_engine(session, instance, workflow, actor)
         except WorkflowException as exc:
             raise ActionNotAllowed(f"the process could not continue: {_plain(exc)}") from exc
         result = StepResult()
+        # Tasks first: a newly opened task fixes the due time of its SLA timers.
+        self._sync_tasks(session, instance, workflow, result, completed)
         self._sync_timers(session, instance, workflow)
-        self._sync_tasks(session, instance, workflow, result)
         if workflow.is_completed():
             instance.status = "completed"
             instance.completed_at = utcnow()
             instance.state = None  # completed instances keep history, not live state
-            history.append(session, instance, "instance_completed", actor=_name(actor))
+            # The final data stands in for the dropped state in the re-execution check.
+            final = workflow.last_task.data if workflow.last_task is not None else {}
+            history.append(session, instance, "instance_completed", actor=_name(actor),
+                           data={"data": final})
             result.completed = True
         else:
             instance.state = dump_state(workflow)
@@ -135,16 +145,21 @@ class Runtime:
                 return
             for task in started:
                 handler = meta[task.task_spec.name]["handler"]
+                before = history.canonical_json(task.data)
                 ctx = HandlerContext(session=session, instance=instance,
                                      task_spec=task.task_spec.name, data=task.data, actor=actor)
                 self.handlers.get(handler)(ctx)
+                record: dict[str, Any] = {"handler": handler, "result": ctx.results}
+                if history.canonical_json(task.data) != before:
+                    # What the handler put into the process data: the re-execution check
+                    # applies it instead of calling the handler (handlers have side effects).
+                    record["data_set"] = dict(task.data)
                 history.append(session, instance, "handler_called", actor=_name(actor),
-                               task_spec=task.task_spec.name,
-                               data={"handler": handler, "result": ctx.results})
+                               task_spec=task.task_spec.name, data=record)
                 task.complete()
 
     def _sync_tasks(self, session: Session, instance: Instance, workflow: BpmnWorkflow,
-                    result: StepResult) -> None:
+                    result: StepResult, completed: str | None = None) -> None:
         existing = {t.task_uuid: t for t in session.scalars(
             select(OpenTask).where(OpenTask.instance_id == instance.id,
                                    OpenTask.closed_at.is_(None)))}
@@ -153,11 +168,17 @@ class Runtime:
             if uuid not in ready:
                 row.closed_at = utcnow()
                 result.closed.append(row)
+                if uuid != completed:  # cancelled by the process (e.g. an interrupting event)
+                    history.append(session, instance, "task_withdrawn", task_spec=row.task_spec,
+                                   data={"task_id": uuid, "post_id": row.post_id})
         for uuid, task in ready.items():
             if uuid in existing:
                 continue
             spec_meta = self.task_meta(instance, task.task_spec.name)
             post_id = self._assignee(session, task, spec_meta)
+            received = utcnow()
+            self._set_sla_due(session, instance, task, post_id, received)
+            due = _due_for(task)
             row = OpenTask(
                 instance_id=instance.id, task_uuid=uuid, task_spec=task.task_spec.name,
                 name=spec_meta.get("name") or task.task_spec.bpmn_name or task.task_spec.name,
@@ -165,13 +186,32 @@ class Runtime:
                 file_id=instance.subject_id if instance.subject_kind == "file" else None,
                 receipt_id=instance.subject_id if instance.subject_kind == "receipt" else None,
                 post_id=post_id, actions=",".join(spec_meta.get("actions", ["complete"])),
-                received_at=utcnow(), due_at=_due_for(task),
+                received_at=received, due_at=due,
+                warn_at=warn_at(received, due) if due is not None else None,
             )
             session.add(row)
             result.opened.append(row)
             history.append(session, instance, "task_ready", task_spec=task.task_spec.name,
-                           data={"post_id": post_id, "name": row.name,
+                           data={"task_id": uuid, "post_id": post_id, "name": row.name,
                                  "due_at": row.due_at.isoformat() if row.due_at else None})
+
+    def _set_sla_due(self, session: Session, instance: Instance, task: SpiffTask,
+                     post_id: int, start: datetime) -> None:
+        """A boundary timer whose expression is `sla_duration` is the task's SLA timer: its
+        due time comes from the SLA rules for this post's department, this task and the
+        item's priority, in working time (engine/sla.py), not from the expression."""
+        if self.sla is None or task.parent is None:
+            return
+        timers = [t for t in task.parent.children
+                  if t is not task and t.state == TaskState.WAITING
+                  and isinstance(getattr(t.task_spec, "event_definition", None),
+                                 TimerEventDefinition)
+                  and t.task_spec.event_definition.expression.strip() == SLA_EXPRESSION]
+        if not timers:
+            return
+        due = self.sla.due_at(session, instance, task.task_spec.name, post_id, start)
+        for timer in timers:
+            timer._set_internal_data(event_value=due.isoformat())
 
     def _assignee(self, session: Session, task: SpiffTask, spec_meta: dict[str, Any]) -> int:
         expression = spec_meta.get("assignee", "holder_post")
@@ -199,8 +239,11 @@ class Runtime:
             row.status = "fired" if fired else "cancelled"
             if fired:
                 history.append(session, instance, "timer_fired", task_spec=row.task_spec,
-                               data={"due_at": row.due_at.isoformat(),
+                               data={"timer_id": uuid, "due_at": row.due_at.isoformat(),
                                      "lag_ms": int((utcnow() - row.due_at).total_seconds() * 1000)})
+            else:
+                history.append(session, instance, "timer_cancelled", task_spec=row.task_spec,
+                               data={"timer_id": uuid})
         for uuid, task in waiting.items():
             if uuid in rows:
                 continue
@@ -210,7 +253,7 @@ class Runtime:
             session.add(Timer(instance_id=instance.id, task_uuid=uuid,
                               task_spec=task.task_spec.name, due_at=due))
             history.append(session, instance, "timer_set", task_spec=task.task_spec.name,
-                           data={"due_at": due.isoformat()})
+                           data={"timer_id": uuid, "due_at": due.isoformat()})
 
 
 def _waiting_timers(workflow: BpmnWorkflow) -> list[SpiffTask]:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from . import files as files_mod
 from . import (
     history,
+    notices,
     org,
     outbox,
     receipts,
@@ -25,6 +26,7 @@ from . import (
     yellow_notes,
 )
 from .access_services import AccessServices
+from .audit_services import AuditServices
 from .config import Settings
 from .dak_services import DakServices
 from .db import Database
@@ -40,13 +42,13 @@ from .models import (
     OpenTask,
     Post,
     ProcessDefinition,
-    Timer,
     User,
     utcnow,
 )
 from .people_services import PeopleServices
 from .runtime import Runtime, StepResult
-from .sla import limit_for
+from .sla import SlaPolicy, limit_for
+from .sla_services import SlaServices
 from .ui_services import UiServices
 
 PROCESS_DIR = Path(__file__).resolve().parent.parent / "processes"
@@ -55,13 +57,15 @@ DAK_PROCESS = "dak_receipt"
 SECTION_OFFICER_RANK = 2
 
 
-class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, UiServices):
+class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaServices,
+               AuditServices, UiServices):
     def __init__(self, settings: Settings, handlers: HandlerRegistry):
         self.settings = settings
         self.db = Database(settings.database_url)
         self.handlers = handlers
         self.definitions = Definitions(handlers.names(), settings.max_bpmn_bytes)
         self.runtime = Runtime(self.definitions, handlers)
+        self.runtime.sla = SlaPolicy(settings.sla_default)
 
     # ------------------------------------------------------------ set-up
 
@@ -72,6 +76,8 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, UiServ
         for path in sorted(PROCESS_DIR.glob("*.bpmn")):
             with self.db.transaction() as s:
                 definition, created = self.definitions.deploy(s, path.read_bytes(), "init")
+                if created:
+                    self._start_scheduled(s, definition)
                 deployed.append((definition.process_id, definition.version, created))
         return deployed
 
@@ -81,6 +87,8 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, UiServ
         with self.db.transaction() as s:
             definition, created = self.definitions.deploy(
                 s, xml, actor.username if actor else "cli")
+            if created:
+                self._start_scheduled(s, definition)
             s.expunge(definition)
             return definition, created
 
@@ -202,6 +210,7 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, UiServ
         with self.db.transaction() as s:
             file = files_mod.get_file(s, file_id)
             note = files_mod.add_note(s, file, actor, text)
+            self._record_note(s, file, note, actor)
             out = {"file_id": file.id, "para_no": note.para_no, "text": note.text}
             if ref_correspondence_id is not None:
                 note.ref_correspondence_id = yellow_notes.check_reference(
@@ -277,8 +286,11 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, UiServ
             note = files_mod.add_note(s, files_mod.get_file(s, task.file_id), actor, body["note"])
             record["note"] = {"para_no": note.para_no, "text": note.text}
         result = self.runtime.complete(s, task, data, actor=actor, history_data=record)
+        if action == "approve" and task.kind == "file":  # signed over the approved content
+            self._sign_approval(s, actor, task, action)
         task.closed_by = actor.id
         task.action = action
+        task.reason = reason
         self._after_step(s, actor, task, action, remark, result)
         self._after_receipt_step(s, task, body)
         self._after_file_action(s, actor, task, action, result)
@@ -366,10 +378,9 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, UiServ
         subject.holder_since = now
         recipients = org.holders_of(s, new_post)
         label = getattr(subject, "file_no", None) or getattr(subject, "diary_no", "")
-        outbox.notify(s, f"received:{task.kind}:{subject.id}:{result.opened[0].task_uuid}",
-                      recipients, f"{label} received",
-                      f"{label} ({subject.subject}) was sent to you by {actor.username}"
-                      f" ({action}).")
+        notices.received(s, f"received:{task.kind}:{subject.id}:{result.opened[0].task_uuid}",
+                         recipients, label=label, subject=subject.subject, by=actor.username,
+                         action=action)
 
     @staticmethod
     def _set_priority(result: StepResult, priority: str) -> None:
@@ -383,27 +394,7 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, UiServ
         if post is None or post.rank < SECTION_OFFICER_RANK:
             raise Forbidden("priority: only a Section Officer or above sets a priority grading")
 
-    # ------------------------------------------------------------ timers
-
-    def fire_due_timers(self, limit: int = 500) -> int:
-        """Fire every pending timer whose time has come, each instance in its own
-        transaction. Returns how many instances were advanced."""
-        with self.db.reader() as s:
-            due = list(s.scalars(
-                select(Timer.instance_id).where(Timer.status == "pending",
-                                                Timer.due_at <= utcnow())
-                .order_by(Timer.due_at).limit(limit)).unique())
-        advanced = 0
-        for instance_id in dict.fromkeys(due):
-            try:
-                with self.db.transaction() as s:
-                    instance = s.get(Instance, instance_id)
-                    if instance is not None:
-                        self.runtime.fire_timers(s, instance)
-                        advanced += 1
-            except Conflict:
-                continue  # another worker or an officer got there first; nothing lost
-        return advanced
+    # timers: fire_due_timers and warn_due_soon live in engine/sla_services.py
 
     # ------------------------------------------------------------ read helpers
 

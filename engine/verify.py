@@ -10,8 +10,16 @@ What is checked:
 - every locked file has a `lock_file` event in its instance, and its notes and
   correspondence (`files.content_hash`) are what that event recorded.
 
-Limit: the chain is plain SHA-256, so someone able to rewrite a whole chain and its
-instance row consistently is not caught; that needs a digest kept outside the database.
+- the checkpoints (engine/checkpoints.py): their chain, their HMAC under the data
+  folder's audit key, and that every chain head they recorded is still in its chain — so
+  a whole chain rewritten or removed consistently is caught too;
+- every signed approval (engine/signing.py) against its public key and the file's
+  content now;
+- with `definitions`, every instance re-executed from its deployed BPMN version with its
+  recorded inputs (engine/reexecute.py) and compared with the stored workflow state.
+
+Limit: events appended after the newest checkpoint are protected only by the plain
+SHA-256 chain; see README ("Audit") for the threat model.
 """
 
 from __future__ import annotations
@@ -23,10 +31,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import history
+from . import checkpoints, history, signing
+from .audit_keys import AuditKeys
 from .db import Database
+from .definitions import Definitions
 from .files import content_hash
-from .models import File, HistoryEvent, Instance, Receipt
+from .models import File, HistoryEvent, Instance, ProcessDefinition, Receipt
+from .reexecute import Reexecutor
 
 BATCH = 500
 LOCK_HANDLER = "lock_file"
@@ -39,7 +50,15 @@ class Report:
     instances: int = 0
     events: int = 0
     locked_files: int = 0
+    checkpoints: int = 0
+    signatures: int = 0
+    reexecuted: int = 0
     problems: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (f"{self.instances} instances, {self.events} events, {self.locked_files} "
+                f"locked files, {self.checkpoints} checkpoints, {self.signatures} signatures, "
+                f"{self.reexecuted} re-executed")
 
     @property
     def intact(self) -> bool:
@@ -52,7 +71,8 @@ def verify_all(session: Session) -> list[str]:
     return verify(session).problems
 
 
-def verify_database(db: Database) -> Report:
+def verify_database(db: Database, *, keys: AuditKeys | None = None,
+                    definitions: Definitions | None = None) -> Report:
     """`verify` in one read-only snapshot: REPEATABLE READ on PostgreSQL; on SQLite (WAL)
     a read transaction already sees one snapshot."""
     engine = db.engine
@@ -60,11 +80,16 @@ def verify_database(db: Database) -> Report:
         engine = engine.execution_options(isolation_level="REPEATABLE READ",
                                           postgresql_readonly=True)
     with Session(engine) as session:
-        return verify(session)
+        with session.begin():  # one transaction, so one snapshot, on SQLite too
+            return verify(session, keys=keys, definitions=definitions)
 
 
-def verify(session: Session) -> Report:
+def verify(session: Session, *, keys: AuditKeys | None = None,
+           definitions: Definitions | None = None) -> Report:
+    """Without `keys` checkpoint MACs and signing-key files are not checked; without
+    `definitions` instances are not re-executed."""
     report = Report()
+    reexecutor = Reexecutor(definitions) if definitions is not None else None
     for instance in _instances(session):
         report.instances += 1
         rows = _events(session, instance.id)
@@ -73,10 +98,44 @@ def verify(session: Session) -> Report:
         for row in rows:
             if row.kind == "handler_called" and _handler(row) == LOCK_HANDLER:
                 _check_lock_target(session, report, row)
+        if reexecutor is not None:
+            report.reexecuted += 1
+            _check_reexecution(session, report, reexecutor, instance, rows)
     for file in _locked_files(session):
         report.locked_files += 1
         _check_locked_file(session, report, file)
+    report.checkpoints, found = checkpoints.verify(session, keys)
+    report.problems.extend(_labelled(session, found))
+    ring = signing.KeyRing(keys) if keys is not None else None
+    report.signatures, found = signing.verify(session, ring)
+    report.problems.extend(found)
     return report
+
+
+def _labelled(session: Session, problems: list[str]) -> list[str]:
+    """"instance 7: ..." becomes "instance 7 (file GAD/EST/...): ..." when it still exists."""
+    out = []
+    for problem in problems:
+        head, sep, rest = problem.partition(": ")
+        if head.startswith("instance ") and head[9:].isdigit():
+            row = session.execute(select(Instance.id, Instance.subject_kind, Instance.subject_id)
+                                  .where(Instance.id == int(head[9:]))).one_or_none()
+            if row is not None:
+                problem = f"{_label(session, row)}{sep}{rest}"
+        out.append(problem)
+    return out
+
+
+def _check_reexecution(session: Session, report: Report, reexecutor: Reexecutor,
+                       instance: Any, rows: list[Any]) -> None:
+    definition = session.get(ProcessDefinition, instance.definition_id)
+    state = session.scalar(select(Instance.state).where(Instance.id == instance.id))
+    differences = reexecutor.check(definition, rows, instance.status, state)
+    if differences:
+        label = _label(session, instance)
+        report.problems.append(f"{label}: re-executing its process (version "
+                               f"{definition.version}) with the recorded inputs does not give "
+                               f"the stored state: {'; '.join(differences)}")
 
 
 # ---------------------------------------------------------------- instances
@@ -89,7 +148,8 @@ def _instances(session: Session) -> Iterator[Any]:
     while True:
         page = session.execute(
             select(Instance.id, Instance.event_count, Instance.last_event_hash,
-                   Instance.subject_kind, Instance.subject_id)
+                   Instance.subject_kind, Instance.subject_id, Instance.status,
+                   Instance.definition_id)
             .where(Instance.id > last).order_by(Instance.id).limit(BATCH)).all()
         if not page:
             return

@@ -1,8 +1,8 @@
 """escalate: an SLA limit passed — tell the holder and the holder's superior post."""
 
-from engine import org, outbox
+from engine import notices, org
 from engine.handler_api import HandlerContext
-from engine.models import Post
+from engine.models import File, Post, Receipt
 
 from . import registry
 
@@ -13,9 +13,14 @@ def escalate(ctx: HandlerContext) -> None:
     posts = [post] + ([ctx.session.get(Post, post.superior_post_id)]
                       if post and post.superior_post_id else [])
     users = [u for p in posts if p for u in org.holders_of(ctx.session, p.id)]
-    what = f"file {ctx.data['file_id']}" if "file_id" in ctx.data else \
-        f"receipt {ctx.data.get('receipt_id')}"
-    outbox.notify(ctx.session, f"breach:{ctx.instance.id}:{ctx.instance.event_count}", users,
-                  f"Time limit passed: {what}",
-                  f"The time limit for {what} at post {post.code if post else '?'} has passed.")
+    notices.send(ctx.session, f"breach:{ctx.instance.id}:{ctx.instance.event_count}", users,
+                 "breached", label=_label(ctx), post=post.code if post else "?")
     ctx.results["notified"] = [u.username for u in users]
+
+
+def _label(ctx: HandlerContext) -> str:
+    if "file_id" in ctx.data:
+        file = ctx.session.get(File, int(ctx.data["file_id"]))
+        return f"file {file.file_no}" if file else f"file {ctx.data['file_id']}"
+    receipt = ctx.session.get(Receipt, int(ctx.data.get("receipt_id") or 0))
+    return f"receipt {receipt.diary_no}" if receipt else f"receipt {ctx.data.get('receipt_id')}"

@@ -1,6 +1,6 @@
 """notify: tell the file's creator post about the decision (through the outbox)."""
 
-from engine import files, org, outbox
+from engine import files, notices, org
 from engine.handler_api import HandlerContext
 
 from . import registry
@@ -12,8 +12,7 @@ def notify(ctx: HandlerContext) -> None:
     decision = "approved" if ctx.data.get("action") == "approve" else "rejected"
     by = ctx.actor.username if ctx.actor else "the system"
     recipients = org.holders_of(ctx.session, file.creator_post_id)
-    outbox.notify(ctx.session, f"{decision}:file:{file.id}:{ctx.instance.event_count}",
-                  recipients, f"{file.file_no} {decision}",
-                  f"File {file.file_no} ({file.subject}) was {decision} by {by}.")
+    notices.send(ctx.session, f"{decision}:file:{file.id}:{ctx.instance.event_count}",
+                 recipients, decision, label=file.file_no, subject=file.subject, by=by)
     ctx.results["notified"] = [u.username for u in recipients]
     ctx.results["decision"] = decision

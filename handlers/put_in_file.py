@@ -1,7 +1,8 @@
 """put_in_file: a receipt is put up in a file and becomes part of its correspondence."""
 
-from engine import files, receipts
+from engine import files, history, receipts
 from engine.handler_api import HandlerContext
+from engine.models import Instance
 
 from . import registry
 
@@ -13,3 +14,11 @@ def put_in_file(ctx: HandlerContext) -> None:
     files.put_up_receipt(ctx.session, file, receipt, ctx.actor)
     ctx.results["file_no"] = file.file_no
     ctx.results["diary_no"] = receipt.diary_no
+    # The file's own history records its new correspondence too (replay reads it there).
+    file_instance = ctx.session.get(Instance, file.instance_id) if file.instance_id else None
+    if file_instance is not None:
+        history.append(ctx.session, file_instance, "correspondence_added",
+                       actor=ctx.actor.username if ctx.actor else None,
+                       data={"receipt_id": receipt.id, "diary_no": receipt.diary_no,
+                             "subject": receipt.subject, "sender": receipt.sender,
+                             "pdf_sha256": receipt.pdf_sha256})

@@ -9,7 +9,9 @@ from engine.services import Sanchika
 
 from . import api_dak, api_people, errors
 from .api import blp
+from .api_audit import blp as audit_blp
 from .api_files import blp as files_blp
+from .api_sla import blp as sla_blp
 from .errors import SanchikaApi
 from .ui import init_ui
 
@@ -36,9 +38,11 @@ def create_app(settings: Settings | None = None, service: Sanchika | None = None
     api = SanchikaApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]})
     api.register_blueprint(blp)
+    api.register_blueprint(audit_blp)
     api.register_blueprint(api_dak.blp)
     api.register_blueprint(api_people.blp)
     api.register_blueprint(files_blp)
+    api.register_blueprint(sla_blp)
     errors.register(app)
     init_ui(app, service)
     return app

@@ -1,5 +1,5 @@
 """The `sanchika` command (CONTRACT.md): init, demo, serve, deploy, verify, backup,
-restore."""
+restore; the audit commands (checkpoint, keys, replay, export) are in cli_audit."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from pathlib import Path
 from engine.config import Settings
 from engine.errors import InvalidBpmn, SanchikaError
 from engine.services import Sanchika
+
+from . import cli_audit
 
 
 def _service() -> Sanchika:
@@ -81,11 +83,13 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import DBAPIError
 
-    from engine.verify import verify_database
+    if args.export:
+        from .cli_audit import verify_export
 
+        return verify_export(args.export)
     app = _service()
     try:
-        report = verify_database(app.db)
+        report = app.verify_report()
     except DBAPIError as exc:
         print(f"error: cannot read the database (run `sanchika init`?): {exc.orig}",
               file=sys.stderr)
@@ -95,11 +99,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if report.problems:
         for problem in report.problems:
             print(problem)
-        print(f"verify: {len(report.problems)} problem(s) in {report.instances} instances, "
-              f"{report.events} events, {report.locked_files} locked files", file=sys.stderr)
+        print(f"verify: {len(report.problems)} problem(s) in {report.summary()}",
+              file=sys.stderr)
         return 1
-    print(f"verified: {report.instances} instances, {report.events} events, "
-          f"{report.locked_files} locked files: intact")
+    print(f"verified: {report.summary()}: intact")
     return 0
 
 
@@ -127,7 +130,10 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--threads", type=int, default=8)
     deploy = sub.add_parser("deploy", help="validate and deploy a BPMN file")
     deploy.add_argument("path")
-    sub.add_parser("verify", help="check every history chain and every locked file")
+    verify = sub.add_parser("verify", help="check every history chain, checkpoint, signature "
+                            "and locked file; re-execute every instance")
+    verify.add_argument("--export", metavar="PATH",
+                        help="check an exported file (zip) instead, without a database")
     backup = sub.add_parser("backup", help="snapshot the database, uploads and keys into DEST")
     backup.add_argument("dest", help="backup folder (snapshots and a shared upload store)")
     backup.add_argument("--keep", type=int, help="then keep only the newest N snapshots")
@@ -137,9 +143,11 @@ def main(argv: list[str] | None = None) -> int:
                          help="replace a database and data folder that already hold data")
     restore.add_argument("--check", action="store_true",
                          help="only verify the snapshot against its manifest")
+    audit_commands = cli_audit.register(sub)
     args = parser.parse_args(argv)
     commands = {"init": cmd_init, "demo": cmd_demo, "serve": cmd_serve, "deploy": cmd_deploy,
-                "verify": cmd_verify, "backup": cmd_backup, "restore": cmd_restore}
+                "verify": cmd_verify, "backup": cmd_backup, "restore": cmd_restore,
+                **audit_commands}
     try:
         return commands[args.command](args)
     except (SanchikaError, ValueError) as exc:

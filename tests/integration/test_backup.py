@@ -47,13 +47,14 @@ def upload_files(root: Path) -> dict[str, bytes]:
 
 @pytest.fixture
 def keys(demo: Sanchika) -> dict[str, bytes]:
-    """Key material in the data folder's keys/ (as per-user signature keys will be)."""
+    """Key material in the data folder's keys/: the audit master key and users' signing
+    keys the demo's approvals made, and two more files."""
     folder = demo.settings.data_dir / "keys" / "users"
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, exist_ok=True)
     files = {"users/clerk.pub": b"public key of clerk\n", "users/clerk.key": b"private\n"}
     for rel, data in files.items():
         (demo.settings.data_dir / "keys" / rel).write_bytes(data)
-    return files
+    return upload_files(demo.settings.data_dir / "keys")
 
 
 def test_backup_restore_loses_nothing(api, demo, keys, target, tmp_path):

@@ -1,14 +1,14 @@
 """Web sign-in: sign-in/sign-off records and the failed-attempt throttle.
 
 Revision ID: 0009_web_signin
-Revises: 0007_file_depth
+Revises: 0008_audit
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_web_signin"
-down_revision = "0007_file_depth"
+down_revision = "0008_audit"
 branch_labels = None
 depends_on = None
 

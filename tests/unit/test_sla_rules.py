@@ -1,0 +1,138 @@
+"""Working-time arithmetic, SLA rule precedence, and due times set per task and post."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from engine.models import Department, OpenTask, User
+from engine.sla import SlaPolicy, find_limit, load_calendar
+from engine.sla_models import Holiday, SlaRule
+from engine.workcal import WorkingCalendar
+
+IST = ZoneInfo("Asia/Kolkata")
+
+
+def ist(*args: int) -> datetime:
+    return datetime(*args, tzinfo=IST)
+
+
+# 2026-11-20 is a Friday; 2026-11-23 a Monday.
+def test_friday_evening_one_working_day_lands_on_monday_skipping_a_holiday():
+    cal = WorkingCalendar()
+    assert cal.add_working_days(ist(2026, 11, 20, 19, 30), 1) == ist(2026, 11, 23, 18, 0)
+    with_holiday = WorkingCalendar(holidays=frozenset({date(2026, 11, 23)}))
+    assert with_holiday.add_working_days(ist(2026, 11, 20, 19, 30), 1) == \
+        ist(2026, 11, 24, 18, 0)
+
+
+def test_working_time_counts_only_office_hours():
+    cal = WorkingCalendar()
+    # Friday 15:00 + 1 working day (8 h) = 3 h on Friday + 5 h on Monday
+    assert cal.add_working_days(ist(2026, 11, 20, 15, 0), 1) == ist(2026, 11, 23, 15, 0)
+    # 4 working hours from Thursday 16:00: 2 h Thursday, 2 h Friday
+    assert cal.add_working_time(ist(2026, 11, 19, 16, 0), timedelta(hours=4)) == \
+        ist(2026, 11, 20, 12, 0)
+    # before opening counts from the opening
+    assert cal.add_working_time(ist(2026, 11, 19, 7, 0), timedelta(hours=1)) == \
+        ist(2026, 11, 19, 11, 0)
+    # 7 working days from Monday 10:00 (CSMOP): the next Tuesday 18:00, weekend skipped
+    assert cal.add_working_days(ist(2026, 11, 23, 10, 0), 7) == ist(2026, 12, 1, 18, 0)
+    # results are UTC
+    assert cal.add_working_days(ist(2026, 11, 23, 10, 0), 1).tzinfo == UTC
+
+
+def test_custom_weekend_and_hours():
+    cal = WorkingCalendar(weekend=frozenset({6}), day_start=time(9, 30),
+                          day_end=time(17, 30))  # six-day week
+    assert cal.add_working_days(ist(2026, 11, 20, 19, 0), 1) == ist(2026, 11, 21, 17, 30)
+    with pytest.raises(ValueError):
+        WorkingCalendar(day_start=time(18, 0), day_end=time(10, 0))
+    with pytest.raises(ValueError):
+        WorkingCalendar(weekend=frozenset(range(7)))
+
+
+def test_rule_precedence(service):
+    with service.db.transaction() as s:
+        gad = Department(code="GAD", name="General Administration")
+        fin = Department(code="FIN", name="Finance")
+        s.add_all([gad, fin])
+        s.flush()
+        s.add_all([
+            SlaRule(priority="Normal", amount=5, unit="working_days"),
+            SlaRule(department_id=gad.id, amount=4, unit="working_days"),
+            SlaRule(department_id=gad.id, priority="Immediate", amount=6, unit="working_hours"),
+            SlaRule(task_spec="approval", amount=2, unit="working_days"),
+            SlaRule(department_id=gad.id, task_spec="approval", priority="Normal", amount=1,
+                    unit="working_days"),
+        ])
+        gad_id, fin_id = gad.id, fin.id
+    with service.db.reader() as s:
+        def limit(dept, task, priority):
+            found = find_limit(s, dept, task, priority)
+            return found.amount, found.unit
+        assert limit(fin_id, "noting", "Normal") == (5, "working_days")    # any-dept priority
+        assert limit(fin_id, "noting", "Priority") == (3, "working_days")  # CSMOP default
+        assert limit(fin_id, "noting", "Top Priority") == (4, "working_hours")
+        assert limit(gad_id, "noting", "Normal") == (4, "working_days")    # department
+        assert limit(gad_id, "noting", "Immediate") == (6, "working_hours")
+        assert limit(fin_id, "approval", "Normal") == (2, "working_days")  # task id wins
+        assert limit(gad_id, "approval", "Normal") == (1, "working_days")  # most specific
+        assert limit(gad_id, "approval", "Priority") == (2, "working_days")
+
+
+def test_due_time_follows_the_posts_department_task_and_holidays(demo, users):
+    clerk = users["clerk"]
+    with demo.db.transaction() as s:
+        gad = s.scalar(select(Department).where(Department.code == "GAD"))
+        s.add(SlaRule(department_id=gad.id, task_spec="noting", amount=2,
+                      unit="working_hours"))
+        s.add(Holiday(day=date(2026, 11, 23), name="Test holiday"))
+    file = demo.open_file(clerk, "Rule-driven due time", "11011")
+    with demo.db.reader() as s:
+        task = s.scalar(select(OpenTask).where(OpenTask.file_id == file["id"]))
+        expected = load_calendar(s).add_working_time(task.received_at, timedelta(hours=2))
+        # the policy itself, from a Friday evening: 2 working hours end on Tuesday (Monday
+        # is the holiday)
+        clerk_post = s.get(User, clerk.id).post_id
+        from engine.models import Instance
+        instance = s.get(Instance, file["instance_id"])
+        friday = SlaPolicy(None).due_at(s, instance, "noting", clerk_post,
+                                        ist(2026, 11, 20, 19, 0))
+        other_task = SlaPolicy(None).due_at(s, instance, "approval", clerk_post,
+                                            ist(2026, 11, 20, 19, 0))
+    assert task.due_at == expected
+    assert friday == ist(2026, 11, 24, 12, 0)
+    assert other_task == ist(2026, 12, 2, 18, 0)  # CSMOP 7 working days, holiday skipped
+    # the BPMN boundary timer got the same due time
+    [row] = [t for t in demo.inbox(clerk) if t.get("file_id") == file["id"]]
+    assert row["due_at"] == task.due_at.isoformat()
+    from engine.models import Timer
+    with demo.db.reader() as s:
+        timer = s.scalar(select(Timer).where(Timer.instance_id == file["instance_id"]))
+    assert timer.due_at == task.due_at and timer.task_spec == "noting_sla_timer"
+    assert task.warn_at is not None and task.received_at < task.warn_at < task.due_at
+
+
+def test_priority_grading_shortens_the_limit(demo, users):
+    so = users["so"]
+    file = demo.open_file(so, "Top priority", "11011", priority="Top Priority")
+    with demo.db.reader() as s:
+        task = s.scalar(select(OpenTask).where(OpenTask.file_id == file["id"]))
+        expected = load_calendar(s).add_working_time(task.received_at, timedelta(hours=4))
+    assert task.due_at == expected
+
+
+def test_sla_default_replaces_every_limit(settings):
+    import handlers
+    from engine.config import Settings
+    from engine.services import Sanchika
+
+    with pytest.raises(ValueError, match="SANCHIKA_SLA_DEFAULT"):
+        Sanchika(Settings(**{**settings.__dict__, "sla_default": "soon"}), handlers.registry)
+    policy = SlaPolicy("PT3S")
+    start = datetime(2026, 11, 21, 23, 0, tzinfo=UTC)  # a Saturday night
+    assert policy.due_at(None, None, "noting", 1, start) == start + timedelta(seconds=3)

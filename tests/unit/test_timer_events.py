@@ -1,0 +1,137 @@
+"""Timer start events and intermediate timer events fire like SLA timers, and the sweep
+fires each timer within a second of its due time, never early."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from sqlalchemy import select
+
+from engine import scheduler
+from engine.models import HistoryEvent, Instance, Timer, User, utcnow
+
+BPMN = Path(__file__).resolve().parents[1] / "data" / "scheduled_check.bpmn"
+
+
+def _instances(app, process_id: str) -> list[Instance]:
+    with app.db.reader() as s:
+        return list(s.scalars(select(Instance).where(Instance.process_id == process_id)))
+
+
+def _timers(app, instance_id: int) -> list[Timer]:
+    with app.db.reader() as s:
+        return list(s.scalars(select(Timer).where(Timer.instance_id == instance_id)
+                              .order_by(Timer.id)))
+
+
+def test_deploying_a_timer_start_process_schedules_one_instance(service):
+    definition, created = service.deploy(BPMN.read_bytes(), None)
+    assert created
+    again, created_again = service.deploy(BPMN.read_bytes(), None)
+    assert not created_again  # the same document: no second scheduled instance
+    [instance] = _instances(service, "scheduled_check")
+    assert instance.status == "running" and instance.subject_kind is None
+    [start_timer] = _timers(service, instance.id)
+    assert start_timer.task_spec == "every_morning" and start_timer.status == "pending"
+
+    assert service.fire_due_timers() == 0  # not due yet: nothing runs early
+    time.sleep(max(0.0, (start_timer.due_at - utcnow()).total_seconds()) + 0.1)
+    assert service.fire_due_timers() == 1
+    # The body ran up to the intermediate timer, which now waits.
+    timers = _timers(service, instance.id)
+    assert [(t.task_spec, t.status) for t in timers] == [("every_morning", "fired"),
+                                                         ("pause", "pending")]
+    workflow = service.runtime.load(service_instance(service, instance.id))
+    [paused] = [t for t in workflow.get_tasks() if t.task_spec.name == "pause"]
+    assert paused.data["checks"] == 1  # the first script ran, the second waits
+    time.sleep(max(0.0, (timers[1].due_at - utcnow()).total_seconds()) + 0.1)
+    assert service.fire_due_timers() == 1
+    assert service.fire_due_timers() == 0
+    [done] = _instances(service, "scheduled_check")
+    assert done.status == "completed"
+    with service.db.reader() as s:
+        fired = list(s.scalars(select(HistoryEvent.task_spec).where(
+            HistoryEvent.instance_id == instance.id, HistoryEvent.kind == "timer_fired")))
+    assert fired == ["every_morning", "pause"]
+
+
+def service_instance(app, instance_id: int) -> Instance:
+    with app.db.reader() as s:
+        instance = s.get(Instance, instance_id)
+        instance.definition  # noqa: B018 (load the relationship before the session closes)
+        return instance
+
+
+def test_scheduler_fires_staggered_timers_within_a_second_never_early(demo):
+    import handlers
+    from engine.config import Settings
+    from engine.services import Sanchika
+
+    app = Sanchika(Settings(**{**demo.settings.__dict__, "sla_default": "PT2S"}),
+                   handlers.registry)
+    with app.db.reader() as s:
+        clerk = s.scalar(select(User).where(User.username == "clerk"))
+    jobs = scheduler.start(app)
+    try:
+        assert jobs.active  # the only process: it holds the lease
+        files = []
+        for i in range(4):
+            files.append(app.open_file(clerk, f"Staggered {i}", "11011"))
+            time.sleep(0.35)
+        deadline = time.monotonic() + 8
+        fired: list[HistoryEvent] = []
+        ids = [f["instance_id"] for f in files]
+        while time.monotonic() < deadline and len(fired) < len(ids):
+            time.sleep(0.1)
+            with app.db.reader() as s:
+                fired = list(s.scalars(select(HistoryEvent).where(
+                    HistoryEvent.instance_id.in_(ids), HistoryEvent.kind == "timer_fired")))
+        time.sleep(0.6)
+        with app.db.reader() as s:
+            fired = list(s.scalars(select(HistoryEvent).where(
+                HistoryEvent.instance_id.in_(ids), HistoryEvent.kind == "timer_fired")))
+    finally:
+        jobs.shutdown(wait=True)
+        app.db.dispose()
+    assert sorted(e.instance_id for e in fired) == sorted(ids)  # each exactly once
+    for event in fired:
+        assert 0 <= event.data["lag_ms"] < 1000, event.data
+        # the event was written after the due time, never before it
+        assert event.at >= _iso(event.data["due_at"])
+
+
+def _iso(value: str):
+    from datetime import datetime
+    return datetime.fromisoformat(value)
+
+
+def test_batched_firing_skips_a_broken_instance_and_fires_the_rest(demo):
+    from sqlalchemy import update
+
+    import handlers
+    from engine.config import Settings
+    from engine.services import Sanchika
+
+    app = Sanchika(Settings(**{**demo.settings.__dict__, "sla_default": "PT1S"}),
+                   handlers.registry)
+    app.timer_batch = 4
+    with app.db.reader() as s:
+        clerk = s.scalar(select(User).where(User.username == "clerk"))
+    files = [app.open_file(clerk, f"Batch {i}", "11011") for i in range(6)]
+    broken = files[2]["instance_id"]
+    with app.db.transaction() as s:
+        s.execute(update(Instance).where(Instance.id == broken).values(state="{not json"))
+    time.sleep(1.1)
+    app.fire_due_timers()
+    app.fire_due_timers()
+    with app.db.reader() as s:
+        status = dict(s.execute(select(Timer.instance_id, Timer.status).where(
+            Timer.instance_id.in_([f["instance_id"] for f in files]))).all())
+        fired = list(s.scalars(select(HistoryEvent.instance_id).where(
+            HistoryEvent.kind == "timer_fired",
+            HistoryEvent.instance_id.in_([f["instance_id"] for f in files]))))
+    app.db.dispose()
+    assert status.pop(broken) == "pending"  # kept for a later sweep, nothing lost
+    assert set(status.values()) == {"fired"}
+    assert sorted(fired) == sorted(f["instance_id"] for f in files if f["instance_id"] != broken)
