@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import org, outbox, receipts, visibility
+from . import notices, org, receipts, visibility
 from .errors import InvalidInput
 from .models import File, Movement, OpenTask, Post, Receipt, User, utcnow
 from .sla import limit_for
@@ -106,10 +106,9 @@ class DakServices:
         s.add(Movement(receipt_id=copy.id, from_post_id=sender_post.id, to_post_id=post.id,
                        action="copy", remark=remark, sent_by=actor.id, sent_at=now,
                        paper_location=copy.paper_location))
-        outbox.notify(s, f"copy:{copy.id}", org.holders_of(s, post.id),
-                      f"{copy.diary_no} received (copy)",
-                      f"A copy of {original.diary_no} ({original.subject}) was sent to you by "
-                      f"{actor.username}.")
+        notices.send(s, f"copy:{copy.id}", org.holders_of(s, post.id), "copy_received",
+                     label=copy.diary_no, original=original.diary_no, subject=original.subject,
+                     by=actor.username)
         return copy
 
     def _after_receipt_step(self, s: Session, task: OpenTask, body: dict[str, Any]) -> None:

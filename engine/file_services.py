@@ -20,7 +20,6 @@ from . import (
     holding,
     notices,
     org,
-    outbox,
     pullback,
     subject_heads,
     uploads,
@@ -166,10 +165,9 @@ class FileServices:
                                    event_id=f"{movement.id}:recipient",
                                    recipients=org.holders_of(s, recipient.id),
                                    label=file.file_no, subject=file.subject, by=actor.username)
-        outbox.notify(s, f"{key}:sender", org.holders_of(s, sender.id),
-                      f"{file.file_no} pulled back",
-                      f"File {file.file_no} ({file.subject}) was pulled back from "
-                      f"{recipient.code} by {actor.username}; it is with {sender.code} again.")
+        notices.send(s, f"{key}:sender", org.holders_of(s, sender.id), "pulled_back_sender",
+                     label=file.file_no, subject=file.subject, recipient=recipient.code,
+                     by=actor.username, sender=sender.code)
 
     def sent_items(self, actor: User) -> list[dict[str, Any]]:
         """What the actor's post sent, newest first, and whether it can still be pulled
@@ -403,10 +401,10 @@ class FileServices:
                 actor=actor, subject_kind="file", subject_id=file.id)
             for row in result.opened:
                 row.priority = file.priority
-            outbox.notify(s, f"reopen_requested:file:{file.id}:{instance.id}",
-                          org.holders_of(s, approver.id), f"Reopen {file.file_no}?",
-                          f"{actor.username} asks to reopen file {file.file_no} "
-                          f"({file.subject}): {reason}")
+            notices.send(s, f"reopen_requested:file:{file.id}:{instance.id}",
+                         org.holders_of(s, approver.id), "reopen_requested",
+                         label=file.file_no, subject=file.subject, by=actor.username,
+                         reason=reason)
             s.flush()
             return {"file_id": file.id, "file_no": file.file_no, "status": file.status,
                     "approver": views.Names(s).post(approver.id),

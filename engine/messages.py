@@ -47,6 +47,37 @@ CATALOGUE: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("{label} rejected", "File {label} ({subject}) was rejected by {by}."),
         "hi": ("{label} अस्वीकृत", "फ़ाइल {label} ({subject}) {by} द्वारा अस्वीकृत की गई।"),
     },
+    "copy_received": {
+        "en": ("{label} received (copy)",
+               "A copy of {original} ({subject}) was sent to you by {by}."),
+        "hi": ("{label} प्राप्त हुई (प्रति)",
+               "{original} ({subject}) की एक प्रति {by} द्वारा आपको भेजी गई।"),
+    },
+    "pulled_back_sender": {
+        "en": ("{label} pulled back",
+               "File {label} ({subject}) was pulled back from {recipient} by {by}; "
+               "it is with {sender} again."),
+        "hi": ("{label} वापस ली गई",
+               "फ़ाइल {label} ({subject}) {by} द्वारा {recipient} से वापस ले ली गई; "
+               "अब यह फिर {sender} के पास है।"),
+    },
+    "reopen_requested": {
+        "en": ("Reopen {label}?", "{by} asks to reopen file {label} ({subject}): {reason}"),
+        "hi": ("{label} पुनः खोलें?",
+               "{by} ने फ़ाइल {label} ({subject}) पुनः खोलने का अनुरोध किया है: {reason}"),
+    },
+    "reopened": {
+        "en": ("{label} reopened",
+               "The request to reopen file {label} ({subject}) was approved by {by}."),
+        "hi": ("{label} पुनः खोली गई",
+               "फ़ाइल {label} ({subject}) पुनः खोलने का अनुरोध {by} द्वारा स्वीकृत किया गया।"),
+    },
+    "reopen_refused": {
+        "en": ("{label} not reopened",
+               "The request to reopen file {label} ({subject}) was refused by {by}."),
+        "hi": ("{label} पुनः नहीं खोली गई",
+               "फ़ाइल {label} ({subject}) पुनः खोलने का अनुरोध {by} द्वारा अस्वीकार किया गया।"),
+    },
 }
 
 ACTIONS: dict[str, dict[str, str]] = {

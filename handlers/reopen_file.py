@@ -2,7 +2,7 @@
 file is open again (and unlocked, so new notes can be written; earlier notes stay sealed)
 and its creator is told; refused: the creator is told why not."""
 
-from engine import files, org, outbox
+from engine import files, notices, org
 from engine.handler_api import HandlerContext
 from engine.models import utcnow
 
@@ -24,9 +24,7 @@ def reopen_file(ctx: HandlerContext) -> None:
         file.holder_post_id = file.creator_post_id
         file.holder_since = utcnow()
     recipients = org.holders_of(ctx.session, file.creator_post_id)
-    word = "reopened" if approved else "not reopened"
-    outbox.notify(ctx.session, f"reopen:file:{file.id}:{ctx.instance.id}", recipients,
-                  f"{file.file_no} {word}",
-                  f"The request to reopen file {file.file_no} ({file.subject}) was "
-                  f"{'approved' if approved else 'refused'} by {by}.")
+    notices.send(ctx.session, f"reopen:file:{file.id}:{ctx.instance.id}", recipients,
+                 "reopened" if approved else "reopen_refused",
+                 label=file.file_no, subject=file.subject, by=by)
     ctx.results["notified"] = [u.username for u in recipients]
