@@ -6,11 +6,12 @@ from pathlib import Path
 
 from tests.conftest import PASSWORD
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# every run writes here (not into git); the README's pictures are copies in docs/screenshots/
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 
 
 def shot(page, name: str, full_page: bool = True) -> None:
-    """A screenshot of a main page for the README (docs/screenshots/)."""
+    """A screenshot of a main page (build/screenshots/)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
