@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -145,3 +147,23 @@ def server(demo: Sanchika) -> Iterator[str]:
 @pytest.fixture
 def api(server: str) -> Client:
     return Client(server)
+
+
+@pytest.fixture
+def quick(demo: Sanchika) -> Iterator[Sanchika]:
+    """Every time limit is one second (SANCHIKA_SLA_DEFAULT). The demo is made with the
+    normal limits first, so a slow machine cannot make its sample items overdue."""
+    fast = Settings(**{**demo.settings.__dict__, "sla_default": "PT1S"})
+    app = Sanchika(fast, handlers.registry)
+    with app.db.reader() as s:  # parse the processes now, not inside the timed second
+        for process_id in ("file_approval", "dak_receipt"):
+            app.definitions.loaded(app.definitions.latest(s, process_id))
+    yield app
+    app.db.dispose()
+
+
+def wait_until_due(app: Sanchika, user: User, file_id: int) -> None:
+    """Sleep until the user's task on the file is past its due time (a little after)."""
+    task = next(t for t in app.inbox(user) if t.get("file_id") == file_id)
+    due = datetime.fromisoformat(task["due_at"])
+    time.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()) + 0.2)

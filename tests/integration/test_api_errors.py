@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.integration.test_lifecycle_api import task_for
+from tests.flow import task_for
 
 
 def test_auth_required_and_wrong_password(api):

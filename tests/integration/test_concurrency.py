@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from tests.integration.test_lifecycle_api import act, task_for
+from tests.flow import act, task_for
 
 
 def _race(api, user: str, path: str, bodies: list[dict]) -> list:

@@ -5,21 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-
-def task_for(api, user: str, *, file_id: int | None = None, receipt_id: int | None = None) -> dict:
-    r = api.get("/tasks", user)
-    assert r.status_code == 200, r.text
-    for task in r.json():
-        if (file_id and task.get("file_id") == file_id) or (
-                receipt_id and task.get("receipt_id") == receipt_id):
-            return task
-    raise AssertionError(f"{user} has no task for file {file_id} / receipt {receipt_id}")
-
-
-def act(api, user: str, task_id: int, **body) -> dict:
-    r = api.post(f"/tasks/{task_id}", user, json=body)
-    assert r.status_code == 200, r.text
-    return r.json()
+from tests.flow import act, task_for
 
 
 def test_whole_lifecycle(api, demo):

@@ -6,21 +6,17 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-import handlers
 from engine import history
-from engine.config import Settings
-from engine.demo import create_demo
 from engine.errors import Forbidden, InvalidInput
 from engine.models import Instance, ProcessDefinition, User
 from engine.reexecute import Reexecutor, snapshot
 from engine.replay import summary
-from engine.services import Sanchika
+from tests.conftest import wait_until_due
 from tests.tamper import tamper
 
 
@@ -189,28 +185,11 @@ def test_reexecution_mismatch_on_altered_inputs(service, users):
     assert completed.seq > 1
 
 
-@pytest.fixture
-def quick(settings: Settings):
-    # The demo (with its sample files) is made under the normal limits first: made under
-    # one-second limits on a loaded machine, its samples fall overdue half-way through.
-    normal = Sanchika(settings, handlers.registry)
-    normal.init()
-    create_demo(normal, "demo-pass-1")
-    normal.db.dispose()
-    fast = Settings(**{**settings.__dict__, "sla_default": "PT1S"})
-    app = Sanchika(fast, handlers.registry)
-    with app.db.reader() as s:  # parse the processes now, not inside the timed second
-        for process_id in ("file_approval", "dak_receipt"):
-            app.definitions.loaded(app.definitions.latest(s, process_id))
-    yield app
-    app.db.dispose()
-
-
 def test_reexecution_replays_timer_firings(quick):
     with quick.db.reader() as s:
         clerk = s.scalar(select(User).where(User.username == "clerk"))
     f = quick.open_file(clerk, "Timer replay", "11011")
-    time.sleep(1.2)
+    wait_until_due(quick, clerk, f["id"])
     assert quick.fire_due_timers() >= 1
     assert reexecution_differences(quick, f["instance_id"]) == []
     task = inbox_task(quick, clerk, f["id"])
