@@ -36,41 +36,19 @@ class Settings:
             smtp_url=env.get("SANCHIKA_SMTP_URL") or None,
             sms_url=env.get("SANCHIKA_SMS_URL") or None,
             sla_default=env.get("SANCHIKA_SLA_DEFAULT") or None,
-            max_upload_bytes=_megabytes(env, "SANCHIKA_MAX_UPLOAD_MB", 20),
-            checkpoint_minutes=_minutes(env.get("SANCHIKA_CHECKPOINT_MINUTES"), 60.0),
+            max_upload_bytes=int(_number(env, "SANCHIKA_MAX_UPLOAD_MB", 20) * 1024 * 1024),
+            checkpoint_minutes=_number(env, "SANCHIKA_CHECKPOINT_MINUTES", 60.0,
+                                       zero_allowed=True),
             backup_dir=Path(env["SANCHIKA_BACKUP_DIR"]).resolve()
             if env.get("SANCHIKA_BACKUP_DIR") else None,
-            backup_minutes=_positive(env, "SANCHIKA_BACKUP_MINUTES", 15.0),
-            backup_keep=int(_positive(env, "SANCHIKA_BACKUP_KEEP", 96)),
+            backup_minutes=_number(env, "SANCHIKA_BACKUP_MINUTES", 15.0),
+            backup_keep=int(_number(env, "SANCHIKA_BACKUP_KEEP", 96)),
         )
 
 
-def _minutes(value: str | None, default: float) -> float:
-    if not value:
-        return default
-    try:
-        minutes = float(value)
-    except ValueError:
-        raise ValueError(f"SANCHIKA_CHECKPOINT_MINUTES: not a number: {value!r}") from None
-    if minutes < 0:
-        raise ValueError("SANCHIKA_CHECKPOINT_MINUTES: must be 0 (off) or more")
-    return minutes
-
-
-def _megabytes(env: dict[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if not raw:
-        return default * 1024 * 1024
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{name}: a number of megabytes, not {raw!r}") from None
-    if value <= 0:
-        raise ValueError(f"{name}: must be greater than 0")
-    return int(value * 1024 * 1024)
-
-
-def _positive(env: dict[str, str], name: str, default: float) -> float:
+def _number(env: dict[str, str], name: str, default: float, *, zero_allowed: bool = False
+            ) -> float:
+    """A numeric setting; refused at start-up if it is not a number or out of range."""
     raw = env.get(name)
     if not raw:
         return default
@@ -78,8 +56,9 @@ def _positive(env: dict[str, str], name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         raise ValueError(f"{name} must be a number, not {raw!r}") from None
-    if value <= 0:
-        raise ValueError(f"{name} must be greater than 0, not {raw!r}")
+    if value < 0 or (value == 0 and not zero_allowed):
+        bound = "0 (off) or more" if zero_allowed else "greater than 0"
+        raise ValueError(f"{name} must be {bound}, not {raw!r}")
     return value
 
 

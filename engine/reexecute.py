@@ -22,7 +22,7 @@ from SpiffWorkflow.util.task import TaskState
 from .definitions import Definitions
 from .history import canonical_json
 from .models import ProcessDefinition
-from .runtime import _waiting_timers
+from .runtime import _waiting_timers, started_service_tasks
 from .sandbox import make_script_engine
 from .workflow_codec import load_state
 
@@ -155,8 +155,7 @@ class Reexecutor:
         """As runtime._run_engine, with the recorded handler effects instead of handlers."""
         while True:
             workflow.do_engine_steps()
-            started = [t for t in workflow.get_tasks(state=TaskState.STARTED)
-                       if meta.get(t.task_spec.name, {}).get("kind") == "service"]
+            started = started_service_tasks(workflow, meta)
             if not started:
                 return
             for task in started:

@@ -139,8 +139,7 @@ class Runtime:
         meta = instance.definition.meta["tasks"]
         while True:
             workflow.do_engine_steps()
-            started = [t for t in workflow.get_tasks(state=TaskState.STARTED)
-                       if meta.get(t.task_spec.name, {}).get("kind") == "service"]
+            started = started_service_tasks(workflow, meta)
             if not started:
                 return
             for task in started:
@@ -254,6 +253,12 @@ class Runtime:
                               task_spec=task.task_spec.name, due_at=due))
             history.append(session, instance, "timer_set", task_spec=task.task_spec.name,
                            data={"timer_id": uuid, "due_at": due.isoformat()})
+
+
+def started_service_tasks(workflow: BpmnWorkflow, meta: dict[str, Any]) -> list[SpiffTask]:
+    """Service tasks the engine ran up to STARTED: each waits for its named handler."""
+    return [t for t in workflow.get_tasks(state=TaskState.STARTED)
+            if meta.get(t.task_spec.name, {}).get("kind") == "service"]
 
 
 def _waiting_timers(workflow: BpmnWorkflow) -> list[SpiffTask]:

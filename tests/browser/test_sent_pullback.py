@@ -12,15 +12,20 @@ def sent_row(page, subject: str):
     return page.locator(f"table.sent tr:has-text('{subject}')").first
 
 
-def test_pull_back_an_unopened_file(page, server):
-    # The Under Secretary forwards the demo file to the Deputy Secretary...
-    sign_in(page, "us")
+def forward_demo_file_to_ds(page) -> None:
+    """The signed-in Under Secretary opens the demo file and forwards it to the DS."""
     with page.expect_navigation():
         page.click(f"table.inbox tr:has-text('{SUBJECT}') a")
     form = page.locator("#act-forward")
     form.locator("select[name=to]").select_option("GAD-EST-DS")
     form.locator("button[type=submit]").click()
     confirm(page)
+
+
+def test_pull_back_an_unopened_file(page, server):
+    # The Under Secretary forwards the demo file to the Deputy Secretary...
+    sign_in(page, "us")
+    forward_demo_file_to_ds(page)
     # ...sees it in Sent items, not opened, and pulls it back.
     go(page, "Sent")
     row = sent_row(page, SUBJECT)
@@ -43,12 +48,7 @@ def test_pull_back_an_unopened_file(page, server):
 
 def test_an_opened_file_cannot_be_pulled_back(page, server):
     sign_in(page, "us")
-    with page.expect_navigation():
-        page.click(f"table.inbox tr:has-text('{SUBJECT}') a")
-    form = page.locator("#act-forward")
-    form.locator("select[name=to]").select_option("GAD-EST-DS")
-    form.locator("button[type=submit]").click()
-    confirm(page)
+    forward_demo_file_to_ds(page)
     sign_out(page)
     # the Deputy Secretary opens it
     sign_in(page, "ds")
