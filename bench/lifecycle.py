@@ -52,11 +52,11 @@ from sqlalchemy import Engine, create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
 
 import handlers
-from engine import org
+from engine.app import DAK_PROCESS, FILE_PROCESS, PROCESS_DIR, Sanchika
 from engine.config import Settings
-from engine.demo import create_demo
-from engine.models import File, HistoryEvent, Instance, User
-from engine.services import DAK_PROCESS, FILE_PROCESS, PROCESS_DIR, Sanchika
+from engine.domain import org
+from engine.ops.demo import create_demo
+from engine.store.models import File, HistoryEvent, Instance, User
 
 T = TypeVar("T")
 
@@ -370,7 +370,7 @@ def parse_specs() -> RawSpecs:
 
 
 def raw_engine_steps(workflow: BpmnWorkflow) -> None:
-    """As engine/runtime.py does: service tasks wait in STARTED; complete them and go on."""
+    """As engine/bpm/runtime.py does: service tasks wait in STARTED; complete them and go on."""
     while True:
         workflow.do_engine_steps()
         started = [t for t in workflow.get_tasks(state=TaskState.STARTED)

@@ -43,10 +43,11 @@ from sqlalchemy import create_engine, func, insert, select, text, update
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import handlers  # noqa: E402
-from engine import scheduler  # noqa: E402
+from engine.app import Sanchika  # noqa: E402
 from engine.config import Settings  # noqa: E402
-from engine.demo import create_demo  # noqa: E402
-from engine.models import (  # noqa: E402
+from engine.ops import scheduler  # noqa: E402
+from engine.ops.demo import create_demo  # noqa: E402
+from engine.store.models import (  # noqa: E402
     File,
     HistoryEvent,
     Instance,
@@ -56,7 +57,6 @@ from engine.models import (  # noqa: E402
     User,
     utcnow,
 )
-from engine.services import Sanchika  # noqa: E402
 
 CHUNK = 2000
 

@@ -1,6 +1,6 @@
 """Handlers that BPMN service tasks call by name (camunda:topic)."""
 
-from engine.handler_api import HandlerRegistry
+from engine.bpm.handler_api import HandlerRegistry
 
 registry = HandlerRegistry()
 

@@ -1,8 +1,9 @@
 """escalate: an SLA limit passed — tell the holder and the holder's superior post."""
 
-from engine import notices, org
-from engine.handler_api import HandlerContext
-from engine.models import File, Post, Receipt
+from engine.bpm.handler_api import HandlerContext
+from engine.domain import org
+from engine.notify import notices
+from engine.store.models import File, Post, Receipt
 
 from . import registry
 

@@ -1,7 +1,7 @@
 """lock_file: after approval the file's notes and correspondence become read-only."""
 
-from engine import drafts, files
-from engine.handler_api import HandlerContext
+from engine.bpm.handler_api import HandlerContext
+from engine.domain import drafts, files
 
 from . import registry
 

@@ -1,7 +1,8 @@
 """notify: tell the file's creator post about the decision (through the outbox)."""
 
-from engine import files, notices, org
-from engine.handler_api import HandlerContext
+from engine.bpm.handler_api import HandlerContext
+from engine.domain import files, org
+from engine.notify import notices
 
 from . import registry
 

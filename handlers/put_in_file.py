@@ -1,8 +1,9 @@
 """put_in_file: a receipt is put up in a file and becomes part of its correspondence."""
 
-from engine import files, history, receipts
-from engine.handler_api import HandlerContext
-from engine.models import Instance
+from engine.audit import history
+from engine.bpm.handler_api import HandlerContext
+from engine.domain import files, receipts
+from engine.store.models import Instance
 
 from . import registry
 

@@ -2,9 +2,10 @@
 file is open again (and unlocked, so new notes can be written; earlier notes stay sealed)
 and its creator is told; refused: the creator is told why not."""
 
-from engine import files, notices, org
-from engine.handler_api import HandlerContext
-from engine.models import utcnow
+from engine.bpm.handler_api import HandlerContext
+from engine.domain import files, org
+from engine.notify import notices
+from engine.store.models import utcnow
 
 from . import registry
 

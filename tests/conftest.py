@@ -16,10 +16,10 @@ import requests
 from sqlalchemy import create_engine, make_url, select, text
 
 import handlers
+from engine.app import Sanchika
 from engine.config import Settings
-from engine.demo import create_demo
-from engine.models import User
-from engine.services import Sanchika
+from engine.ops.demo import create_demo
+from engine.store.models import User
 
 PG_URL = os.environ.get("SANCHIKA_TEST_DATABASE_URL")
 PASSWORD = "demo-pass-1"

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from flask import Flask
 
+from engine.app import Sanchika
 from engine.config import Settings
-from engine.services import Sanchika
-
-from . import api_dak, api_people, errors
-from .api import blp
-from .api_audit import blp as audit_blp
-from .api_files import blp as files_blp
-from .api_sla import blp as sla_blp
-from .errors import SanchikaApi
-from .ui import init_ui
+from web import errors
+from web.api import dak as api_dak
+from web.api import people as api_people
+from web.api.audit import blp as audit_blp
+from web.api.core import blp
+from web.api.files import blp as files_blp
+from web.api.sla import blp as sla_blp
+from web.errors import SanchikaApi
+from web.ui import init_ui
 
 
 def create_app(settings: Settings | None = None, service: Sanchika | None = None) -> Flask:

@@ -15,9 +15,9 @@ from flask_babel import gettext as _
 from flask_login import AnonymousUserMixin, LoginManager, UserMixin, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from engine.models import User
-from engine.services import Sanchika
-from engine.ui_services import UI_LANGUAGES
+from engine.app import Sanchika
+from engine.commands.ui import UI_LANGUAGES
+from engine.store.models import User
 
 WEB = Path(__file__).resolve().parent
 TRANSLATIONS = WEB / "translations"
@@ -78,14 +78,12 @@ def select_locale() -> str:
 
 
 def init_ui(app: Flask, service: Sanchika) -> None:
-    from . import (
-        pages_auth,
-        pages_dashboard,
-        pages_designer,
-        pages_desk,
-        pages_search,
-        pages_track,
-    )
+    from web.pages import auth as pages_auth
+    from web.pages import dashboard as pages_dashboard
+    from web.pages import designer as pages_designer
+    from web.pages import desk as pages_desk
+    from web.pages import search as pages_search
+    from web.pages import track as pages_track
     compile_catalogs()
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # valid for the session's life

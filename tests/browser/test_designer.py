@@ -51,7 +51,7 @@ def test_designer_edits_validates_and_deploys(page, server, demo):
     with demo.db.reader() as s:
         from sqlalchemy import select
 
-        from engine.models import ProcessDefinition
+        from engine.store.models import ProcessDefinition
         xml = s.scalar(select(ProcessDefinition.bpmn_xml).where(
             ProcessDefinition.process_id == "file_approval", ProcessDefinition.version == 2))
     assert 'name="Noting and drafting"' in xml

@@ -10,8 +10,8 @@ import zipfile
 
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-from engine.export import check
-from engine.signing import payload
+from engine.audit.export import check
+from engine.audit.signing import payload
 
 
 def task_for(api, user, file_id):

@@ -13,8 +13,11 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 
 import handlers
-from engine import uploads
-from engine.backup import (
+from engine.app import Sanchika
+from engine.audit.verify import verify_database
+from engine.config import Settings
+from engine.domain import uploads
+from engine.ops.backup import (
     BackupError,
     backup,
     check_snapshot,
@@ -24,9 +27,6 @@ from engine.backup import (
     snapshots,
     store_path,
 )
-from engine.config import Settings
-from engine.services import Sanchika
-from engine.verify import verify_database
 from tests.backup_fixtures import restore_target  # noqa: F401  (the `target` fixture)
 from tests.pdfs import make_pdf
 
@@ -87,7 +87,7 @@ def test_backup_restore_loses_nothing(api, demo, keys, target, tmp_path):
         clerk_copy = copy.authenticate("clerk", "demo-pass-1")
         assert copy.inbox(clerk_copy) == demo.inbox(clerk_source)
         with copy.db.reader() as s:
-            from engine.models import Document
+            from engine.store.models import Document
             for document in s.query(Document):
                 assert hashlib.sha256(uploads.read(target.data_dir, document)).hexdigest() \
                     == document.sha256

@@ -10,10 +10,10 @@ import time
 from datetime import timedelta
 
 import handlers
-from engine import backup_schedule, scheduler
-from engine.backup import check_snapshot, restore, snapshots
+from engine.app import Sanchika
 from engine.config import Settings
-from engine.services import Sanchika
+from engine.ops import backup_schedule, scheduler
+from engine.ops.backup import check_snapshot, restore, snapshots
 from tests.backup_fixtures import restore_target  # noqa: F401  (the `target` fixture)
 
 

@@ -18,11 +18,12 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select, update
 
-from engine import outbox, views
-from engine.db import Database
-from engine.delivery import INTERRUPTED, NOT_CONFIGURED, Deliverer
 from engine.errors import ActionNotAllowed
-from engine.models import OutboxMessage, User, utcnow
+from engine.notify import outbox
+from engine.notify.delivery import INTERRUPTED, NOT_CONFIGURED, Deliverer
+from engine.read import views
+from engine.store.db import Database
+from engine.store.models import OutboxMessage, User, utcnow
 
 HINDI_SUBJECT = "वार्षिक अवकाश नियमावली में संशोधन"
 HINDI_BODY = "फ़ाइल आपको भेजी गई है। कृपया आदेश दें — धन्यवाद।"

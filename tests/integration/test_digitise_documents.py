@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from engine import org
+from engine.domain import org
 from tests.integration.files_helpers import act, error, new_file
 from tests.pdfs import make_pdf
 

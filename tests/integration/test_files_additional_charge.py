@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from engine import org
+from engine.domain import org
 from tests.integration.files_helpers import act, error, new_file
 
 

@@ -96,7 +96,7 @@ def test_find_files_by_number_and_text(api):
     r = api.get("/files", "clerk", params={"file_no": created["file_no"]})
     assert [f["id"] for f in r.json()] == [created["id"]]
     # the file never passed through the Section Officer: only its chain (and the
-    # auditor) find it (engine/visibility.py)
+    # auditor) find it (engine/domain/visibility.py)
     r = api.get("/files", "clerk", params={"q": "भर्ती"})
     assert created["id"] in [f["id"] for f in r.json()]
     assert api.get("/files", "so", params={"q": "भर्ती"}).json() == []

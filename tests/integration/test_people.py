@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from engine import org
-from engine.models import User
+from engine.domain import org
+from engine.store.models import User
 from tests.conftest import PASSWORD
 from tests.flow import act, diarise, error, inbox, open_file, task_for
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine.models import OutboxMessage, User
+from engine.store.models import OutboxMessage, User
 from tests.integration.files_helpers import act, error, new_file, task_for
 
 

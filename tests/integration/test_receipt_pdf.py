@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from engine.uploads import path_for
+from engine.domain.uploads import path_for
 from tests.pdfs import make_pdf
 
 FIELDS = {"sender": "Collector, Jaipur", "subject": "Scanned letter", "mode": "post"}

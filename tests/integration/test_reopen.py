@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.verify import verify_database
+from engine.audit.verify import verify_database
 from tests.integration.files_helpers import act, error, new_file, task_for
 
 

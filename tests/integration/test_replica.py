@@ -17,11 +17,11 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
 import handlers
-from engine.backup import figures
+from engine.app import Sanchika
+from engine.audit.verify import verify_database
 from engine.config import Settings
-from engine.demo import create_demo
-from engine.services import Sanchika
-from engine.verify import verify_database
+from engine.ops.backup import figures
+from engine.ops.demo import create_demo
 from tests import pgcluster
 from tests.conftest import PASSWORD
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import update
 
-from engine.models import OpenTask
+from engine.store.models import OpenTask
 
 
 @pytest.mark.parametrize("path", ["/admin/holidays", "/admin/sla-rules", "/admin/calendar"])
@@ -118,7 +118,7 @@ def test_pendency_report_and_late_actions(api, demo):
 
 
 def test_officers_see_only_their_department(api, demo):
-    from engine import org, subject_heads
+    from engine.domain import org, subject_heads
 
     with demo.db.transaction() as s:
         fin = org.ensure_department(s, "FIN", "Finance")

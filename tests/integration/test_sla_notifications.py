@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import select, update
 
 import handlers
-from engine import notices
-from engine.delivery import Deliverer
-from engine.models import OpenTask, OutboxMessage, User, utcnow
-from engine.services import Sanchika
+from engine.app import Sanchika
+from engine.notify import notices
+from engine.notify.delivery import Deliverer
+from engine.store.models import OpenTask, OutboxMessage, User, utcnow
 from tests.integration.test_delivery import gateway, settings, smtp_server  # noqa: F401
 
 PASSWORD = "demo-pass-1"

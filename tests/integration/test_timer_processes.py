@@ -16,15 +16,15 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from engine.models import HistoryEvent, Instance, Timer, utcnow
-from engine.sla_models import SchedulerLease
+from engine.store.models import HistoryEvent, Instance, Timer, utcnow
+from engine.store.sla_models import SchedulerLease
 from tests.conftest import PASSWORD, _free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 class Server:
-    """One `python -m web.cli serve` process on a free loopback port."""
+    """One `python -m web.cli.main serve` process on a free loopback port."""
 
     def __init__(self, settings, log: Path, sla: str):
         self.port = _free_port()
@@ -37,7 +37,7 @@ class Server:
                    PYTHONUNBUFFERED="1")
         self.log = log
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "web.cli", "serve", "--host", "127.0.0.1",
+            [sys.executable, "-m", "web.cli.main", "serve", "--host", "127.0.0.1",
              "--port", str(self.port), "--threads", "4"],
             cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30

@@ -1,4 +1,4 @@
-"""Who sees what (engine/visibility.py), over the real API: the chain of posts an item
+"""Who sees what (engine/domain/visibility.py), over the real API: the chain of posts an item
 passed through, grading, the monitoring officer (read-only), and recorded grants."""
 
 from __future__ import annotations

@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from engine.audit_models import ApprovalSignature
-from engine.export import check
-from engine.files import content, get_file
+from engine.audit.export import check
+from engine.domain.files import content, get_file
+from engine.store.audit_models import ApprovalSignature
 from tests.tamper import tamper
 from tests.unit.test_audit_tamper import inbox_task
 

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import JSON, bindparam, select, text
 from sqlalchemy.exc import DBAPIError
 
-from engine import checkpoints, history
-from engine.audit_models import ApprovalSignature, Checkpoint, CheckpointHead
-from engine.models import Instance
+from engine.audit import checkpoints, history
+from engine.store.audit_models import ApprovalSignature, Checkpoint, CheckpointHead
+from engine.store.models import Instance
 from tests.tamper import tamper, unguarded
 
 
@@ -259,7 +259,7 @@ def test_signature_by_an_inserted_key_detected(service, users):
     the key is not the one kept for the DS in the data folder."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from engine import signing
+    from engine.audit import signing
 
     f = approved_file(service, users)
     mine = Ed25519PrivateKey.generate()

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import func, select
 
 import handlers
-from engine import scheduler
-from engine.audit_models import Checkpoint
+from engine.app import Sanchika
 from engine.config import Settings
-from engine.services import Sanchika
+from engine.ops import scheduler
+from engine.store.audit_models import Checkpoint
 
 
 def test_interval_comes_from_the_environment(tmp_path):

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from engine.app import PROCESS_DIR
 from engine.errors import InvalidBpmn
-from engine.models import Instance, ProcessDefinition, User
-from engine.services import PROCESS_DIR
+from engine.store.models import Instance, ProcessDefinition, User
 
 GOOD = (PROCESS_DIR / "file_approval.bpmn").read_bytes()
 HEADER = b'''<?xml version="1.0" encoding="UTF-8"?>
@@ -145,13 +145,13 @@ def test_cli_deploy_reports_errors(settings, service, tmp_path: Path):
                             'camunda:topic="nope" />'))
     env = {"SANCHIKA_DATA_DIR": str(settings.data_dir),
            "SANCHIKA_DATABASE_URL": settings.database_url, "PATH": "/usr/bin:/bin"}
-    run = subprocess.run([sys.executable, "-m", "web.cli", "deploy", str(bad)], env=env,
+    run = subprocess.run([sys.executable, "-m", "web.cli.main", "deploy", str(bad)], env=env,
                          capture_output=True, text=True, cwd=Path(__file__).parents[2])
     assert run.returncode == 1
     assert "line 9 element work: unknown handler 'nope'" in run.stderr
     good = tmp_path / "good.bpmn"
     good.write_bytes(GOOD.replace(b'name="Closure"', b'name="Closure v2"'))
-    run = subprocess.run([sys.executable, "-m", "web.cli", "deploy", str(good)], env=env,
+    run = subprocess.run([sys.executable, "-m", "web.cli.main", "deploy", str(good)], env=env,
                          capture_output=True, text=True, cwd=Path(__file__).parents[2])
     assert run.returncode == 0, run.stderr
     assert "version 2" in run.stdout

@@ -11,7 +11,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from engine.export import check
+from engine.audit.export import check
 from tests.pdfs import make_pdf
 from tests.unit.test_audit_tamper import approved_file, inbox_task
 
@@ -22,7 +22,7 @@ def verify_export(path, tmp_path):
     """On "another machine": no database URL, an empty data folder, another directory."""
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT),
            "SANCHIKA_DATA_DIR": str(tmp_path / "elsewhere")}
-    return subprocess.run([sys.executable, "-m", "web.cli", "verify", "--export", str(path)],
+    return subprocess.run([sys.executable, "-m", "web.cli.main", "verify", "--export", str(path)],
                           env=env, capture_output=True, text=True, cwd=tmp_path)
 
 
@@ -165,7 +165,7 @@ def test_cli_export_and_keys(settings, service, users, tmp_path):
            "SANCHIKA_DATABASE_URL": settings.database_url, "PATH": "/usr/bin:/bin"}
 
     def cli(*args):
-        return subprocess.run([sys.executable, "-m", "web.cli", *args], env=env,
+        return subprocess.run([sys.executable, "-m", "web.cli.main", *args], env=env,
                               capture_output=True, text=True, cwd=ROOT)
 
     dest = tmp_path / "cli.zip"

@@ -10,9 +10,9 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from engine.lease import Lease
-from engine.models import utcnow
-from engine.sla_models import SchedulerLease
+from engine.ops.lease import Lease
+from engine.store.models import utcnow
+from engine.store.sla_models import SchedulerLease
 
 
 def test_one_holder_at_a_time_and_takeover_after_expiry(service):

@@ -6,7 +6,7 @@ import string
 
 import pytest
 
-from engine import messages
+from engine.notify import messages
 
 
 def placeholders(text: str) -> set[str]:

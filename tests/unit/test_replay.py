@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine import history
+from engine.audit import history
+from engine.audit.replay import summary
+from engine.bpm.reexecute import Reexecutor, snapshot
 from engine.errors import Forbidden, InvalidInput
-from engine.models import Instance, ProcessDefinition, User
-from engine.reexecute import Reexecutor, snapshot
-from engine.replay import summary
+from engine.store.models import Instance, ProcessDefinition, User
 from tests.conftest import wait_until_due
 from tests.tamper import tamper
 
@@ -113,7 +113,7 @@ def test_replay_refuses_bad_points_and_strangers(service, users):
     with pytest.raises(InvalidInput, match="at:"):
         service.replay_file(users["auditor"], f["id"], 10_000)
     with service.db.transaction() as s:  # an officer of another department
-        from engine import org
+        from engine.domain import org
 
         dept = org.ensure_department(s, "REV", "Revenue")
         section = org.ensure_section(s, dept, "LR", "Land records")
@@ -212,7 +212,7 @@ def test_reexecution_replays_timer_firings(quick):
 def run_cli(settings, *args):
     env = {"SANCHIKA_DATA_DIR": str(settings.data_dir),
            "SANCHIKA_DATABASE_URL": settings.database_url, "PATH": "/usr/bin:/bin"}
-    return subprocess.run([sys.executable, "-m", "web.cli", *args], env=env,
+    return subprocess.run([sys.executable, "-m", "web.cli.main", *args], env=env,
                           capture_output=True, text=True, cwd=Path(__file__).parents[2])
 
 

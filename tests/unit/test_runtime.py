@@ -9,9 +9,9 @@ import pytest
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, text, update
 
-from engine import history
+from engine.audit import history
 from engine.errors import Conflict
-from engine.models import HistoryEvent, Instance, Note, OpenTask, Timer
+from engine.store.models import HistoryEvent, Instance, Note, OpenTask, Timer
 
 
 def inbox_task(service, user, file_id):

@@ -1,4 +1,4 @@
-"""Tests for engine.sandbox: restricted scripts and expressions for BPMN diagrams."""
+"""Tests for engine.bpm.sandbox: restricted scripts and expressions for BPMN diagrams."""
 
 import importlib
 import json
@@ -15,7 +15,7 @@ from SpiffWorkflow.util.task import TaskState
 # The project is not installed into the venv and there is no conftest; make
 # `engine` importable however pytest is started.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-sandbox = importlib.import_module("engine.sandbox")
+sandbox = importlib.import_module("engine.bpm.sandbox")
 RestrictedCodeError = sandbox.RestrictedCodeError
 RestrictedEnvironment = sandbox.RestrictedEnvironment
 ScriptProblem = sandbox.ScriptProblem

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete, select, text
 
-from engine import search
-from engine.access_models import SearchDoc
+from engine.search import index as search
+from engine.store.access_models import SearchDoc
 
 
 def test_words_keep_devanagari_marks_and_split_numbers():

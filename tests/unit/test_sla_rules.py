@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from engine.models import Department, OpenTask, User
-from engine.sla import SlaPolicy, find_limit, load_calendar
-from engine.sla_models import Holiday, SlaRule
-from engine.workcal import WorkingCalendar
+from engine.sla.policy import SlaPolicy, find_limit, load_calendar
+from engine.sla.workcal import WorkingCalendar
+from engine.store.models import Department, OpenTask, User
+from engine.store.sla_models import Holiday, SlaRule
 
 IST = ZoneInfo("Asia/Kolkata")
 
@@ -98,7 +98,7 @@ def test_due_time_follows_the_posts_department_task_and_holidays(demo, users):
         # the policy itself, from a Friday evening: 2 working hours end on Tuesday (Monday
         # is the holiday)
         clerk_post = s.get(User, clerk.id).post_id
-        from engine.models import Instance
+        from engine.store.models import Instance
         instance = s.get(Instance, file["instance_id"])
         friday = SlaPolicy(None).due_at(s, instance, "noting", clerk_post,
                                         ist(2026, 11, 20, 19, 0))
@@ -110,7 +110,7 @@ def test_due_time_follows_the_posts_department_task_and_holidays(demo, users):
     # the BPMN boundary timer got the same due time
     [row] = [t for t in demo.inbox(clerk) if t.get("file_id") == file["id"]]
     assert row["due_at"] == task.due_at.isoformat()
-    from engine.models import Timer
+    from engine.store.models import Timer
     with demo.db.reader() as s:
         timer = s.scalar(select(Timer).where(Timer.instance_id == file["instance_id"]))
     assert timer.due_at == task.due_at and timer.task_spec == "noting_sla_timer"
@@ -128,8 +128,8 @@ def test_priority_grading_shortens_the_limit(demo, users):
 
 def test_sla_default_replaces_every_limit(settings):
     import handlers
+    from engine.app import Sanchika
     from engine.config import Settings
-    from engine.services import Sanchika
 
     with pytest.raises(ValueError, match="SANCHIKA_SLA_DEFAULT"):
         Sanchika(Settings(**{**settings.__dict__, "sla_default": "soon"}), handlers.registry)

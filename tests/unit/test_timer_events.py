@@ -8,8 +8,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from engine import scheduler
-from engine.models import HistoryEvent, Instance, Timer, User, utcnow
+from engine.ops import scheduler
+from engine.store.models import HistoryEvent, Instance, Timer, User, utcnow
 
 BPMN = Path(__file__).resolve().parents[1] / "data" / "scheduled_check.bpmn"
 
@@ -65,8 +65,8 @@ def service_instance(app, instance_id: int) -> Instance:
 
 def test_scheduler_fires_staggered_timers_within_a_second_never_early(demo):
     import handlers
+    from engine.app import Sanchika
     from engine.config import Settings
-    from engine.services import Sanchika
 
     app = Sanchika(Settings(**{**demo.settings.__dict__, "sla_default": "PT2S"}),
                    handlers.registry)
@@ -110,8 +110,8 @@ def test_batched_firing_skips_a_broken_instance_and_fires_the_rest(demo):
     from sqlalchemy import update
 
     import handlers
+    from engine.app import Sanchika
     from engine.config import Settings
-    from engine.services import Sanchika
 
     app = Sanchika(Settings(**{**demo.settings.__dict__, "sla_default": "PT1S"}),
                    handlers.registry)

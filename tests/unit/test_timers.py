@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.errors import ActionNotAllowed
-from engine.models import HistoryEvent, OutboxMessage, Timer, User
+from engine.store.models import HistoryEvent, OutboxMessage, Timer, User
 from tests.conftest import wait_until_due
 
 
@@ -50,7 +50,7 @@ def test_due_timer_escalates_once(quick):
 
 
 def test_scheduler_fires_within_a_second_of_due(quick):
-    from engine import scheduler
+    from engine.ops import scheduler
 
     with quick.db.reader() as s:
         clerk = s.scalar(select(User).where(User.username == "clerk"))

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import JSON, bindparam, text
 
-from engine import history
-from engine.files import content_hash, get_file
-from engine.verify import verify_all, verify_database
+from engine.audit import history
+from engine.audit.verify import verify_all, verify_database
+from engine.domain.files import content_hash, get_file
 from tests.tamper import tamper, unguarded
 
 
@@ -183,7 +183,7 @@ def test_unlocked_file_is_caught(service, users):
 def run_cli(settings, *args):
     env = {"SANCHIKA_DATA_DIR": str(settings.data_dir),
            "SANCHIKA_DATABASE_URL": settings.database_url, "PATH": "/usr/bin:/bin"}
-    return subprocess.run([sys.executable, "-m", "web.cli", *args], env=env,
+    return subprocess.run([sys.executable, "-m", "web.cli.main", *args], env=env,
                           capture_output=True, text=True, cwd=Path(__file__).parents[2])
 
 

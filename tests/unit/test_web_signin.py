@@ -1,4 +1,4 @@
-"""Sign-in throttling and records (engine/ui_services.py) on the real database."""
+"""Sign-in throttling and records (engine/commands/ui.py) on the real database."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from engine.commands.ui import TooManyAttempts
 from engine.errors import Forbidden, Unauthorized
-from engine.models import OpenTask, utcnow
-from engine.ui_services import TooManyAttempts
-from engine.web_models import SignIn, SignInThrottle
+from engine.store.models import OpenTask, utcnow
+from engine.store.web_models import SignIn, SignInThrottle
 from tests.conftest import PASSWORD
 
 
@@ -101,8 +101,8 @@ def test_dashboard_counts(demo, users):
 def test_ui_service_names_do_not_shadow_or_get_shadowed():
     """UiServices is one mixin of several: a same-named method elsewhere would silently
     replace one of them."""
-    from engine.services import Sanchika
-    from engine.ui_services import UiServices
+    from engine.app import Sanchika
+    from engine.commands.ui import UiServices
 
     mine = {n for n in vars(UiServices) if not n.startswith("__")}
     for base in Sanchika.__mro__:

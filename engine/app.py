@@ -1,0 +1,409 @@
+"""Sanchika's service layer: every public method is one action in one transaction.
+
+The web layer and the CLI call these; they never touch the engine internals directly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.audit import history
+from engine.bpm.definitions import Definitions
+from engine.bpm.handler_api import HandlerRegistry
+from engine.bpm.runtime import Runtime, StepResult
+from engine.commands.access import AccessServices
+from engine.commands.audit import AuditServices
+from engine.commands.dak import DakServices
+from engine.commands.files import FileServices
+from engine.commands.people import PeopleServices
+from engine.commands.sla import SlaServices
+from engine.commands.ui import UiServices
+from engine.config import Settings
+from engine.domain import files as files_mod
+from engine.domain import org, receipts, uploads, visibility, yellow_notes
+from engine.errors import ActionNotAllowed, Conflict, Forbidden, InvalidInput, NotFound
+from engine.notify import notices, outbox
+from engine.read import views
+from engine.search import index as search
+from engine.sla.policy import SlaPolicy, limit_for
+from engine.store import schema
+from engine.store.db import Database
+from engine.store.models import (
+    Document,
+    File,
+    Instance,
+    Movement,
+    OpenTask,
+    Post,
+    ProcessDefinition,
+    User,
+    utcnow,
+)
+
+PROCESS_DIR = Path(__file__).resolve().parent.parent / "processes"
+FILE_PROCESS = "file_approval"
+DAK_PROCESS = "dak_receipt"
+SECTION_OFFICER_RANK = 2
+
+
+class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaServices,
+               AuditServices, UiServices):
+    def __init__(self, settings: Settings, handlers: HandlerRegistry):
+        self.settings = settings
+        self.db = Database(settings.database_url)
+        self.handlers = handlers
+        self.definitions = Definitions(handlers.names(), settings.max_bpmn_bytes)
+        self.runtime = Runtime(self.definitions, handlers)
+        self.runtime.sla = SlaPolicy(settings.sla_default)
+
+    # ------------------------------------------------------------ set-up
+
+    def init(self) -> list[tuple[str, int, bool]]:
+        """Create/upgrade the schema and deploy the shipped processes."""
+        schema.upgrade(self.db.write_engine)
+        deployed = []
+        for path in sorted(PROCESS_DIR.glob("*.bpmn")):
+            with self.db.transaction() as s:
+                definition, created = self.definitions.deploy(s, path.read_bytes(), "init")
+                if created:
+                    self._start_scheduled(s, definition)
+                deployed.append((definition.process_id, definition.version, created))
+        return deployed
+
+    def deploy(self, xml: bytes, actor: User | None) -> tuple[ProcessDefinition, bool]:
+        if actor is not None:
+            org.require_role(actor, "designer", "admin")
+        with self.db.transaction() as s:
+            definition, created = self.definitions.deploy(
+                s, xml, actor.username if actor else "cli")
+            if created:
+                self._start_scheduled(s, definition)
+            s.expunge(definition)
+            return definition, created
+
+    # ------------------------------------------------------------ people
+
+    def authenticate(self, username: str, password: str) -> User:
+        with self.db.reader() as s:
+            return org.authenticate(s, username, password)
+
+    def user(self, user_id: int) -> User | None:
+        with self.db.reader() as s:
+            return s.get(User, user_id)
+
+    # ------------------------------------------------------------ dak
+
+    def diarise(self, actor: User, fields: dict[str, Any], pdf: bytes | None = None,
+                pdf_name: str | None = None) -> dict[str, Any]:
+        org.require_post(actor)
+        with self.db.transaction() as s:
+            fields = {k: v for k, v in fields.items() if k != "pdf_sha256"}
+            if pdf is not None:
+                document = uploads.store_pdf(s, self.settings.data_dir,
+                                             self.settings.max_upload_bytes, pdf, pdf_name, actor)
+                fields["pdf_sha256"] = document.sha256
+            receipt = receipts.diarise(s, actor, fields)
+            instance, result = self.runtime.start(
+                s, DAK_PROCESS,
+                {"receipt_id": receipt.id, "holder_post": actor.post_id,
+                 "sla_duration": limit_for("Normal", self.settings.sla_default)},
+                actor=actor, subject_kind="receipt", subject_id=receipt.id)
+            receipt.instance_id = instance.id
+            s.flush()
+            return views.receipt_view(s, receipt)
+
+    def receipt(self, actor: User, receipt_id: int) -> dict[str, Any]:
+        with self.db.reader() as s:
+            receipt = receipts.get_receipt(s, receipt_id)
+            visibility.require_read_receipt(s, actor, receipt)
+            view = views.receipt_view(s, receipt)
+            if receipt.instance_id:
+                view["history"] = [views.history_row(e)
+                                   for e in history.events(s, receipt.instance_id)]
+            return view
+
+    def receipt_pdf(self, actor: User, receipt_id: int) -> tuple[bytes, str]:
+        """The receipt's scanned letter, for those allowed to read the receipt."""
+        with self.db.reader() as s:
+            receipt = receipts.get_receipt(s, receipt_id)
+            visibility.require_read_receipt(s, actor, receipt)
+            if not receipt.pdf_sha256:
+                raise NotFound(f"receipt {receipt.diary_no} has no scanned letter")
+            document = s.get(Document, receipt.pdf_sha256)
+            return uploads.read(self.settings.data_dir, document), document.filename
+
+    # ------------------------------------------------------------ files
+
+    def open_file(self, actor: User, subject: str, head: str, priority: str | None = None,
+                  receipt_id: int | None = None, kind: str = "electronic") -> dict[str, Any]:
+        org.require_post(actor)
+        with self.db.transaction() as s:
+            file = self._open_file(s, actor, subject, head, priority or "Normal", kind)
+            if receipt_id is not None:
+                task = s.scalar(select(OpenTask).where(
+                    OpenTask.receipt_id == receipt_id, OpenTask.closed_at.is_(None)))
+                if task is None:
+                    raise Conflict(f"receipt {receipt_id} is not open for action")
+                self._act(s, actor, task, {"action": "put_in_file", "file_id": file.id})
+            return views.file_view(s, file, actor)
+
+    def _open_file(self, s: Session, actor: User, subject: str, head: str, priority: str,
+                   kind: str = "electronic") -> File:
+        if priority != "Normal":
+            self._may_set_priority(s, actor)
+        return self._start_file(s, actor, files_mod.new_file(s, actor, subject, head, priority,
+                                                            kind))
+
+    def _start_file(self, s: Session, actor: User, file: File, post_id: int | None = None
+                    ) -> File:
+        """A file's process starts with noting at the actor's post (or the one given)."""
+        priority = file.priority
+        post_id = post_id or actor.post_id
+        instance, result = self.runtime.start(
+            s, FILE_PROCESS,
+            {"file_id": file.id, "creator_post": file.creator_post_id, "holder_post": post_id,
+             "to_approver": False, "sla_duration": limit_for(priority, self.settings.sla_default)},
+            actor=actor, subject_kind="file", subject_id=file.id)
+        file.instance_id = instance.id
+        self._set_priority(result, priority)
+        s.flush()
+        return file
+
+    def file(self, actor: User, file_id: int) -> dict[str, Any]:
+        with self.db.reader() as s:
+            file = files_mod.get_file(s, file_id)
+            visibility.require_read_file(s, actor, file)
+        self._note_opened(actor, file_id)
+        with self.db.reader() as s:
+            return views.file_view(s, files_mod.get_file(s, file_id), actor)
+
+    def find_files(self, actor: User, file_no: str | None = None, q: str | None = None,
+                   holder: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        with self.db.reader() as s:
+            query = select(File).order_by(File.id.desc()).limit(min(max(limit, 1), 200))
+            if file_no:
+                query = query.where(File.file_no == file_no)
+            if q:
+                found = [d.item_id for d in search.matching(s, actor, q, "file", 200)]
+                query = query.where(File.id.in_(found))
+            if holder:
+                query = query.where(File.holder_post_id == org.resolve_post(s, holder, "holder").id)
+            readable = visibility.file_clause(s, actor)
+            if readable is not None:
+                query = query.where(readable)
+            names = views.Names(s)
+            return [views.file_summary(f, names) for f in s.scalars(query)]
+
+    def add_note(self, actor: User, file_id: int, text: str,
+                 ref_correspondence_id: int | None = None) -> dict[str, Any]:
+        with self.db.transaction() as s:
+            file = files_mod.get_file(s, file_id)
+            note = files_mod.add_note(s, file, actor, text)
+            self._record_note(s, file, note, actor)
+            out = {"file_id": file.id, "para_no": note.para_no, "text": note.text}
+            if ref_correspondence_id is not None:
+                note.ref_correspondence_id = yellow_notes.check_reference(
+                    s, file, ref_correspondence_id)
+                out["ref_correspondence_id"] = note.ref_correspondence_id
+            return out
+
+    def track(self, actor: User, file_id: int) -> dict[str, Any]:
+        with self.db.reader() as s:
+            file = files_mod.get_file(s, file_id)
+            visibility.require_read_file(s, actor, file)
+            return views.track_view(s, file)
+
+    def file_history(self, actor: User, file_id: int) -> list[dict[str, Any]]:
+        with self.db.reader() as s:
+            file = files_mod.get_file(s, file_id)
+            visibility.require_read_file(s, actor, file)
+            # every process the file went through (e.g. reopened: the reopening request
+            # and the new noting), each chain in order
+            instances = s.scalars(select(Instance.id).where(
+                Instance.subject_kind == "file", Instance.subject_id == file.id)
+                .order_by(Instance.id))
+            return [views.history_row(e) for i in instances for e in history.events(s, i)]
+
+    # ------------------------------------------------------------ inbox and actions
+
+    def inbox(self, actor: User) -> list[dict[str, Any]]:
+        """Open tasks of every post the user holds now (substantive and additional
+        charges); each row names its post."""
+        with self.db.reader() as s:
+            posts = org.acting_post_ids(s, actor)
+            if not posts:
+                return []
+            rows = s.scalars(select(OpenTask).where(
+                OpenTask.post_id.in_(posts), OpenTask.closed_at.is_(None),
+                OpenTask.parked.is_(False))
+                .order_by(OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.id))
+            now = utcnow()
+            names = views.Names(s)
+            return [{**views.task_row(t, now), "post": names.post(t.post_id)} for t in rows]
+
+    def act(self, actor: User, task_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        with self.db.transaction() as s:
+            task = s.get(OpenTask, task_id)
+            if task is None:
+                raise NotFound(f"no task with id {task_id}")
+            outcome = self._act(s, actor, task, body)
+            return outcome
+
+    def _act(self, s: Session, actor: User, task: OpenTask, body: dict[str, Any]
+             ) -> dict[str, Any]:
+        if task.closed_at is not None:
+            raise Conflict("this task has already been acted on")
+        if task.post_id not in org.acting_post_ids(s, actor):
+            raise Forbidden("this task is not in your inbox: it is with post "
+                            f"{s.get(Post, task.post_id).code}, which you do not hold")
+        action = str(body.get("action") or "")
+        allowed = task.actions.split(",")
+        if action not in allowed:
+            raise ActionNotAllowed(f"action: '{action}' is not allowed at '{task.name}'; "
+                                   f"allowed: {', '.join(allowed)}")
+        reason = (body.get("reason") or "").strip() or None
+        if task.due_at is not None and task.due_at < utcnow() and not reason:
+            raise ActionNotAllowed(
+                "reason: this item is overdue; acting on it needs a recorded reason")
+        remark = (body.get("remark") or "").strip() or None
+        data, to_post = self._action_data(s, actor, task, action, body)
+        record = {"action": action, "to": to_post.code if to_post else None,
+                  "remark": remark, "reason": reason, "as_post": s.get(Post, task.post_id).code,
+                  **{k: v for k, v in data.items() if k in ("file_id", "record_category")}}
+        record.update(self._receipt_extras(s, actor, task, action, body, to_post))
+        if body.get("note") and task.kind == "file":
+            note = files_mod.add_note(s, files_mod.get_file(s, task.file_id), actor, body["note"])
+            record["note"] = {"para_no": note.para_no, "text": note.text}
+        result = self.runtime.complete(s, task, data, actor=actor, history_data=record)
+        if action == "approve" and task.kind == "file":  # signed over the approved content
+            self._sign_approval(s, actor, task, action)
+        task.closed_by = actor.id
+        task.action = action
+        task.reason = reason
+        self._after_step(s, actor, task, action, remark, result)
+        self._after_receipt_step(s, task, body)
+        self._after_file_action(s, actor, task, action, result)
+        s.flush()
+        return {"task_id": task.id, "action": action, "done": True,
+                "next": [views.task_row(t) for t in result.opened],
+                "completed": result.completed}
+
+    def _action_data(self, s: Session, actor: User, task: OpenTask, action: str,
+                     body: dict[str, Any]) -> tuple[dict[str, Any], Post | None]:
+        data: dict[str, Any] = {"action": action}
+        to_post: Post | None = None
+        if action in ("forward", "submit"):
+            if not body.get("to"):
+                raise InvalidInput("to: required (a username or post code)")
+            to_post = org.resolve_post(s, body["to"])
+            if to_post.id == task.post_id:
+                raise InvalidInput("to: the item is already with that post")
+            if action == "submit" and not to_post.can_approve:
+                raise InvalidInput(f"to: post {to_post.code} cannot approve")
+        elif action == "return":
+            to_post = self._previous_holder(s, task)
+        elif action in ("approve", "reject"):
+            post = s.get(Post, task.post_id)
+            if not post.can_approve:
+                raise Forbidden(f"post {post.code} has no authority to {action}")
+        elif action == "close" and task.kind == "file":
+            category = body.get("record_category") or "C"
+            files_mod.close(files_mod.get_file(s, task.file_id), category)
+            data["record_category"] = category
+        elif action == "close":
+            if not (body.get("remark") or "").strip():
+                raise InvalidInput("remark: closing a receipt needs a remark")
+            receipt = receipts.get_receipt(s, task.receipt_id)
+            receipt.status = "closed"
+            receipt.remark = body["remark"].strip()
+            receipt.holder_post_id = None
+        elif action == "put_in_file":
+            data["file_id"] = self._target_file(s, actor, body).id
+        if to_post is not None:
+            data["holder_post"] = to_post.id
+            data["to_approver"] = bool(to_post.can_approve)
+        return data, to_post
+
+    def _target_file(self, s: Session, actor: User, body: dict[str, Any]) -> File:
+        if body.get("file_id"):
+            file = files_mod.get_file(s, int(body["file_id"]))
+            if file.locked or file.status == "closed":
+                raise Conflict(f"file {file.file_no} is {file.status}; put the receipt elsewhere")
+            return file
+        if body.get("subject") and body.get("head"):
+            return self._open_file(s, actor, body["subject"], body["head"],
+                                   body.get("priority") or "Normal")
+        raise InvalidInput("file_id: give an existing file_id, or subject and head for a new file")
+
+    def _previous_holder(self, s: Session, task: OpenTask) -> Post:
+        column = Movement.file_id if task.kind == "file" else Movement.receipt_id
+        subject_id = task.file_id if task.kind == "file" else task.receipt_id
+        last_in = s.scalar(select(Movement).where(
+            column == subject_id, Movement.to_post_id == task.post_id,
+            Movement.from_post_id.is_not(None), Movement.action != "pulled_back")
+            .order_by(Movement.id.desc()).limit(1))
+        if last_in is None:
+            raise ActionNotAllowed("action: nobody sent this item to you, so it cannot be returned")
+        return s.get(Post, last_in.from_post_id)
+
+    def _after_step(self, s: Session, actor: User, task: OpenTask, action: str,
+                    remark: str | None, result: StepResult) -> None:
+        """Holder, movements and sealed notes follow where the process put the item."""
+        if task.kind == "file":
+            subject: Any = files_mod.get_file(s, task.file_id)
+            self._set_priority(result, subject.priority)
+        else:
+            subject = receipts.get_receipt(s, task.receipt_id)
+        new_post = result.opened[0].post_id if result.opened else None
+        if new_post is None or new_post == subject.holder_post_id:
+            return
+        now = utcnow()
+        s.add(Movement(
+            file_id=task.file_id, receipt_id=task.receipt_id, from_post_id=task.post_id,
+            to_post_id=new_post, action=action, remark=remark, sent_by=actor.id, sent_at=now))
+        if task.kind == "file":
+            files_mod.seal_notes(s, subject.id)
+        subject.holder_post_id = new_post
+        subject.holder_since = now
+        recipients = org.holders_of(s, new_post)
+        label = getattr(subject, "file_no", None) or getattr(subject, "diary_no", "")
+        notices.received(s, f"received:{task.kind}:{subject.id}:{result.opened[0].task_uuid}",
+                         recipients, label=label, subject=subject.subject, by=actor.username,
+                         action=action)
+
+    @staticmethod
+    def _set_priority(result: StepResult, priority: str) -> None:
+        for row in result.opened:
+            row.priority = priority
+
+    # ------------------------------------------------------------ permissions
+
+    def _may_set_priority(self, s: Session, actor: User) -> None:
+        post = s.get(Post, actor.post_id)
+        if post is None or post.rank < SECTION_OFFICER_RANK:
+            raise Forbidden("priority: only a Section Officer or above sets a priority grading")
+
+    # timers: fire_due_timers and warn_due_soon live in engine/commands/sla.py
+
+    # ------------------------------------------------------------ read helpers
+
+    def notifications(self, actor: User) -> list[dict[str, Any]]:
+        with self.db.reader() as s:
+            return [{"id": m.id, "subject": m.subject, "body": m.body,
+                     "at": views.iso(m.created_at)} for m in outbox.for_user(s, actor)]
+
+    def definitions_list(self) -> list[dict[str, Any]]:
+        with self.db.reader() as s:
+            running = set(s.scalars(select(Instance.definition_id).where(
+                Instance.status == "running").distinct()))
+            rows = s.scalars(select(ProcessDefinition).order_by(
+                ProcessDefinition.process_id, ProcessDefinition.version))
+            return [{"process_id": d.process_id, "version": d.version,
+                     "content_hash": d.content_hash, "deployed_at": views.iso(d.deployed_at),
+                     "deployed_by": d.deployed_by, "has_running": d.id in running}
+                    for d in rows]
+

@@ -1,0 +1,70 @@
+"""Append-only, hash-chained history of every instance."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.store.models import HistoryEvent, Instance, utcnow
+
+GENESIS = "0" * 64
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def event_hash(prev_hash: str, body: dict[str, Any]) -> str:
+    return hashlib.sha256((prev_hash + canonical_json(body)).encode()).hexdigest()
+
+
+def event_body(instance_id: int, seq: int, kind: str, at: datetime, actor: str | None,
+               task_spec: str | None, data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "instance_id": instance_id, "seq": seq, "kind": kind, "at": at.isoformat(),
+        "actor": actor, "task_spec": task_spec, "data": data,
+    }
+
+
+def append(session: Session, instance: Instance, kind: str, *, actor: str | None = None,
+           task_spec: str | None = None, data: dict[str, Any] | None = None) -> HistoryEvent:
+    """Append one event in the caller's transaction, chained to the instance's last one."""
+    if instance.id is None:
+        session.flush()
+    seq = (instance.event_count or 0) + 1
+    prev = instance.last_event_hash or GENESIS
+    at = utcnow()
+    payload = json.loads(canonical_json(data or {}))
+    body = event_body(instance.id, seq, kind, at, actor, task_spec, payload)
+    digest = event_hash(prev, body)
+    event = HistoryEvent(instance_id=instance.id, seq=seq, kind=kind, at=at, actor=actor,
+                         task_spec=task_spec, data=payload, prev_hash=prev, hash=digest)
+    session.add(event)
+    instance.event_count = seq
+    instance.last_event_hash = digest
+    return event
+
+
+def events(session: Session, instance_id: int) -> list[HistoryEvent]:
+    return list(session.scalars(
+        select(HistoryEvent).where(HistoryEvent.instance_id == instance_id)
+        .order_by(HistoryEvent.seq)))
+
+
+def verify_chain(rows: list[HistoryEvent]) -> str | None:
+    """None when intact, else a description of the first broken event."""
+    prev = GENESIS
+    for expected_seq, row in enumerate(rows, start=1):
+        if row.seq != expected_seq:
+            return f"instance {row.instance_id}: event #{expected_seq} missing or out of order"
+        body = event_body(row.instance_id, row.seq, row.kind, row.at, row.actor, row.task_spec,
+                          row.data)
+        if row.prev_hash != prev or event_hash(prev, body) != row.hash:
+            return f"instance {row.instance_id}: event #{row.seq} ({row.kind}) was altered"
+        prev = row.hash
+    return None

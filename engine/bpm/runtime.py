@@ -1,0 +1,302 @@
+"""Running instances: start, complete a user task, run engine steps, and keep the query
+tables (open tasks, timers) and the history in step with the workflow — all inside the
+caller's transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.task import Task as SpiffTask
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.audit import history
+from engine.bpm.codec import dump_state, load_state
+from engine.bpm.definitions import Definitions
+from engine.bpm.handler_api import HandlerContext, HandlerRegistry
+from engine.bpm.sandbox import make_script_engine
+from engine.errors import ActionNotAllowed, Conflict, InvalidInput
+from engine.sla.policy import SLA_EXPRESSION, SlaPolicy, warn_at
+from engine.store.models import Instance, OpenTask, Post, ProcessDefinition, Timer, User, utcnow
+
+
+@dataclass
+class StepResult:
+    """What changed in one action, for the domain layer (holders, movements)."""
+
+    opened: list[OpenTask] = field(default_factory=list)
+    closed: list[OpenTask] = field(default_factory=list)
+    completed: bool = False
+
+
+class Runtime:
+    def __init__(self, definitions: Definitions, handlers: HandlerRegistry):
+        self.definitions = definitions
+        self.handlers = handlers
+        self.script_engine = make_script_engine()
+        # Sets SLA timers' due times from the rules; None keeps the diagram's durations.
+        self.sla: SlaPolicy | None = None
+
+    # ------------------------------------------------------------------ public
+
+    def start(self, session: Session, process_id: str, data: dict[str, Any], *,
+              actor: User | None, subject_kind: str | None, subject_id: int | None,
+              definition: ProcessDefinition | None = None) -> tuple[Instance, StepResult]:
+        definition = definition or self.definitions.latest(session, process_id)
+        read = self.definitions.loaded(definition)
+        workflow = BpmnWorkflow(read.spec, read.subprocess_specs, script_engine=self.script_engine)
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.data.update(data)
+        instance = Instance(definition=definition, process_id=definition.process_id,
+                            subject_kind=subject_kind, subject_id=subject_id, status="running")
+        session.add(instance)
+        session.flush()
+        history.append(session, instance, "instance_started", actor=_name(actor),
+                       data={"process_id": definition.process_id, "version": definition.version,
+                             "data": data})
+        result = self._advance(session, instance, workflow, actor)
+        return instance, result
+
+    def complete(self, session: Session, open_task: OpenTask, data: dict[str, Any], *,
+                 actor: User | None, history_data: dict[str, Any] | None = None) -> StepResult:
+        """Complete one ready user task with data; stale or already-done ⇒ Conflict."""
+        instance = session.get(Instance, open_task.instance_id)
+        if instance is None or instance.status != "running" or instance.state is None:
+            raise Conflict("this process has already finished")
+        workflow = self.load(instance)
+        task = workflow.get_task_from_id(UUID(open_task.task_uuid))
+        if task is None or task.state != TaskState.READY or not task.task_spec.manual:
+            raise Conflict("this task has already been acted on")
+        task.data.update(data)
+        # `inputs` is exactly what was applied to the task: the re-execution check
+        # (engine/bpm/reexecute.py) replays it; `task_id` ties the event to its task_ready.
+        record = dict(history_data) if history_data is not None else {}
+        record.update(inputs=data, task_id=str(task.id))
+        history.append(session, instance, "task_completed", actor=_name(actor),
+                       task_spec=task.task_spec.name, data=record)
+        # Claim the instance now: the version check runs before any other write, so a
+        # concurrent action on the same instance fails here and writes nothing.
+        session.flush()
+        try:
+            task.run()
+        except WorkflowException as exc:
+            raise ActionNotAllowed(f"the process could not continue: {_plain(exc)}") from exc
+        return self._advance(session, instance, workflow, actor, completed=open_task.task_uuid)
+
+    def fire_timers(self, session: Session, instance: Instance) -> StepResult:
+        """Run the instance's timers that have come due (SLA escalations and the like).
+        Safe to repeat: a timer fires once, and a stale version is a Conflict."""
+        if instance.status != "running" or instance.state is None:
+            return StepResult()
+        workflow = self.load(instance)
+        workflow.refresh_timers()
+        return self._advance(session, instance, workflow, None)
+
+    def load(self, instance: Instance) -> BpmnWorkflow:
+        read = self.definitions.loaded(instance.definition)
+        return load_state(instance.state, read.spec, read.subprocess_specs, self.script_engine)
+
+    def task_meta(self, instance: Instance, task_spec: str) -> dict[str, Any]:
+        return instance.definition.meta["tasks"].get(task_spec, {})
+
+    # ------------------------------------------------------------------ steps
+
+    def _advance(self, session: Session, instance: Instance, workflow: BpmnWorkflow,
+                 actor: User | None, completed: str | None = None) -> StepResult:
+        try:
+            self._run_engine(session, instance, workflow, actor)
+        except WorkflowException as exc:
+            raise ActionNotAllowed(f"the process could not continue: {_plain(exc)}") from exc
+        result = StepResult()
+        # Tasks first: a newly opened task fixes the due time of its SLA timers.
+        self._sync_tasks(session, instance, workflow, result, completed)
+        self._sync_timers(session, instance, workflow)
+        if workflow.is_completed():
+            instance.status = "completed"
+            instance.completed_at = utcnow()
+            instance.state = None  # completed instances keep history, not live state
+            # The final data stands in for the dropped state in the re-execution check.
+            final = workflow.last_task.data if workflow.last_task is not None else {}
+            history.append(session, instance, "instance_completed", actor=_name(actor),
+                           data={"data": final})
+            result.completed = True
+        else:
+            instance.state = dump_state(workflow)
+        session.flush()
+        return result
+
+    def _run_engine(self, session: Session, instance: Instance, workflow: BpmnWorkflow,
+                    actor: User | None) -> None:
+        """Engine steps until only user tasks and timers wait. A service task runs up to
+        STARTED and waits for us: we call its named handler, then complete it."""
+        meta = instance.definition.meta["tasks"]
+        while True:
+            workflow.do_engine_steps()
+            started = started_service_tasks(workflow, meta)
+            if not started:
+                return
+            for task in started:
+                handler = meta[task.task_spec.name]["handler"]
+                before = history.canonical_json(task.data)
+                ctx = HandlerContext(session=session, instance=instance,
+                                     task_spec=task.task_spec.name, data=task.data, actor=actor)
+                self.handlers.get(handler)(ctx)
+                record: dict[str, Any] = {"handler": handler, "result": ctx.results}
+                if history.canonical_json(task.data) != before:
+                    # What the handler put into the process data: the re-execution check
+                    # applies it instead of calling the handler (handlers have side effects).
+                    record["data_set"] = dict(task.data)
+                history.append(session, instance, "handler_called", actor=_name(actor),
+                               task_spec=task.task_spec.name, data=record)
+                task.complete()
+
+    def _sync_tasks(self, session: Session, instance: Instance, workflow: BpmnWorkflow,
+                    result: StepResult, completed: str | None = None) -> None:
+        existing = {t.task_uuid: t for t in session.scalars(
+            select(OpenTask).where(OpenTask.instance_id == instance.id,
+                                   OpenTask.closed_at.is_(None)))}
+        ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+        for uuid, row in existing.items():
+            if uuid not in ready:
+                row.closed_at = utcnow()
+                result.closed.append(row)
+                if uuid != completed:  # cancelled by the process (e.g. an interrupting event)
+                    history.append(session, instance, "task_withdrawn", task_spec=row.task_spec,
+                                   data={"task_id": uuid, "post_id": row.post_id})
+        for uuid, task in ready.items():
+            if uuid in existing:
+                continue
+            spec_meta = self.task_meta(instance, task.task_spec.name)
+            post_id = self._assignee(session, task, spec_meta)
+            received = utcnow()
+            self._set_sla_due(session, instance, task, post_id, received)
+            due = _due_for(task)
+            row = OpenTask(
+                instance_id=instance.id, task_uuid=uuid, task_spec=task.task_spec.name,
+                name=spec_meta.get("name") or task.task_spec.bpmn_name or task.task_spec.name,
+                kind=instance.subject_kind or "process",
+                file_id=instance.subject_id if instance.subject_kind == "file" else None,
+                receipt_id=instance.subject_id if instance.subject_kind == "receipt" else None,
+                post_id=post_id, actions=",".join(spec_meta.get("actions", ["complete"])),
+                received_at=received, due_at=due,
+                warn_at=warn_at(received, due) if due is not None else None,
+            )
+            session.add(row)
+            result.opened.append(row)
+            history.append(session, instance, "task_ready", task_spec=task.task_spec.name,
+                           data={"task_id": uuid, "post_id": post_id, "name": row.name,
+                                 "due_at": row.due_at.isoformat() if row.due_at else None})
+
+    def _set_sla_due(self, session: Session, instance: Instance, task: SpiffTask,
+                     post_id: int, start: datetime) -> None:
+        """A boundary timer whose expression is `sla_duration` is the task's SLA timer: its
+        due time comes from the SLA rules for this post's department, this task and the
+        item's priority, in working time (engine/sla/policy.py), not from the expression."""
+        if self.sla is None or task.parent is None:
+            return
+        timers = [t for t in task.parent.children
+                  if t is not task and t.state == TaskState.WAITING
+                  and isinstance(getattr(t.task_spec, "event_definition", None),
+                                 TimerEventDefinition)
+                  and t.task_spec.event_definition.expression.strip() == SLA_EXPRESSION]
+        if not timers:
+            return
+        due = self.sla.due_at(session, instance, task.task_spec.name, post_id, start)
+        for timer in timers:
+            timer._set_internal_data(event_value=due.isoformat())
+
+    def _assignee(self, session: Session, task: SpiffTask, spec_meta: dict[str, Any]) -> int:
+        expression = spec_meta.get("assignee", "holder_post")
+        try:
+            value = self.script_engine.evaluate(task, expression)
+        except WorkflowException as exc:
+            raise InvalidInput(
+                f"task '{task.task_spec.name}': assignee '{expression}' could not be worked out: "
+                f"{_plain(exc)}") from exc
+        if not isinstance(value, int) or session.get(Post, value) is None:
+            raise InvalidInput(
+                f"task '{task.task_spec.name}': assignee '{expression}' gave {value!s}, "
+                "which is not a post")
+        return value
+
+    def _sync_timers(self, session: Session, instance: Instance, workflow: BpmnWorkflow) -> None:
+        rows = {t.task_uuid: t for t in session.scalars(
+            select(Timer).where(Timer.instance_id == instance.id, Timer.status == "pending"))}
+        waiting = {str(t.id): t for t in _waiting_timers(workflow)}
+        for uuid, row in rows.items():
+            if uuid in waiting:
+                continue
+            task = workflow.get_task_from_id(UUID(uuid))
+            fired = task is not None and task.state == TaskState.COMPLETED
+            row.status = "fired" if fired else "cancelled"
+            if fired:
+                history.append(session, instance, "timer_fired", task_spec=row.task_spec,
+                               data={"timer_id": uuid, "due_at": row.due_at.isoformat(),
+                                     "lag_ms": int((utcnow() - row.due_at).total_seconds() * 1000)})
+            else:
+                history.append(session, instance, "timer_cancelled", task_spec=row.task_spec,
+                               data={"timer_id": uuid})
+        for uuid, task in waiting.items():
+            if uuid in rows:
+                continue
+            due = _timer_due(task)
+            if due is None:
+                continue
+            session.add(Timer(instance_id=instance.id, task_uuid=uuid,
+                              task_spec=task.task_spec.name, due_at=due))
+            history.append(session, instance, "timer_set", task_spec=task.task_spec.name,
+                           data={"timer_id": uuid, "due_at": due.isoformat()})
+
+
+def started_service_tasks(workflow: BpmnWorkflow, meta: dict[str, Any]) -> list[SpiffTask]:
+    """Service tasks the engine ran up to STARTED: each waits for its named handler."""
+    return [t for t in workflow.get_tasks(state=TaskState.STARTED)
+            if meta.get(t.task_spec.name, {}).get("kind") == "service"]
+
+
+def _waiting_timers(workflow: BpmnWorkflow) -> list[SpiffTask]:
+    found = []
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        definition = getattr(task.task_spec, "event_definition", None)
+        if isinstance(definition, TimerEventDefinition):
+            found.append(task)
+    return found
+
+
+def _timer_due(task: SpiffTask) -> datetime | None:
+    value = task._get_internal_data("event_value")
+    if isinstance(value, str):
+        try:
+            return TimerEventDefinition.get_datetime(value)
+        except ValueError:
+            return None
+    if isinstance(value, dict) and "next" in value:  # cycle timers
+        return TimerEventDefinition.get_datetime(value["next"])
+    return None
+
+
+def _due_for(task: SpiffTask) -> datetime | None:
+    """A user task's due time: its earliest waiting boundary timer (the SLA)."""
+    parent = task.parent
+    if parent is None:
+        return None
+    dues = [_timer_due(t) for t in parent.children
+            if t is not task and t.state == TaskState.WAITING
+            and isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition)]
+    dues = [d for d in dues if d is not None]
+    return min(dues) if dues else None
+
+
+def _name(user: User | None) -> str | None:
+    return user.username if user is not None else None
+
+
+def _plain(exc: Exception) -> str:
+    return str(exc).split("\n")[0]

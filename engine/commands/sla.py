@@ -1,0 +1,289 @@
+"""Service actions for time limits: the admin's SLA rules, calendar and holidays, the
+due-soon sweep, the pendency report, and processes that start on a timer. A mixin of
+`Sanchika` (engine/app.py); every public method is one transaction."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import date, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine.bpm.runtime import Runtime
+from engine.domain import org
+from engine.errors import Conflict, InvalidInput, NotFound
+from engine.notify import notices
+from engine.read import reports
+from engine.read.views import iso
+from engine.sla.policy import PRIORITIES, UNITS, load_calendar
+from engine.sla.workcal import WorkingCalendar, parse_clock, parse_weekend
+from engine.store.db import Database
+from engine.store.models import (
+    Department,
+    File,
+    Instance,
+    OpenTask,
+    ProcessDefinition,
+    Receipt,
+    Timer,
+    User,
+    utcnow,
+)
+from engine.store.sla_models import Holiday, SlaRule, WorkCalendar
+
+log = logging.getLogger(__name__)
+
+
+class SlaServices:
+    db: Database
+    runtime: Runtime
+
+    # ------------------------------------------------------------ holidays
+
+    def holidays(self, actor: User) -> list[dict[str, Any]]:
+        org.require_role(actor, "admin")
+        with self.db.reader() as s:
+            return [_holiday(h) for h in s.scalars(select(Holiday).order_by(Holiday.day))]
+
+    def add_holiday(self, actor: User, day: date, name: str) -> dict[str, Any]:
+        org.require_role(actor, "admin")
+        name = (name or "").strip()
+        if not name:
+            raise InvalidInput("name: required (e.g. 'Republic Day')")
+        with self.db.transaction() as s:
+            if s.scalar(select(Holiday.id).where(Holiday.day == day)) is not None:
+                raise Conflict(f"day: {day.isoformat()} is already a holiday")
+            holiday = Holiday(day=day, name=name[:200])
+            s.add(holiday)
+            s.flush()
+            return _holiday(holiday)
+
+    def delete_holiday(self, actor: User, holiday_id: int) -> None:
+        org.require_role(actor, "admin")
+        with self.db.transaction() as s:
+            holiday = s.get(Holiday, holiday_id)
+            if holiday is None:
+                raise NotFound(f"no holiday with id {holiday_id}")
+            s.delete(holiday)
+
+    # ------------------------------------------------------------ calendar
+
+    def work_calendar(self, actor: User) -> dict[str, Any]:
+        org.require_role(actor, "admin")
+        with self.db.reader() as s:
+            return _calendar(load_calendar(s))
+
+    def set_work_calendar(self, actor: User, fields: dict[str, Any]) -> dict[str, Any]:
+        org.require_role(actor, "admin")
+        current = self.work_calendar(actor)
+        merged = {**current, **{k: v for k, v in fields.items() if v is not None}}
+        try:
+            weekend = parse_weekend(merged["weekend"])
+            start = parse_clock(merged["day_start"], "day_start")
+            end = parse_clock(merged["day_end"], "day_end")
+            tz = ZoneInfo(merged["timezone"])
+            WorkingCalendar(weekend=weekend, day_start=start, day_end=end, tz=tz)
+        except (ValueError, KeyError) as exc:  # ZoneInfoNotFoundError is a KeyError
+            raise InvalidInput(_plain(exc)) from None
+        with self.db.transaction() as s:
+            row = s.get(WorkCalendar, 1) or WorkCalendar(id=1)
+            row.weekend = ",".join(str(d) for d in sorted(weekend))
+            row.day_start, row.day_end = start.strftime("%H:%M"), end.strftime("%H:%M")
+            row.timezone = merged["timezone"]
+            s.add(row)
+        return self.work_calendar(actor)
+
+    # ------------------------------------------------------------ SLA rules
+
+    def sla_rules(self, actor: User) -> list[dict[str, Any]]:
+        org.require_role(actor, "admin")
+        with self.db.reader() as s:
+            codes = dict(s.execute(select(Department.id, Department.code)).all())
+            return [_rule(r, codes) for r in s.scalars(select(SlaRule).order_by(SlaRule.id))]
+
+    def add_sla_rule(self, actor: User, fields: dict[str, Any]) -> dict[str, Any]:
+        org.require_role(actor, "admin")
+        priority = fields.get("priority") or None
+        if priority is not None and priority not in PRIORITIES:
+            raise InvalidInput(f"priority: must be one of {', '.join(PRIORITIES)}")
+        unit = fields.get("unit")
+        if unit not in UNITS:
+            raise InvalidInput(f"unit: must be one of {', '.join(UNITS)}")
+        amount = fields.get("amount")
+        if not isinstance(amount, int) or isinstance(amount, bool) or not 1 <= amount <= 366:
+            raise InvalidInput("amount: a whole number from 1 to 366")
+        task_spec = (fields.get("task_id") or "").strip() or None
+        with self.db.transaction() as s:
+            department_id = None
+            if fields.get("department"):
+                department_id = s.scalar(select(Department.id).where(
+                    Department.code == fields["department"]))
+                if department_id is None:
+                    raise InvalidInput(f"department: no department '{fields['department']}'")
+            same = s.scalar(select(SlaRule.id).where(
+                _eq(SlaRule.department_id, department_id), _eq(SlaRule.task_spec, task_spec),
+                _eq(SlaRule.priority, priority)))
+            if same is not None:
+                raise Conflict(f"rule {same} already covers this department, task and "
+                               "priority; delete it first")
+            rule = SlaRule(department_id=department_id, task_spec=task_spec, priority=priority,
+                           amount=amount, unit=unit, created_by=actor.username)
+            s.add(rule)
+            s.flush()
+            codes = dict(s.execute(select(Department.id, Department.code)).all())
+            return _rule(rule, codes)
+
+    def delete_sla_rule(self, actor: User, rule_id: int) -> None:
+        org.require_role(actor, "admin")
+        with self.db.transaction() as s:
+            rule = s.get(SlaRule, rule_id)
+            if rule is None:
+                raise NotFound(f"no SLA rule with id {rule_id}")
+            s.delete(rule)
+
+    # ------------------------------------------------------------ firing timers
+
+    # Instances fired per transaction (each in its own savepoint): fewer commits and one
+    # session's cache of posts and definitions, while one bad instance spoils nothing.
+    timer_batch = 25
+
+    def fire_due_timers(self, limit: int = 500, budget_seconds: float | None = None) -> int:
+        """Fire every pending timer whose time has come. Each instance runs in a savepoint
+        under its version check, `timer_batch` instances per transaction; an instance that
+        someone else changed meanwhile is skipped (its timer stays pending for the next
+        sweep, nothing lost). With `budget_seconds`, no new batch starts after that long.
+        Returns how many instances were advanced."""
+        started = time.monotonic()
+        with self.db.reader() as s:
+            due = list(dict.fromkeys(s.scalars(
+                select(Timer.instance_id).where(Timer.status == "pending",
+                                                Timer.due_at <= utcnow())
+                .order_by(Timer.due_at).limit(limit))))
+        advanced = 0
+        batch = max(1, self.timer_batch)
+        for start in range(0, len(due), batch):
+            if budget_seconds is not None and time.monotonic() - started > budget_seconds:
+                break
+            chunk = due[start:start + batch]
+            try:
+                advanced += self._fire_batch(chunk)
+            except Conflict:  # the commit itself lost a race: retry one by one
+                for instance_id in chunk:
+                    try:
+                        advanced += self._fire_batch([instance_id])
+                    except Conflict:
+                        continue
+        return advanced
+
+    def _fire_batch(self, instance_ids: list[int]) -> int:
+        fired = 0
+        with self.db.transaction() as s:
+            for instance_id in instance_ids:
+                try:
+                    with s.begin_nested():
+                        instance = s.get(Instance, instance_id)
+                        if instance is None:
+                            continue
+                        self.runtime.fire_timers(s, instance)
+                    fired += 1
+                except (StaleDataError, IntegrityError):
+                    continue  # someone acted on it first; the next sweep sees the new state
+                except Exception:  # a broken instance must not stop the others
+                    log.exception("instance %s: its due timer could not fire", instance_id)
+        return fired
+
+    # ------------------------------------------------------------ due soon
+
+    def warn_due_soon(self, limit: int = 500) -> int:
+        """Tell each holder once when most of a task's limit has passed (open_tasks.warn_at).
+        Each task in its own transaction; the warning time is cleared in the same one, and
+        the outbox event key is per task, so nobody is warned twice for one task."""
+        now = utcnow()
+        with self.db.reader() as s:
+            due = list(s.scalars(select(OpenTask.id).where(
+                OpenTask.warn_at.is_not(None), OpenTask.warn_at <= now,
+                OpenTask.closed_at.is_(None)).order_by(OpenTask.warn_at).limit(limit)))
+        warned = 0
+        for task_id in due:
+            with self.db.transaction() as s:
+                claimed = s.execute(
+                    update(OpenTask).where(OpenTask.id == task_id, OpenTask.warn_at.is_not(None))
+                    .values(warn_at=None).execution_options(synchronize_session=False))
+                if claimed.rowcount != 1:
+                    continue  # another sweeper took it
+                task = s.get(OpenTask, task_id)
+                if task.due_at is None or task.due_at <= now:
+                    continue  # already breached: the escalation tells them
+                label, subject = _label(s, task)
+                for user in org.holders_of(s, task.post_id):
+                    notices.send(s, f"due_soon:{task.id}", [user], "due_soon", label=label,
+                                 subject=subject, step=task.name,
+                                 due=_local_time(s, task.due_at))
+                warned += 1
+        return warned
+
+    # ------------------------------------------------------------ reports
+
+    def pendency(self, actor: User) -> dict[str, Any]:
+        org.require_role(actor, "officer", "auditor", "admin")
+        with self.db.reader() as s:
+            return reports.pendency(s, actor, utcnow())
+
+    # ------------------------------------------------------------ timer start events
+
+    def _start_scheduled(self, s: Session, definition: ProcessDefinition) -> None:
+        """A process whose start event is a timer starts itself: a newly deployed version
+        gets one instance waiting on that timer (the scheduler then runs it)."""
+        read = self.runtime.definitions.loaded(definition)
+        starts = read.spec.start.outputs
+        if any(isinstance(getattr(t, "event_definition", None), TimerEventDefinition)
+               for t in starts):
+            self.runtime.start(s, definition.process_id, {}, actor=None, subject_kind=None,
+                               subject_id=None, definition=definition)
+
+
+def _eq(column: Any, value: Any) -> Any:
+    return column.is_(None) if value is None else column == value
+
+
+def _holiday(h: Holiday) -> dict[str, Any]:
+    return {"id": h.id, "day": h.day.isoformat(), "name": h.name}
+
+
+def _rule(r: SlaRule, codes: dict[int, str]) -> dict[str, Any]:
+    return {"id": r.id, "department": codes.get(r.department_id) if r.department_id else None,
+            "task_id": r.task_spec, "priority": r.priority, "amount": r.amount,
+            "unit": r.unit, "created_by": r.created_by, "created_at": iso(r.created_at)}
+
+
+def _calendar(c: WorkingCalendar) -> dict[str, Any]:
+    return {"weekend": sorted(c.weekend), "day_start": c.day_start.strftime("%H:%M"),
+            "day_end": c.day_end.strftime("%H:%M"), "timezone": c.tz.key,
+            "day_hours": c.day_length / timedelta(hours=1)}
+
+
+def _label(s: Session, task: OpenTask) -> tuple[str, str]:
+    if task.file_id is not None:
+        file = s.get(File, task.file_id)
+        return file.file_no, file.subject
+    if task.receipt_id is not None:
+        receipt = s.get(Receipt, task.receipt_id)
+        return receipt.diary_no, receipt.subject
+    return task.name, task.name
+
+
+def _local_time(s: Session, moment: Any) -> str:
+    tz = load_calendar(s).tz
+    return moment.astimezone(tz).strftime("%d-%m-%Y %H:%M")
+
+
+def _plain(exc: Exception) -> str:
+    text = str(exc.args[0]) if exc.args else str(exc)
+    return text if ":" in text else f"timezone: unknown time zone {text}"

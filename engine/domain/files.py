@@ -1,0 +1,184 @@
+"""Files: numbering, green notes, correspondence, lock on approval, closure."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from engine.audit.history import canonical_json
+from engine.domain import subject_heads
+from engine.domain.numbering import file_no
+from engine.domain.org import acting_post_ids
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.sla.policy import PRIORITIES
+from engine.store.file_models import Draft, DraftVersion
+from engine.store.models import Correspondence, File, Note, Post, Receipt, Section, User, utcnow
+
+RECORD_CATEGORIES = ("A", "B", "C")
+KINDS = ("electronic", "physical")
+MAX_NOTE_CHARS = 20000
+
+
+def get_file(session: Session, file_id: int) -> File:
+    file = session.get(File, file_id)
+    if file is None:
+        raise NotFound(f"no file with id {file_id}")
+    return file
+
+
+def new_file(session: Session, actor: User, subject: str, head: str, priority: str,
+             kind: str = "electronic") -> File:
+    subject = (subject or "").strip()
+    head = (head or "").strip()
+    if not subject:
+        raise InvalidInput("subject: required")
+    if len(subject) > 500:
+        raise InvalidInput("subject: at most 500 characters")
+    if not head or not head.replace("-", "").isalnum() or len(head) > 32:
+        raise InvalidInput("head: required, letters and digits only (e.g. 11011)")
+    if priority not in PRIORITIES:
+        raise InvalidInput(f"priority: must be one of {', '.join(PRIORITIES)}")
+    if kind not in KINDS:
+        raise InvalidInput(f"kind: must be one of {', '.join(KINDS)}")
+    post = session.get(Post, actor.post_id)
+    section = session.get(Section, post.section_id)
+    subject_heads.require(session, section.department, head)
+    year = utcnow().year
+    number, serial = file_no(session, section.department.code, section.code, head, year)
+    file = File(file_no=number, section_id=section.id, head=head, serial=serial, year=year,
+                subject=subject, priority=priority, kind=kind, creator_post_id=post.id,
+                created_by=actor.id, holder_post_id=post.id, holder_since=utcnow())
+    session.add(file)
+    session.flush()
+    return file
+
+
+def add_note(session: Session, file: File, actor: User, text: str) -> Note:
+    """The holder adds a green note paragraph; refused once the file is locked."""
+    text = (text or "").strip()
+    if not text:
+        raise InvalidInput("text: the note is empty")
+    if len(text) > MAX_NOTE_CHARS:
+        raise InvalidInput(f"text: at most {MAX_NOTE_CHARS} characters")
+    if file.locked:
+        raise Conflict(f"file {file.file_no} is approved and locked; notes cannot be added")
+    if file.status == "closed":
+        raise Conflict(f"file {file.file_no} is closed")
+    if file.holder_post_id not in acting_post_ids(session, actor):
+        raise Forbidden(f"only the holder of file {file.file_no} can add a note")
+    last = session.scalar(select(func.max(Note.para_no)).where(Note.file_id == file.id)) or 0
+    # the post the note is written for (an additional charge writes for that post)
+    note = Note(file_id=file.id, para_no=last + 1, text=text, author_id=actor.id,
+                author_post_id=file.holder_post_id)
+    session.add(note)
+    session.flush()
+    return note
+
+
+def seal_notes(session: Session, file_id: int) -> None:
+    """The file moved on: every note written so far becomes immutable."""
+    session.execute(update(Note).where(Note.file_id == file_id, Note.sealed.is_(False))
+                    .values(sealed=True))
+
+
+def put_up_receipt(session: Session, file: File, receipt: Receipt, actor: User | None
+                   ) -> Correspondence:
+    if file.locked:
+        raise Conflict(f"file {file.file_no} is locked; nothing can be added")
+    existing = session.scalar(select(Correspondence).where(
+        Correspondence.file_id == file.id, Correspondence.receipt_id == receipt.id))
+    if existing is not None:
+        return existing
+    item = Correspondence(file_id=file.id, receipt_id=receipt.id,
+                          added_by=actor.id if actor else receipt.diarised_by)
+    session.add(item)
+    receipt.status = "filed"
+    receipt.file_id = file.id
+    receipt.holder_post_id = None
+    session.flush()
+    return item
+
+
+def lock(session: Session, file: File, approver: User | None) -> None:
+    seal_notes(session, file.id)
+    session.flush()
+    file.locked = True
+    file.locked_at = utcnow()
+    file.status = "approved"
+    file.approved_by = approver.id if approver else None
+
+
+def close(file: File, record_category: str) -> None:
+    if record_category not in RECORD_CATEGORIES:
+        raise InvalidInput("record_category: must be A, B or C")
+    file.status = "closed"
+    file.record_category = record_category
+    file.closed_at = utcnow()
+    file.holder_post_id = None
+
+
+def _iso(value: datetime | None) -> str | None:
+    """The same text on SQLite and PostgreSQL: UTC, always with microseconds."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def content_hash(session: Session, file: File) -> str:
+    """SHA-256 of what a locked file must keep unchanged (`content`)."""
+    return hashlib.sha256(canonical_json(content(session, file)).encode()).hexdigest()
+
+
+def content(session: Session, file: File) -> dict:
+    """What a locked file must keep unchanged: its identity, its notes (in para order) and
+    its correspondence (in the order it was put up, with each receipt's diary number,
+    subject, sender and PDF hash). Read with column queries, so the values are the
+    database's, not whatever an object in the session holds. Drafts (DFA versions) are
+    in it too, so the lock and the approval signatures cover them."""
+    notes = session.execute(
+        select(Note.para_no, Note.text, Note.author_id, Note.author_post_id, Note.created_at)
+        .where(Note.file_id == file.id).order_by(Note.para_no, Note.id))
+    correspondence = session.execute(
+        select(Correspondence.receipt_id, Receipt.diary_no, Receipt.subject, Receipt.sender,
+               Receipt.pdf_sha256)
+        .outerjoin(Receipt, Receipt.id == Correspondence.receipt_id)
+        .where(Correspondence.file_id == file.id).order_by(Correspondence.id))
+    # Drafts for approval: each draft's fixed fields and every version of its text (what
+    # the approver saw). Their status moves on after approval (issued), so it is left out.
+    drafts = session.execute(
+        select(Draft.id, Draft.subject, Draft.addressee, DraftVersion.version,
+               DraftVersion.text, DraftVersion.author_id, DraftVersion.created_at)
+        .join(DraftVersion, DraftVersion.draft_id == Draft.id)
+        .where(Draft.file_id == file.id).order_by(Draft.id, DraftVersion.version))
+    content = {
+        "file": {"file_no": file.file_no, "subject": file.subject},
+        "notes": [{"para_no": n.para_no, "text": n.text, "author_id": n.author_id,
+                   "author_post_id": n.author_post_id, "created_at": _iso(n.created_at)}
+                  for n in notes],
+        "correspondence": [{"receipt_id": c.receipt_id, "diary_no": c.diary_no,
+                            "subject": c.subject, "sender": c.sender,
+                            "pdf_sha256": c.pdf_sha256}
+                           for c in correspondence],
+    }
+    drafts_ = [{"draft_id": d.id, "subject": d.subject, "addressee": d.addressee,
+                "version": d.version, "text": d.text, "author_id": d.author_id,
+                "created_at": _iso(d.created_at)} for d in drafts]
+    if drafts_:  # a file without drafts keeps the hash it always had
+        content["drafts"] = drafts_
+    return content
+
+
+def reopen(file: File) -> None:
+    """An approved reopening: open again for noting; the record category and closing date
+    go (they are in the history), an approved file is unlocked for new notes."""
+    if file.status != "closed":
+        raise Conflict(f"file {file.file_no} is not closed")
+    file.status = "open"
+    file.locked = False
+    file.record_category = None
+    file.closed_at = None

@@ -1,0 +1,150 @@
+"""Departments, sections, posts and users; passwords are stored only as hashes."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from engine.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from engine.store.access_models import AdditionalCharge
+from engine.store.models import Department, Post, Section, User, utcnow
+
+ROLES = ("officer", "designer", "auditor", "admin")
+# Additional charges run from one office day to another; office days are Indian Standard
+# Time (no daylight saving, so a fixed offset is exact).
+OFFICE_TZ = timezone(timedelta(hours=5, minutes=30), "IST")
+
+
+def office_today(at: datetime | None = None) -> date:
+    return (at or utcnow()).astimezone(OFFICE_TZ).date()
+
+
+def acting_post_ids(session: Session, user: User, at: datetime | None = None) -> list[int]:
+    """The posts a user holds now: the substantive post first, then every additional
+    charge in force on that office day. Acting, inboxes and visibility all use this."""
+    posts = [user.post_id] if user.post_id is not None else []
+    day = office_today(at)
+    charged = session.scalars(select(AdditionalCharge.post_id).where(
+        AdditionalCharge.user_id == user.id, AdditionalCharge.ended_at.is_(None),
+        AdditionalCharge.starts_on <= day, AdditionalCharge.ends_on >= day)
+        .order_by(AdditionalCharge.id))
+    for post_id in charged:
+        if post_id not in posts:
+            posts.append(post_id)
+    return posts
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password)
+
+
+def authenticate(session: Session, username: str, password: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    # Check a hash even for unknown users so timing does not reveal which names exist.
+    stored = user.password_hash if user else _dummy_hash()
+    if not check_password_hash(stored, password) or user is None or not user.active:
+        raise Unauthorized("wrong username or password")
+    return user
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return generate_password_hash("not-a-real-password")
+
+
+def user_by_username(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"no user named '{username}'")
+    return user
+
+
+def resolve_post(session: Session, ref: str | int, field: str = "to") -> Post:
+    """A post named by username (its holder), post code, or post id."""
+    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+        post = session.get(Post, int(ref))
+        if post is not None:
+            return post
+    if isinstance(ref, str):
+        user = session.scalar(select(User).where(User.username == ref))
+        if user is not None:
+            if user.post_id is None:
+                raise InvalidInput(f"{field}: user '{ref}' holds no post")
+            return session.get(Post, user.post_id)
+        post = session.scalar(select(Post).where(Post.code == ref))
+        if post is not None:
+            return post
+    raise InvalidInput(f"{field}: no user or post called '{ref}'")
+
+
+def holders_of(session: Session, post_id: int) -> list[User]:
+    """Who is told about items arriving at a post: its holder and anyone holding it as an
+    additional charge today."""
+    holders = list(session.scalars(select(User).where(User.post_id == post_id, User.active)))
+    day = office_today()
+    holders += [u for u in session.scalars(
+        select(User).join(AdditionalCharge, AdditionalCharge.user_id == User.id).where(
+            AdditionalCharge.post_id == post_id, AdditionalCharge.ended_at.is_(None),
+            AdditionalCharge.starts_on <= day, AdditionalCharge.ends_on >= day, User.active))
+        if u not in holders]
+    return holders
+
+
+def require_post(user: User) -> int:
+    if user.post_id is None:
+        raise Forbidden(f"user '{user.username}' holds no post and cannot act on files")
+    return user.post_id
+
+
+def require_role(user: User, *roles: str) -> None:
+    if user.role not in roles:
+        raise Forbidden(
+            f"this needs the {' or '.join(roles)} role; '{user.username}' is {user.role}")
+
+
+def ensure_department(session: Session, code: str, name: str) -> Department:
+    dept = session.scalar(select(Department).where(Department.code == code))
+    if dept is None:
+        dept = Department(code=code, name=name)
+        session.add(dept)
+        session.flush()
+    return dept
+
+
+def ensure_section(session: Session, dept: Department, code: str, name: str) -> Section:
+    section = session.scalar(
+        select(Section).where(Section.department_id == dept.id, Section.code == code))
+    if section is None:
+        section = Section(department_id=dept.id, code=code, name=name)
+        session.add(section)
+        session.flush()
+    return section
+
+
+def ensure_post(session: Session, section: Section, code: str, title: str, *, rank: int = 1,
+                can_approve: bool = False, superior: Post | None = None) -> Post:
+    post = session.scalar(select(Post).where(Post.code == code))
+    if post is None:
+        post = Post(code=code, title=title, section_id=section.id, can_approve=can_approve,
+                    rank=rank, superior_post_id=superior.id if superior else None)
+        session.add(post)
+        session.flush()
+    return post
+
+
+def ensure_user(session: Session, username: str, full_name: str, password: str, *,
+                post: Post | None = None, role: str = "officer", email: str | None = None
+                ) -> User:
+    if role not in ROLES:
+        raise InvalidInput(f"role: must be one of {', '.join(ROLES)}")
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        user = User(username=username, full_name=full_name, password_hash=hash_password(password),
+                    post_id=post.id if post else None, role=role, email=email)
+        session.add(user)
+        session.flush()
+    return user

@@ -1,0 +1,60 @@
+"""Notifications are written here inside the action's transaction; a worker delivers
+them after commit (so a rolled-back action never notifies, and a committed one always does).
+
+Channels: 'app' (readable in the API, so born 'sent'), 'email' for users with an e-mail
+address and 'sms' for users with a phone number (both born 'pending' and delivered by
+engine/notify/delivery.py)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.store.models import OutboxMessage, User
+
+
+def channels_for(user: User) -> list[tuple[str, str]]:
+    """(channel, recipient) pairs a user is reached on."""
+    out = [("app", user.username)]
+    if user.email and user.email.strip():
+        out.append(("email", user.email.strip()))
+    if user.phone and user.phone.strip():
+        out.append(("sms", user.phone.strip()))
+    return out
+
+
+def notify(session: Session, event_key: str, users: list[User], subject: str, body: str) -> None:
+    """One message per user and channel; event_key makes a repeat of the same event a no-op."""
+    notify_each(session, event_key, [(user, subject, body) for user in users])
+
+
+def notify_each(session: Session, event_key: str, messages: list[tuple[User, str, str]]) -> None:
+    """Like notify, with each user's own subject and body (e.g. in their language). One
+    query finds which of the event's rows exist already."""
+    rows = {f"{event_key}:{user.id}:{channel}": (user, channel, recipient, subject, body)
+            for user, subject, body in messages
+            for channel, recipient in channels_for(user)}
+    if not rows:
+        return
+    # Rows written earlier in this transaction and not flushed yet count too; no autoflush
+    # here, they are flushed with the rest of the action.
+    existing = {o.event_key for o in session.new if isinstance(o, OutboxMessage)}
+    with session.no_autoflush:
+        existing.update(session.scalars(select(OutboxMessage.event_key).where(
+            OutboxMessage.event_key.in_(list(rows)))))
+    for key, (user, channel, recipient, subject, body) in rows.items():
+        if key in existing:
+            continue
+        session.add(OutboxMessage(
+            event_key=key, channel=channel, user_id=user.id, recipient=recipient,
+            subject=subject, body=body,
+            # in-app messages are "delivered" by being readable in the API
+            status="sent" if channel == "app" else "pending",
+        ))
+
+
+def for_user(session: Session, user: User, limit: int = 50) -> list[OutboxMessage]:
+    return list(session.scalars(
+        select(OutboxMessage).where(OutboxMessage.user_id == user.id,
+                                    OutboxMessage.channel == "app")
+        .order_by(OutboxMessage.id.desc()).limit(limit)))

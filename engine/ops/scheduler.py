@@ -1,0 +1,153 @@
+"""Background jobs of a running server: the timer sweep, kept by APScheduler in the main
+database, run by exactly one process at a time.
+
+The timers themselves are rows in `timers` (written in the action's transaction, indexed
+by due time); the durable APScheduler job sweeps them every 250 ms. Every server process
+runs a small lease keeper (engine/ops/lease.py): the process holding the lease starts the
+APScheduler scheduler, the others wait and take over within a few seconds when the holder
+dies. The first sweep runs as soon as the lease is taken, so timers that came due while
+no server was running fire at once. Firing runs under the instance's version check, so
+even two sweepers (a holder that lost its lease mid-sweep) never fire one timer twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, datetime
+
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from engine.app import Sanchika
+from engine.errors import Conflict
+from engine.ops import backup_schedule
+from engine.ops.lease import Lease
+
+log = logging.getLogger(__name__)
+# A run longer than the 250 ms interval is normal under load: APScheduler's "skipped:
+# maximum number of running instances reached" is not worth a warning each time.
+logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
+SWEEP_JOB = "sanchika-timer-sweep"
+CHECKPOINT_JOB = "sanchika-checkpoint"
+SWEEP_BUDGET = 1.0  # seconds of firing per run; the next run (250 ms later) goes on
+_schedulers: dict[str, TimerScheduler] = {}
+
+
+def sweep_timers(app_key: str) -> None:
+    """The durable job's target (referenced by name in the job store)."""
+    keeper = _schedulers.get(app_key)
+    if keeper is None or not keeper.lease.held:
+        return  # not the lease holder (any more): another process sweeps
+    # A bounded run: between runs APScheduler writes its own job row, which on SQLite
+    # needs the write lock our firing transactions keep taking.
+    fired = keeper.app.fire_due_timers(budget_seconds=SWEEP_BUDGET)
+    warned = keeper.app.warn_due_soon()
+    if fired or warned:
+        log.info("fired timers of %d instance(s); %d due-soon warning(s)", fired, warned)
+
+
+class TimerScheduler:
+    def __init__(self, app: Sanchika, *, interval: float = 0.25, lease_ttl: float = 5.0,
+                 renew_every: float = 1.0):
+        self.app = app
+        self.interval = interval
+        self.renew_every = renew_every
+        self.lease = Lease(app.db, ttl=lease_ttl)
+        self.key = app.settings.database_url
+        self._jobs: BackgroundScheduler | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._keep, name="sanchika-lease", daemon=True)
+
+    @property
+    def active(self) -> bool:
+        return self._jobs is not None
+
+    def get_job(self, job_id: str):  # type: ignore[no-untyped-def]
+        """A job of the running APScheduler scheduler (None while another process holds
+        the lease)."""
+        return self._jobs.get_job(job_id) if self._jobs is not None else None
+
+    def start(self) -> TimerScheduler:
+        _schedulers[self.key] = self
+        self._step()  # take the lease (if free) before serving, so late timers fire first
+        self._thread.start()
+        return self
+
+    def shutdown(self, wait: bool = True) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+        self._stop_jobs(wait)
+        try:
+            self.lease.release()
+        except Exception:  # the database may be gone at exit; the lease then just expires
+            log.warning("could not release the scheduler lease", exc_info=True)
+        if _schedulers.get(self.key) is self:
+            del _schedulers[self.key]
+
+    def _keep(self) -> None:
+        while not self._stop.wait(self.renew_every):
+            self._step()
+
+    def _step(self) -> None:
+        try:
+            held = self.lease.acquire()
+        except Exception:
+            log.warning("scheduler lease: database unavailable", exc_info=True)
+            held = False
+        if held and self._jobs is None:
+            log.info("scheduler lease taken by %s: firing timers", self.lease.holder)
+            try:
+                self._start_jobs()
+            except Exception:  # e.g. the job store busy; the next step tries again
+                log.warning("could not start the timer sweep", exc_info=True)
+                self._stop_jobs(wait=False)
+        elif not held and self._jobs is not None:
+            log.info("scheduler lease lost by %s", self.lease.holder)
+            self._stop_jobs(wait=False)
+
+    def _start_jobs(self) -> None:
+        # The job store shares the service's write engine: on SQLite its writes queue
+        # behind ours (BEGIN IMMEDIATE, 30 s busy timeout) instead of failing after 5 s.
+        store = SQLAlchemyJobStore(engine=self.app.db.write_engine, tablename="scheduler_jobs")
+        jobs = BackgroundScheduler(
+            jobstores={"default": store}, timezone=UTC,
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None})
+        self._jobs = jobs
+        jobs.start()
+        # next_run_time now: the first sweep (overdue timers) runs at once.
+        jobs.add_job(f"{__name__}:sweep_timers", "interval", seconds=self.interval,
+                     id=SWEEP_JOB, args=[self.key], replace_existing=True,
+                     next_run_time=datetime.now(UTC))
+        # Checkpoints and backups are the lease holder's too: one process, not one per worker.
+        minutes = self.app.settings.checkpoint_minutes
+        if minutes > 0:
+            jobs.add_job(f"{__name__}:take_checkpoint", "interval", minutes=minutes,
+                         id=CHECKPOINT_JOB, args=[self.key], replace_existing=True)
+        elif jobs.get_job(CHECKPOINT_JOB) is not None:
+            jobs.remove_job(CHECKPOINT_JOB)
+        backup_schedule.install(jobs, self.app.settings)
+
+    def _stop_jobs(self, wait: bool) -> None:
+        jobs, self._jobs = self._jobs, None
+        if jobs is not None and jobs.running:
+            jobs.shutdown(wait=wait)
+
+
+def take_checkpoint(app_key: str) -> None:
+    """The durable checkpoint job's target."""
+    keeper = _schedulers.get(app_key)
+    if keeper is None or not keeper.lease.held:
+        return
+    try:
+        cp = keeper.app.checkpoint()
+    except Conflict:
+        return  # another process took this checkpoint at the same moment
+    log.info("checkpoint #%d: %d chain head(s) recorded", cp["seq"], cp["instances"])
+
+
+def start(app: Sanchika, interval_seconds: float = 0.25, lease_ttl: float = 5.0
+          ) -> TimerScheduler:
+    """Start the lease keeper (and, while holding the lease, the timer sweep)."""
+    return TimerScheduler(app, interval=interval_seconds, lease_ttl=lease_ttl).start()

@@ -1,0 +1,91 @@
+"""The parts of a file's view that come with working on files in depth: yellow notes
+(the reader's own), drafts with their latest version, dispatches, links, part files,
+scanned note sheets, park and digitising state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from engine.domain import yellow_notes
+from engine.store.models import (
+    Dispatch,
+    Document,
+    Draft,
+    DraftVersion,
+    File,
+    FileDocument,
+    FileLink,
+    User,
+)
+
+
+def document_link(sha256: str | None) -> str | None:
+    return f"/api/v1/documents/{sha256}" if sha256 else None
+
+
+def draft_row(session: Session, draft: Draft, names: Any) -> dict[str, Any]:
+    from engine.read.views import iso
+    latest = session.scalar(select(DraftVersion).where(
+        DraftVersion.draft_id == draft.id, DraftVersion.version == draft.version))
+    return {
+        "id": draft.id, "file_id": draft.file_id, "subject": draft.subject,
+        "addressee": draft.addressee, "status": draft.status, "version": draft.version,
+        "text": latest.text if latest else None,
+        "edited_by": names.user(latest.author_id) if latest else None,
+        "edited_at": iso(latest.created_at) if latest else None,
+        "created_by": names.user(draft.created_by), "created_at": iso(draft.created_at),
+        "approved_by": names.user(draft.approved_by), "approved_at": iso(draft.approved_at),
+    }
+
+
+def dispatch_row(d: Dispatch, names: Any) -> dict[str, Any]:
+    from engine.read.views import iso
+    return {"id": d.id, "dispatch_no": d.dispatch_no, "draft_id": d.draft_id,
+            "draft_version": d.draft_version, "date": d.dispatch_date, "mode": d.mode,
+            "addressee": d.addressee, "dispatched_by": names.user(d.dispatched_by),
+            "dispatched_at": iso(d.dispatched_at)}
+
+
+def linked_files(session: Session, file_id: int) -> list[File]:
+    links = session.execute(select(FileLink.file_id, FileLink.other_file_id).where(
+        or_(FileLink.file_id == file_id, FileLink.other_file_id == file_id))
+        .order_by(FileLink.id)).all()
+    ids = [b if a == file_id else a for a, b in links]
+    found = {f.id: f for f in session.scalars(select(File).where(File.id.in_(ids)))}
+    return [found[i] for i in ids if i in found]
+
+
+def brief(f: File) -> dict[str, Any]:
+    return {"id": f.id, "file_no": f.file_no, "subject": f.subject, "status": f.status}
+
+
+def extras(session: Session, f: File, actor: User | None, names: Any) -> dict[str, Any]:
+    from engine.read.views import iso
+    drafts = session.scalars(select(Draft).where(Draft.file_id == f.id).order_by(Draft.id))
+    dispatches = session.scalars(select(Dispatch).where(Dispatch.file_id == f.id)
+                                 .order_by(Dispatch.id))
+    parts = session.scalars(select(File).where(File.parent_file_id == f.id)
+                            .order_by(File.part_no))
+    parent = session.get(File, f.parent_file_id) if f.parent_file_id else None
+    scans = session.execute(select(FileDocument, Document).join(
+        Document, Document.sha256 == FileDocument.sha256).where(FileDocument.file_id == f.id)
+        .order_by(FileDocument.id))
+    return {
+        "kind": f.kind,
+        "parked": f.parked_at is not None, "parked_at": iso(f.parked_at),
+        "parked_by": names.user(f.parked_by),
+        "digitised_by": names.user(f.digitised_by), "digitised_at": iso(f.digitised_at),
+        "yellow_notes": [yellow_notes.row(n) for n in yellow_notes.of_author(
+            session, f.id, actor)] if actor is not None else [],
+        "drafts": [draft_row(session, d, names) for d in drafts],
+        "dispatches": [dispatch_row(d, names) for d in dispatches],
+        "links": [brief(o) for o in linked_files(session, f.id)],
+        "main_file": brief(parent) if parent else None, "part_no": f.part_no,
+        "part_files": [brief(p) for p in parts],
+        "documents": [{"id": fd.id, "kind": fd.kind, "title": fd.title, "sha256": d.sha256,
+                       "pages": d.pages, "pdf": document_link(d.sha256),
+                       "added_at": iso(fd.added_at)} for fd, d in scans],
+    }

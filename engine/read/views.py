@@ -1,0 +1,186 @@
+"""JSON-ready shapes of records, shared by the API and the CLI."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.read.file_views import document_link
+from engine.read.file_views import extras as file_extras
+from engine.store.models import (
+    Correspondence,
+    File,
+    HistoryEvent,
+    Movement,
+    Note,
+    OpenTask,
+    Post,
+    Receipt,
+    User,
+    utcnow,
+)
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+class Names:
+    """Caches post and user names for one request, so a list does not query per row."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self._posts: dict[int, Post | None] = {}
+        self._users: dict[int, User | None] = {}
+        self._holders: dict[int, str | None] = {}
+
+    def post(self, post_id: int | None) -> dict[str, Any] | None:
+        if post_id is None:
+            return None
+        if post_id not in self._posts:
+            self._posts[post_id] = self.session.get(Post, post_id)
+        post = self._posts[post_id]
+        return {"id": post.id, "code": post.code, "title": post.title} if post else None
+
+    def user(self, user_id: int | None) -> str | None:
+        if user_id is None:
+            return None
+        if user_id not in self._users:
+            self._users[user_id] = self.session.get(User, user_id)
+        user = self._users[user_id]
+        return user.username if user else None
+
+    def holder_user(self, post_id: int | None) -> str | None:
+        if post_id is None:
+            return None
+        if post_id not in self._holders:
+            self._holders[post_id] = self.session.scalar(
+                select(User.username).where(User.post_id == post_id, User.active).limit(1))
+        return self._holders[post_id]
+
+
+def task_row(task: OpenTask, now: datetime | None = None) -> dict[str, Any]:
+    now = now or utcnow()
+    row: dict[str, Any] = {
+        "id": task.id, "kind": task.kind, "name": task.name, "step": task.task_spec,
+        "received_at": iso(task.received_at), "due_at": iso(task.due_at),
+        # a parked item is set aside: it does not count as overdue
+        "overdue": bool(task.due_at and task.due_at < now and not task.parked),
+        "priority": task.priority, "actions": task.actions.split(","), "parked": task.parked,
+    }
+    row["file_id" if task.kind == "file" else "receipt_id"] = task.file_id or task.receipt_id
+    return row
+
+
+def movement_row(m: Movement, names: Names) -> dict[str, Any]:
+    return {
+        "from": names.post(m.from_post_id), "to": names.post(m.to_post_id),
+        "to_user": names.holder_user(m.to_post_id), "action": m.action, "remark": m.remark,
+        "sent_by": names.user(m.sent_by), "sent_at": iso(m.sent_at), "opened_at": iso(m.opened_at),
+        "paper_location": m.paper_location,
+    }
+
+
+def movements(session: Session, *, file_id: int | None = None, receipt_id: int | None = None
+              ) -> list[Movement]:
+    query = select(Movement).order_by(Movement.sent_at, Movement.id)
+    if file_id is not None:
+        query = query.where(Movement.file_id == file_id)
+    else:
+        query = query.where(Movement.receipt_id == receipt_id)
+    return list(session.scalars(query))
+
+
+def open_tasks_of(session: Session, *, file_id: int | None = None,
+                  receipt_id: int | None = None) -> list[OpenTask]:
+    query = select(OpenTask).where(OpenTask.closed_at.is_(None))
+    if file_id is not None:
+        query = query.where(OpenTask.file_id == file_id)
+    else:
+        query = query.where(OpenTask.receipt_id == receipt_id)
+    return list(session.scalars(query))
+
+
+def receipt_summary(r: Receipt) -> dict[str, Any]:
+    return {"id": r.id, "diary_no": r.diary_no, "subject": r.subject, "sender": r.sender}
+
+
+def receipt_view(session: Session, r: Receipt) -> dict[str, Any]:
+    names = Names(session)
+    return {
+        **receipt_summary(r),
+        "mode": r.mode, "category": r.category, "letter_ref": r.letter_ref,
+        "letter_date": r.letter_date, "language": r.language, "grading": r.grading,
+        "received_at": iso(r.received_at), "diarised_by": names.user(r.diarised_by),
+        "status": r.status, "file_id": r.file_id, "remark": r.remark,
+        "holder": names.post(r.holder_post_id), "holder_user": names.holder_user(r.holder_post_id),
+        "holder_since": iso(r.holder_since),
+        "pdf": f"/api/v1/receipts/{r.id}/pdf" if r.pdf_sha256 else None,
+        "tasks": [task_row(t) for t in open_tasks_of(session, receipt_id=r.id)],
+        "movements": [movement_row(m, names) for m in movements(session, receipt_id=r.id)],
+        "instance_id": r.instance_id,
+        "form": r.form, "ack_no": r.ack_no, "paper_location": r.paper_location,
+        "copy_of_id": r.copy_of_id, "from_receipt_id": r.from_receipt_id,
+        "copies": [{**receipt_summary(c), "holder": names.post(c.holder_post_id),
+                    "status": c.status}
+                   for c in session.scalars(select(Receipt).where(Receipt.copy_of_id == r.id)
+                                            .order_by(Receipt.id))],
+    }
+
+
+def file_summary(f: File, names: Names) -> dict[str, Any]:
+    return {
+        "id": f.id, "file_no": f.file_no, "subject": f.subject, "status": f.status,
+        "priority": f.priority, "locked": f.locked, "holder": names.post(f.holder_post_id),
+        "holder_user": names.holder_user(f.holder_post_id), "created_at": iso(f.created_at),
+    }
+
+
+def file_view(session: Session, f: File, actor: User | None = None) -> dict[str, Any]:
+    names = Names(session)
+    notes = session.scalars(select(Note).where(Note.file_id == f.id).order_by(Note.para_no))
+    corr = session.execute(
+        select(Correspondence, Receipt).join(Receipt, Receipt.id == Correspondence.receipt_id)
+        .where(Correspondence.file_id == f.id).order_by(Correspondence.id))
+    return {
+        **file_summary(f, names),
+        "head": f.head, "year": f.year, "serial": f.serial,
+        "creator": names.post(f.creator_post_id), "created_by": names.user(f.created_by),
+        "holder_since": iso(f.holder_since), "locked_at": iso(f.locked_at),
+        "approved_by": names.user(f.approved_by), "record_category": f.record_category,
+        "closed_at": iso(f.closed_at),
+        "notes": [{
+            "para_no": n.para_no, "text": n.text, "author": names.user(n.author_id),
+            "ref_correspondence_id": n.ref_correspondence_id,
+            "post": names.post(n.author_post_id), "created_at": iso(n.created_at),
+            "editable": not n.sealed and not f.locked,
+        } for n in notes],
+        "correspondence": [{**receipt_summary(r), "correspondence_id": c.id,
+                            "receipt_id": r.id, "added_at": iso(c.added_at),
+                            "pdf": f"/api/v1/receipts/{r.id}/pdf" if r.pdf_sha256 else None,
+                            "document": document_link(r.pdf_sha256)} for c, r in corr],
+        "tasks": [task_row(t) for t in open_tasks_of(session, file_id=f.id)],
+        "instance_id": f.instance_id,
+        **file_extras(session, f, actor, names),
+    }
+
+
+def track_view(session: Session, f: File) -> dict[str, Any]:
+    names = Names(session)
+    return {
+        "file_no": f.file_no, "holder": names.post(f.holder_post_id),
+        "holder_user": names.holder_user(f.holder_post_id), "since": iso(f.holder_since),
+        "status": f.status,
+        "movements": [movement_row(m, names) for m in movements(session, file_id=f.id)],
+    }
+
+
+def history_row(e: HistoryEvent) -> dict[str, Any]:
+    return {
+        "instance_id": e.instance_id, "seq": e.seq, "kind": e.kind, "at": iso(e.at),
+        "actor": e.actor, "step": e.task_spec,
+        "data": e.data, "prev_hash": e.prev_hash, "hash": e.hash,
+    }

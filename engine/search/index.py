@@ -1,0 +1,238 @@
+"""Full-text search over files and receipts, in Hindi and English.
+
+Each file and receipt has one row in `search_docs`: its number, subject, sender and (for a
+file) the text of its green notes, plus `terms`, the same text cut into words by
+`words()` and lower-cased. The database indexes `terms`: SQLite with an FTS5 table whose
+tokenizer keeps Devanagari vowel signs inside words, PostgreSQL with a GIN index over
+to_tsvector('simple', terms) ('simple' does no stemming, so it works for both languages).
+Numbers are indexed by their parts too, so "11011" finds GAD/EST/11011/7/2026.
+
+The index is kept in step inside the writing transaction: a session hook notes every new
+or changed file, receipt and note, and rewrites their documents just before commit. Code
+that confirms a note some other way can call `index_note(session, note)`.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    column,
+    delete,
+    event,
+    insert,
+    inspect,
+    or_,
+    select,
+    table,
+    text,
+)
+from sqlalchemy.orm import Session
+
+from engine.domain import visibility
+from engine.store.access_models import SearchDoc
+from engine.store.models import File, Note, Receipt, User
+
+SNIPPET_CHARS = 160
+MAX_QUERY_WORDS = 12
+_PENDING = "search_pending"
+# the SQLite FTS5 table (created by the migration, kept in step by triggers on search_docs)
+FTS = table("search_fts", column("rowid"), column("rank"))
+
+
+def words(value: str | None) -> list[str]:
+    """Lower-cased words: runs of letters, digits and combining marks (matras, virama,
+    nukta). Everything else (spaces, punctuation, '/', '-', the danda) separates."""
+    out: list[str] = []
+    current: list[str] = []
+    for ch in (value or "").lower():
+        if unicodedata.category(ch)[0] in "LNM":
+            current.append(ch)
+        elif current:
+            out.append("".join(current))
+            current = []
+    if current:
+        out.append("".join(current))
+    return out
+
+
+def green_notes() -> ColumnElement:
+    """Which notes are searchable: only green (confirmed) ones. Every row of `notes` is a
+    green note today; if drafts ever share the table, narrow this clause."""
+    return Note.id.is_not(None)
+
+
+# ------------------------------------------------------------------ documents
+
+
+def _file_docs(conn: Connection | Session, ids: Iterable[int] | None) -> Iterator[dict[str, Any]]:
+    query = select(File.id, File.file_no, File.subject)
+    if ids is not None:
+        query = query.where(File.id.in_(list(ids)))
+    for file_id, number, subject in conn.execute(query).all():
+        notes = conn.execute(select(Note.text).where(Note.file_id == file_id, green_notes())
+                             .order_by(Note.para_no, Note.id)).scalars().all()
+        body = "\n".join(notes)
+        yield _doc("file", file_id, number, subject, None, body, [])
+
+
+def _receipt_docs(conn: Connection | Session, ids: Iterable[int] | None
+                  ) -> Iterator[dict[str, Any]]:
+    query = select(Receipt.id, Receipt.diary_no, Receipt.subject, Receipt.sender,
+                   Receipt.letter_ref, Receipt.ack_no)
+    if ids is not None:
+        query = query.where(Receipt.id.in_(list(ids)))
+    for rid, number, subject, sender, letter_ref, ack_no in conn.execute(query).all():
+        yield _doc("receipt", rid, number, subject, sender, "", [letter_ref, ack_no])
+
+
+def _doc(kind: str, item_id: int, number: str, subject: str, sender: str | None, body: str,
+         extra: list[str | None]) -> dict[str, Any]:
+    terms = " ".join(words(" ".join(filter(None, [number, subject, sender, body, *extra]))))
+    return {"kind": kind, "item_id": item_id, "number": number, "subject": subject,
+            "sender": sender, "body": body, "terms": terms}
+
+
+def document_rows(conn: Connection) -> Iterator[dict[str, Any]]:
+    """Every document, for building the index from scratch (the migration uses this)."""
+    yield from _file_docs(conn, None)
+    yield from _receipt_docs(conn, None)
+
+
+def reindex(session: Session, kind: str, ids: Iterable[int]) -> None:
+    ids = sorted(set(ids))
+    if not ids:
+        return
+    docs = list(_file_docs(session, ids) if kind == "file" else _receipt_docs(session, ids))
+    session.execute(delete(SearchDoc).where(SearchDoc.kind == kind, SearchDoc.item_id.in_(ids)))
+    if docs:
+        session.execute(insert(SearchDoc), docs)
+
+
+def index_note(session: Session, note: Note) -> None:
+    """Re-index the note's file now (e.g. right after a note is confirmed green)."""
+    session.flush()
+    reindex(session, "file", [note.file_id])
+
+
+# ------------------------------------------------------------------ keeping in step
+
+# Columns whose change re-indexes the item; None: any column (a note turning green, by
+# whatever column says so, must reach the index).
+_WATCHED: dict[type, tuple[str, ...] | None] = {
+    File: ("file_no", "subject"),
+    Receipt: ("diary_no", "subject", "sender", "letter_ref", "ack_no"),
+    Note: None,
+}
+
+
+def _changed(obj: Any, fields: tuple[str, ...] | None) -> bool:
+    state = inspect(obj)
+    names = fields if fields is not None else [a.key for a in state.mapper.column_attrs]
+    return any(state.attrs[name].history.has_changes() for name in names)
+
+
+@event.listens_for(Session, "after_flush")
+def _note_changes(session: Session, _ctx: Any) -> None:
+    pending = session.info.setdefault(_PENDING, set())
+    for obj in list(session.new) + list(session.dirty):
+        if type(obj) not in _WATCHED:
+            continue
+        if obj not in session.new and not _changed(obj, _WATCHED[type(obj)]):
+            continue
+        if isinstance(obj, Note):
+            pending.add(("file", obj.file_id))
+        else:
+            pending.add(("file" if isinstance(obj, File) else "receipt", obj.id))
+
+
+@event.listens_for(Session, "before_commit")
+def _write_index(session: Session) -> None:
+    session.flush()
+    pending = session.info.pop(_PENDING, set())
+    for kind in ("file", "receipt"):
+        reindex(session, kind, [i for k, i in pending if k == kind])
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+# ------------------------------------------------------------------ querying
+
+
+def _match(session: Session, terms: list[str]) -> tuple[Any, ColumnElement, Any]:
+    """(join target or None, WHERE clause, ORDER BY) for the dialect in use."""
+    if session.get_bind().dialect.name == "sqlite":
+        fts = " AND ".join('"' + w.replace('"', '""') + '"*' for w in terms)
+        return ((FTS, FTS.c.rowid == SearchDoc.id),
+                text("search_fts MATCH :fts").bindparams(fts=fts), FTS.c.rank)
+    tsq = " & ".join("'" + w.replace("'", "''").replace("\\", "\\\\") + "':*" for w in terms)
+    # the same expression as the GIN index ix_search_docs_terms, so the index serves it
+    vector = "to_tsvector('simple', search_docs.terms)"
+    return (None, text(f"{vector} @@ to_tsquery('simple', :tsq)").bindparams(tsq=tsq),
+            text(f"ts_rank({vector}, to_tsquery('simple', :tsq_rank)) DESC")
+            .bindparams(tsq_rank=tsq))
+
+
+def _visible(session: Session, actor: User) -> ColumnElement | None:
+    files = visibility.file_clause(session, actor)
+    receipts = visibility.receipt_clause(session, actor)
+    if files is None and receipts is None:
+        return None
+    return or_(
+        (SearchDoc.kind == "file") & SearchDoc.item_id.in_(select(File.id).where(files)),
+        (SearchDoc.kind == "receipt") & SearchDoc.item_id.in_(
+            select(Receipt.id).where(receipts)))
+
+
+def matching(session: Session, actor: User, q: str, kind: str | None = None,
+             limit: int = 50) -> list[SearchDoc]:
+    """Documents matching every word of q (each as a word prefix), best first, limited
+    to what the actor may read."""
+    query = matching_query(session, actor, q, kind, limit)
+    return [] if query is None else list(session.scalars(query))
+
+
+def matching_query(session: Session, actor: User, q: str, kind: str | None = None,
+                   limit: int = 50) -> Select | None:
+    terms = words(q)[:MAX_QUERY_WORDS]
+    if not terms:
+        return None
+    join, where, order = _match(session, terms)
+    query = select(SearchDoc)
+    if join is not None:
+        query = query.join(*join)
+    query = query.where(where)
+    if kind:
+        query = query.where(SearchDoc.kind == kind)
+    visible = _visible(session, actor)
+    if visible is not None:
+        query = query.where(visible)
+    return query.order_by(order, SearchDoc.id.desc()).limit(limit)
+
+
+def snippet(doc: SearchDoc, q: str) -> str:
+    """The first place a query word occurs (notes, then subject, then sender), with some
+    text around it."""
+    wanted = words(q)
+    for source in (doc.body, doc.subject, doc.sender or ""):
+        low = source.lower()
+        hits = [low.find(w) for w in wanted if low.find(w) >= 0]
+        if hits:
+            start = max(0, min(hits) - SNIPPET_CHARS // 3)
+            piece = source[start:start + SNIPPET_CHARS].replace("\n", " ").strip()
+            return ("…" if start else "") + piece + ("…" if start + SNIPPET_CHARS < len(source)
+                                                     else "")
+    return doc.subject[:SNIPPET_CHARS]
+
+
+def result_row(doc: SearchDoc, q: str) -> dict[str, Any]:
+    return {"kind": doc.kind, "id": doc.item_id, "number": doc.number, "subject": doc.subject,
+            "sender": doc.sender, "snippet": snippet(doc, q)}

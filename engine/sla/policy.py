@@ -1,0 +1,133 @@
+"""How long a post may hold an item (CSMOP), and when that limit runs out.
+
+A limit comes from the most specific SLA rule matching the task's post's department, the
+BPMN task id and the item's priority; without one, the CSMOP default (7 working days;
+Priority 3, Immediate 1, Top Priority 4 working hours). Limits count working time on the
+admin's calendar (engine/sla/workcal.py). SANCHIKA_SLA_DEFAULT replaces every limit with one
+plain clock duration (demonstrations and tests)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.sla.workcal import WorkingCalendar, parse_clock, parse_weekend
+from engine.store.models import File, Instance, Post, Section
+from engine.store.sla_models import Holiday, SlaRule, WorkCalendar
+
+PRIORITIES = ("Normal", "Priority", "Immediate", "Top Priority")
+UNITS = ("working_days", "working_hours")
+
+# CSMOP: 7 working days unless a rule says otherwise; gradings shorten it.
+CSMOP_LIMITS: dict[str, tuple[int, str]] = {
+    "Normal": (7, "working_days"), "Priority": (3, "working_days"),
+    "Immediate": (1, "working_days"), "Top Priority": (4, "working_hours"),
+}
+# Kept for process data (`sla_duration`); the SLA timers' real due time comes from due_at.
+_ISO = {"Normal": "P7D", "Priority": "P3D", "Immediate": "P1D", "Top Priority": "PT4H"}
+# The timer expression that marks a boundary timer as the task's SLA timer.
+SLA_EXPRESSION = "sla_duration"
+# The holder is warned when this share of the limit has passed.
+WARN_FRACTION = 0.8
+
+
+def limit_for(priority: str, override: str | None) -> str:
+    """An ISO duration for the process variable `sla_duration` (older diagrams use it as a
+    plain duration; Sanchika replaces it by the rule-based due time, see due_at)."""
+    return override or _ISO.get(priority, _ISO["Normal"])
+
+
+@dataclass(frozen=True)
+class Limit:
+    amount: int
+    unit: str
+    rule_id: int | None = None  # None: the CSMOP default
+
+
+def parse_override(value: str) -> timedelta:
+    """SANCHIKA_SLA_DEFAULT as a timedelta; ValueError naming the setting if malformed."""
+    try:
+        parsed = TimerEventDefinition.parse_iso_duration(value)
+        return TimerEventDefinition.get_timedelta_from_start(parsed)
+    except Exception:
+        raise ValueError(f"SANCHIKA_SLA_DEFAULT: {value!r} is not an ISO-8601 duration "
+                         "such as PT3S or P2D") from None
+
+
+def load_calendar(session: Session) -> WorkingCalendar:
+    row = session.get(WorkCalendar, 1)
+    holidays = frozenset(session.scalars(select(Holiday.day)))
+    if row is None:
+        return WorkingCalendar(holidays=holidays)
+    try:
+        tz = ZoneInfo(row.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        tz = ZoneInfo("Asia/Kolkata")
+    return WorkingCalendar(weekend=parse_weekend(row.weekend),
+                           day_start=parse_clock(row.day_start, "day_start"),
+                           day_end=parse_clock(row.day_end, "day_end"), tz=tz,
+                           holidays=holidays)
+
+
+def department_of_post(session: Session, post_id: int) -> int | None:
+    return session.scalar(select(Section.department_id).join(Post, Post.section_id == Section.id)
+                          .where(Post.id == post_id))
+
+
+def find_limit(session: Session, department_id: int | None, task_spec: str,
+               priority: str) -> Limit:
+    """The most specific rule: a task id match outranks a department match, which outranks
+    a priority match; every set field of a rule must match."""
+    best: tuple[tuple[int, int, int], SlaRule] | None = None
+    for rule in session.scalars(select(SlaRule)):
+        if rule.department_id is not None and rule.department_id != department_id:
+            continue
+        if rule.task_spec is not None and rule.task_spec != task_spec:
+            continue
+        if rule.priority is not None and rule.priority != priority:
+            continue
+        score = (rule.task_spec is not None, rule.department_id is not None,
+                 rule.priority is not None)
+        key = (int(score[0]), int(score[1]), int(score[2]))
+        if best is None or key > best[0] or (key == best[0] and rule.id > best[1].id):
+            best = (key, rule)
+    if best is not None:
+        return Limit(best[1].amount, best[1].unit, best[1].id)
+    amount, unit = CSMOP_LIMITS.get(priority, CSMOP_LIMITS["Normal"])
+    return Limit(amount, unit)
+
+
+def priority_of(session: Session, instance: Instance) -> str:
+    if instance.subject_kind == "file" and instance.subject_id is not None:
+        file = session.get(File, instance.subject_id)
+        if file is not None:
+            return file.priority
+    return "Normal"
+
+
+class SlaPolicy:
+    """Works out an SLA timer's due time when a user task opens (called by the runtime)."""
+
+    def __init__(self, override: str | None):
+        self.override = parse_override(override) if override else None
+
+    def due_at(self, session: Session, instance: Instance, task_spec: str, post_id: int,
+               start: datetime) -> datetime:
+        if self.override is not None:
+            return start + self.override
+        limit = find_limit(session, department_of_post(session, post_id), task_spec,
+                           priority_of(session, instance))
+        calendar = load_calendar(session)
+        if limit.unit == "working_hours":
+            return calendar.add_working_time(start, timedelta(hours=limit.amount))
+        return calendar.add_working_days(start, limit.amount)
+
+
+def warn_at(start: datetime, due: datetime) -> datetime:
+    """When the holder is told the limit is near: after 80% of the (clock) span."""
+    return start + (due - start) * WARN_FRACTION

@@ -1,0 +1,395 @@
+"""Database tables. Query tables (open tasks, holders, movements) are what pages read;
+workflow state is a blob only the engine touches."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    false,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores UTC; always hands back an aware datetime (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+# ---------------------------------------------------------------- organisation
+
+
+class Department(Base):
+    __tablename__ = "departments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class Section(Base):
+    __tablename__ = "sections"
+    __table_args__ = (UniqueConstraint("department_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    code: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200))
+    department: Mapped[Department] = relationship()
+
+
+class Post(Base):
+    """A position. Files sit with posts, not persons."""
+
+    __tablename__ = "posts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    section_id: Mapped[int] = mapped_column(ForeignKey("sections.id"))
+    superior_post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"))
+    can_approve: Mapped[bool] = mapped_column(Boolean, default=False)
+    # 1 dealing hand, 2 section officer, 3 under secretary, 4 deputy, 5 joint, 6 secretary
+    rank: Mapped[int] = mapped_column(Integer, default=1)
+    # A monitoring post (e.g. a Collector) reads everything in its 'department' or
+    # 'section' read-only (engine/domain/visibility.py); NULL for ordinary posts.
+    monitors: Mapped[str | None] = mapped_column(String(16))
+    section: Mapped[Section] = relationship()
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"))
+    # officer | designer | auditor | admin
+    role: Mapped[str] = mapped_column(String(16), default="officer")
+    email: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    post: Mapped[Post | None] = relationship()
+
+
+class Counter(Base):
+    """Serial numbers (diary numbers, file serials) per scope."""
+
+    __tablename__ = "counters"
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# ---------------------------------------------------------------- engine
+
+
+class ProcessDefinition(Base):
+    __tablename__ = "process_definitions"
+    __table_args__ = (UniqueConstraint("process_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(128), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    # What the engine reads from the diagram (assignees, actions, handlers), so a
+    # request never re-reads XML.
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON)
+    deployed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deployed_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class Instance(Base):
+    __tablename__ = "instances"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"), index=True)
+    process_id: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running|completed
+    # What the instance is about: a file or a receipt (no FK: files point back here).
+    subject_kind: Mapped[str | None] = mapped_column(String(16))
+    subject_id: Mapped[int | None] = mapped_column(Integer)
+    # SpiffWorkflow state without the spec (re-attached from the cache); NULL once completed.
+    state: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None]
+    last_event_hash: Mapped[str | None] = mapped_column(String(64))
+    event_count: Mapped[int] = mapped_column(Integer, default=0)
+    definition: Mapped[ProcessDefinition] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class OpenTask(Base):
+    """A ready user task, indexed by holder post so an inbox never loads a workflow."""
+
+    __tablename__ = "open_tasks"
+    __table_args__ = (
+        # The inbox index covers only tasks still open; done ones stay for "already acted".
+        Index("ix_open_tasks_inbox", "post_id", "due_at",
+              sqlite_where=text("closed_at IS NULL"), postgresql_where=text("closed_at IS NULL")),
+        UniqueConstraint("instance_id", "task_uuid"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    task_uuid: Mapped[str] = mapped_column(String(36))
+    task_spec: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))  # file | receipt
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("files.id"))
+    receipt_id: Mapped[int | None] = mapped_column(ForeignKey("receipts.id"))
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"))
+    actions: Mapped[str] = mapped_column(String(200))
+    priority: Mapped[str] = mapped_column(String(16), default="Normal")
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    due_at: Mapped[datetime | None]
+    opened_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str | None] = mapped_column(String(32))
+    # The holder parked the file: out of the active inbox list, still with the post.
+    parked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # the reason given when acting after due_at (shown in reports)
+    reason: Mapped[str | None] = mapped_column(Text)
+    # when the holder is told the limit is near; NULL once told (or no limit)
+    warn_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class Timer(Base):
+    """A waiting BPMN timer and its due time (firing is the scheduler's job)."""
+
+    __tablename__ = "timers"
+    __table_args__ = (UniqueConstraint("instance_id", "task_uuid"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    task_uuid: Mapped[str] = mapped_column(String(36))
+    task_spec: Mapped[str] = mapped_column(String(128))
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|fired|cancelled
+
+
+class HistoryEvent(Base):
+    """Append-only; each event carries the hash of the one before it in its instance."""
+
+    __tablename__ = "history_events"
+    __table_args__ = (UniqueConstraint("instance_id", "seq"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str | None] = mapped_column(String(64))
+    task_spec: Mapped[str | None] = mapped_column(String(128))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class OutboxMessage(Base):
+    """Side effects written in the action's transaction, delivered after commit
+    (engine/notify/delivery.py). Channel 'app' rows are born 'sent'; 'email' and 'sms' rows go
+    pending -> sending -> sent, or back to pending with a backoff, or to 'failed' (kept)."""
+
+    __tablename__ = "outbox"
+    # The worker's query: pending rows that are due, and 'sending' rows whose lease ran out.
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_key: Mapped[str] = mapped_column(String(200), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))  # email | sms | app
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recipient: Mapped[str | None] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    # pending | sending | sent | failed
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    # delivery attempts started (the successful one included)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # pending: not before this time (NULL = now); sending: the claim's lease runs out then;
+    # sent/failed: NULL
+    next_attempt_at: Mapped[datetime | None]
+
+
+# ---------------------------------------------------------------- dak and files
+
+
+class Document(Base):
+    """An uploaded PDF, stored under the data folder by its SHA-256 (engine/domain/uploads.py)."""
+
+    __tablename__ = "documents"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    pages: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    uploaded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Receipt(Base):
+    __tablename__ = "receipts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    diary_no: Mapped[str] = mapped_column(String(64), unique=True)
+    section_id: Mapped[int] = mapped_column(ForeignKey("sections.id"))
+    sender: Mapped[str] = mapped_column(String(300))
+    subject: Mapped[str] = mapped_column(String(500))
+    mode: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str | None] = mapped_column(String(64))
+    letter_ref: Mapped[str | None] = mapped_column(String(200))
+    letter_date: Mapped[str | None] = mapped_column(String(10))
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    grading: Mapped[str] = mapped_column(String(16), default="Normal")
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    diarised_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    diarised_post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"))
+    holder_post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"), index=True)
+    holder_since: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open|filed|closed
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("files.id"))
+    remark: Mapped[str | None] = mapped_column(Text)
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("instances.id"))
+    # electronic (carries its scan) | physical (the paper is tracked, not scanned)
+    form: Mapped[str] = mapped_column(String(16), default="physical",
+                                      server_default="physical")
+    ack_no: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # where the paper of a physical receipt is now
+    paper_location: Mapped[str | None] = mapped_column(String(200))
+    # a copy sent along with a forward, and the receipt a new one was diarised from
+    copy_of_id: Mapped[int | None] = mapped_column(ForeignKey("receipts.id"), index=True)
+    from_receipt_id: Mapped[int | None] = mapped_column(ForeignKey("receipts.id"))
+
+
+class File(Base):
+    __tablename__ = "files"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    file_no: Mapped[str] = mapped_column(String(100), unique=True)
+    section_id: Mapped[int] = mapped_column(ForeignKey("sections.id"))
+    head: Mapped[str] = mapped_column(String(32))
+    serial: Mapped[int] = mapped_column(Integer)
+    year: Mapped[int] = mapped_column(Integer)
+    subject: Mapped[str] = mapped_column(String(500))
+    priority: Mapped[str] = mapped_column(String(16), default="Normal")
+    creator_post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"))
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    holder_post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"), index=True)
+    holder_since: Mapped[datetime | None]
+    # open | approved | rejected | closed
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    locked_at: Mapped[datetime | None]
+    approved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    record_category: Mapped[str | None] = mapped_column(String(1))
+    closed_at: Mapped[datetime | None]
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("instances.id"))
+    kind: Mapped[str] = mapped_column(String(16), default="electronic",
+                                      server_default="electronic")  # electronic | physical
+    # A part file: its main file and its part number (file_no = main file_no + "/P<n>").
+    parent_file_id: Mapped[int | None] = mapped_column(ForeignKey("files.id"), index=True)
+    part_no: Mapped[int | None] = mapped_column(Integer)
+    parked_at: Mapped[datetime | None]
+    parked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    digitised_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    digitised_at: Mapped[datetime | None]
+
+
+class Note(Base):
+    """A green note paragraph. Sealed (immutable) once the file moves on; every note is
+    read-only once the file is locked — both enforced by database triggers too."""
+
+    __tablename__ = "notes"
+    __table_args__ = (UniqueConstraint("file_id", "para_no"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("files.id"), index=True)
+    para_no: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    author_post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sealed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the correspondence item (PUC/FR) the paragraph speaks of
+    ref_correspondence_id: Mapped[int | None] = mapped_column(ForeignKey("correspondence.id"))
+
+
+class Correspondence(Base):
+    __tablename__ = "correspondence"
+    __table_args__ = (UniqueConstraint("file_id", "receipt_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("files.id"), index=True)
+    receipt_id: Mapped[int] = mapped_column(ForeignKey("receipts.id"))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+    added_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
+class Movement(Base):
+    """One send of a file or receipt from one post to another."""
+
+    __tablename__ = "movements"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("files.id"), index=True)
+    receipt_id: Mapped[int | None] = mapped_column(ForeignKey("receipts.id"), index=True)
+    from_post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"))
+    to_post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"))
+    action: Mapped[str] = mapped_column(String(32))
+    remark: Mapped[str | None] = mapped_column(Text)
+    sent_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    opened_at: Mapped[datetime | None]
+    # physical receipts: where the paper went with this movement
+    paper_location: Mapped[str | None] = mapped_column(String(200))
+
+
+# Tables of the people/access/search area, the audit tables and those of the web sign-in
+# (sign-ins, failed-attempt throttle) live in their own modules; importing them here puts
+# them in Base.metadata for Alembic and create_all.
+from engine.store import access_models, audit_models, web_models  # noqa: E402,F401, I001
+
+# Tables of files in depth (subject heads, yellow notes, drafts, dispatch, links, scans):
+# imported here so Base.metadata knows them wherever models is imported.
+from engine.store.file_models import (  # noqa: E402,F401
+    Dispatch,
+    Draft,
+    DraftVersion,
+    FileDocument,
+    FileLink,
+    SubjectHead,
+    YellowNote,
+)
+
+# SLA rules, the working calendar and the scheduler lease live in their own module.
+from engine.store.sla_models import Holiday, SchedulerLease, SlaRule, WorkCalendar  # noqa: E402,F401

@@ -1,0 +1,36 @@
+"""Tables of the web sign-in: who signed in and out when, and failed attempts per key."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine.store.models import Base, utcnow
+
+
+class SignIn(Base):
+    """One sign-in attempt at the web UI: successful ones carry the sign-off time."""
+
+    __tablename__ = "sign_ins"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    username: Mapped[str] = mapped_column(String(64))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+    # ok | failed | locked
+    outcome: Mapped[str] = mapped_column(String(16))
+    signed_in_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    signed_out_at: Mapped[datetime | None]
+
+
+class SignInThrottle(Base):
+    """Consecutive failures per key ('user:<name>' or 'ip:<address>') and the lock they
+    earned; a success for the user clears the user's key."""
+
+    __tablename__ = "sign_in_throttle"
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime | None]
+    locked_until: Mapped[datetime | None]

@@ -1,0 +1,57 @@
+"""Audit API: replay, export, public keys, checkpoints (/api/v1)."""
+
+from __future__ import annotations
+
+from flask import Response
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from engine.domain import org
+from web.api.auth import current_user
+from web.api.core import app_service
+
+blp = Blueprint("audit", __name__, url_prefix="/api/v1",
+                description="Audit: replay, export, signatures, checkpoints")
+
+
+class ReplayQuery(Schema):
+    at = fields.Integer(metadata={"description": "event number (default: the newest)"})
+
+
+@blp.route("/files/<int:file_id>/replay")
+@blp.arguments(ReplayQuery, location="query")
+def replay_file(query: dict, file_id: int):
+    """The file as of event `at` (default: the newest): holder, notes, correspondence,
+    open tasks, the diagram's active steps, movements, lock and signatures."""
+    return app_service().replay_file(current_user(), file_id, query.get("at"))
+
+
+@blp.route("/receipts/<int:receipt_id>/replay")
+@blp.arguments(ReplayQuery, location="query")
+def replay_receipt(query: dict, receipt_id: int):
+    """The receipt as of event `at` (default: the newest)."""
+    return app_service().replay_receipt(current_user(), receipt_id, query.get("at"))
+
+
+@blp.route("/files/<int:file_id>/export")
+def export_file(file_id: int):
+    """A self-contained, verifiable zip of the file (check it: `sanchika verify --export`)."""
+    file_no, data = app_service().export_file(current_user(), file_id)
+    name = file_no.replace("/", "-") + ".zip"
+    return Response(data, mimetype="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@blp.route("/users/<username>/public-key")
+def public_key(username: str):
+    """The user's Ed25519 public key (PEM) that approval signatures verify against."""
+    key = app_service().public_key(current_user(), username)
+    return Response(key["pem"], mimetype="application/x-pem-file",
+                    headers={"X-Key-Id": key["key_id"]})
+
+
+@blp.route("/checkpoints", methods=["POST"])
+def checkpoint():
+    """Record a checkpoint over every history chain now (auditor or admin)."""
+    org.require_role(current_user(), "auditor", "admin")
+    return app_service().checkpoint(), 201

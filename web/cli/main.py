@@ -1,0 +1,158 @@
+"""The `sanchika` command (CONTRACT.md): init, demo, serve, deploy, verify, backup,
+restore; the audit commands (checkpoint, keys, replay, export) are in cli_audit."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from engine.app import Sanchika
+from engine.config import Settings
+from engine.errors import InvalidBpmn, SanchikaError
+from web.cli import audit as cli_audit
+
+
+def _service() -> Sanchika:
+    import handlers
+
+    return Sanchika(Settings.from_env(), handlers.registry)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    app = _service()
+    for process_id, version, created in app.init():
+        state = "deployed" if created else "up to date"
+        print(f"{process_id}: version {version} ({state})")
+    print(f"database ready: {app.db.engine.url.render_as_string(hide_password=True)}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from engine.ops.demo import create_demo
+
+    app = _service()
+    app.init()
+    result = create_demo(app, args.password)
+    print("demo organisation ready: GAD/EST with clerk, so, us, ds, secretary, collector, "
+          f"designer, auditor, admin ({result['samples']} sample files created)")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from waitress import serve
+
+    from engine.notify.delivery import Deliverer
+    from engine.ops import scheduler
+    from web.app import create_app
+
+    service = _service()
+    jobs = scheduler.start(service)
+    deliverer, stop_delivery = Deliverer(service.db, service.settings).start_thread(interval=5.0)
+    app = create_app(service.settings, service)
+    print(f"Sanchika serving on http://{args.host}:{args.port}", flush=True)
+    try:
+        serve(app, host=args.host, port=args.port, threads=args.threads, ident="Sanchika")
+    finally:
+        jobs.shutdown(wait=False)
+        stop_delivery.set()
+        deliverer.join(timeout=30)
+    return 0
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    path = Path(args.path)
+    if not path.is_file():
+        print(f"error: {path} is not a file", file=sys.stderr)
+        return 1
+    try:
+        definition, created = _service().deploy(path.read_bytes(), None)
+    except InvalidBpmn as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        for d in exc.details:
+            where = f"line {d['line']}" if d.get("line") else "line ?"
+            element = f" element {d['element_id']}" if d.get("element_id") else ""
+            print(f"  {path}:{where}{element}: {d['message']}", file=sys.stderr)
+        return 1
+    word = "deployed as" if created else "already deployed as"
+    print(f"{definition.process_id}: {word} version {definition.version}")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import DBAPIError
+
+    if args.export:
+        from web.cli.audit import verify_export
+
+        return verify_export(args.export)
+    app = _service()
+    try:
+        report = app.verify_report()
+    except DBAPIError as exc:
+        print(f"error: cannot read the database (run `sanchika init`?): {exc.orig}",
+              file=sys.stderr)
+        return 2
+    finally:
+        app.db.dispose()
+    if report.problems:
+        for problem in report.problems:
+            print(problem)
+        print(f"verify: {len(report.problems)} problem(s) in {report.summary()}",
+              file=sys.stderr)
+        return 1
+    print(f"verified: {report.summary()}: intact")
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from web.cli.backup import run_backup
+
+    return run_backup(Settings.from_env(), Path(args.dest), args.keep)
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from web.cli.backup import run_restore
+
+    return run_restore(Settings.from_env(), Path(args.src), args.force, args.check)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="sanchika", description="Sanchika e-Office")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("init", help="create/upgrade the schema and deploy processes/*.bpmn")
+    demo = sub.add_parser("demo", help="create the demo organisation (idempotent)")
+    demo.add_argument("--password", required=True, help="password for every demo user")
+    serve = sub.add_parser("serve", help="web UI + API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=5000)
+    serve.add_argument("--threads", type=int, default=8)
+    deploy = sub.add_parser("deploy", help="validate and deploy a BPMN file")
+    deploy.add_argument("path")
+    verify = sub.add_parser("verify", help="check every history chain, checkpoint, signature "
+                            "and locked file; re-execute every instance")
+    verify.add_argument("--export", metavar="PATH",
+                        help="check an exported file (zip) instead, without a database")
+    backup = sub.add_parser("backup", help="snapshot the database, uploads and keys into DEST")
+    backup.add_argument("dest", help="backup folder (snapshots and a shared upload store)")
+    backup.add_argument("--keep", type=int, help="then keep only the newest N snapshots")
+    restore = sub.add_parser("restore", help="verify a snapshot, then restore it")
+    restore.add_argument("src", help="a snapshot folder, or a backup folder (its newest)")
+    restore.add_argument("--force", action="store_true",
+                         help="replace a database and data folder that already hold data")
+    restore.add_argument("--check", action="store_true",
+                         help="only verify the snapshot against its manifest")
+    audit_commands = cli_audit.register(sub)
+    args = parser.parse_args(argv)
+    commands = {"init": cmd_init, "demo": cmd_demo, "serve": cmd_serve, "deploy": cmd_deploy,
+                "verify": cmd_verify, "backup": cmd_backup, "restore": cmd_restore,
+                **audit_commands}
+    try:
+        return commands[args.command](args)
+    except (SanchikaError, ValueError) as exc:
+        print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,3 @@
+"""The server-rendered web UI: one blueprint module per area (sign-in, desk, tracking, search,
+dashboard, designer).
+"""

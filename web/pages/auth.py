@@ -1,0 +1,73 @@
+"""Sign-in and sign-off (recorded, with lockout after repeated failures), the language
+switch, and the sign-in register for administrators and auditors."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from engine.commands.ui import UI_LANGUAGES, TooManyAttempts
+from engine.errors import Unauthorized
+from web.pages.common import back, page_blueprint, service
+from web.ui import WebUser, me
+
+bp = page_blueprint("auth")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():  # type: ignore[no-untyped-def]
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(url_for("desk.inbox"))
+    error, status = None, 200
+    if request.method == "POST":
+        try:
+            user, sign_in_id = service().sign_in(
+                request.form.get("username", ""), request.form.get("password", ""),
+                request.remote_addr, request.headers.get("User-Agent"))
+        except TooManyAttempts as exc:
+            error, status = _("Too many failed sign-ins. %(detail)s", detail=exc.message), 429
+        except Unauthorized:
+            error, status = _("Wrong username or password."), 401
+        else:
+            lang = session.get("lang")
+            session.clear()  # a fresh session: no fixation across the sign-in
+            login_user(WebUser(user))
+            session["sign_in_id"] = sign_in_id
+            session["lang"] = user.language if user.language in UI_LANGUAGES else lang
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("login.html", error=error), status
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site (no scheme, no '//host')."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return url_for("desk.inbox")
+
+
+@bp.post("/logout")
+def logout():  # type: ignore[no-untyped-def]
+    service().sign_out(session.get("sign_in_id"))
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/language")
+def language():  # type: ignore[no-untyped-def]
+    lang = request.form.get("lang", "")
+    if lang in UI_LANGUAGES:
+        session["lang"] = lang
+        if current_user.is_authenticated:
+            service().set_language(me(), lang)
+    return redirect(back() if current_user.is_authenticated else url_for("auth.login"))
+
+
+@bp.get("/admin/sign-ins")
+@login_required
+def sign_ins():  # type: ignore[no-untyped-def]
+    rows = service().sign_ins(me())
+    if not rows:
+        flash(_("No sign-ins recorded yet."))
+    return render_template("sign_ins.html", rows=rows)

@@ -1,0 +1,34 @@
+"""What every page blueprint shares: domain errors become an HTML page with their status,
+and form posts report errors back on the page they came from."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+
+from engine.app import Sanchika
+from engine.errors import SanchikaError
+
+
+def service() -> Sanchika:
+    return current_app.extensions["sanchika"]
+
+
+def page_blueprint(name: str) -> Blueprint:
+    bp = Blueprint(name, __name__)
+
+    @bp.errorhandler(SanchikaError)
+    def _domain(exc: SanchikaError):  # type: ignore[no-untyped-def]
+        if request.method == "POST" and exc.status in (409, 422):
+            flash(exc.message, "error")
+            return redirect(back())
+        return render_template("error.html", status=exc.status, message=exc.message), exc.status
+
+    return bp
+
+
+def back() -> str:
+    """Where a form post returns to: its own page (same origin only)."""
+    target = request.form.get("next") or ""
+    if target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("desk.inbox")
