@@ -24,7 +24,7 @@ from engine.commands.sla import SlaServices
 from engine.commands.ui import UiServices
 from engine.config import Settings
 from engine.domain import files as files_mod
-from engine.domain import org, receipts, uploads, visibility, yellow_notes
+from engine.domain import holding, org, receipts, uploads, visibility, yellow_notes
 from engine.errors import ActionNotAllowed, Conflict, Forbidden, InvalidInput, NotFound
 from engine.notify import notices, outbox
 from engine.read import views
@@ -331,6 +331,7 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
     def _target_file(self, s: Session, actor: User, body: dict[str, Any]) -> File:
         if body.get("file_id"):
             file = files_mod.get_file(s, int(body["file_id"]))
+            holding.require_holder_or_creator(s, actor, file, "have a receipt put up in it")
             if file.locked or file.status == "closed":
                 raise Conflict(f"file {file.file_no} is {file.status}; put the receipt elsewhere")
             return file

@@ -223,7 +223,7 @@ class FileServices:
             raise InvalidInput(f"priority: must be one of {', '.join(PRIORITIES)}")
         with self.db.transaction() as s:
             file = files_mod.get_file(s, file_id)
-            visibility.require_read_file(s, actor, file)
+            holding.require_holder(s, actor, file, "change its priority")
             self._may_set_priority(s, actor)
             if file.status == "closed":
                 raise Conflict(f"file {file.file_no} is closed")
@@ -342,7 +342,7 @@ class FileServices:
         org.require_post(actor)
         with self.db.transaction() as s:
             main = files_mod.get_file(s, file_id)
-            visibility.require_read_file(s, actor, main)
+            holding.require_holder_or_creator(s, actor, main, "open a part file in it")
             part = self._start_file(s, actor, file_links.new_part(s, actor, main, subject))
             self._file_event(s, main, "part_file_opened", actor, {"part": part.file_no})
             return views.file_view(s, part, actor)
@@ -447,6 +447,8 @@ class FileServices:
                 file = self._start_file(s, actor, digitise.paper_file(s, actor, file_no or "",
                                                                        subject))
             visibility.require_read_file(s, actor, file)
+            if not created:
+                holding.require_holder_or_creator(s, actor, file, "digitise it")
             digitise.check_can_digitise(s, file, actor)
             digitise.attach(s, self.settings.data_dir, self.settings.max_upload_bytes, actor,
                             file, note_sheets, correspondence or [], sender)
