@@ -22,6 +22,9 @@ class Settings:
     backup_dir: Path | None = None  # SANCHIKA_BACKUP_DIR: `serve` ships a backup there
     backup_minutes: float = 15.0  # SANCHIKA_BACKUP_MINUTES: the recovery point
     backup_keep: int = 96  # SANCHIKA_BACKUP_KEEP: snapshots kept there
+    api_token_hours: float = 12.0  # SANCHIKA_TOKEN_HOURS: an API token's life
+    idle_minutes: float = 30.0  # SANCHIKA_IDLE_MINUTES: a web session ends after this idle
+    session_hours: float = 12.0  # SANCHIKA_SESSION_HOURS: and after this in any case
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -43,6 +46,9 @@ class Settings:
             if env.get("SANCHIKA_BACKUP_DIR") else None,
             backup_minutes=_number(env, "SANCHIKA_BACKUP_MINUTES", 15.0),
             backup_keep=int(_number(env, "SANCHIKA_BACKUP_KEEP", 96)),
+            api_token_hours=_number(env, "SANCHIKA_TOKEN_HOURS", 12.0),
+            idle_minutes=_number(env, "SANCHIKA_IDLE_MINUTES", 30.0),
+            session_hours=_number(env, "SANCHIKA_SESSION_HOURS", 12.0),
         )
 
 

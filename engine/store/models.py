@@ -102,6 +102,10 @@ class User(Base):
     phone: Mapped[str | None] = mapped_column(String(32))
     language: Mapped[str] = mapped_column(String(8), default="en")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped whenever all of the user's sessions and API tokens must end (sign off
+    # everywhere, password change or reset, deactivation); a web session carries the
+    # value it started with and is refused once it differs.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     post: Mapped[Post | None] = relationship()
 
 

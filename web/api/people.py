@@ -11,6 +11,7 @@ from engine.commands.people import MONITOR_SCOPES
 from engine.domain.org import ROLES
 from web.api.auth import current_user
 from web.api.core import app_service
+from web.api.schemas import PasswordReset
 
 blp = Blueprint("people", __name__, url_prefix="/api/v1/admin",
                 description="Sections, posts, users, transfers, additional charges")
@@ -111,6 +112,20 @@ def add_charge(body: dict, username: str):
 def end_charge(username: str):
     """End the user's additional charges (only for `?post=CODE` if given)."""
     return app_service().end_charges(current_user(), username, request.args.get("post"))
+
+
+@blp.route("/users/<username>/deactivate", methods=["POST"])
+def deactivate(username: str):
+    """Deactivate an account: its web sessions and API tokens end at once."""
+    return app_service().deactivate_user(current_user(), username)
+
+
+@blp.route("/users/<username>/reset-password", methods=["POST"])
+@blp.arguments(PasswordReset)
+@blp.response(204)
+def reset_password(body: dict, username: str):
+    """Set a new password for a user; their web sessions and API tokens end."""
+    app_service().reset_password(current_user(), username, body["password"])
 
 
 @blp.route("/audit")

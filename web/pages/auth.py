@@ -3,6 +3,8 @@ switch, and the sign-in register for administrators and auditors."""
 
 from __future__ import annotations
 
+import time
+
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -33,7 +35,10 @@ def login():  # type: ignore[no-untyped-def]
             lang = session.get("lang")
             session.clear()  # a fresh session: no fixation across the sign-in
             login_user(WebUser(user))
+            session.permanent = True  # so the idle timeout applies (web/ui.py)
             session["sign_in_id"] = sign_in_id
+            session["generation"] = user.session_generation or 0
+            session["started"] = int(time.time())
             session["lang"] = user.language if user.language in UI_LANGUAGES else lang
             return redirect(_safe_next(request.args.get("next")))
     return render_template("login.html", error=error), status
