@@ -102,11 +102,12 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
                 pdf_name: str | None = None) -> dict[str, Any]:
         org.require_post(actor)
         with self.db.transaction() as s:
-            fields = {k: v for k, v in fields.items() if k != "pdf_sha256"}
+            fields = {k: v for k, v in fields.items() if k not in ("pdf_sha256", "pdf_name")}
             if pdf is not None:
                 document = uploads.store_pdf(s, self.settings.data_dir,
                                              self.settings.max_upload_bytes, pdf, pdf_name, actor)
                 fields["pdf_sha256"] = document.sha256
+                fields["pdf_name"] = uploads.upload_name(pdf_name)
             receipt = receipts.diarise(s, actor, fields)
             instance, result = self.runtime.start(
                 s, DAK_PROCESS,
@@ -135,7 +136,8 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
             if not receipt.pdf_sha256:
                 raise NotFound(f"receipt {receipt.diary_no} has no scanned letter")
             document = s.get(Document, receipt.pdf_sha256)
-            return uploads.read(self.settings.data_dir, document), document.filename
+            return (uploads.read(self.settings.data_dir, document),
+                    receipt.pdf_name or document.filename)
 
     # ------------------------------------------------------------ files
 

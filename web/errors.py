@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify
+from flask import current_app, jsonify
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
@@ -42,7 +42,18 @@ class SanchikaApi(Api):
             return error_response(422, "invalid", "; ".join(lines),
                                   [{"message": line} for line in lines])
         code = (error.name or "error").lower().replace(" ", "_")
+        if error.code == 413:
+            return error_response(413, "too_large", too_large_message())
         return error_response(error.code or 500, code, data.get("message") or error.description)
+
+
+def too_large_message() -> str:
+    """The 413 names the limit, so the sender knows what would fit."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    upload = current_app.extensions["sanchika"].settings.max_upload_bytes
+    return (f"request body: larger than the limit of {limit} bytes "
+            f"(an upload may be at most {upload // (1024 * 1024)} MB, "
+            "SANCHIKA_MAX_UPLOAD_MB, plus 1 MB of form fields)")
 
 
 def register(app) -> None:  # type: ignore[no-untyped-def]

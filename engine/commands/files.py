@@ -465,10 +465,15 @@ class FileServices:
             doc = s.get(Document, sha256) if SHA256.match(sha256 or "") else None
             if doc is None:
                 raise NotFound(f"no document {sha256}")
-            receipts = s.scalars(select(Receipt).where(Receipt.pdf_sha256 == sha256))
-            files = s.scalars(select(File).join(FileDocument, FileDocument.file_id == File.id)
-                              .where(FileDocument.sha256 == sha256))
-            if not (any(visibility.may_read_receipt(s, actor, r) for r in receipts)
-                    or any(visibility.may_read_file(s, actor, f) for f in files)):
+            # served under the name its uploader gave in an item the actor may read
+            names = [r.pdf_name for r in s.scalars(
+                select(Receipt).where(Receipt.pdf_sha256 == sha256).order_by(Receipt.id))
+                if visibility.may_read_receipt(s, actor, r)]
+            names += [title for f, title in s.execute(
+                select(File, FileDocument.title)
+                .join(FileDocument, FileDocument.file_id == File.id)
+                .where(FileDocument.sha256 == sha256).order_by(FileDocument.id))
+                if visibility.may_read_file(s, actor, f)]
+            if not names:
                 raise Forbidden("you may not read any file or receipt this document belongs to")
-            return uploads.read(self.settings.data_dir, doc), doc.filename
+            return uploads.read(self.settings.data_dir, doc), names[0] or doc.filename

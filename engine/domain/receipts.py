@@ -71,6 +71,7 @@ def diarise(session: Session, actor: User, fields: dict[str, Any]) -> Receipt:
         letter_date=str(letter_date) if letter_date else None, language=language,
         grading=grading, received_at=now, diarised_by=actor.id, diarised_post_id=post.id,
         holder_post_id=post.id, holder_since=now, pdf_sha256=pdf_sha256,
+        pdf_name=fields.get("pdf_name") if pdf_sha256 else None,
     )
     session.add(receipt)
     session.flush()

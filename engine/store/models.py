@@ -286,6 +286,9 @@ class Receipt(Base):
     file_id: Mapped[int | None] = mapped_column(ForeignKey("files.id"))
     remark: Mapped[str | None] = mapped_column(Text)
     pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+    # the scan's name as this receipt's uploader gave it (identical scans share one
+    # stored document, whose own name is only the first uploader's)
+    pdf_name: Mapped[str | None] = mapped_column(String(200))
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("instances.id"))
     # electronic (carries its scan) | physical (the paper is tracked, not scanned)
     form: Mapped[str] = mapped_column(String(16), default="physical",
