@@ -59,4 +59,7 @@ def too_large_message() -> str:
 def register(app) -> None:  # type: ignore[no-untyped-def]
     @app.errorhandler(SanchikaError)
     def _domain(exc: SanchikaError):  # type: ignore[no-untyped-def]
-        return error_response(exc.status, exc.code, exc.message, exc.details)
+        response, status = error_response(exc.status, exc.code, exc.message, exc.details)
+        if getattr(exc, "retry_after", None):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response, status

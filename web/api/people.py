@@ -128,6 +128,12 @@ def reset_password(body: dict, username: str):
     app_service().reset_password(current_user(), username, body["password"])
 
 
+@blp.route("/users/<username>/unlock", methods=["POST"])
+def unlock(username: str):
+    """Lift the sign-in locks of a user, from every address."""
+    return app_service().unlock_sign_in(current_user(), username)
+
+
 @blp.route("/audit")
 def audit_log():
     """Administrative acts, newest first."""

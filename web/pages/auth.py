@@ -21,7 +21,7 @@ bp = page_blueprint("auth")
 def login():  # type: ignore[no-untyped-def]
     if current_user.is_authenticated and request.method == "GET":
         return redirect(url_for("desk.inbox"))
-    error, status = None, 200
+    error, status, retry_after = None, 200, None
     if request.method == "POST":
         try:
             user, sign_in_id = service().sign_in(
@@ -29,6 +29,7 @@ def login():  # type: ignore[no-untyped-def]
                 request.remote_addr, request.headers.get("User-Agent"))
         except TooManyAttempts as exc:
             error, status = _("Too many failed sign-ins. %(detail)s", detail=exc.message), 429
+            retry_after = exc.retry_after
         except Unauthorized:
             error, status = _("Wrong username or password."), 401
         else:
@@ -41,7 +42,8 @@ def login():  # type: ignore[no-untyped-def]
             session["started"] = int(time.time())
             session["lang"] = user.language if user.language in UI_LANGUAGES else lang
             return redirect(_safe_next(request.args.get("next")))
-    return render_template("login.html", error=error), status
+    headers = {"Retry-After": str(retry_after)} if retry_after else {}
+    return render_template("login.html", error=error), status, headers
 
 
 def _safe_next(target: str | None) -> str:
