@@ -14,6 +14,7 @@ from web.api.core import blp
 from web.api.files import blp as files_blp
 from web.api.sla import blp as sla_blp
 from web.errors import SanchikaApi
+from web.security import init_security
 from web.ui import init_ui
 
 
@@ -46,4 +47,5 @@ def create_app(settings: Settings | None = None, service: Sanchika | None = None
     api.register_blueprint(sla_blp)
     errors.register(app)
     init_ui(app, service)
+    init_security(app)
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, jsonify
+from flask import Response, current_app, jsonify, render_template, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
@@ -35,6 +35,8 @@ def field_messages(messages: Any, prefix: str = "") -> list[str]:
 
 class SanchikaApi(Api):
     def handle_http_exception(self, error: HTTPException):  # type: ignore[override]
+        if not request.path.startswith("/api/"):
+            return html_error(error)
         data = getattr(error, "data", None) or {}
         messages = data.get("messages") or data.get("errors")
         if messages:
@@ -45,6 +47,26 @@ class SanchikaApi(Api):
         if error.code == 413:
             return error_response(413, "too_large", too_large_message())
         return error_response(error.code or 500, code, data.get("message") or error.description)
+
+
+def html_error(error: HTTPException):  # type: ignore[no-untyped-def]
+    """Browser paths get a page in the user's language, not JSON."""
+    from flask_babel import gettext as _
+
+    status = error.code or 500
+    messages = {
+        403: _("You may not open this page."),
+        404: _("There is no such page here."),
+        405: _("This page cannot be used that way."),
+        413: too_large_message() if status == 413 else "",
+        500: _("Something went wrong on the server. The error was recorded; try again or "
+               "tell your administrator."),
+    }
+    message = messages.get(status) or error.description or ""
+    try:
+        return render_template("error.html", status=status, message=message), status
+    except Exception:  # the error page itself failed: plain text, never a loop
+        return Response(f"{status} {message}", status=status, mimetype="text/plain")
 
 
 def too_large_message() -> str:

@@ -152,10 +152,6 @@ def init_ui(app: Flask, service: Sanchika) -> None:
     def _headers(response):  # type: ignore[no-untyped-def]
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-        if response.mimetype == "application/pdf":
-            # an uploaded PDF may carry JavaScript (/OpenAction): served sandboxed, it
-            # cannot run script, submit forms or reach this site's cookies
-            response.headers["Content-Security-Policy"] = "sandbox"
         if "text/html" in response.content_type and g.get("no_store", True):
             response.headers.setdefault("Cache-Control", "no-store")
         return response

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from engine.domain import contact
 from engine.domain.numbering import ack_no, diary_no
 from engine.errors import InvalidInput, NotFound
 from engine.store.models import Post, Receipt, Section, User, utcnow
@@ -25,7 +26,7 @@ def get_receipt(session: Session, receipt_id: int) -> Receipt:
 
 
 def diarise(session: Session, actor: User, fields: dict[str, Any]) -> Receipt:
-    sender = str(fields.get("sender") or "").strip()
+    sender = contact.name(fields.get("sender"), "sender", 300, required=False) or ""
     subject = str(fields.get("subject") or "").strip()
     if not sender:
         raise InvalidInput("sender: required")
