@@ -8,7 +8,7 @@ import requests
 from sqlalchemy import update
 
 from engine.store.web_models import SignInThrottle
-from tests.browser.steps import go, shot, sign_in, sign_out
+from tests.browser.steps import go, shot, sign_in, sign_out, wait_for_js
 from tests.conftest import PASSWORD
 
 
@@ -112,7 +112,7 @@ def test_hindi_ui_shows_hindi_labels_and_is_remembered(page, server):
     headers = page.locator("table.inbox thead").inner_text()
     assert "विषय" in headers and "नियत तिथि" in headers
     # Devanagari is drawn with the locally served Noto Sans Devanagari.
-    page.wait_for_function("document.fonts.check('16px \"Noto Sans Devanagari\"', 'इनबॉक्स')")
+    wait_for_js(page, "document.fonts.check('16px \"Noto Sans Devanagari\"', 'इनबॉक्स')")
     loaded = page.evaluate("""() => [...document.fonts].filter(
         f => f.family.includes('Noto Sans Devanagari') && f.status === 'loaded').length""")
     assert loaded >= 1
