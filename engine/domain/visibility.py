@@ -1,7 +1,7 @@
 """Who sees what. One rule for single reads (GET a file, a receipt, its PDF, track,
 history) and for lists (find, search): both go through the SQL clauses below.
 
-- auditor and admin read everything (CONTRACT.md); a designer, holding no post, reads
+- auditor and admin read everything (docs/contract.md); a designer, holding no post, reads
   only what is granted to them.
 - An officer reads what any post they hold now (substantive or additional charge) holds,
   held, created, diarised, sent or was sent: the item's *chain*. A receipt put up in a file

@@ -1,4 +1,4 @@
-"""The demo organisation (CONTRACT.md) and a few files and receipts in various states."""
+"""The demo organisation (docs/contract.md) and a few files and receipts in various states."""
 
 from __future__ import annotations
 

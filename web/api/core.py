@@ -1,4 +1,5 @@
-"""REST API /api/v1 (CONTRACT.md). Views only translate HTTP to service calls."""
+"""REST API /api/v1 (docs/contract.md, docs/api.md). Views only translate HTTP to service
+calls."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """REST API for time limits: the admin's holidays, working calendar and SLA rules, and the
-pendency report (CONTRACT.md)."""
+pendency report (docs/contract.md)."""
 
 from __future__ import annotations
 
