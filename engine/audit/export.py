@@ -196,6 +196,11 @@ def _check_content(file_json: dict[str, Any], chain: list[dict[str, Any]],
     return problems
 
 
+# What each exported signature must carry to rebuild the signed bytes (signing.payload).
+SIGNED_FIELDS = ("file_id", "instance_id", "username", "key_id", "action", "content_hash",
+                 "signed_at")
+
+
 def _check_signatures(file_json: dict[str, Any], sigs: list[dict[str, Any]],
                       data: dict[str, bytes]) -> list[str]:
     problems = []
@@ -213,10 +218,14 @@ def _check_signatures(file_json: dict[str, Any], sigs: list[dict[str, Any]],
         except ValueError:
             problems.append(f"{who}: the included public key is unreadable")
             continue
+        missing = [k for k in SIGNED_FIELDS if s.get(k) is None]
+        if file_no is None or missing:
+            problems.append(f"{who}: incomplete, lacks {', '.join(missing) or 'the file number'}")
+            continue
         message = signing.payload(
-            file_no=file_no, file_id=s.get("file_id"), instance_id=s.get("instance_id"),
-            signer=s.get("username"), key_id=s.get("key_id"), action=s.get("action"),
-            content_hash_=s.get("content_hash"), signed_at=s.get("signed_at"))
+            file_no=file_no, file_id=s["file_id"], instance_id=s["instance_id"],
+            signer=s["username"], key_id=s["key_id"], action=s["action"],
+            content_hash_=s["content_hash"], signed_at=s["signed_at"])
         if not signing.check(pem.decode(), message, s.get("signature") or ""):
             problems.append(f"{who}: the signature does not verify")
     return problems

@@ -112,7 +112,8 @@ def _apply(state: _State, event: Any, kind: str) -> None:
         state.correspondence.append({k: data.get(k) for k in (
             "receipt_id", "diary_no", "subject", "sender", "pdf_sha256")} | {"at": at})
     elif event.kind == "handler_called":
-        result = data.get("result") if isinstance(data.get("result"), dict) else {}
+        result = data.get("result")
+        result = result if isinstance(result, dict) else {}
         if data.get("handler") == "lock_file":
             state.locked, state.status = True, "approved"
             state.locked_at = result.get("locked_at")
@@ -129,7 +130,8 @@ def _apply(state: _State, event: Any, kind: str) -> None:
         if key not in state.timers:  # events written before timers carried their id
             key = next((k for k, t in state.timers.items() if t["step"] == event.task_spec),
                        None)
-        state.timers.pop(key, None)
+        if key is not None:
+            state.timers.pop(key, None)
     elif event.kind == "approval_signed":
         state.signatures.append({k: data.get(k) for k in (
             "action", "key_id", "content_hash", "signed_at", "signature")}

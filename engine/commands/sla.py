@@ -24,7 +24,7 @@ from engine.read import reports
 from engine.read.views import iso
 from engine.sla.policy import PRIORITIES, UNITS, load_calendar
 from engine.sla.workcal import WorkingCalendar, parse_clock, parse_weekend
-from engine.store.db import Database
+from engine.store.db import Database, rows_changed
 from engine.store.models import (
     Department,
     File,
@@ -216,7 +216,7 @@ class SlaServices:
                 claimed = s.execute(
                     update(OpenTask).where(OpenTask.id == task_id, OpenTask.warn_at.is_not(None))
                     .values(warn_at=None).execution_options(synchronize_session=False))
-                if claimed.rowcount != 1:
+                if rows_changed(claimed) != 1:
                     continue  # another sweeper took it
                 task = s.get(OpenTask, task_id)
                 if task.due_at is None or task.due_at <= now:
