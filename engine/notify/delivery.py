@@ -49,7 +49,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
-from typing import Any
+from http.client import HTTPMessage
+from typing import IO, Any
 
 from sqlalchemy import func, or_, select, update
 
@@ -119,7 +120,8 @@ class Claimed:
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     """A redirect would turn the POST into a GET and lose the message: treat it as an error."""
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+    def redirect_request(self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str,
+                         headers: HTTPMessage, newurl: str) -> None:
         return None
 
 
