@@ -12,8 +12,9 @@ from engine.audit.history import canonical_json
 from engine.domain import subject_heads
 from engine.domain.numbering import file_no
 from engine.domain.org import acting_post_ids, post_of
-from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.errors import Conflict, Forbidden, InvalidInput
 from engine.sla.policy import PRIORITIES
+from engine.store.db import get_or_404
 from engine.store.file_models import Draft, DraftVersion
 from engine.store.models import Correspondence, File, Note, Receipt, User, utcnow
 
@@ -22,11 +23,9 @@ KINDS = ("electronic", "physical")
 MAX_NOTE_CHARS = 20000
 
 
-def get_file(session: Session, file_id: int) -> File:
-    file = session.get(File, file_id)
-    if file is None:
-        raise NotFound(f"no file with id {file_id}")
-    return file
+def get_file(session: Session, file_id: int | None) -> File:
+    """The file, or NotFound (also for a task or movement that names no file)."""
+    return get_or_404(session, File, file_id, "file")
 
 
 def new_file(session: Session, actor: User, subject: str, head: str, priority: str,

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from engine.domain import org
 from engine.domain.numbering import ack_no, diary_no
-from engine.errors import InvalidInput, NotFound
+from engine.errors import InvalidInput
+from engine.store.db import get_or_404
 from engine.store.models import Receipt, User, utcnow
 
 MODES = ("post", "hand", "email", "electronic")
@@ -18,11 +19,9 @@ GRADINGS = ("Normal", "Confidential", "Secret")
 LANGUAGES = ("en", "hi", "other")
 
 
-def get_receipt(session: Session, receipt_id: int) -> Receipt:
-    receipt = session.get(Receipt, receipt_id)
-    if receipt is None:
-        raise NotFound(f"no receipt with id {receipt_id}")
-    return receipt
+def get_receipt(session: Session, receipt_id: int | None) -> Receipt:
+    """The receipt, or NotFound (also for a task or movement that names no receipt)."""
+    return get_or_404(session, Receipt, receipt_id, "receipt")
 
 
 def diarise(session: Session, actor: User, fields: dict[str, Any]) -> Receipt:

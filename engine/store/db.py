@@ -19,7 +19,8 @@ from engine.errors import Conflict, NotFound
 Row = TypeVar("Row")
 
 
-def get_or_404(s: Session, model: type[Row], ident: int | None, what: str | None = None) -> Row:
+def get_or_404(s: Session, model: type[Row], ident: int | str | None,
+               what: str | None = None) -> Row:
     """The row of `model` with primary key `ident`, or NotFound naming it. Use it wherever a
     lookup by id may miss (input, or a nullable reference), so callers get a row, not an
     Optional, and a miss is a clear 404 instead of an AttributeError on None."""
