@@ -107,7 +107,7 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
                                              self.settings.max_upload_bytes, pdf, pdf_name, actor)
                 fields["pdf_sha256"] = document.sha256
             receipt = receipts.diarise(s, actor, fields)
-            instance, result = self.runtime.start(
+            instance, _ = self.runtime.start(
                 s, DAK_PROCESS,
                 {"receipt_id": receipt.id, "holder_post": actor.post_id,
                  "sla_duration": limit_for("Normal", self.settings.sla_default)},
@@ -293,7 +293,7 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
                 "next": [views.task_row(t) for t in result.opened],
                 "completed": result.completed}
 
-    def _action_data(self, s: Session, actor: User, task: OpenTask, action: str,
+    def _action_data(self, s: Session, actor: User, task: OpenTask, action: str,  # noqa: C901
                      body: dict[str, Any]) -> tuple[dict[str, Any], Post | None]:
         data: dict[str, Any] = {"action": action}
         to_post: Post | None = None

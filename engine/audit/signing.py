@@ -88,7 +88,8 @@ class KeyRing:
         path = self._path(user_id)
         if not os.path.exists(path):
             return None
-        stored = json.loads(open(path, encoding="utf-8").read())
+        with open(path, encoding="utf-8") as f:
+            stored = json.load(f)
         raw = self._aead(user_id, create=False).decrypt(
             base64.b64decode(stored["nonce"]), base64.b64decode(stored["ciphertext"]),
             f"user:{user_id}".encode())

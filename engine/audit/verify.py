@@ -79,9 +79,9 @@ def verify_database(db: Database, *, keys: AuditKeys | None = None,
     if engine.dialect.name == "postgresql":
         engine = engine.execution_options(isolation_level="REPEATABLE READ",
                                           postgresql_readonly=True)
-    with Session(engine) as session:
-        with session.begin():  # one transaction, so one snapshot, on SQLite too
-            return verify(session, keys=keys, definitions=definitions)
+    # one transaction, so one snapshot, on SQLite too
+    with Session(engine) as session, session.begin():
+        return verify(session, keys=keys, definitions=definitions)
 
 
 def verify(session: Session, *, keys: AuditKeys | None = None,

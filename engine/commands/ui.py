@@ -116,7 +116,8 @@ class UiServices:
             record_id = record.id
         if error is not None:
             raise error
-        assert user is not None
+        if user is None:  # authenticate() returns the user or raises
+            raise Unauthorized("sign-in failed")
         return user, record_id
 
     def _count_failure(self, s: Session, key: str, now: datetime) -> None:

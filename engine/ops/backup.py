@@ -71,7 +71,7 @@ SQLITE_FILE = "database.sqlite3"
 PG_FILE = "database.pgdump"
 CHUNK = 1024 * 1024
 SHA256 = re.compile(r"[0-9a-f]{64}")
-SECRET_KEY_NOTE = ("not included: the session-signing secret is regenerated on start "
+SECRET_KEY_NOTE = ("not included: the session-signing secret is regenerated on start "  # noqa: S105
                    "(everyone signs in again); a stolen backup cannot forge sign-ins")
 
 __all__ = ["BackupError", "backup", "check_snapshot", "find_snapshot", "restore"]

@@ -66,7 +66,8 @@ def libpq(url: str | URL) -> tuple[str, dict[str, str]]:
 
 
 def run(args: list[str], env: dict[str, str]) -> None:
-    done = subprocess.run(args, env=env, capture_output=True, text=True)
+    # PostgreSQL's own programs (pg_dump, pg_restore) with arguments we build; no shell
+    done = subprocess.run(args, env=env, capture_output=True, text=True)  # noqa: S603
     if done.returncode != 0:
         name = Path(args[0]).name
         raise BackupError(f"{name} failed (exit {done.returncode}): "

@@ -236,4 +236,4 @@ def receipt_pdf(receipt_id: int) -> ResponseReturnValue:
                      as_attachment=False, max_age=0)
 
 
-__all__ = ["bp", "back"]
+__all__ = ["back", "bp"]
