@@ -16,7 +16,7 @@ from typing import Any
 
 from apscheduler.schedulers.base import BaseScheduler
 
-from engine.config import Settings
+from engine.config import Settings, write_private
 from engine.ops.backup import backup
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ def ship_now(settings: Settings) -> dict[str, Any]:
     status["every_minutes"] = settings.backup_minutes
     path = settings.data_dir / STATUS_FILE
     tmp = path.with_name(f".{STATUS_FILE}.tmp")
-    tmp.write_text(json.dumps(status, indent=2))
+    write_private(tmp, json.dumps(status, indent=2))
     os.replace(tmp, path)
     return status
 
