@@ -54,8 +54,8 @@ def create_app(settings: Settings | None = None, service: Sanchika | None = None
     responses.document(api)
     errors.register(app)
     init_ui(app, service)
-    metrics = Metrics(settings, service.db)
+    metrics = Metrics(settings, service.db)  # per app: its own registry
     metrics.instrument(service)
-    init_health(app, metrics)
+    init_health(app, metrics, settings)
     init_serving(app, settings)
     return app

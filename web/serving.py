@@ -92,9 +92,13 @@ class Utf8Channel(HTTPChannel):
     parser_class = Utf8RequestParser
 
 
-def make_server(app, host: str, port: int, threads: int = 8):  # type: ignore[no-untyped-def]
-    """A waitress server for the app (as `sanchika serve` runs it)."""
-    server = create_server(app, host=host, port=port, threads=threads, ident="Sanchika")
+def make_server(app, host: str, port: int, threads: int = 8,  # type: ignore[no-untyped-def]
+                forwarded: bool = False):
+    """A waitress server for the app (as `sanchika serve` runs it). With `forwarded`
+    (SANCHIKA_TRUSTED_PROXIES set) waitress passes X-Forwarded-* on to ProxyFix, which
+    believes only as many hops as configured; otherwise waitress drops those headers."""
+    server = create_server(app, host=host, port=port, threads=threads, ident="Sanchika",
+                           clear_untrusted_proxy_headers=not forwarded)
     # one listening socket: the server itself; several (MultiSocketServer): each in its map
     listeners = [server] if hasattr(server, "channel_class") else [
         s for s in server.map.values() if hasattr(s, "channel_class")]

@@ -14,6 +14,7 @@ from flask import Flask, Response, jsonify, render_template, request
 from flask_smorest import Blueprint
 
 from engine import __version__
+from engine.config import Settings
 from engine.ops import health
 from engine.ops.metrics import CONTENT_TYPE, Metrics
 from web.api import responses
@@ -29,7 +30,7 @@ def api_health():
     return {"status": "ok", "version": __version__}
 
 
-def init_health(app: Flask, metrics: Metrics) -> None:
+def init_health(app: Flask, metrics: Metrics, settings: Settings) -> None:
     service = app.extensions["sanchika"]
 
     @app.get("/health")
@@ -38,14 +39,14 @@ def init_health(app: Flask, metrics: Metrics) -> None:
 
     @app.get("/ready")
     def readiness():  # type: ignore[no-untyped-def]
-        checks = health.readiness(service.settings, service.db)
+        checks = health.readiness(settings, service.db)
         ready = all(c.ok for c in checks if c.critical)
         return jsonify(status="ready" if ready else "not ready", version=__version__,
                        checks=[c.as_dict() for c in checks]), 200 if ready else 503
 
     @app.get("/metrics")
     def metrics_page():  # type: ignore[no-untyped-def]
-        token = service.settings.metrics_token
+        token = settings.metrics_token
         if token:
             given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
             if not hmac.compare_digest(given.encode(), token.encode()):

@@ -61,7 +61,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     jobs = scheduler.start(service)
     deliverer, stop_delivery = Deliverer(service.db, service.settings).start_thread(interval=5.0)
     app = create_app(service.settings, service)
-    server = make_server(app, args.host, args.port, args.threads)
+    server = make_server(app, args.host, args.port, args.threads,
+                         forwarded=service.settings.trusted_proxies > 0)
     print(f"Sanchika {__version__} serving on http://{args.host}:{args.port}", flush=True)
     try:
         server.run()
