@@ -20,7 +20,7 @@ CONFIG_FILE = "sanchika.toml"
 KNOWN = ("DATA_DIR", "DATABASE_URL", "SECRET_KEY", "SMTP_URL", "SMS_URL", "SLA_DEFAULT",
          "MAX_UPLOAD_MB", "CHECKPOINT_MINUTES", "BACKUP_DIR", "BACKUP_MINUTES", "BACKUP_KEEP",
          "BACKUP_MAX_AGE_HOURS", "TRUSTED_PROXIES", "HTTPS", "HSTS_SECONDS", "METRICS_TOKEN",
-         "OUTBOX_ALERT", "LOG_LEVEL")
+         "OUTBOX_ALERT", "LOG_LEVEL", "LOG_FORMAT")
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,7 @@ class Settings:
     metrics_token: str | None = None  # /metrics needs "Authorization: Bearer <token>"
     outbox_alert: int = 100  # undelivered messages that raise an admin notice
     log_level: str = "INFO"
+    log_format: str = "text"  # or "json": one object per line
     config_file: Path | None = None  # the TOML file read, if any
 
     @classmethod
@@ -71,7 +72,8 @@ class Settings:
             hsts_seconds=int(_number(raw, "HSTS_SECONDS", 31536000, zero_allowed=True)),
             metrics_token=raw.get("METRICS_TOKEN") or None,
             outbox_alert=int(_number(raw, "OUTBOX_ALERT", 100)),
-            log_level=(raw.get("LOG_LEVEL") or "INFO").upper(),
+            log_level=_choice(raw, "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
+            log_format=_choice(raw, "LOG_FORMAT", ("text", "json"), "text"),
             config_file=config_file,
         )
 
@@ -125,6 +127,14 @@ def _number(raw: dict[str, str], name: str, default: float, *, zero_allowed: boo
         bound = "0 (off) or more" if zero_allowed else "greater than 0"
         raise ValueError(f"{PREFIX}{name} must be {bound}, not {value_text!r}")
     return value
+
+
+def _choice(raw: dict[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = (raw.get(name) or default).strip()
+    for option in allowed:
+        if value.lower() == option.lower():
+            return option
+    raise ValueError(f"{PREFIX}{name} must be one of {', '.join(allowed)}, not {value!r}")
 
 
 def _flag(raw: dict[str, str], name: str) -> bool:

@@ -56,7 +56,8 @@ def ship_now(settings: Settings) -> dict[str, Any]:
     try:
         result = backup(settings, settings.backup_dir, keep=settings.backup_keep)
     except Exception as exc:  # the job must survive any failure; it is reported instead
-        log.exception("scheduled backup to %s failed", settings.backup_dir)
+        log.exception("scheduled backup to %s failed", settings.backup_dir,
+                      extra={"event": "backup_failed", "destination": str(settings.backup_dir)})
         status.update(ok=False, at=now, error=f"{type(exc).__name__}: "
                       f"{getattr(exc, 'message', None) or exc}")
     else:
@@ -67,7 +68,10 @@ def ship_now(settings: Settings) -> dict[str, Any]:
             "pruned": len(result.pruned),
             "documents_without_upload": len(result.manifest["uploads"]["missing"])}}
         log.info("backup %s: %d rows, %d uploads copied, %.2f s", result.snapshot,
-                 result.rows, result.uploads_copied, result.seconds)
+                 result.rows, result.uploads_copied, result.seconds,
+                 extra={"event": "backup_done", "snapshot": str(result.snapshot),
+                        "rows": result.rows, "uploads_copied": result.uploads_copied,
+                        "seconds": round(result.seconds, 3)})
     status["destination"] = str(settings.backup_dir)
     status["every_minutes"] = settings.backup_minutes
     path = settings.data_dir / STATUS_FILE

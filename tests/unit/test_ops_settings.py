@@ -78,3 +78,24 @@ def test_tighten_and_loose(tmp_path: Path):
     assert permissions.loose(data) == []
     write_private(data / "f", "secret")
     assert stat.S_IMODE((data / "f").stat().st_mode) == 0o600
+
+
+def test_json_log_lines_carry_the_extras():
+    import json
+    import logging
+
+    from web.cli.ops import JsonFormatter
+
+    record = logging.LogRecord("engine.ops.backup_schedule", logging.INFO, __file__, 1,
+                               "backup %s done", ("s1",), None)
+    record.event, record.rows = "backup_done", 12
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"] == "backup s1 done" and line["level"] == "INFO"
+    assert line["event"] == "backup_done" and line["rows"] == 12 and "time" in line
+
+
+def test_log_settings_are_checked(tmp_path: Path):
+    env = {"SANCHIKA_DATA_DIR": str(tmp_path), "SANCHIKA_LOG_FORMAT": "JSON"}
+    assert Settings.from_env(env).log_format == "json"
+    with pytest.raises(ValueError, match="SANCHIKA_LOG_LEVEL must be one of"):
+        Settings.from_env({**env, "SANCHIKA_LOG_LEVEL": "loud"})

@@ -56,7 +56,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from web.serving import make_server
 
     service = _service()
-    cli_ops.configure_logging(service.settings.log_level)
+    cli_ops.configure_logging(service.settings.log_level, service.settings.log_format)
     tighten(service.settings.data_dir)
     jobs = scheduler.start(service)
     deliverer, stop_delivery = Deliverer(service.db, service.settings).start_thread(interval=5.0)

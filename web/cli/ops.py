@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import logging
 import sys
 from datetime import UTC, datetime
@@ -16,12 +17,29 @@ from engine.config import Settings, write_private
 from engine.errors import SanchikaError
 
 
-def configure_logging(level: str) -> None:
-    """One line per record on stderr (a journal or log collector adds the time itself,
-    but a plain terminal needs it too)."""
-    logging.basicConfig(level=getattr(logging, level, logging.INFO),
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-                        stream=sys.stderr)
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, and whatever a caller passed
+    in `extra=` (e.g. the backup's snapshot and seconds), for a log collector."""
+
+    STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+        "message", "asctime", "taskName"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname, "logger": record.name, "message": record.getMessage()}
+        out.update({k: v for k, v in vars(record).items() if k not in self.STANDARD})
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
+        return json.dumps(out, default=str, ensure_ascii=False)
+
+
+def configure_logging(level: str, fmt: str = "text") -> None:
+    """One line per record on stderr: readable text, or JSON for a log collector."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(
+        "%(asctime)s %(levelname)s %(name)s %(message)s"))
+    logging.basicConfig(level=getattr(logging, level, logging.INFO), handlers=[handler])
     # every 250 ms sweep and every schema-version read would otherwise log a line
     for noisy in ("apscheduler.executors.default", "alembic.runtime.migration"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
