@@ -241,9 +241,12 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
                 OpenTask.post_id.in_(posts), OpenTask.closed_at.is_(None),
                 OpenTask.parked.is_(False))
                 .order_by(OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.id))
+            tasks = list(rows)
             now = utcnow()
             names = views.Names(s)
-            return [{**views.task_row(t, now), "post": names.post(t.post_id)} for t in rows]
+            labels = views.item_labels(s, tasks)
+            return [views.labelled({**views.task_row(t, now), "post": names.post(t.post_id)},
+                                   labels) for t in tasks]
 
     def act(self, actor: User, task_id: int, body: dict[str, Any]) -> dict[str, Any]:
         with self.db.transaction() as s:
@@ -312,7 +315,10 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
             if not post.can_approve:
                 raise Forbidden(f"post {post.code} has no authority to {action}")
         elif action == "close" and task.kind == "file":
-            category = body.get("record_category") or "C"
+            category = body.get("record_category")
+            if not category:
+                raise InvalidInput("record_category: required to close a file "
+                                   "(A, B or C: how long its record is kept)")
             files_mod.close(files_mod.get_file(s, task.file_id), category)
             data["record_category"] = category
         elif action == "close":

@@ -34,7 +34,8 @@ TRANSLATIONS = WEB / "translations"
 NODE_MODULES = WEB / "node_modules"
 # Only these package folders are served from node_modules (never the whole tree).
 API_PREFIX = "/api/"
-VENDOR_PATHS = ("bpmn-js/dist/", "chart.js/dist/", "@fontsource/noto-sans-devanagari/")
+VENDOR_PATHS = ("bpmn-js/dist/", "chart.js/dist/", "@fontsource/noto-sans-devanagari/",
+                "swagger-ui-dist/swagger-ui")
 
 csrf = CSRFProtect()
 babel = Babel()

@@ -23,9 +23,11 @@ from sqlalchemy import (
     Connection,
     Select,
     TextClause,
+    case,
     column,
     delete,
     event,
+    func,
     insert,
     inspect,
     or_,
@@ -217,7 +219,9 @@ def matching_query(session: Session, actor: User, q: str, kind: str | None = Non
     visible = _visible(session, actor)
     if visible is not None:
         query = query.where(visible)
-    return query.order_by(order, SearchDoc.id.desc()).limit(limit)
+    # a query that is exactly an item's number (file or diary number) puts that item first
+    exact = case((func.lower(SearchDoc.number) == q.strip().lower(), 0), else_=1)
+    return query.order_by(exact, order, SearchDoc.id.desc()).limit(limit)
 
 
 def snippet(doc: SearchDoc, q: str) -> str:
