@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import SanchikaError
 
 
-def error_response(status: int, code: str, message: str, details: list | None = None):  # type: ignore[no-untyped-def]
+def error_response(status: int, code: str, message: str,
+                   details: list[dict[str, Any]] | None = None) -> tuple[Response, int]:
     body: dict[str, Any] = {"code": code, "message": message}
     if details:
         body["details"] = details
@@ -34,7 +36,8 @@ def field_messages(messages: Any, prefix: str = "") -> list[str]:
 
 
 class SanchikaApi(Api):
-    def handle_http_exception(self, error: HTTPException):  # type: ignore[override]
+    def handle_http_exception(self, error: HTTPException
+                              ) -> tuple[Response, int] | ResponseReturnValue:
         if not request.path.startswith("/api/"):
             return html_error(error)
         data = getattr(error, "data", None) or {}
@@ -46,10 +49,11 @@ class SanchikaApi(Api):
         code = (error.name or "error").lower().replace(" ", "_")
         if error.code == 413:
             return error_response(413, "too_large", too_large_message())
-        return error_response(error.code or 500, code, data.get("message") or error.description)
+        message = data.get("message") or error.description or error.name or "error"
+        return error_response(error.code or 500, code, message)
 
 
-def html_error(error: HTTPException):  # type: ignore[no-untyped-def]
+def html_error(error: HTTPException) -> ResponseReturnValue:
     """Browser paths get a page in the user's language, not JSON."""
     from flask_babel import gettext as _
 
@@ -78,10 +82,11 @@ def too_large_message() -> str:
             "SANCHIKA_MAX_UPLOAD_MB, plus 1 MB of form fields)")
 
 
-def register(app) -> None:  # type: ignore[no-untyped-def]
+def register(app: Flask) -> None:
     @app.errorhandler(SanchikaError)
-    def _domain(exc: SanchikaError):  # type: ignore[no-untyped-def]
+    def _domain(exc: SanchikaError) -> tuple[Response, int]:
         response, status = error_response(exc.status, exc.code, exc.message, exc.details)
-        if getattr(exc, "retry_after", None):
-            response.headers["Retry-After"] = str(exc.retry_after)
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after:
+            response.headers["Retry-After"] = str(retry_after)
         return response, status

@@ -12,6 +12,7 @@ from engine.commands.people import audit
 from engine.domain import org, sessions
 from engine.errors import Conflict, InvalidInput, Unauthorized
 from engine.read import views
+from engine.store.db import get_or_404
 from engine.store.models import User
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ MAX_PASSWORD = 200
 
 
 def _check_password(password: str, field: str) -> str:
-    if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+    if not MIN_PASSWORD <= len(password or "") <= MAX_PASSWORD:
         raise InvalidInput(f"{field}: {MIN_PASSWORD} to {MAX_PASSWORD} characters")
     return password
 
@@ -36,8 +37,8 @@ class SessionServices:
 
     def issue_api_token(self, user: User) -> dict[str, Any]:
         with self.db.transaction() as s:
-            raw, row = sessions.issue_token(
-                s, s.get(User, user.id), timedelta(hours=self.settings.api_token_hours))
+            life = timedelta(hours=self.settings.api_token_hours)
+            raw, row = sessions.issue_token(s, get_or_404(s, User, user.id, "user"), life)
             return {"token": raw, "expires_at": views.iso(row.expires_at)}
 
     def token_user(self, raw: str) -> User:
@@ -70,13 +71,13 @@ class SessionServices:
 
     def sign_off_everywhere(self, actor: User) -> None:
         with self.db.transaction() as s:
-            sessions.end_all(s, s.get(User, actor.id))
+            sessions.end_all(s, get_or_404(s, User, actor.id, "user"))
 
     def change_password(self, actor: User, old: str, new: str) -> None:
         """The user changes their own password; every session and token of theirs ends."""
         _check_password(new, "new_password")
         with self.db.transaction() as s:
-            user = s.get(User, actor.id)
+            user = get_or_404(s, User, actor.id, "user")
             try:
                 org.authenticate(s, user.username, old or "")
             except Unauthorized:

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_
 from sqlalchemy.orm import Session
 
+from engine.store.db import rows_changed
 from engine.store.web_models import SignInThrottle
 
 
@@ -107,5 +108,4 @@ def unlock(session: Session, username: str | None = None, ip: str | None = None)
         conditions += [SignInThrottle.key == ip_key(ip)]
     if not conditions:
         return 0
-    result = session.execute(delete(SignInThrottle).where(or_(*conditions)))
-    return result.rowcount or 0
+    return rows_changed(session.execute(delete(SignInThrottle).where(or_(*conditions))))
