@@ -242,6 +242,12 @@ class OutboxMessage(Base):
     # pending: not before this time (NULL = now); sending: the claim's lease runs out then;
     # sent/failed: NULL
     next_attempt_at: Mapped[datetime | None]
+    # what the message is about (a link) and how to say it again in another language:
+    # the catalogue key and its parameters (engine/notify/messages.py)
+    item_kind: Mapped[str | None] = mapped_column(String(16))
+    item_id: Mapped[int | None] = mapped_column(Integer)
+    message_key: Mapped[str | None] = mapped_column(String(64))
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 # ---------------------------------------------------------------- dak and files
@@ -393,3 +399,6 @@ from engine.store.file_models import (  # noqa: E402,F401
 
 # SLA rules, the working calendar and the scheduler lease live in their own module.
 from engine.store.sla_models import Holiday, SchedulerLease, SlaRule, WorkCalendar  # noqa: E402,F401
+
+# The officer's desk: user settings (channels, session generation) and read marks.
+from engine.store import desk_models  # noqa: E402,F401, I001
