@@ -26,6 +26,10 @@ NODE_MODULES = WEB / "node_modules"
 API_PREFIX = "/api/"
 VENDOR_PATHS = ("bpmn-js/dist/", "chart.js/dist/", "@fontsource/noto-sans-devanagari/")
 
+# the session generation a session began in (engine/commands/desk.py): when a password
+# change moves the user's generation on, older sessions no longer load their user
+SESSION_GENERATION = "generation"
+
 csrf = CSRFProtect()
 babel = Babel()
 login_manager = LoginManager()
@@ -78,12 +82,15 @@ def select_locale() -> str:
 
 
 def init_ui(app: Flask, service: Sanchika) -> None:
+    from web.pages import account as pages_account
     from web.pages import auth as pages_auth
     from web.pages import dashboard as pages_dashboard
     from web.pages import designer as pages_designer
     from web.pages import desk as pages_desk
+    from web.pages import registers as pages_registers
     from web.pages import search as pages_search
     from web.pages import track as pages_track
+    from web.pages import work as pages_work
     compile_catalogs()
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # valid for the session's life
@@ -107,18 +114,30 @@ def init_ui(app: Flask, service: Sanchika) -> None:
     @login_manager.user_loader
     def load_user(user_id: str) -> WebUser | None:
         user = service.user(int(user_id)) if user_id.isdigit() else None
-        return WebUser(user) if user is not None and user.active else None
+        if user is None or not user.active:
+            return None
+        if session.get(SESSION_GENERATION, 0) != service.session_generation(user.id):
+            return None  # signed out by a password change elsewhere
+        return WebUser(user)
 
     for module in (pages_auth, pages_desk, pages_search, pages_track, pages_designer,
-                   pages_dashboard):
+                   pages_dashboard, pages_work, pages_account, pages_registers):
         app.register_blueprint(module.bp)
+
+    def _unread() -> int:
+        """New in-app notifications of the signed-in user (the header's count)."""
+        if not current_user.is_authenticated:
+            return 0
+        if "unread" not in g:
+            g.unread = service.unread_notifications(current_user.model)
+        return g.unread
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
         from flask_babel import get_locale
 
         return {"lang": str(get_locale() or "en"), "me": current_user,
-                "has": lambda name: hasattr(service, name)}
+                "has": lambda name: hasattr(service, name), "unread": _unread}
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError):  # type: ignore[no-untyped-def]

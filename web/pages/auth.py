@@ -10,7 +10,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from engine.commands.ui import UI_LANGUAGES, TooManyAttempts
 from engine.errors import Unauthorized
 from web.pages.common import back, page_blueprint, service
-from web.ui import WebUser, me
+from web.ui import SESSION_GENERATION, WebUser, me
 
 bp = page_blueprint("auth")
 
@@ -32,6 +32,7 @@ def login():  # type: ignore[no-untyped-def]
         else:
             lang = session.get("lang")
             session.clear()  # a fresh session: no fixation across the sign-in
+            session[SESSION_GENERATION] = service().session_generation(user.id)
             login_user(WebUser(user))
             session["sign_in_id"] = sign_in_id
             session["lang"] = user.language if user.language in UI_LANGUAGES else lang
