@@ -330,7 +330,7 @@ def test_hindi_inbox_file_page_and_notifications_have_no_english(page, server, d
     shot(page, "inbox-hindi-tabs")
     page.goto("/?tab=receipt&view=sent")
     assert english_left(page, data) == []
-    submit(page, "nav.tabs a:first-child")
+    submit(page, ".tabs a:first-child")
     page.goto("/?tab=file&view=created")
     assert english_left(page, data) == []
     page.goto("/?tab=file")
