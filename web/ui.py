@@ -9,7 +9,17 @@ from typing import Any
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Flask, abort, g, render_template, request, send_from_directory, session
+from flask import (
+    Flask,
+    Response,
+    abort,
+    g,
+    render_template,
+    request,
+    send_from_directory,
+    session,
+)
+from flask.typing import ResponseReturnValue
 from flask_babel import Babel
 from flask_babel import gettext as _
 from flask_login import AnonymousUserMixin, LoginManager, UserMixin, current_user
@@ -24,7 +34,8 @@ TRANSLATIONS = WEB / "translations"
 NODE_MODULES = WEB / "node_modules"
 # Only these package folders are served from node_modules (never the whole tree).
 API_PREFIX = "/api/"
-VENDOR_PATHS = ("bpmn-js/dist/", "chart.js/dist/", "@fontsource/noto-sans-devanagari/")
+VENDOR_PATHS = ("bpmn-js/dist/", "chart.js/dist/", "@fontsource/noto-sans-devanagari/",
+                "swagger-ui-dist/swagger-ui")
 
 # the session generation a session began in (engine/commands/desk.py): when a password
 # change moves the user's generation on, older sessions no longer load their user
@@ -54,7 +65,7 @@ class WebUser(UserMixin):
 
 def me() -> User:
     """The signed-in user's record (pages are login_required, so there is one)."""
-    return current_user.model  # type: ignore[union-attr]
+    return current_user.model
 
 
 def compile_catalogs(folder: Path = TRANSLATIONS) -> None:
@@ -79,6 +90,26 @@ def select_locale() -> str:
     if current_user.is_authenticated and current_user.language in UI_LANGUAGES:
         return current_user.language
     return request.accept_languages.best_match(UI_LANGUAGES) or "en"
+
+
+def session_user(service: Sanchika, user_id: str) -> WebUser | None:
+    """The session's user, unless inactive or signed out by a password change made in
+    another session (the session began in an older generation)."""
+    user = service.user(int(user_id)) if user_id.isdigit() else None
+    if user is None or not user.active:
+        return None
+    if session.get(SESSION_GENERATION, 0) != service.session_generation(user.id):
+        return None
+    return WebUser(user)
+
+
+def unread_count(service: Sanchika) -> int:
+    """New in-app notifications of the signed-in user (the header's count), once a request."""
+    if not current_user.is_authenticated:
+        return 0
+    if "unread" not in g:
+        g.unread = service.unread_notifications(current_user.model)
+    return int(g.unread)
 
 
 def init_ui(app: Flask, service: Sanchika) -> None:
@@ -108,29 +139,19 @@ def init_ui(app: Flask, service: Sanchika) -> None:
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = None  # type: ignore[assignment]
+    login_manager.login_message = None
     login_manager.anonymous_user = AnonymousUserMixin
 
     @login_manager.user_loader
     def load_user(user_id: str) -> WebUser | None:
-        user = service.user(int(user_id)) if user_id.isdigit() else None
-        if user is None or not user.active:
-            return None
-        if session.get(SESSION_GENERATION, 0) != service.session_generation(user.id):
-            return None  # signed out by a password change elsewhere
-        return WebUser(user)
+        return session_user(service, user_id)
 
     for module in (pages_auth, pages_desk, pages_search, pages_track, pages_designer,
                    pages_dashboard, pages_work, pages_account, pages_registers):
         app.register_blueprint(module.bp)
 
     def _unread() -> int:
-        """New in-app notifications of the signed-in user (the header's count)."""
-        if not current_user.is_authenticated:
-            return 0
-        if "unread" not in g:
-            g.unread = service.unread_notifications(current_user.model)
-        return g.unread
+        return unread_count(service)
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
@@ -140,19 +161,19 @@ def init_ui(app: Flask, service: Sanchika) -> None:
                 "has": lambda name: hasattr(service, name), "unread": _unread}
 
     @app.errorhandler(CSRFError)
-    def _csrf(exc: CSRFError):  # type: ignore[no-untyped-def]
+    def _csrf(exc: CSRFError) -> ResponseReturnValue:
         return render_template("error.html", status=400, message=_(
             "The form was refused: its security token is missing or has expired. "
             "Go back, reload the page and try again.")), 400
 
     @app.get("/vendor/<path:name>")
-    def vendor(name: str):  # type: ignore[no-untyped-def]
+    def vendor(name: str) -> Response:
         if not name.startswith(VENDOR_PATHS) or ".." in name:
             abort(404)
         return send_from_directory(NODE_MODULES, name, max_age=3600)
 
     @app.after_request
-    def _headers(response):  # type: ignore[no-untyped-def]
+    def _headers(response: Response) -> Response:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
         if "text/html" in response.content_type and g.get("no_store", True):

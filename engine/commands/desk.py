@@ -8,6 +8,7 @@ Each public method is one transaction, except the batch ones, which run one per 
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime, time
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ from engine.notify import messages
 from engine.read import inbox as lists
 from engine.read import registers, views
 from engine.sla.policy import PRIORITIES
+from engine.store.db import get_or_404
 from engine.store.desk_models import ItemRead, UserSetting
 from engine.store.models import (
     Department,
@@ -116,7 +118,7 @@ class DeskServices:
             kind, item_id = task.kind, task.file_id or task.receipt_id
             label = _label(s, kind, item_id)
             outcome = self._act(s, actor, task, body)
-            opened = [s.get(OpenTask, t["id"]) for t in outcome["next"]]
+            opened = [get_or_404(s, OpenTask, t["id"]) for t in outcome["next"]]
             for row in opened:
                 if due_at is not None:
                     row.due_at = due_at
@@ -125,7 +127,7 @@ class DeskServices:
                     row.priority = priority
             to = opened[0].post_id if opened else None
             names = views.Names(s)
-            file_id = s.get(Receipt, item_id).file_id if kind == "receipt" else None
+            file_id = get_or_404(s, Receipt, item_id).file_id if kind == "receipt" else None
             return {**outcome, "kind": kind, "item_id": item_id, "label": label,
                     "to": names.post(to),
                     "to_user": _full_name(s, to),
@@ -189,7 +191,7 @@ class DeskServices:
             out = []
             for t in rows:
                 row = views.task_row(t)
-                instance = s.get(Instance, t.instance_id)
+                instance = get_or_404(s, Instance, t.instance_id)
                 row["process"] = instance.process_id
                 out.append(row)
             return out
@@ -293,7 +295,8 @@ class DeskServices:
                 "can_set_priority": bool(my_post and my_post.rank >= 2)
                 and file.status != "closed",
                 "can_grant": actor.role == "admin" or (holder_is_me and bool(
-                    file.holder_post_id and s.get(Post, file.holder_post_id).rank >= 2)),
+                    file.holder_post_id
+                    and get_or_404(s, Post, file.holder_post_id).rank >= 2)),
             }
 
     # ------------------------------------------------------------ notifications
@@ -312,11 +315,10 @@ class DeskServices:
             for m in rows:
                 subject, body = m.subject, m.body
                 if m.message_key in messages.CATALOGUE and m.params is not None:
-                    try:
+                    # a stored text that no longer fits the catalogue is shown as written
+                    with contextlib.suppress(KeyError, IndexError, ValueError):
                         subject, body = messages.render(m.message_key, language,
                                                         **dict(m.params))
-                    except (KeyError, IndexError, ValueError):
-                        pass  # a stored text that no longer fits: show it as written
                 out.append({"id": m.id, "subject": subject, "body": body,
                             "at": views.iso(m.created_at), "kind": m.item_kind,
                             "item_id": m.item_id, "unread": m.id > seen})
@@ -340,7 +342,7 @@ class DeskServices:
     def my_settings(self, actor: User) -> dict[str, Any]:
         with self.db.reader() as s:
             row = s.get(UserSetting, actor.id)
-            user = s.get(User, actor.id)
+            user = get_or_404(s, User, actor.id)
             return {"language": user.language, "email": user.email, "phone": user.phone,
                     "notify_email": row.notify_email if row else True,
                     "notify_sms": row.notify_sms if row else True,
@@ -351,7 +353,7 @@ class DeskServices:
         if language not in messages.LANGUAGES:
             raise InvalidInput(f"language: one of {', '.join(messages.LANGUAGES)}")
         with self.db.transaction() as s:
-            s.get(User, actor.id).language = language
+            get_or_404(s, User, actor.id).language = language
             row = _setting(s, actor.id)
             row.notify_email, row.notify_sms = bool(notify_email), bool(notify_sms)
         return self.my_settings(actor)

@@ -18,6 +18,12 @@ TRANSLATIONS = Path(__file__).resolve().parents[2] / "web" / "translations"
 
 # key -> (subject, body): English text, the msgid of the catalogue
 CATALOGUE: dict[str, tuple[str, str]] = {
+    "backup_failed": ("Backup failing",
+                      "The scheduled backup to {destination} is failing: {error}. "
+                      "Run `sanchika doctor` on the server."),
+    "outbox_backlog": ("Messages not being delivered",
+                       "{count} e-mail/SMS messages are waiting to be delivered. Check the mail "
+                       "and SMS settings and the server log."),
     "received": ("{label} received",
                  "{label} ({subject}) was sent to you by {by} ({action})."),
     "pulled_back": ("URGENT: {label} pulled back",
@@ -59,7 +65,8 @@ def _catalogue(language: str) -> dict[str, str]:
         return {}
     with po.open("rb") as fh:
         catalog = read_po(fh)
-    return {m.id: m.string for m in catalog if isinstance(m.id, str) and m.id and m.string}
+    return {m.id: m.string for m in catalog
+            if isinstance(m.id, str) and m.id and isinstance(m.string, str) and m.string}
 
 
 def translate(text: str, language: str | None) -> str:

@@ -89,6 +89,7 @@ def movements(session: Session, file: File) -> list[dict[str, Any]]:
             "n": n, "sent_at": views.iso(m.sent_at),
             "from": posts[m.from_post_id].title if m.from_post_id in posts else None,
             "to": posts[m.to_post_id].title if m.to_post_id in posts else None,
-            "action": m.action, "remark": m.remark, "sent_by": users.get(m.sent_by),
+            "action": m.action, "remark": m.remark,
+            "sent_by": users.get(m.sent_by) if m.sent_by is not None else None,
             "opened_at": views.iso(m.opened_at)})
     return rows

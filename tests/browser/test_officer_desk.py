@@ -174,7 +174,7 @@ def test_close_then_reopen_from_the_approvers_file_page(page, server):
     submit(page, ".views a:has-text('Closed')")
     submit(page, f"table.inbox tr:has-text('{subject}') td a")
     closure = page.locator("section.closure").inner_text()
-    assert "Orders issued; nothing more to do." in closure and "B (keep, microfilm)" in closure
+    assert "Orders issued; nothing more to do." in closure and "B: keep permanently" in closure
     assert "Ramesh Kumar" in closure
     # approval marks and signatures on the note sheet
     assert page.locator(".mark-approve").count() == 1
@@ -191,7 +191,7 @@ def test_close_then_reopen_from_the_approvers_file_page(page, server):
 
     sign_in(page, "ds")
     go(page, "Notifications")
-    submit(page, f"ul.notifications a:has-text('Reopen')")
+    submit(page, "ul.notifications a:has-text('Reopen')")
     assert page.url == file_url
     assert "arrears" in page.locator(".actionbar .reopen-reason").inner_text()
     shot(page, "file-reopen-approval")

@@ -4,6 +4,7 @@ choice) and a password change, which signs out every other session of mine."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required
 
@@ -15,20 +16,20 @@ from web.ui import SESSION_GENERATION, me
 bp = page_blueprint("account")
 
 
-def _page(error: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def _page(error: str | None = None, status: int = 200) -> ResponseReturnValue:
     return render_template("settings.html", s=service().my_settings(me()), error=error,
                            min_length=MIN_PASSWORD), status
 
 
 @bp.get("/settings")
 @login_required
-def settings():  # type: ignore[no-untyped-def]
+def settings() -> ResponseReturnValue:
     return _page()
 
 
 @bp.post("/settings")
 @login_required
-def save():  # type: ignore[no-untyped-def]
+def save() -> ResponseReturnValue:
     form = request.form
     lang = form.get("language", "")
     service().save_settings(me(), lang, form.get("notify_email") == "1",
@@ -40,7 +41,7 @@ def save():  # type: ignore[no-untyped-def]
 
 @bp.post("/settings/password")
 @login_required
-def password():  # type: ignore[no-untyped-def]
+def password() -> ResponseReturnValue:
     form = request.form
     try:
         generation = service().change_password(

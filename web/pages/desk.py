@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import flash, redirect, render_template, request, send_file, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import login_required
@@ -30,7 +31,7 @@ ACTION_FIELDS = ("action", "to", "note", "remark", "reason", "record_category", 
 
 @bp.get("/")
 @login_required
-def inbox():  # type: ignore[no-untyped-def]
+def inbox() -> ResponseReturnValue:
     """Files and receipts like eOffice: tabs, views, sort, filters, 50 rows a page."""
     query = lists.query_from(request.args)
     svc, user = service(), me()
@@ -45,7 +46,7 @@ def inbox():  # type: ignore[no-untyped-def]
 
 @bp.post("/inbox/send")
 @login_required
-def send_many():  # type: ignore[no-untyped-def]
+def send_many() -> ResponseReturnValue:
     """The chosen items forwarded, or the chosen receipts put up in one file: each item
     its own transaction; a refused item is named and the rest go through."""
     form, svc, user = request.form, service(), me()
@@ -92,7 +93,7 @@ def age(since: Any) -> str:
 
 @bp.get("/notifications")
 @login_required
-def notifications():  # type: ignore[no-untyped-def]
+def notifications() -> ResponseReturnValue:
     """Newest first, each in today's language and linked to its item; opening the page
     marks them seen (the header count goes to zero)."""
     svc, user = service(), me()
@@ -107,7 +108,7 @@ def notifications():  # type: ignore[no-untyped-def]
 
 @bp.get("/files")
 @login_required
-def files():  # type: ignore[no-untyped-def]
+def files() -> ResponseReturnValue:
     q = request.args.get("q", "").strip()
     file_no = request.args.get("file_no", "").strip()
     rows = service().find_files(me(), file_no=file_no or None, q=q or None)
@@ -116,7 +117,7 @@ def files():  # type: ignore[no-untyped-def]
 
 @bp.get("/files/<int:file_id>")
 @login_required
-def file(file_id: int):  # type: ignore[no-untyped-def]
+def file(file_id: int) -> ResponseReturnValue:
     svc, user = service(), me()
     view = svc.file(user, file_id)
     svc.mark_read(user, "file", file_id)
@@ -143,7 +144,7 @@ def _marks_by_para(marks: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]
 
 @bp.post("/files/<int:file_id>/notes")
 @login_required
-def add_note(file_id: int):  # type: ignore[no-untyped-def]
+def add_note(file_id: int) -> ResponseReturnValue:
     """A new yellow (draft) note: private and editable until its author confirms it."""
     text = request.form.get("text", "").strip()
     if not text:
@@ -156,7 +157,7 @@ def add_note(file_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/notes/<int:note_id>")
 @login_required
-def draft_note(note_id: int):  # type: ignore[no-untyped-def]
+def draft_note(note_id: int) -> ResponseReturnValue:
     """Save, confirm (into the next green paragraph) or delete one of my yellow notes."""
     svc, user, op = service(), me(), request.form.get("op", "")
     file_id = int(request.form.get("file_id", "0") or 0)
@@ -179,7 +180,7 @@ def draft_note(note_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/documents/<sha256>")
 @login_required
-def document(sha256: str):  # type: ignore[no-untyped-def]
+def document(sha256: str) -> ResponseReturnValue:
     """A stored PDF (scanned note sheets, letters) for those who may read its file."""
     data, name = service().document(me(), sha256)
     return send_file(io.BytesIO(data), mimetype="application/pdf", download_name=name,
@@ -191,13 +192,13 @@ def document(sha256: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/sent")
 @login_required
-def sent():  # type: ignore[no-untyped-def]
+def sent() -> ResponseReturnValue:
     return render_template("sent.html", items=service().sent_items(me()))
 
 
 @bp.post("/files/<int:file_id>/pullback")
 @login_required
-def pullback(file_id: int):  # type: ignore[no-untyped-def]
+def pullback(file_id: int) -> ResponseReturnValue:
     if request.form.get("confirmed") != "1":
         return render_template("confirm.html", form=request.form,
                                action_url=url_for("desk.pullback", file_id=file_id),
@@ -209,7 +210,7 @@ def pullback(file_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/files/new")
 @login_required
-def new_file():  # type: ignore[no-untyped-def]
+def new_file() -> ResponseReturnValue:
     form = request.form
     view = service().open_file(me(), form.get("subject", "").strip(),
                                form.get("head", "").strip(), form.get("priority") or None)
@@ -219,7 +220,7 @@ def new_file():  # type: ignore[no-untyped-def]
 
 @bp.get("/files/new")
 @login_required
-def new_file_form():  # type: ignore[no-untyped-def]
+def new_file_form() -> ResponseReturnValue:
     return render_template("file_new.html", priorities=PRIORITIES, heads=_heads())
 
 
@@ -237,7 +238,7 @@ def _open_files() -> list[dict[str, Any]]:
 
 @bp.post("/tasks/<int:task_id>")
 @login_required
-def act(task_id: int):  # type: ignore[no-untyped-def]
+def act(task_id: int) -> ResponseReturnValue:
     """One-click actions. Without `confirmed` (no JavaScript) the server asks first."""
     body: dict[str, Any] = {k: request.form[k].strip() for k in ACTION_FIELDS
                             if request.form.get(k, "").strip()}
@@ -266,7 +267,7 @@ def _action_label(action: str) -> str:
 
 @bp.route("/receipts/new", methods=["GET", "POST"])
 @login_required
-def diarise():  # type: ignore[no-untyped-def]
+def diarise() -> ResponseReturnValue:
     choices = {"modes": MODES, "languages": LANGUAGES, "gradings": GRADINGS, "forms": FORMS}
     if request.method == "GET":
         return render_template("receipt_new.html", form={}, **choices)
@@ -294,7 +295,7 @@ def diarise():  # type: ignore[no-untyped-def]
 
 @bp.get("/receipts/<int:receipt_id>")
 @login_required
-def receipt(receipt_id: int):  # type: ignore[no-untyped-def]
+def receipt(receipt_id: int) -> ResponseReturnValue:
     svc, user = service(), me()
     view = svc.receipt(user, receipt_id)
     svc.mark_read(user, "receipt", receipt_id)
@@ -307,10 +308,10 @@ def receipt(receipt_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/receipts/<int:receipt_id>/pdf")
 @login_required
-def receipt_pdf(receipt_id: int):  # type: ignore[no-untyped-def]
+def receipt_pdf(receipt_id: int) -> ResponseReturnValue:
     data, name = service().receipt_pdf(me(), receipt_id)
     return send_file(io.BytesIO(data), mimetype="application/pdf", download_name=name,
                      as_attachment=False, max_age=0)
 
 
-__all__ = ["bp", "back"]
+__all__ = ["back", "bp"]

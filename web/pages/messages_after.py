@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import url_for
 from flask_babel import gettext as _
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 
 def action_word(action: str) -> str:
@@ -24,9 +24,10 @@ def priority_word(priority: str) -> str:
 
 
 def item_link(kind: str, item_id: int, label: str) -> Markup:
-    endpoint, arg = ("desk.file", "file_id") if kind == "file" else ("desk.receipt",
-                                                                     "receipt_id")
-    return Markup('<a href="%s">%s</a>') % (url_for(endpoint, **{arg: item_id}), label)
+    endpoint = "desk.file" if kind == "file" else "desk.receipt"
+    url = url_for(endpoint, file_id=item_id) if kind == "file" \
+        else url_for(endpoint, receipt_id=item_id)
+    return Markup('<a href="%s">%s</a>') % (url, label)
 
 
 def recipient_link(result: dict[str, Any]) -> Markup:
@@ -42,16 +43,16 @@ def done(result: dict[str, Any]) -> Markup:
     item = item_link(result["kind"], result["item_id"], result["label"] or "")
     action = result["action"]
     if action == "put_in_file" and result.get("file_id"):
-        return Markup(_("%(item)s put up in a file: %(file)s.")) % {
+        return escape(_("%(item)s put up in a file: %(file)s.")) % {
             "item": item, "file": item_link("file", result["file_id"], result["file_no"])}
     if result.get("to") and action in ("forward", "submit", "return"):
         text = {"forward": _("%(item)s forwarded to %(to)s."),
                 "submit": _("%(item)s submitted for approval to %(to)s."),
                 "return": _("%(item)s returned to %(to)s.")}[action]
-        return Markup(text) % {"item": item, "to": recipient_link(result)}
-    sentence = Markup(_("%(item)s: %(action)s.")) % {"item": item, "action": action_word(action)}
+        return escape(text) % {"item": item, "to": recipient_link(result)}
+    sentence = escape(_("%(item)s: %(action)s.")) % {"item": item, "action": action_word(action)}
     if result.get("to"):
-        sentence += Markup(" ") + Markup(_("Now with %(to)s.")) % {"to": recipient_link(result)}
+        sentence += " " + escape(_("Now with %(to)s.")) % {"to": recipient_link(result)}
     return sentence
 
 
@@ -59,6 +60,6 @@ def batch(out: dict[str, Any]) -> list[tuple[Markup, str]]:
     """Messages after a batch: one line per item done, one per item refused (named)."""
     lines = [(done(r), "message") for r in out["done"]]
     for r in out["refused"]:
-        lines.append((Markup(_("%(item)s was not sent: %(reason)s")) % {
+        lines.append((escape(_("%(item)s was not sent: %(reason)s")) % {
             "item": r["label"], "reason": r["error"]}, "error"))
     return lines

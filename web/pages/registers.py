@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required
 
@@ -62,13 +63,13 @@ def _page(title: str, subtitle: str, header: list[str], rows: list[list[Any]],
 
 @bp.get("/registers")
 @login_required
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     return render_template("registers.html")
 
 
 @bp.get("/registers/diary")
 @login_required
-def diary():  # type: ignore[no-untyped-def]
+def diary() -> ResponseReturnValue:
     reg = service().diary_register(me(), request.args.get("from"), request.args.get("to"))
     header = [_("Diary number"), _("Received"), _("Sender"), _("Subject"),
               _("Letter reference"), _("Mode of receipt"), _("Status"), _("With")]
@@ -85,7 +86,7 @@ def diary():  # type: ignore[no-untyped-def]
 
 @bp.get("/registers/dispatch")
 @login_required
-def dispatch():  # type: ignore[no-untyped-def]
+def dispatch() -> ResponseReturnValue:
     reg = service().dispatch_book(me(), request.args.get("from"), request.args.get("to"))
     header = [_("Dispatch number"), _("Date"), _("Addressee"), _("Subject"), _("File"),
               _("Mode of dispatch"), _("Dispatched by")]
@@ -100,7 +101,7 @@ def dispatch():  # type: ignore[no-untyped-def]
 
 @bp.get("/files/<int:file_id>/movements")
 @login_required
-def movements(file_id: int):  # type: ignore[no-untyped-def]
+def movements(file_id: int) -> ResponseReturnValue:
     reg = service().movement_register(me(), file_id)
     header = ["#", _("Sent"), _("From"), _("To"), _("Action"), _("Sent by"), _("Opened"),
               _("Remark")]

@@ -8,9 +8,10 @@ import difflib
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from engine.errors import InvalidInput, NotFound
 from web.pages.common import page_blueprint, service
@@ -20,7 +21,7 @@ from web.ui import me
 bp = page_blueprint("work")
 
 
-def _to_file(file_id: int, anchor: str = ""):  # type: ignore[no-untyped-def]
+def _to_file(file_id: int, anchor: str = "") -> ResponseReturnValue:
     return redirect(url_for("desk.file", file_id=file_id) + anchor)
 
 
@@ -36,7 +37,7 @@ def _field(name: str, required: bool = True) -> str:
 
 @bp.post("/files/<int:file_id>/drafts")
 @login_required
-def new_draft(file_id: int):  # type: ignore[no-untyped-def]
+def new_draft(file_id: int) -> ResponseReturnValue:
     draft = service().create_draft(me(), file_id, _field("subject"), _field("text"),
                                    _field("addressee", required=False) or None)
     flash(_("Draft “%(subject)s” saved as version 1.", subject=draft["subject"]))
@@ -45,7 +46,7 @@ def new_draft(file_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/drafts/<int:draft_id>/versions")
 @login_required
-def new_version(draft_id: int):  # type: ignore[no-untyped-def]
+def new_version(draft_id: int) -> ResponseReturnValue:
     draft = service().edit_draft(me(), draft_id, request.form.get("text", ""))
     flash(_("Draft “%(subject)s”: version %(n)s saved.", subject=draft["subject"],
             n=draft["version"]))
@@ -54,7 +55,7 @@ def new_version(draft_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/drafts/<int:draft_id>/approve")
 @login_required
-def approve_draft(draft_id: int):  # type: ignore[no-untyped-def]
+def approve_draft(draft_id: int) -> ResponseReturnValue:
     draft = service().approve_draft(me(), draft_id)
     flash(_("Draft “%(subject)s” approved (version %(n)s).", subject=draft["subject"],
             n=draft["version"]))
@@ -63,12 +64,12 @@ def approve_draft(draft_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/drafts/<int:draft_id>/dispatch")
 @login_required
-def dispatch(draft_id: int):  # type: ignore[no-untyped-def]
+def dispatch(draft_id: int) -> ResponseReturnValue:
     svc, user = service(), me()
     row = svc.dispatch_draft(user, draft_id, request.form.get("mode", ""),
                              _field("addressee", required=False) or None)
     draft = svc.draft(user, draft_id)
-    flash(Markup(_("Dispatched to %(to)s with dispatch number %(no)s (%(register)s).")) % {
+    flash(escape(_("Dispatched to %(to)s with dispatch number %(no)s (%(register)s).")) % {
         "to": row["addressee"], "no": Markup("<strong>%s</strong>") % row["dispatch_no"],
         "register": Markup('<a href="%s">%s</a>') % (
             url_for("registers.dispatch", **{"from": row["date"], "to": row["date"]}),
@@ -78,7 +79,7 @@ def dispatch(draft_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/drafts/<int:draft_id>/compare")
 @login_required
-def compare(draft_id: int):  # type: ignore[no-untyped-def]
+def compare(draft_id: int) -> ResponseReturnValue:
     """Two versions side by side, changed lines marked (any two: ?a=1&b=3)."""
     draft = service().draft(me(), draft_id)
     versions = {v["version"]: v for v in draft["versions"]}
@@ -121,21 +122,21 @@ def side_by_side(old: str, new: str) -> list[dict[str, Any]]:
 
 @bp.post("/files/<int:file_id>/links")
 @login_required
-def link(file_id: int):  # type: ignore[no-untyped-def]
+def link(file_id: int) -> ResponseReturnValue:
     svc, user = service(), me()
     number = _field("file_no")
     found = svc.find_files(user, file_no=number)
     if not found:
         raise InvalidInput(_("No file numbered %(no)s that you may read.", no=number))
     svc.link_files(user, file_id, found[0]["id"])
-    flash(Markup(_("Linked with %(file)s; the link shows on both files.")) % {
+    flash(escape(_("Linked with %(file)s; the link shows on both files.")) % {
         "file": item_link("file", found[0]["id"], found[0]["file_no"])})
     return _to_file(file_id)
 
 
 @bp.post("/files/<int:file_id>/parts")
 @login_required
-def part(file_id: int):  # type: ignore[no-untyped-def]
+def part(file_id: int) -> ResponseReturnValue:
     view = service().open_part_file(me(), file_id, _field("subject", required=False) or None)
     flash(_("Part file %(no)s opened; it is listed under its main file.", no=view["file_no"]))
     return _to_file(view["id"])
@@ -143,14 +144,14 @@ def part(file_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/files/<int:file_id>/park")
 @login_required
-def park(file_id: int):  # type: ignore[no-untyped-def]
+def park(file_id: int) -> ResponseReturnValue:
     svc, user = service(), me()
     if request.form.get("op") == "unpark":
         svc.unpark_file(user, file_id)
         flash(_("Unparked: the file is back in your inbox."))
     else:
         svc.park_file(user, file_id)
-        flash(Markup(_("Parked: the file is set aside under %(view)s.")) % {
+        flash(escape(_("Parked: the file is set aside under %(view)s.")) % {
             "view": Markup('<a href="%s">%s</a>') % (
                 url_for("desk.inbox", tab="file", view="parked"), _("Parked"))})
     return _to_file(file_id)
@@ -158,7 +159,7 @@ def park(file_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/files/<int:file_id>/priority")
 @login_required
-def priority(file_id: int):  # type: ignore[no-untyped-def]
+def priority(file_id: int) -> ResponseReturnValue:
     out = service().change_priority(me(), file_id, request.form.get("priority", ""))
     flash(_("Priority of %(no)s is now %(p)s.", no=out["file_no"],
             p=priority_word(out["priority"])))
@@ -167,7 +168,7 @@ def priority(file_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/files/<int:file_id>/reopen")
 @login_required
-def reopen(file_id: int):  # type: ignore[no-untyped-def]
+def reopen(file_id: int) -> ResponseReturnValue:
     out = service().request_reopen(me(), file_id, request.form.get("reason", ""),
                                    request.form.get("to") or None)
     flash(_("Reopening of %(no)s requested; it waits with %(post)s.", no=out["file_no"],
@@ -180,7 +181,7 @@ def reopen(file_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/files/<int:file_id>/digitise")
 @login_required
-def digitise(file_id: int):  # type: ignore[no-untyped-def]
+def digitise(file_id: int) -> ResponseReturnValue:
     def uploads(name: str) -> list[tuple[bytes, str | None]]:
         return [(f.read(), f.filename) for f in request.files.getlist(name) if f.filename]
 
@@ -199,7 +200,7 @@ def digitise(file_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/files/<int:file_id>/grants")
 @login_required
-def grant(file_id: int):  # type: ignore[no-untyped-def]
+def grant(file_id: int) -> ResponseReturnValue:
     g = service().grant(me(), {"file_id": file_id, "user": _field("user"),
                                "reason": _field("reason"),
                                "until": request.form.get("until") or None})
@@ -209,7 +210,7 @@ def grant(file_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/grants/<int:grant_id>/revoke")
 @login_required
-def revoke(grant_id: int):  # type: ignore[no-untyped-def]
+def revoke(grant_id: int) -> ResponseReturnValue:
     g = service().revoke_grant(me(), grant_id)
     flash(_("Read access of %(user)s revoked.", user=g["user"]))
     return _to_file(int(g["file_id"] or request.form.get("file_id", 0)))
