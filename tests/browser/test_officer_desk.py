@@ -315,8 +315,8 @@ def english_left(page, data: list[str]) -> list[str]:
     text = page.locator("body").inner_text()
     for word in data:
         text = text.replace(word, " ")
-    # allowed: the brand, the language switch, file formats, dates and times
-    text = re.sub(r"\b(Sanchika|English|PDF|CSV|UTC|GAD|EST)\b", " ", text)
+    # allowed: the brand, the language switch, file formats, time zone, the licence name
+    text = re.sub(r"\b(Sanchika|English|PDF|CSV|UTC|GAD|EST|GNU AGPL)\b", " ", text)
     return [text[max(0, m.start() - 30):m.end() + 30].replace("\n", " ")
             for m in re.finditer(r"[A-Za-z]{2,}", text)]
 
