@@ -13,6 +13,9 @@ from sqlalchemy import select
 
 from engine.store.models import (
     Department,
+    Dispatch,
+    Draft,
+    DraftVersion,
     File,
     Movement,
     Note,
@@ -61,7 +64,7 @@ def open_row(page, text: str, tab: str = "file", view: str = "inbox") -> None:
     submit(page, f"table.inbox tr:has-text('{text}') td a")
 
 
-def test_drafts_versions_compare_approve_dispatch_and_register_pdf(page, server):
+def test_drafts_versions_compare_approve_dispatch_and_register_pdf(page, server, demo):
     sign_in(page, "clerk")
     file_no = new_file(page, "Reply to the Treasury on pay fixation")
     # write a draft, then a second version
@@ -115,6 +118,13 @@ def test_drafts_versions_compare_approve_dispatch_and_register_pdf(page, server)
     assert number in text and "Director, Treasury" in text
     csv = page.request.get(page.locator("a.download:has-text('CSV')").get_attribute("href"))
     assert number in csv.text()
+    # the file page in Hindi: stored codes (draft status, dispatch mode) shown as words
+    page.goto("/?tab=file")
+    page.click("button[name=lang][value=hi]")
+    page.goto(page.url)
+    with page.expect_navigation():
+        page.locator("table.inbox").get_by_role("link", name=file_no, exact=True).click()
+    assert english_left(page, _data_words(demo)) == []
 
 
 def test_links_part_files_and_parking(page, server):
@@ -307,8 +317,11 @@ def _data_words(demo) -> list[str]:
                  *s.scalars(select(Receipt.subject)), *s.scalars(select(Receipt.sender)),
                  *s.scalars(select(Receipt.diary_no)), *s.scalars(select(Section.name)),
                  *s.scalars(select(Department.name)), *s.scalars(select(Note.text)),
-                 *s.scalars(select(Movement.remark))]
-    return sorted({w for w in words if w}, key=len, reverse=True)
+                 *s.scalars(select(Movement.remark)), *s.scalars(select(Draft.subject)),
+                 *s.scalars(select(DraftVersion.text)), *s.scalars(select(Dispatch.addressee)),
+                 *s.scalars(select(Dispatch.dispatch_no))]
+    lines = {line.strip() for w in words if w for line in w.splitlines()}
+    return sorted({w for w in words if w} | {x for x in lines if x}, key=len, reverse=True)
 
 
 def english_left(page, data: list[str]) -> list[str]:
