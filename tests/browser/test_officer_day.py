@@ -387,3 +387,30 @@ def test_phone_width_and_keyboard_on_the_new_pages(page, server):
         .filter(e => e.type !== 'hidden' && !(e.labels && e.labels.length)
                      && !e.getAttribute('aria-label')).map(e => e.name || e.id)""")
     assert unnamed == []
+
+
+def test_forward_a_receipt_with_copies_due_date_and_priority(page, server):
+    sign_in(page, "clerk")
+    open_row(page, "Court case", tab="receipt")
+    diary_no = page.locator("h1 .number").inner_text()
+    open_panel(page, "act-forward")
+    form = page.locator("#act-forward")
+    # the picker narrows by designation; the copies go to two more posts
+    page.fill("#to-forward-q", "section officer")
+    assert form.locator("select[name=to]").input_value() == "GAD-EST-SO"
+    form.locator("select[name=copies]").select_option(["GAD-EST-US", "GAD-EST-DS"])
+    page.fill("#due-forward", "2099-01-15")
+    page.select_option("#prio-forward", "Priority")
+    form.locator("button[type=submit]").click()
+    confirm(page)
+    assert f"{diary_no} forwarded to Section Officer, Establishment (Sunita Sharma)" in \
+        flash_text(page)
+    submit(page, f".flash a:has-text('{diary_no}')")
+    copies = page.locator("ul.copies").inner_text()
+    assert f"{diary_no}/C1" in copies and f"{diary_no}/C2" in copies
+    assert "Under Secretary" in copies and "Deputy Secretary" in copies
+    sign_out(page)
+    sign_in(page, "ds")
+    page.goto("/?tab=receipt")
+    numbers = page.locator("table.inbox tbody a").all_inner_texts()
+    assert len([n for n in numbers if re.fullmatch(rf"{re.escape(diary_no)}/C\d", n)]) == 1
