@@ -16,6 +16,7 @@ from engine.bpm.definitions import Definitions
 from engine.bpm.handler_api import HandlerRegistry
 from engine.bpm.runtime import Runtime, StepResult
 from engine.commands.access import AccessServices
+from engine.commands.admin import AdminServices
 from engine.commands.audit import AuditServices
 from engine.commands.dak import DakServices
 from engine.commands.files import FileServices
@@ -51,7 +52,7 @@ SECTION_OFFICER_RANK = 2
 
 
 class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaServices,
-               AuditServices, UiServices):
+               AuditServices, UiServices, AdminServices):
     def __init__(self, settings: Settings, handlers: HandlerRegistry):
         self.settings = settings
         self.db = Database(settings.database_url)

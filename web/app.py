@@ -9,6 +9,7 @@ from engine.config import Settings
 from web import errors
 from web.api import dak as api_dak
 from web.api import people as api_people
+from web.api.admin import blp as admin_blp
 from web.api.audit import blp as audit_blp
 from web.api.core import blp
 from web.api.files import blp as files_blp
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None, service: Sanchika | None = None
     api.register_blueprint(api_people.blp)
     api.register_blueprint(files_blp)
     api.register_blueprint(sla_blp)
+    api.register_blueprint(admin_blp)
     errors.register(app)
     init_ui(app, service)
     return app

@@ -42,6 +42,10 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password)
 
 
+def check_password(stored: str, password: str) -> bool:
+    return check_password_hash(stored, password)
+
+
 def authenticate(session: Session, username: str, password: str) -> User:
     user = session.scalar(select(User).where(User.username == username))
     # Check a hash even for unknown users so timing does not reveal which names exist.

@@ -59,6 +59,8 @@ class Department(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # a retired department keeps its records; nothing new is created in it
+    retired_at: Mapped[datetime | None]
 
 
 class Section(Base):
@@ -68,6 +70,9 @@ class Section(Base):
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
     code: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(200))
+    # the office the section works in (engine/store/admin_models.py); NULL: the
+    # department's secretariat, as before offices existed
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"), index=True)
     department: Mapped[Department] = relationship()
 
 
@@ -83,8 +88,9 @@ class Post(Base):
     can_approve: Mapped[bool] = mapped_column(Boolean, default=False)
     # 1 dealing hand, 2 section officer, 3 under secretary, 4 deputy, 5 joint, 6 secretary
     rank: Mapped[int] = mapped_column(Integer, default=1)
-    # A monitoring post (e.g. a Collector) reads everything in its 'department' or
-    # 'section' read-only (engine/domain/visibility.py); NULL for ordinary posts.
+    # A monitoring post (e.g. a Collector) reads everything in its 'department',
+    # 'section', 'office' (its office and the offices under it) or the whole 'state',
+    # read-only (engine/domain/visibility.py); NULL for ordinary posts.
     monitors: Mapped[str | None] = mapped_column(String(16))
     section: Mapped[Section] = relationship()
 
@@ -378,6 +384,7 @@ class Movement(Base):
 # (sign-ins, failed-attempt throttle) live in their own modules; importing them here puts
 # them in Base.metadata for Alembic and create_all.
 from engine.store import access_models, audit_models, web_models  # noqa: E402,F401, I001
+from engine.store import admin_models  # noqa: E402,F401, I001
 
 # Tables of files in depth (subject heads, yellow notes, drafts, dispatch, links, scans):
 # imported here so Base.metadata knows them wherever models is imported.

@@ -1,0 +1,116 @@
+"""Offices above sections: a division with districts, a file sent from a district office
+to a secretariat post and returned, the division's monitoring post seeing it; departments
+and offices created and retired; users deactivated, reset and unlocked."""
+
+from __future__ import annotations
+
+from tests.flow import act, error, open_file, task_for
+
+
+def _setup_division(api) -> None:
+    """REV department: a division with one district; a district dealing hand and a
+    commissioner's monitoring post in the division."""
+    def post(path, **body):
+        r = api.post(path, "admin", json=body)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    post("/admin/departments", code="REV", name="Revenue")
+    post("/admin/offices", code="REV-DIV-BPL", name="Bhopal Division", kind="division",
+         department="REV", parent="REV-SECTT")
+    post("/admin/offices", code="REV-DIST-SEH", name="Collectorate Sehore", kind="district",
+         department="REV", parent="REV-DIV-BPL")
+    post("/admin/sections", department="REV", code="SEH-EST", name="Establishment, Sehore",
+         office="REV-DIST-SEH")
+    post("/admin/sections", department="REV", code="DIV-COM", name="Commissioner's office",
+         office="REV-DIV-BPL")
+    post("/admin/posts", code="SEH-DA", title="Dealing Assistant, Sehore", department="REV",
+         section="SEH-EST", rank=1)
+    post("/admin/posts", code="BPL-COMM", title="Commissioner, Bhopal Division",
+         department="REV", section="DIV-COM", rank=6, monitors="office")
+    post("/admin/users", username="sehda", full_name="Asha Rai", password="demo-pass-1",
+         post="SEH-DA")
+    post("/admin/users", username="commr", full_name="Vivek Jain", password="demo-pass-1",
+         post="BPL-COMM")
+
+
+def test_file_goes_from_a_district_to_the_secretariat_and_back(api):
+    _setup_division(api)
+    r = api.post("/admin/subject-heads", "admin", json={"department": "REV", "code": "21",
+                                                        "title": "Land records"})
+    assert r.status_code in (200, 201), r.text
+    file = open_file(api, "sehda", subject="Mutation dispute, village Ichhawar", head="21")
+    assert file["file_no"].startswith("REV/SEH-EST/")
+    # the commissioner (division) reads it: the district is under the division
+    assert api.get(f"/files/{file['id']}", "commr").status_code == 200
+    # the GAD collector (department scope elsewhere) does not
+    assert api.get(f"/files/{file['id']}", "collector").status_code == 403
+
+    act(api, "sehda", task_for(api, "sehda", file_id=file["id"])["id"], action="forward",
+        to="us", note="Guidance sought from the secretariat.")
+    # at the secretariat: the receiving department's post holds it; GAD's monitor sees it
+    assert api.get(f"/files/{file['id']}", "collector").status_code == 200
+    act(api, "us", task_for(api, "us", file_id=file["id"])["id"], action="return",
+        note="Decide under the revenue code, para 12.")
+    back = task_for(api, "sehda", file_id=file["id"])
+    assert back["kind"] == "file"
+    track = api.get(f"/files/{file['id']}/track", "commr").json()
+    assert [m["to"]["code"] for m in track["movements"]][-2:] == ["GAD-EST-US", "SEH-DA"]
+
+
+def test_office_rules(api):
+    _setup_division(api)
+    assert "cannot sit under" in error(api.post("/admin/offices", "admin", json={
+        "code": "X-DIV", "name": "X", "kind": "division", "department": "REV",
+        "parent": "REV-DIST-SEH"}), 422)
+    assert "needs a parent" in error(api.post("/admin/offices", "admin", json={
+        "code": "X-FLD", "name": "X", "kind": "field", "department": "REV"}), 422)
+    assert error(api.post("/admin/departments", "admin",
+                          json={"code": "REV", "name": "Again"}), 409)
+    assert "admin role" in error(api.post("/admin/departments", "clerk",
+                                          json={"code": "ZZ", "name": "Z"}), 403)
+    # an office with people cannot be retired; one without can
+    assert "still holds" in error(api.post("/admin/offices/REV-DIST-SEH/retire", "admin"), 409)
+    assert "under it" in error(api.post("/admin/offices/REV-DIV-BPL/retire", "admin"), 409)
+    r = api.post("/admin/offices", "admin", json={
+        "code": "REV-FLD-1", "name": "Tehsil Ashta", "kind": "field", "department": "REV",
+        "parent": "REV-DIST-SEH"})
+    assert r.status_code == 201, r.text
+    assert api.post("/admin/offices/REV-FLD-1/retire", "admin").json()["retired"]
+    org = api.get("/admin/organisation", "admin").json()
+    depth = {o["code"]: o["depth"] for o in org["offices"]}
+    assert depth["REV-SECTT"] == 0 and depth["REV-DIST-SEH"] == 2
+    assert api.post("/admin/departments", "admin",
+                    json={"code": "TMP", "name": "Temporary"}).status_code == 201
+    assert api.post("/admin/departments/TMP/retire", "admin").json()["retired"]
+    assert "retired" in error(api.post("/admin/offices", "admin", json={
+        "code": "TMP-X", "name": "X", "kind": "directorate", "department": "TMP"}), 422)
+
+
+def test_deactivate_reset_unlock(api):
+    r = api.post("/admin/users/clerk/deactivate", "admin")
+    assert r.status_code == 200 and r.json()["post_left"] == "GAD-EST-DA"
+    assert api.post("/auth/token", json={"username": "clerk",
+                                         "password": "demo-pass-1"}).status_code == 401
+    # the post is vacant: a new user takes it and finds the pending items there
+    r = api.post("/admin/users", "admin", json={"username": "clerk2", "full_name": "New DA",
+                                                "password": "demo-pass-1", "post": "GAD-EST-DA"})
+    assert r.status_code == 201, r.text
+    assert any(t.get("receipt_id") for t in api.get("/tasks", "clerk2").json())
+    assert api.post("/admin/users/clerk/reactivate", "admin").status_code == 200
+
+    code = api.post("/admin/users/so/password-reset", "admin").json()["code"]
+    assert error(api.post("/admin/password-reset", json={
+        "username": "so", "code": "WRONG-CODE-0000", "password": "new-pass-12"}), 401)
+    assert api.post("/admin/password-reset", json={
+        "username": "so", "code": code.lower(), "password": "new-pass-12"}).status_code == 204
+    assert api.post("/auth/token", json={"username": "so",
+                                         "password": "new-pass-12"}).status_code == 200
+    assert error(api.post("/admin/password-reset", json={  # once only
+        "username": "so", "code": code, "password": "new-pass-13"}), 401)
+
+    assert "not locked" in error(api.post("/admin/users/us/unlock", "admin"), 409)
+    users = {u["username"]: u for u in api.get("/admin/users", "admin").json()}
+    assert users["clerk"]["active"] and not users["clerk"]["locked"]
+    kinds = [e["kind"] for e in api.get("/admin/audit", "admin").json()]
+    assert {"user_deactivated", "password_reset_issued", "password_reset_used"} <= set(kinds)
