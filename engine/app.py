@@ -20,7 +20,9 @@ from engine.commands.admin import AdminServices
 from engine.commands.audit import AuditServices
 from engine.commands.dak import DakServices
 from engine.commands.files import FileServices
+from engine.commands.monitor import MonitorServices
 from engine.commands.people import PeopleServices
+from engine.commands.review import ReviewServices
 from engine.commands.sla import SlaServices
 from engine.commands.ui import UiServices
 from engine.config import Settings
@@ -52,7 +54,8 @@ SECTION_OFFICER_RANK = 2
 
 
 class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaServices,
-               AuditServices, UiServices, AdminServices):
+               AuditServices, UiServices, AdminServices, MonitorServices,
+               ReviewServices):
     def __init__(self, settings: Settings, handlers: HandlerRegistry):
         self.settings = settings
         self.db = Database(settings.database_url)

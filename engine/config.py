@@ -22,6 +22,9 @@ class Settings:
     backup_dir: Path | None = None  # SANCHIKA_BACKUP_DIR: `serve` ships a backup there
     backup_minutes: float = 15.0  # SANCHIKA_BACKUP_MINUTES: the recovery point
     backup_keep: int = 96  # SANCHIKA_BACKUP_KEEP: snapshots kept there
+    # SANCHIKA_REVIEW_SCHEDULE: when the weekly review goes out, e.g. "mon 09:30" (office
+    # time, IST); "off" turns it off
+    review_schedule: str = "mon 09:30"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -43,6 +46,7 @@ class Settings:
             if env.get("SANCHIKA_BACKUP_DIR") else None,
             backup_minutes=_number(env, "SANCHIKA_BACKUP_MINUTES", 15.0),
             backup_keep=int(_number(env, "SANCHIKA_BACKUP_KEEP", 96)),
+            review_schedule=env.get("SANCHIKA_REVIEW_SCHEDULE") or "mon 09:30",
         )
 
 

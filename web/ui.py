@@ -78,10 +78,13 @@ def select_locale() -> str:
 
 
 def init_ui(app: Flask, service: Sanchika) -> None:
+    from web.pages import admin as pages_admin
     from web.pages import auth as pages_auth
     from web.pages import dashboard as pages_dashboard
     from web.pages import designer as pages_designer
     from web.pages import desk as pages_desk
+    from web.pages import monitor as pages_monitor
+    from web.pages import review as pages_review
     from web.pages import search as pages_search
     from web.pages import track as pages_track
     compile_catalogs()
@@ -110,7 +113,7 @@ def init_ui(app: Flask, service: Sanchika) -> None:
         return WebUser(user) if user is not None and user.active else None
 
     for module in (pages_auth, pages_desk, pages_search, pages_track, pages_designer,
-                   pages_dashboard):
+                   pages_dashboard, pages_admin, pages_monitor, pages_review):
         app.register_blueprint(module.bp)
 
     @app.context_processor

@@ -21,7 +21,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from engine.app import Sanchika
 from engine.errors import Conflict
-from engine.ops import backup_schedule
+from engine.ops import backup_schedule, review_schedule
 from engine.ops.lease import Lease
 
 log = logging.getLogger(__name__)
@@ -128,6 +128,7 @@ class TimerScheduler:
         elif jobs.get_job(CHECKPOINT_JOB) is not None:
             jobs.remove_job(CHECKPOINT_JOB)
         backup_schedule.install(jobs, self.app.settings)
+        review_schedule.install(jobs, self.app)
 
     def _stop_jobs(self, wait: bool) -> None:
         jobs, self._jobs = self._jobs, None

@@ -54,3 +54,14 @@ class WeeklyReview(Base):
     made_at: Mapped[datetime] = mapped_column(default=utcnow)
     pdf: Mapped[bytes] = mapped_column(LargeBinary)
     pages: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class OutboxAttachment(Base):
+    """A file sent with an outbox e-mail (e.g. the weekly review PDF)."""
+
+    __tablename__ = "outbox_attachments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    data: Mapped[bytes] = mapped_column(LargeBinary)

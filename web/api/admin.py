@@ -11,7 +11,7 @@ from engine.store.admin_models import OFFICE_KINDS
 from web.api.auth import current_user
 from web.api.core import app_service
 
-blp = Blueprint("admin", __name__, url_prefix="/api/v1/admin",
+blp = Blueprint("admin_api", __name__, url_prefix="/api/v1/admin",
                 description="Departments, offices, user accounts")
 
 

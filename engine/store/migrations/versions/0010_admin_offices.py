@@ -1,4 +1,5 @@
-"""Offices above sections, department retirement, password-reset codes, weekly reviews.
+"""Offices above sections, department retirement, password-reset codes, weekly reviews,
+e-mail attachments.
 
 Revision ID: 0010_admin_offices
 Revises: 0009_web_signin
@@ -64,9 +65,21 @@ def upgrade() -> None:
         sa.UniqueConstraint("week_start", "post_id"),
     )
     op.create_index("ix_weekly_reviews_week_start", "weekly_reviews", ["week_start"])
+    op.create_table(
+        "outbox_attachments",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("outbox_id", sa.Integer(), nullable=False),
+        sa.Column("filename", sa.String(length=200), nullable=False),
+        sa.Column("content_type", sa.String(length=100), nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=False),
+        sa.ForeignKeyConstraint(["outbox_id"], ["outbox.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_outbox_attachments_outbox_id", "outbox_attachments", ["outbox_id"])
 
 
 def downgrade() -> None:
+    op.drop_table("outbox_attachments")
     op.drop_table("weekly_reviews")
     op.drop_table("password_resets")
     with op.batch_alter_table("sections") as batch:
