@@ -152,9 +152,10 @@ def pendency(s: Session, actor: User, now: datetime, office: str | None = None,
                 raise InvalidInput(f"office: no office with code '{office}'")
             office_id = found.id
         used = {oid for chain in chain_of.values() for oid in chain}
-        if office_id is None:  # top: offices whose parent is outside the scope
-            children = [x for x in o.offices.values() if x.id in used
-                        and (x.parent_id is None or x.parent_id not in used)]
+        if office_id is None:  # top: offices with posts in scope whose parent has none
+            direct = {o.office_of_post(p) for p in scope} - {None}
+            children = [x for x in o.offices.values() if x.id in direct
+                        and (x.parent_id is None or x.parent_id not in direct)]
         else:
             children = [x for x in o.offices.values() if x.parent_id == office_id
                         and x.id in used]

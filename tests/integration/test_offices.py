@@ -5,40 +5,11 @@ and offices created and retired; users deactivated, reset and unlocked."""
 from __future__ import annotations
 
 from tests.flow import act, error, open_file, task_for
-
-
-def _setup_division(api) -> None:
-    """REV department: a division with one district; a district dealing hand and a
-    commissioner's monitoring post in the division."""
-    def post(path, **body):
-        r = api.post(path, "admin", json=body)
-        assert r.status_code == 201, r.text
-        return r.json()
-
-    post("/admin/departments", code="REV", name="Revenue")
-    post("/admin/offices", code="REV-DIV-BPL", name="Bhopal Division", kind="division",
-         department="REV", parent="REV-SECTT")
-    post("/admin/offices", code="REV-DIST-SEH", name="Collectorate Sehore", kind="district",
-         department="REV", parent="REV-DIV-BPL")
-    post("/admin/sections", department="REV", code="SEH-EST", name="Establishment, Sehore",
-         office="REV-DIST-SEH")
-    post("/admin/sections", department="REV", code="DIV-COM", name="Commissioner's office",
-         office="REV-DIV-BPL")
-    post("/admin/posts", code="SEH-DA", title="Dealing Assistant, Sehore", department="REV",
-         section="SEH-EST", rank=1)
-    post("/admin/posts", code="BPL-COMM", title="Commissioner, Bhopal Division",
-         department="REV", section="DIV-COM", rank=6, monitors="office")
-    post("/admin/users", username="sehda", full_name="Asha Rai", password="demo-pass-1",
-         post="SEH-DA")
-    post("/admin/users", username="commr", full_name="Vivek Jain", password="demo-pass-1",
-         post="BPL-COMM")
+from tests.org_setup import setup_division as _setup_division
 
 
 def test_file_goes_from_a_district_to_the_secretariat_and_back(api):
     _setup_division(api)
-    r = api.post("/admin/subject-heads", "admin", json={"department": "REV", "code": "21",
-                                                        "title": "Land records"})
-    assert r.status_code in (200, 201), r.text
     file = open_file(api, "sehda", subject="Mutation dispute, village Ichhawar", head="21")
     assert file["file_no"].startswith("REV/SEH-EST/")
     # the commissioner (division) reads it: the district is under the division
