@@ -1,4 +1,4 @@
-"""Settings read from the environment (CONTRACT.md names them)."""
+"""Settings read from the environment (docs/contract.md names them)."""
 
 from __future__ import annotations
 

@@ -80,7 +80,8 @@ class AdminServices:
                                                                 Section.code)))
             holders = {p: u for p, u in s.execute(
                 select(User.post_id, User.username).where(User.active,
-                                                          User.post_id.is_not(None)))}
+                                                          User.post_id.is_not(None)))
+                if p is not None}
             posts = list(s.scalars(select(Post).order_by(Post.section_id, Post.rank.desc(),
                                                          Post.code)))
             post_codes = {p.id: p.code for p in posts}
@@ -101,7 +102,7 @@ class AdminServices:
                 "sections": section_rows,
                 "posts": [{"id": p.id, "code": p.code, "title": p.title, "rank": p.rank,
                            "section": section_names.get(p.section_id),
-                           "superior": post_codes.get(p.superior_post_id),
+                           "superior": post_codes.get(p.superior_post_id or 0),
                            "can_approve": p.can_approve, "monitors": p.monitors,
                            "holder": holders.get(p.id)} for p in posts],
             }

@@ -61,15 +61,16 @@ class ReviewServices:
     @staticmethod
     def _mail_review(s: Any, week: date, post_id: int, pdf: bytes) -> int:
         queued = 0
-        post_code = views.Names(s).post(post_id)["code"]
+        post_code = views.Names(s).known_post(post_id)["code"]
         for user in org.holders_of(s, post_id):
-            if not (user.email or "").strip():
+            address = (user.email or "").strip()
+            if not address:
                 continue
             key = f"weekly-review:{week.isoformat()}:{post_id}:{user.id}:email"
             if s.scalar(select(OutboxMessage.id).where(OutboxMessage.event_key == key)):
                 continue
             message = OutboxMessage(
-                event_key=key, channel="email", user_id=user.id, recipient=user.email.strip(),
+                event_key=key, channel="email", user_id=user.id, recipient=address,
                 subject=f"Weekly review / साप्ताहिक समीक्षा: week of {week.isoformat()}",
                 body=(f"Dear {user.full_name},\n\nThe weekly review for {post_code}, week of "
                       f"{week.isoformat()}, is attached as a PDF: pendency, overdue items "
@@ -105,5 +106,5 @@ class ReviewServices:
             if actor.role not in ("admin", "auditor") and \
                     row.post_id not in org.acting_post_ids(s, actor):
                 raise Forbidden("this review was made for a post you do not hold")
-            code = views.Names(s).post(row.post_id)["code"]
+            code = views.Names(s).known_post(row.post_id)["code"]
             return row.pdf, f"weekly-review-{row.week_start.isoformat()}-{code}.pdf"

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput
 from engine.store.admin_models import OFFICE_KINDS, Office
+from engine.store.db import get_or_404
 from engine.store.models import Department, Post, Section
 
 # What a monitoring post (posts.monitors) reads: its department, its section, its office
@@ -71,7 +72,7 @@ def sections_in(session: Session, office_ids: list[int]) -> list[int]:
 
 def monitor_sections(session: Session, post: Post) -> list[int]:
     """The sections a monitoring post reads, by its scope."""
-    section = session.get(Section, post.section_id)
+    section = get_or_404(session, Section, post.section_id)
     if post.monitors == "state":
         return list(session.scalars(select(Section.id)))
     if post.monitors == "office":

@@ -12,6 +12,7 @@ once, skipped when the Labour secretariat already has files."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import random
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from sqlalchemy import select
 from engine.app import Sanchika
 from engine.domain import offices, org, subject_heads
 from engine.errors import ActionNotAllowed, SanchikaError
+from engine.store.db import get_or_404
 from engine.store.models import File, Movement, OpenTask, Post, Receipt, User, utcnow
 
 SEED = 20261
@@ -135,7 +137,7 @@ DUE_DAYS = 7
 def create_state(app: Sanchika, password: str, files: int = 110, receipts: int = 90
                  ) -> dict[str, int]:
     """Build the state once (see the module docstring); returns what was made."""
-    rng = random.Random(SEED)
+    rng = random.Random(SEED)  # noqa: S311 (made-up demo data, not secrets)
     posts = _organisation(app, password)
     with app.db.reader() as s:
         sectt = s.scalar(select(Post.id).where(Post.code == "LAB-DA"))
@@ -186,19 +188,17 @@ def _organisation(app: Sanchika, password: str) -> dict[str, P]:
                     superior = post
                 posts[p.code] = p
                 _ensure_user(s, p, password_hash, post)
-        # a district's head reports to the division's commissioner's line (another office)
         dept, sec_code, sec_name, p = CS_CELL
         section = org.ensure_section(s, depts[dept], sec_code, sec_name)
         post = org.ensure_post(s, section, p.code, p.title, rank=p.rank)
         post.monitors = p.monitors
         posts[p.code] = p
         _ensure_user(s, p, password_hash, post)
-        for district in ("SEH-COLL", "RSN-COLL"):
-            s.scalar(select(Post).where(Post.code == district)).superior_post_id = \
-                s.scalar(select(Post.id).where(Post.code == "REV-DS"))
-        for tehsil, collector in (("ASHTA-TEH", "SEH-ADM"), ("BARELI-TEH", "RSN-ADM")):
-            s.scalar(select(Post).where(Post.code == tehsil)).superior_post_id = \
-                s.scalar(select(Post.id).where(Post.code == collector))
+        # a district's or a tehsil's head reports to a post in another office
+        for below_code, above_code in (("SEH-COLL", "REV-DS"), ("RSN-COLL", "REV-DS"),
+                                       ("ASHTA-TEH", "SEH-ADM"), ("BARELI-TEH", "RSN-ADM")):
+            below = org.resolve_post(s, below_code, "post")
+            below.superior_post_id = org.resolve_post(s, above_code, "superior").id
     return posts
 
 
@@ -306,10 +306,8 @@ class _Builder:
         elif steps and rng.random() < 0.15:
             self.act(at, "file", fid, {"action": "return", "note": "Please re-examine."})
         elif rng.random() < 0.08:
-            try:
+            with contextlib.suppress(SanchikaError):
                 self.app.park_file(self.user(at), fid)
-            except SanchikaError:
-                pass
         return 1
 
     def _reopen(self, creator: str, fid: int, approver: str) -> None:
@@ -350,7 +348,7 @@ class _Builder:
         now = utcnow()
         with self.app.db.transaction() as s:
             for fid in self.file_ids:
-                file = s.get(File, fid)
+                file = get_or_404(s, File, fid)
                 tasks = list(s.scalars(select(OpenTask).where(OpenTask.file_id == fid)
                                        .order_by(OpenTask.id)))
                 moves = list(s.scalars(select(Movement).where(Movement.file_id == fid)
@@ -365,7 +363,7 @@ class _Builder:
                 if file.parked_at is not None and tasks:
                     file.parked_at = tasks[-1].received_at + timedelta(hours=3)
             for rid in self.receipt_ids:
-                receipt = s.get(Receipt, rid)
+                receipt = get_or_404(s, Receipt, rid)
                 tasks = list(s.scalars(select(OpenTask).where(OpenTask.receipt_id == rid)
                                        .order_by(OpenTask.id)))
                 moves = list(s.scalars(select(Movement).where(Movement.receipt_id == rid)
@@ -391,14 +389,15 @@ class _Builder:
             if t.opened_at is not None:
                 t.opened_at = at + timedelta(hours=1)
             if t.closed_at is not None:
-                t.closed_at = at = at + next(closed)
+                at = at + next(closed)
+                t.closed_at = at
                 late = t.due_at is not None and t.closed_at > t.due_at
                 t.reason = (t.reason or rng.choice(LATE_REASONS)) if late else None
         # each movement left when the task at its sending post was acted on
         pending = [t for t in tasks if t.closed_at is not None]
         for m in moves:
             match = next((t for t in pending if t.post_id == m.from_post_id), None)
-            if match is not None:
+            if match is not None and match.closed_at is not None:
                 m.sent_at = match.closed_at
                 pending = pending[pending.index(match) + 1:]
         return start

@@ -19,6 +19,7 @@ from engine.domain import offices, org
 from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.read.views import iso
 from engine.store.admin_models import Office
+from engine.store.db import get_or_404
 from engine.store.models import (
     Department,
     File,
@@ -63,8 +64,10 @@ class Org:
             departments={d.id: d for d in s.scalars(select(Department))},
             section_office={sid: offices.office_of_section(s, sec)
                             for sid, sec in sections.items()},
-            holders=dict(s.execute(select(User.post_id, User.username).where(
-                User.active, User.post_id.is_not(None))).all()))
+            holders={post_id: username for post_id, username in s.execute(
+                select(User.post_id, User.username).where(User.active,
+                                                          User.post_id.is_not(None)))
+                if post_id is not None})
 
     def office_of_post(self, post_id: int) -> int | None:
         return self.section_office.get(self.posts[post_id].section_id)
@@ -102,9 +105,21 @@ def scope_posts(s: Session, actor: User) -> list[int]:
     return list(s.scalars(select(Post.id).where(Post.section_id.in_(sections))))
 
 
+def _scope(s: Session, actor: User | None, scope: set[int] | None) -> set[int]:
+    if scope is not None:
+        return scope
+    if actor is None:
+        raise InvalidInput("a report needs an actor or a scope")
+    return set(scope_posts(s, actor))
+
+
 def _open_tasks(s: Session, posts: list[int]) -> list[OpenTask]:
     return list(s.scalars(select(OpenTask).where(OpenTask.closed_at.is_(None),
                                                  OpenTask.post_id.in_(posts))))
+
+
+def arrived(task: OpenTask) -> datetime:
+    return task.received_at
 
 
 def _aggregate(tasks: list[OpenTask], now: datetime) -> dict[str, Any]:
@@ -171,7 +186,7 @@ def pendency(s: Session, actor: User, now: datetime, office: str | None = None,
             groups.append(({"level": "section", "key": sid, "name": o.sections[sid].name,
                             "code": f"{dept.code}/{o.sections[sid].code}",
                             "posts": len(posts)}, posts))
-        title = o.offices[office_id].name if office_id is not None else None
+        title = o.offices[office_id].name if office_id is not None else ""
         trail = o.office_chain(office_id)[1:]
     crumbs = [{"key": o.offices[x].code, "name": o.offices[x].name} for x in reversed(trail)]
     rows = [{**row, **_aggregate([t for p in posts for t in by_post[p]], now)}
@@ -214,10 +229,10 @@ def items(s: Session, actor: User, now: datetime, *, office: str | None = None,
 
 def _item_row(s: Session, o: Org, t: OpenTask, now: datetime) -> dict[str, Any]:
     if t.file_id is not None:
-        f = s.get(File, t.file_id)
+        f = get_or_404(s, File, t.file_id)
         number, subject, kind, item_id = f.file_no, f.subject, "file", f.id
     else:
-        r = s.get(Receipt, t.receipt_id)
+        r = get_or_404(s, Receipt, t.receipt_id)
         number, subject, kind, item_id = r.diary_no, r.subject, "receipt", r.id
     column = Movement.file_id if kind == "file" else Movement.receipt_id
     last = s.scalar(select(Movement).where(column == item_id, Movement.to_post_id == t.post_id)
@@ -243,7 +258,7 @@ def where(s: Session, actor: User, now: datetime, number: str) -> dict[str, Any]
     item: Any = file or receipt
     if file is not None:
         visibility.require_read_file(s, actor, file)
-    else:
+    elif receipt is not None:
         visibility.require_read_receipt(s, actor, receipt)
     o = Org.load(s)
     task_col = OpenTask.file_id if file else OpenTask.receipt_id
@@ -283,9 +298,7 @@ def time_at_desk(s: Session, actor: User | None, now: datetime, months: int = 6,
     they stayed (average and longest), late actions; plus every late action with its
     reason. A stay is one task: from its arrival at the post to the action on it (or now,
     if still there), counted in the month it ended. `scope` (posts) replaces the actor's."""
-    if scope is None:
-        assert actor is not None
-        scope = set(scope_posts(s, actor))
+    scope = _scope(s, actor, scope)
     if post is not None:
         if post not in scope:
             raise Forbidden("that post is outside what you monitor")
@@ -313,7 +326,7 @@ def time_at_desk(s: Session, actor: User | None, now: datetime, months: int = 6,
         is_late = t.due_at is not None and end > t.due_at
         cell["late"] += int(is_late)
         cell["still_held"] += int(t.closed_at is None)
-        number, subject = numbers.get((t.kind, t.file_id or t.receipt_id), ("", ""))
+        number, subject = numbers.get((t.kind, t.file_id or t.receipt_id or 0), ("", ""))
         row = {"post": o.posts[t.post_id].code, "post_title": o.posts[t.post_id].title,
                "officer": officer, "month": month, "kind": t.kind,
                "id": t.file_id or t.receipt_id, "number": number, "subject": subject,
@@ -354,89 +367,97 @@ def adoption(s: Session, actor: User | None, now: datetime, months: int = 6,
     level (rank), the share of actions taken within their time limit; and month-wise
     files created, receipts received and items forwarded, as eOffice reports them.
     `scope` (posts) replaces the actor's."""
-    if scope is None:
-        assert actor is not None
-        scope = set(scope_posts(s, actor))
-    o = Org.load(s)
-    sections = {o.posts[p].section_id for p in scope}
-    since = now - timedelta(days=31 * months)
-
-    def unit_keys(section_id: int) -> list[tuple[str, str]]:
-        sec = o.sections[section_id]
-        keys = [("department", o.departments[sec.department_id].code)]
-        office = o.section_office.get(section_id)
-        if office is not None:
-            keys.append(("office", o.offices[office].code))
-        return keys
-
-    units: dict[tuple[str, str], dict[str, Any]] = {}
-
-    def unit(key: tuple[str, str]) -> dict[str, Any]:
-        if key not in units:
-            name = (next(d.name for d in o.departments.values() if d.code == key[1])
-                    if key[0] == "department" else
-                    next(x.name for x in o.offices.values() if x.code == key[1]))
-            units[key] = {"level": key[0], "code": key[1], "name": name,
-                          "files": 0, "files_electronic": 0, "files_physical": 0,
-                          "receipts": 0, "receipts_electronic": 0, "receipts_physical": 0,
-                          "users": set(), "on_time": 0, "timed": 0, "level_days": {}}
-        return units[key]
-
-    monthly: dict[str, dict[str, int]] = defaultdict(lambda: {"created": 0, "received": 0,
-                                                              "forwarded": 0})
-    for section_id, kind, created in s.execute(select(File.section_id, File.kind,
-                                                      File.created_at)):
-        if section_id not in sections:
-            continue
-        for key in unit_keys(section_id):
-            u = unit(key)
-            u["files"] += 1
-            u["files_physical" if kind == "physical" else "files_electronic"] += 1
-        if created >= since:
-            monthly[month_of(created)]["created"] += 1
-    for section_id, form, received in s.execute(select(Receipt.section_id, Receipt.form,
-                                                       Receipt.received_at)):
-        if section_id not in sections:
-            continue
-        for key in unit_keys(section_id):
-            u = unit(key)
-            u["receipts"] += 1
-            u["receipts_electronic" if form == "electronic" else "receipts_physical"] += 1
-        if received >= since:
-            monthly[month_of(received)]["received"] += 1
-    for from_post, sent_at in s.execute(select(Movement.from_post_id, Movement.sent_at).where(
-            Movement.action.in_(SENDING_ACTIONS), Movement.sent_at >= since)):
-        if from_post in scope:
-            monthly[month_of(sent_at)]["forwarded"] += 1
-    active_since = now - timedelta(days=30)
-    level_days: dict[int, list[float]] = defaultdict(list)
-    for post_id, closed_by, received, closed, due in s.execute(select(
-            OpenTask.post_id, OpenTask.closed_by, OpenTask.received_at, OpenTask.closed_at,
-            OpenTask.due_at).where(OpenTask.closed_at.is_not(None),
-                                   OpenTask.closed_at >= since)):
-        if post_id not in scope:
-            continue
-        rank = o.posts[post_id].rank
-        days = (closed - received).total_seconds() / DAY
-        level_days[rank].append(days)
-        for key in unit_keys(o.posts[post_id].section_id):
-            u = unit(key)
-            if closed >= active_since and closed_by:
-                u["users"].add(closed_by)
-            if due is not None:
-                u["timed"] += 1
-                u["on_time"] += int(closed <= due)
-            u["level_days"].setdefault(rank, []).append(days)
-    rows = []
-    for u in sorted(units.values(), key=lambda u: (u["level"] != "department", u["code"])):
-        rows.append({**{k: v for k, v in u.items() if k not in ("users", "level_days")},
-                     "active_users": len(u["users"]),
-                     "within_limit_pct": round(100 * u["on_time"] / u["timed"], 1)
-                     if u["timed"] else None,
-                     "average_days_by_rank": {r: round(sum(d) / len(d), 1)
-                                              for r, d in sorted(u["level_days"].items())}})
-    return {"at": iso(now), "months": months, "units": rows,
+    scope = _scope(s, actor, scope)
+    tally = _Adoption(Org.load(s), scope, now - timedelta(days=31 * months))
+    tally.items(s)
+    tally.forwards(s)
+    tally.actions(s, now - timedelta(days=30))
+    return {"at": iso(now), "months": months, "units": tally.unit_rows(),
             "average_days_by_rank": [{"rank": r, "average_days": round(sum(d) / len(d), 1),
                                       "actions": len(d)}
-                                     for r, d in sorted(level_days.items())],
-            "monthly": [{"month": m, **v} for m, v in sorted(monthly.items())]}
+                                     for r, d in sorted(tally.level_days.items())],
+            "monthly": [{"month": m, **v} for m, v in sorted(tally.monthly.items())]}
+
+
+class _Adoption:
+    """Counts for the adoption report, per department and office and per month."""
+
+    def __init__(self, o: Org, scope: set[int], since: datetime):
+        self.o, self.scope, self.since = o, scope, since
+        self.sections = {o.posts[p].section_id for p in scope}
+        self.units: dict[tuple[str, str], dict[str, Any]] = {}
+        self.monthly: dict[str, dict[str, int]] = defaultdict(
+            lambda: {"created": 0, "received": 0, "forwarded": 0})
+        self.level_days: dict[int, list[float]] = defaultdict(list)
+
+    def keys(self, section_id: int) -> list[tuple[str, str]]:
+        sec = self.o.sections[section_id]
+        keys = [("department", self.o.departments[sec.department_id].code)]
+        office = self.o.section_office.get(section_id)
+        if office is not None:
+            keys.append(("office", self.o.offices[office].code))
+        return keys
+
+    def unit(self, key: tuple[str, str]) -> dict[str, Any]:
+        if key not in self.units:
+            names = ({d.code: d.name for d in self.o.departments.values()}
+                     if key[0] == "department" else
+                     {x.code: x.name for x in self.o.offices.values()})
+            self.units[key] = {"level": key[0], "code": key[1], "name": names[key[1]],
+                               "files": 0, "files_electronic": 0, "files_physical": 0,
+                               "receipts": 0, "receipts_electronic": 0,
+                               "receipts_physical": 0, "users": set(), "on_time": 0,
+                               "timed": 0, "level_days": {}}
+        return self.units[key]
+
+    def items(self, s: Session) -> None:
+        for what, query, paper in (
+                ("files", select(File.section_id, File.kind, File.created_at), "physical"),
+                ("receipts", select(Receipt.section_id, Receipt.form, Receipt.received_at),
+                 "physical")):
+            for section_id, form, at in s.execute(query):
+                if section_id not in self.sections:
+                    continue
+                for key in self.keys(section_id):
+                    u = self.unit(key)
+                    u[what] += 1
+                    u[f"{what}_physical" if form == paper else f"{what}_electronic"] += 1
+                if at >= self.since:
+                    self.monthly[month_of(at)]["created" if what == "files"
+                                               else "received"] += 1
+
+    def forwards(self, s: Session) -> None:
+        for from_post, sent_at in s.execute(select(Movement.from_post_id, Movement.sent_at)
+                                            .where(Movement.action.in_(SENDING_ACTIONS),
+                                                   Movement.sent_at >= self.since)):
+            if from_post in self.scope:
+                self.monthly[month_of(sent_at)]["forwarded"] += 1
+
+    def actions(self, s: Session, active_since: datetime) -> None:
+        for post_id, closed_by, received, closed, due in s.execute(select(
+                OpenTask.post_id, OpenTask.closed_by, OpenTask.received_at,
+                OpenTask.closed_at, OpenTask.due_at).where(OpenTask.closed_at.is_not(None),
+                                                           OpenTask.closed_at >= self.since)):
+            if post_id not in self.scope or closed is None:
+                continue
+            rank = self.o.posts[post_id].rank
+            days = (closed - received).total_seconds() / DAY
+            self.level_days[rank].append(days)
+            for key in self.keys(self.o.posts[post_id].section_id):
+                u = self.unit(key)
+                if closed >= active_since and closed_by:
+                    u["users"].add(closed_by)
+                if due is not None:
+                    u["timed"] += 1
+                    u["on_time"] += int(closed <= due)
+                u["level_days"].setdefault(rank, []).append(days)
+
+    def unit_rows(self) -> list[dict[str, Any]]:
+        return [{**{k: v for k, v in u.items() if k not in ("users", "level_days")},
+                 "active_users": len(u["users"]),
+                 "within_limit_pct": round(100 * u["on_time"] / u["timed"], 1)
+                 if u["timed"] else None,
+                 "average_days_by_rank": {r: round(sum(d) / len(d), 1)
+                                          for r, d in sorted(u["level_days"].items())}}
+                for u in sorted(self.units.values(),
+                                key=lambda u: (u["level"] != "department", u["code"]))]

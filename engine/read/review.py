@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from engine.domain import offices, org
 from engine.read import monitoring
 from engine.read.pdf import html_to_pdf
+from engine.store.db import get_or_404
 from engine.store.models import Department, OpenTask, Post, Section
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -52,7 +53,7 @@ def recipients(s: Session) -> list[Recipient]:
         if secretary is not None:
             out.append(Recipient(secretary, sections, "secretary", dept.name))
     for post in s.scalars(select(Post).where(Post.monitors.is_not(None)).order_by(Post.id)):
-        section = s.get(Section, post.section_id)
+        section = get_or_404(s, Section, post.section_id)
         name = {"state": "State", "department": section.department.name,
                 "section": section.name}.get(post.monitors or "", "")
         if post.monitors == "office":
@@ -71,13 +72,12 @@ def build(s: Session, recipient: Recipient, now: datetime) -> dict[str, Any]:
     for t in tasks:
         by_section.setdefault(o.posts[t.post_id].section_id, []).append(t)
     pendency = [{"name": o.sections[sid].name,
-                 "office": o.offices[o.section_office[sid]].name
-                 if o.section_office.get(sid) else "",
+                 "office": _office_name(o, sid),
                  **monitoring._aggregate(ts, now)}
                 for sid, ts in sorted(by_section.items(), key=lambda kv: -len(kv[1]))]
     overdue = sorted((t for t in tasks if t.due_at is not None and t.due_at < now),
-                     key=lambda t: t.due_at)
-    slowest = sorted((t for t in tasks if t.kind == "file"), key=lambda t: t.received_at)
+                     key=lambda t: t.due_at or now)
+    slowest = sorted((t for t in tasks if t.kind == "file"), key=monitoring.arrived)
     desk = monitoring.time_at_desk(s, None, now, months=1, scope=scope)
     adoption = monitoring.adoption(s, None, now, months=3, scope=scope)
     return {
@@ -91,6 +91,11 @@ def build(s: Session, recipient: Recipient, now: datetime) -> dict[str, Any]:
         "levels": adoption["average_days_by_rank"], "late": desk["late"][:15],
         "adoption": adoption["units"], "monthly": adoption["monthly"],
     }
+
+
+def _office_name(o: monitoring.Org, section_id: int) -> str:
+    office = o.section_office.get(section_id)
+    return o.offices[office].name if office is not None else ""
 
 
 def render_pdf(data: dict[str, Any]) -> bytes:

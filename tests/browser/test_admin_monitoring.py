@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import io
 from datetime import date, timedelta
+from pathlib import Path
 
 from pypdf import PdfReader
 
@@ -151,11 +152,11 @@ def test_monitoring_officer_drills_down_and_downloads(page, server, api):
         page.goto("/monitor/desk-time")
     with page.expect_download() as pdf_download:
         page.click("a.download-pdf")
-    data = open(pdf_download.value.path(), "rb").read()
+    data = Path(pdf_download.value.path()).read_bytes()
     assert "SEH-DA" in PdfReader(io.BytesIO(data)).pages[0].extract_text()
     with page.expect_download() as csv_download:
         page.click("a.download-csv")
-    assert file["file_no"] in open(csv_download.value.path(), encoding="utf-8-sig").read()
+    assert file["file_no"] in Path(csv_download.value.path()).read_text(encoding="utf-8-sig")
     shot(page, "monitor-desk-time")
 
 

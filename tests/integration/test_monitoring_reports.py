@@ -112,7 +112,7 @@ def test_weekly_review_mails_a_pdf_per_secretary(demo, state, smtp_server):  # n
         (pdf,) = [p for p in message.iter_attachments()
                   if p.get_content_type() == "application/pdf"]
         assert PdfReader(io.BytesIO(pdf.get_content())).pages
-    commr_pdf = [p for p in got["commr@rev.example.gov.in"].iter_attachments()][0]
+    commr_pdf = next(iter(got["commr@rev.example.gov.in"].iter_attachments()))
     text = "".join(page.extract_text() for page in
                    PdfReader(io.BytesIO(commr_pdf.get_content())).pages)
     assert "Sehore" in text and "Mutation dispute" in text

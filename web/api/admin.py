@@ -4,6 +4,7 @@ codes, unlocking accounts. Authorization is in the engine (engine/commands/admin
 
 from __future__ import annotations
 
+from flask.typing import ResponseReturnValue
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
@@ -37,7 +38,7 @@ class ResetRedeem(Schema):
 
 
 @blp.route("/organisation")
-def organisation():
+def organisation() -> ResponseReturnValue:
     """Departments, offices (a tree), sections and posts with their holders."""
     return app_service().organisation(current_user())
 
@@ -45,13 +46,13 @@ def organisation():
 @blp.route("/departments", methods=["POST"])
 @blp.arguments(DepartmentCreate)
 @blp.response(201)
-def create_department(body: dict):
+def create_department(body: dict) -> ResponseReturnValue:
     """Create a department (and its secretariat office)."""
     return app_service().create_department(current_user(), body), 201
 
 
 @blp.route("/departments/<code>/retire", methods=["POST"])
-def retire_department(code: str):
+def retire_department(code: str) -> ResponseReturnValue:
     """Retire a department: refused while its posts hold people or open items."""
     return app_service().retire_department(current_user(), code)
 
@@ -59,42 +60,42 @@ def retire_department(code: str):
 @blp.route("/offices", methods=["POST"])
 @blp.arguments(OfficeCreate)
 @blp.response(201)
-def create_office(body: dict):
+def create_office(body: dict) -> ResponseReturnValue:
     """Create an office under a parent office (a district under a division...)."""
     return app_service().create_office(current_user(), body), 201
 
 
 @blp.route("/offices/<code>/retire", methods=["POST"])
-def retire_office(code: str):
+def retire_office(code: str) -> ResponseReturnValue:
     """Retire an office: refused while offices under it work or its posts are busy."""
     return app_service().retire_office(current_user(), code)
 
 
 @blp.route("/users")
-def users():
+def users() -> ResponseReturnValue:
     """Every user, with their post, whether active and whether locked."""
     return app_service().users_list(current_user())
 
 
 @blp.route("/users/<username>/deactivate", methods=["POST"])
-def deactivate(username: str):
+def deactivate(username: str) -> ResponseReturnValue:
     """The user can no longer sign in; items stay with their post."""
     return app_service().deactivate_user(current_user(), username)
 
 
 @blp.route("/users/<username>/reactivate", methods=["POST"])
-def reactivate(username: str):
+def reactivate(username: str) -> ResponseReturnValue:
     return app_service().reactivate_user(current_user(), username)
 
 
 @blp.route("/users/<username>/password-reset", methods=["POST"])
-def reset_password(username: str):
+def reset_password(username: str) -> ResponseReturnValue:
     """A one-time code (valid a day) with which the user sets a new password."""
     return app_service().reset_password(current_user(), username)
 
 
 @blp.route("/users/<username>/unlock", methods=["POST"])
-def unlock(username: str):
+def unlock(username: str) -> ResponseReturnValue:
     """Lift the lock that failed sign-ins put on the account."""
     return app_service().unlock_user(current_user(), username)
 
@@ -102,7 +103,7 @@ def unlock(username: str):
 @blp.route("/password-reset", methods=["POST"])
 @blp.arguments(ResetRedeem)
 @blp.response(204)
-def redeem(body: dict):
+def redeem(body: dict) -> ResponseReturnValue:
     """Set a new password with a one-time code (no sign-in needed)."""
     app_service().redeem_reset(body["username"], body["code"], body["password"])
     return "", 204

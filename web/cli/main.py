@@ -1,5 +1,5 @@
-"""The `sanchika` command (CONTRACT.md): init, demo, serve, deploy, verify, backup,
-restore; the audit commands (checkpoint, keys, replay, export) are in cli_audit."""
+"""The `sanchika` command (docs/contract.md, docs/cli.md): init, demo, serve, deploy, verify,
+backup, restore; the audit commands (checkpoint, keys, replay, export) are in cli_audit."""
 
 from __future__ import annotations
 
