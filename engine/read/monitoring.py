@@ -19,7 +19,6 @@ from engine.domain import offices, org
 from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.read.views import iso
 from engine.store.admin_models import Office
-from engine.store.db import get_or_404
 from engine.store.models import (
     Department,
     File,
@@ -223,26 +222,44 @@ def items(s: Session, actor: User, now: datetime, *, office: str | None = None,
     if overdue:
         tasks = [t for t in tasks if t.due_at is not None and t.due_at < now]
     return {"at": iso(now), "label": label, "overdue_only": overdue,
-            "count": len(tasks), "items": [_item_row(s, o, t, now)
-                                           for t in tasks[:ITEMS_SHOWN]]}
+            "count": len(tasks), "items": item_rows(s, o, tasks[:ITEMS_SHOWN], now)}
 
 
-def _item_row(s: Session, o: Org, t: OpenTask, now: datetime) -> dict[str, Any]:
-    if t.file_id is not None:
-        f = get_or_404(s, File, t.file_id)
-        number, subject, kind, item_id = f.file_no, f.subject, "file", f.id
-    else:
-        r = get_or_404(s, Receipt, t.receipt_id)
-        number, subject, kind, item_id = r.diary_no, r.subject, "receipt", r.id
-    column = Movement.file_id if kind == "file" else Movement.receipt_id
-    last = s.scalar(select(Movement).where(column == item_id, Movement.to_post_id == t.post_id)
-                    .order_by(Movement.id.desc()).limit(1))
-    return {"task_id": t.id, "kind": kind, "id": item_id, "number": number,
-            "subject": subject, "step": t.name, "post": o.post_row(t.post_id),
+def item_rows(s: Session, o: Org, tasks: list[OpenTask], now: datetime
+              ) -> list[dict[str, Any]]:
+    """Rows for open tasks: three queries whatever their number (items, then the
+    movements that brought them)."""
+    files = {f.id: f for f in s.scalars(select(File).where(
+        File.id.in_({t.file_id for t in tasks if t.file_id is not None})))}
+    receipts = {r.id: r for r in s.scalars(select(Receipt).where(
+        Receipt.id.in_({t.receipt_id for t in tasks if t.receipt_id is not None})))}
+    senders: dict[tuple[str, int, int], int | None] = {}
+    moves = s.execute(select(Movement.file_id, Movement.receipt_id, Movement.to_post_id,
+                             Movement.from_post_id).where(or_(
+        Movement.file_id.in_(list(files)), Movement.receipt_id.in_(list(receipts))))
+        .order_by(Movement.id))
+    for file_id, receipt_id, to_post, from_post in moves:  # the latest one wins
+        key = ("file", file_id, to_post) if file_id is not None else \
+            ("receipt", receipt_id or 0, to_post)
+        senders[key] = from_post
+    rows = []
+    for t in tasks:
+        item: File | Receipt
+        if t.file_id is not None:
+            item = files[t.file_id]
+            kind, number = "file", files[t.file_id].file_no
+        else:
+            item = receipts[t.receipt_id or 0]
+            kind, number = "receipt", receipts[t.receipt_id or 0].diary_no
+        sender = senders.get((kind, item.id, t.post_id))
+        rows.append({
+            "task_id": t.id, "kind": kind, "id": item.id, "number": number,
+            "subject": item.subject, "step": t.name, "post": o.post_row(t.post_id),
             "since": iso(t.received_at), "days_held": _days(t.received_at, now),
             "due_at": iso(t.due_at), "overdue": t.due_at is not None and t.due_at < now,
             "parked": t.parked, "opened": t.opened_at is not None,
-            "from": o.post_row(last.from_post_id) if last and last.from_post_id else None}
+            "from": o.post_row(sender) if sender is not None else None})
+    return rows
 
 
 def where(s: Session, actor: User, now: datetime, number: str) -> dict[str, Any]:
@@ -268,7 +285,7 @@ def where(s: Session, actor: User, now: datetime, number: str) -> dict[str, Any]
     moves = list(s.scalars(select(Movement).where(move_col == item.id).order_by(Movement.id)))
     return {"kind": "file" if file else "receipt", "id": item.id,
             "number": number, "subject": item.subject, "status": item.status,
-            "with": [{**_item_row(s, o, t, now)} for t in open_tasks],
+            "with": item_rows(s, o, open_tasks, now),
             "journey": _stays(o, item, moves, now)}
 
 

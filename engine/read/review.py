@@ -85,9 +85,9 @@ def build(s: Session, recipient: Recipient, now: datetime) -> dict[str, Any]:
         "week": week_start(now).isoformat(), "at": now.astimezone(org.OFFICE_TZ)
         .strftime("%Y-%m-%d %H:%M IST"),
         "total": monitoring._aggregate(tasks, now), "pendency": pendency,
-        "overdue": [monitoring._item_row(s, o, t, now) for t in overdue[:OVERDUE_SHOWN]],
+        "overdue": monitoring.item_rows(s, o, overdue[:OVERDUE_SHOWN], now),
         "overdue_count": len(overdue),
-        "slowest": [monitoring._item_row(s, o, t, now) for t in slowest[:SLOWEST_SHOWN]],
+        "slowest": monitoring.item_rows(s, o, slowest[:SLOWEST_SHOWN], now),
         "levels": adoption["average_days_by_rank"], "late": desk["late"][:15],
         "adoption": adoption["units"], "monthly": adoption["monthly"],
     }
