@@ -6,10 +6,12 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from flask import Response, render_template, request
 
+from engine.domain.org import OFFICE_TZ
 from engine.read.pdf import html_to_pdf
 from web.ui import NODE_MODULES
 
@@ -23,7 +25,9 @@ def wanted() -> str:
 
 
 def pdf_bytes(template: str, **context: Any) -> bytes:
-    html = render_template(template, layout="pdf_base.html", pdf=True, **context)
+    made = datetime.now(OFFICE_TZ).strftime("%Y-%m-%d %H:%M IST")
+    html = render_template(template, layout="pdf_base.html", pdf=True, generated_at=made,
+                           **context)
     return html_to_pdf(html, base_url=request.host_url,
                        font_files=[f for f in FONT_FILES if f.exists()])
 
