@@ -85,3 +85,21 @@ def test_deactivate_reset_unlock(api):
     assert users["clerk"]["active"] and not users["clerk"]["locked"]
     kinds = [e["kind"] for e in api.get("/admin/audit", "admin").json()]
     assert {"user_deactivated", "password_reset_issued", "password_reset_used"} <= set(kinds)
+
+
+def test_state_monitoring_cell_reads_every_office(api):
+    _setup_division(api)
+    file = open_file(api, "sehda", subject="Pasture land encroachment", head="21")
+    r = api.post("/admin/sections", "admin", json={"department": "GAD", "code": "CSCELL",
+                                                   "name": "Chief Secretary's cell"})
+    assert r.status_code == 201, r.text
+    r = api.post("/admin/posts", "admin", json={
+        "code": "CS-MON", "title": "Chief Secretary's monitoring cell", "department": "GAD",
+        "section": "CSCELL", "rank": 6, "monitors": "state"})
+    assert r.status_code == 201, r.text
+    r = api.post("/admin/users", "admin", json={"username": "cs.cell", "full_name": "CS cell",
+                                                "password": "demo-pass-1", "post": "CS-MON"})
+    assert r.status_code == 201, r.text
+    assert api.get(f"/files/{file['id']}", "cs.cell").status_code == 200
+    # read-only: it holds no task for the file
+    assert all(t.get("file_id") != file["id"] for t in api.get("/tasks", "cs.cell").json())
