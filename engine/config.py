@@ -83,9 +83,9 @@ def merged(env: dict[str, str]) -> tuple[dict[str, str], Path | None]:
     from_env = {k[len(PREFIX):]: v for k, v in env.items() if k.startswith(PREFIX) and v}
     named = from_env.get("CONFIG")
     if named:
-        path: Path | None = Path(named)
-        if not path.is_file():
+        if not Path(named).is_file():
             raise ValueError(f"SANCHIKA_CONFIG: no such file {named!r}")
+        path: Path | None = Path(named)
     else:
         folder = Path(from_env.get("DATA_DIR") or "instance")
         path = folder / CONFIG_FILE if (folder / CONFIG_FILE).is_file() else None

@@ -101,7 +101,7 @@ def make_server(app, host: str, port: int, threads: int = 8,  # type: ignore[no-
                            clear_untrusted_proxy_headers=not forwarded)
     # one listening socket: the server itself; several (MultiSocketServer): each in its map
     listeners = [server] if hasattr(server, "channel_class") else [
-        s for s in server.map.values() if hasattr(s, "channel_class")]
+        s for s in (server.map or {}).values() if hasattr(s, "channel_class")]
     for listener in listeners:
         listener.channel_class = Utf8Channel
     return server

@@ -39,7 +39,7 @@ def check(settings: Settings, db: Database) -> list[str]:
                     destination=str(settings.backup_dir))
     with db.reader() as s:
         backlog = s.scalar(select(func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.status.in_(("pending", "sending"))))
+            OutboxMessage.status.in_(("pending", "sending")))) or 0
         oldest = s.scalar(select(func.min(OutboxMessage.id)).where(
             OutboxMessage.status.in_(("pending", "sending"))))
     if backlog >= settings.outbox_alert:

@@ -46,8 +46,8 @@ class StateCollector(Collector):
                                     .group_by(OutboxMessage.status)).all())
             oldest_due = s.scalar(select(func.min(Timer.due_at)).where(
                 Timer.status == "pending", Timer.due_at <= now))
-        yield _gauge("sanchika_open_tasks", "Open tasks in all inboxes", open_tasks)
-        yield _gauge("sanchika_overdue_items", "Open tasks past their due time", overdue)
+        yield _gauge("sanchika_open_tasks", "Open tasks in all inboxes", open_tasks or 0)
+        yield _gauge("sanchika_overdue_items", "Open tasks past their due time", overdue or 0)
         yield _gauge("sanchika_outbox_backlog", "Messages waiting to be delivered",
                      outbox.get("pending", 0) + outbox.get("sending", 0))
         yield _gauge("sanchika_outbox_failed", "Messages given up after every retry",

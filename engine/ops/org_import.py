@@ -104,7 +104,8 @@ def import_organisation(db: Database, text: str) -> ImportResult:
         return _write(s, rows, plan, departments)
 
 
-def _check(rows: list[_Row], problems: _Problems, existing_posts: set[str],
+# One flat list of per-column checks, read top to bottom like the format's documentation.
+def _check(rows: list[_Row], problems: _Problems, existing_posts: set[str],  # noqa: C901
            existing_users: set[str], departments: dict[str, Department]) -> dict[str, Any]:
     dept_names: dict[str, str] = {d: dept.name for d, dept in departments.items()}
     section_names: dict[tuple[str, str], str] = {}

@@ -16,6 +16,7 @@ import logging
 import threading
 from datetime import UTC, datetime
 
+from apscheduler.job import Job
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -64,7 +65,7 @@ class TimerScheduler:
     def active(self) -> bool:
         return self._jobs is not None
 
-    def get_job(self, job_id: str):  # type: ignore[no-untyped-def]
+    def get_job(self, job_id: str) -> Job | None:
         """A job of the running APScheduler scheduler (None while another process holds
         the lease)."""
         return self._jobs.get_job(job_id) if self._jobs is not None else None

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.errors import NotFound
 from engine.read.file_views import document_link
 from engine.read.file_views import extras as file_extras
 from engine.store.models import (
@@ -44,6 +45,13 @@ class Names:
             self._posts[post_id] = self.session.get(Post, post_id)
         post = self._posts[post_id]
         return {"id": post.id, "code": post.code, "title": post.title} if post else None
+
+    def known_post(self, post_id: int) -> dict[str, Any]:
+        """Like `post`, for a post that must exist (NotFound otherwise)."""
+        view = self.post(post_id)
+        if view is None:
+            raise NotFound(f"no post with id {post_id}")
+        return view
 
     def user(self, user_id: int | None) -> str | None:
         if user_id is None:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
+    TextClause,
     case,
     column,
     delete,
@@ -169,7 +170,8 @@ def _forget(session: Session) -> None:
 # ------------------------------------------------------------------ querying
 
 
-def _match(session: Session, terms: list[str]) -> tuple[Any, ColumnElement, Any]:
+def _match(session: Session, terms: list[str]) -> tuple[Any, ColumnElement[Any] | TextClause,
+                                                        Any]:
     """(join target or None, WHERE clause, ORDER BY) for the dialect in use."""
     if session.get_bind().dialect.name == "sqlite":
         fts = " AND ".join('"' + w.replace('"', '""') + '"*' for w in terms)
@@ -186,7 +188,7 @@ def _match(session: Session, terms: list[str]) -> tuple[Any, ColumnElement, Any]
 def _visible(session: Session, actor: User) -> ColumnElement | None:
     files = visibility.file_clause(session, actor)
     receipts = visibility.receipt_clause(session, actor)
-    if files is None and receipts is None:
+    if files is None or receipts is None:  # both None: a role that reads everything
         return None
     return or_(
         (SearchDoc.kind == "file") & SearchDoc.item_id.in_(select(File.id).where(files)),

@@ -32,7 +32,7 @@ def test_named_config_file_can_set_the_data_dir(tmp_path: Path):
     assert stat.S_IMODE(settings.data_dir.stat().st_mode) == 0o700
 
 
-@pytest.mark.parametrize("text, message", [
+@pytest.mark.parametrize(("text", "message"), [
     ("databse_url = 'x'\n", "unknown setting 'databse_url'"),
     ("https = \n", "not valid TOML"),
     ("https = 'maybe'\n", "SANCHIKA_HTTPS must be true or false"),
@@ -50,7 +50,7 @@ def test_missing_named_config_file(tmp_path: Path):
         Settings.from_env({"SANCHIKA_CONFIG": str(tmp_path / "none.toml")})
 
 
-@pytest.mark.parametrize("password, problem", [
+@pytest.mark.parametrize(("password", "problem"), [
     ("short-1", "at least 12"),
     ("password1234", "commonly used"),
     ("Password@12", "at least 12"),

@@ -25,7 +25,7 @@ blp = Blueprint("health", __name__, url_prefix="/api/v1", description="Service s
 @blp.route("/health")
 @blp.response(200, responses.Health)
 @blp.doc(security=[])
-def api_health():
+def api_health() -> dict[str, str]:
     """The service answers; its version (no sign-in needed)."""
     return {"status": "ok", "version": __version__}
 

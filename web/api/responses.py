@@ -337,9 +337,11 @@ def document(api: Any) -> None:
     every operation's success response and the error body for every other status."""
     spec = api.spec
     plugin = next(p for p in spec.plugins if isinstance(p, MarshmallowPlugin))
+    converter = plugin.converter
+    assert converter is not None, "the marshmallow plugin is initialised by the Api"  # noqa: S101
     for schema in NAMED:
         name = _name(schema)
-        if make_schema_key(schema()) in plugin.converter.refs:
+        if make_schema_key(schema()) in converter.refs:
             continue  # already added (nested in another schema, or by a view)
         if name in spec.components.schemas:
             del spec.components.schemas[name]  # flask-smorest's own "Error" shape

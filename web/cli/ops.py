@@ -61,7 +61,8 @@ def register(sub: Any) -> dict[str, Any]:
 
 
 def _read_password(args: argparse.Namespace) -> str:
-    if args.password_file == "-" or (args.password_file is None and not sys.stdin.isatty()):
+    # "-" names standard input, not a password
+    if args.password_file == "-" or (args.password_file is None and not sys.stdin.isatty()):  # noqa: S105
         return sys.stdin.readline().rstrip("\r\n")
     if args.password_file:
         return Path(args.password_file).read_text(encoding="utf-8").splitlines()[0]
