@@ -4,6 +4,8 @@ page blueprints."""
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -115,10 +117,24 @@ def init_ui(app: Flask, service: Sanchika) -> None:
     login_manager.login_message = None
     login_manager.anonymous_user = AnonymousUserMixin
 
+    # Idle timeout: the session cookie is re-signed on every request and refused once
+    # older than this (Flask checks the signature's age); the absolute limit is checked
+    # by the loader against the sign-in time the session carries.
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=service.settings.idle_minutes)
+    app.config["SESSION_REFRESH_EACH_REQUEST"] = True
+    absolute = service.settings.session_hours * 3600
+
     @login_manager.user_loader
     def load_user(user_id: str) -> WebUser | None:
-        user = service.user(int(user_id)) if user_id.isdigit() else None
-        return WebUser(user) if user is not None and user.active else None
+        """Every request asks the server whether this session is still open: signed off,
+        signed off everywhere, password changed or reset, deactivated all end it."""
+        started = session.get("started")
+        if not user_id.isdigit() or not isinstance(started, int | float) \
+                or time.time() - started > absolute:
+            return None
+        user = service.session_user(int(user_id), session.get("sign_in_id"),
+                                    session.get("generation"))
+        return WebUser(user) if user is not None else None
 
     for module in (pages_auth, pages_desk, pages_search, pages_track, pages_designer,
                    pages_dashboard):

@@ -12,6 +12,16 @@ LANGUAGES = ("en", "hi")
 
 # key -> language -> (subject, body)
 CATALOGUE: dict[str, dict[str, tuple[str, str]]] = {
+    "sign_in_guessed": {
+        "en": ("Someone is trying to sign in as you",
+               "{count} wrong passwords were tried for your account {username} in the last "
+               "half hour, the latest from address {address}. If this was not you, tell your "
+               "administrator; your own sign-in from your usual place still works."),
+        "hi": ("कोई आपके नाम से साइन इन करने का प्रयास कर रहा है",
+               "पिछले आधे घंटे में आपके खाते {username} के लिए {count} बार गलत पासवर्ड डाला "
+               "गया, अंतिम बार पते {address} से। यदि यह आप नहीं थे, तो अपने प्रशासक को बताएँ; "
+               "आपके सामान्य स्थान से आपका साइन इन चलता रहेगा।"),
+    },
     "backup_failed": {
         "en": ("Backup failing",
                "The scheduled backup to {destination} is failing: {error}. "

@@ -103,6 +103,10 @@ class User(Base):
     phone: Mapped[str | None] = mapped_column(String(32))
     language: Mapped[str] = mapped_column(String(8), default="en")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped whenever all of the user's sessions and API tokens must end (sign off
+    # everywhere, password change or reset, deactivation); a web session carries the
+    # value it started with and is refused once it differs.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     post: Mapped[Post | None] = relationship()
 
 
@@ -283,6 +287,9 @@ class Receipt(Base):
     file_id: Mapped[int | None] = mapped_column(ForeignKey("files.id"))
     remark: Mapped[str | None] = mapped_column(Text)
     pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+    # the scan's name as this receipt's uploader gave it (identical scans share one
+    # stored document, whose own name is only the first uploader's)
+    pdf_name: Mapped[str | None] = mapped_column(String(200))
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("instances.id"))
     # electronic (carries its scan) | physical (the paper is tracked, not scanned)
     form: Mapped[str] = mapped_column(String(16), default="physical",
