@@ -18,6 +18,7 @@ from engine.bpm.runtime import Runtime, StepResult
 from engine.commands.access import AccessServices
 from engine.commands.audit import AuditServices
 from engine.commands.dak import DakServices
+from engine.commands.desk import DeskServices
 from engine.commands.files import FileServices
 from engine.commands.people import PeopleServices
 from engine.commands.sessions import SessionServices
@@ -52,7 +53,7 @@ SECTION_OFFICER_RANK = 2
 
 
 class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaServices,
-               AuditServices, UiServices, SessionServices):
+               AuditServices, UiServices, SessionServices, DeskServices):
     def __init__(self, settings: Settings, handlers: HandlerRegistry):
         self.settings = settings
         self.db = Database(settings.database_url)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from engine.commands.desk import check_password_strength
 from engine.commands.people import audit
 from engine.domain import org, sessions
 from engine.errors import Conflict, InvalidInput, Unauthorized
@@ -73,9 +74,15 @@ class SessionServices:
         with self.db.transaction() as s:
             sessions.end_all(s, get_or_404(s, User, actor.id, "user"))
 
-    def change_password(self, actor: User, old: str, new: str) -> None:
-        """The user changes their own password; every session and token of theirs ends."""
+    def change_password(self, actor: User, old: str, new: str, repeat: str | None = None,
+                        keep_sign_in_id: int | None = None) -> int:
+        """The user changes their own password; every session and token of theirs ends,
+        except the web sign-in `keep_sign_in_id` that made the change. Returns the new
+        session generation (for that session)."""
+        if repeat is not None and new != repeat:
+            raise InvalidInput("repeat_password: the two new passwords differ")
         _check_password(new, "new_password")
+        check_password_strength(new, actor.username)
         with self.db.transaction() as s:
             user = get_or_404(s, User, actor.id, "user")
             try:
@@ -85,8 +92,9 @@ class SessionServices:
             if old == new:
                 raise InvalidInput("new_password: the same as the current one")
             user.password_hash = org.hash_password(new)
-            sessions.end_all(s, user)
+            sessions.end_all(s, user, keep_sign_in_id=keep_sign_in_id)
             audit(s, actor, "password_changed", user.username, {})
+            return user.session_generation
 
     def reset_password(self, actor: User, username: str, new: str) -> None:
         """An administrator sets a new password; the user's sessions and tokens end."""

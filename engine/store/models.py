@@ -247,6 +247,12 @@ class OutboxMessage(Base):
     # pending: not before this time (NULL = now); sending: the claim's lease runs out then;
     # sent/failed: NULL
     next_attempt_at: Mapped[datetime | None]
+    # what the message is about (a link) and how to say it again in another language:
+    # the catalogue key and its parameters (engine/notify/messages.py)
+    item_kind: Mapped[str | None] = mapped_column(String(16))
+    item_id: Mapped[int | None] = mapped_column(Integer)
+    message_key: Mapped[str | None] = mapped_column(String(64))
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 # ---------------------------------------------------------------- dak and files
@@ -385,7 +391,13 @@ class Movement(Base):
 # Tables of the people/access/search area, the audit tables and those of the web sign-in
 # (sign-ins, failed-attempt throttle) live in their own modules; importing them here puts
 # them in Base.metadata for Alembic and create_all.
-from engine.store import access_models, audit_models, web_models  # noqa: E402, F401
+# The officer's desk: user settings (channels, session generation) and read marks.
+from engine.store import (  # noqa: E402, F401
+    access_models,
+    audit_models,
+    desk_models,
+    web_models,
+)
 
 # Tables of files in depth (subject heads, yellow notes, drafts, dispatch, links, scans):
 # imported here so Base.metadata knows them wherever models is imported.
