@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_officer_desk"
-down_revision = "0009_web_signin"
+down_revision = "0011_harden_uploads"
 branch_labels = None
 depends_on = None
 
