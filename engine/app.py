@@ -18,6 +18,7 @@ from engine.bpm.runtime import Runtime, StepResult
 from engine.commands.access import AccessServices
 from engine.commands.audit import AuditServices
 from engine.commands.dak import DakServices
+from engine.commands.email_dak import EmailDakServices
 from engine.commands.files import FileServices
 from engine.commands.people import PeopleServices
 from engine.commands.sla import SlaServices
@@ -51,7 +52,7 @@ SECTION_OFFICER_RANK = 2
 
 
 class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaServices,
-               AuditServices, UiServices):
+               AuditServices, UiServices, EmailDakServices):
     def __init__(self, settings: Settings, handlers: HandlerRegistry):
         self.settings = settings
         self.db = Database(settings.database_url)

@@ -22,6 +22,7 @@ class Settings:
     backup_dir: Path | None = None  # SANCHIKA_BACKUP_DIR: `serve` ships a backup there
     backup_minutes: float = 15.0  # SANCHIKA_BACKUP_MINUTES: the recovery point
     backup_keep: int = 96  # SANCHIKA_BACKUP_KEEP: snapshots kept there
+    mailboxes_file: Path | None = None  # SANCHIKA_MAILBOXES: e-mail diarisation (TOML)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -43,6 +44,8 @@ class Settings:
             if env.get("SANCHIKA_BACKUP_DIR") else None,
             backup_minutes=_number(env, "SANCHIKA_BACKUP_MINUTES", 15.0),
             backup_keep=int(_number(env, "SANCHIKA_BACKUP_KEEP", 96)),
+            mailboxes_file=Path(env["SANCHIKA_MAILBOXES"]).resolve()
+            if env.get("SANCHIKA_MAILBOXES") else None,
         )
 
 

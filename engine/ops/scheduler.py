@@ -21,6 +21,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from engine.app import Sanchika
 from engine.errors import Conflict
+from engine.intake import schedule as intake_schedule
 from engine.ops import backup_schedule
 from engine.ops.lease import Lease
 
@@ -128,6 +129,7 @@ class TimerScheduler:
         elif jobs.get_job(CHECKPOINT_JOB) is not None:
             jobs.remove_job(CHECKPOINT_JOB)
         backup_schedule.install(jobs, self.app.settings)
+        intake_schedule.install(jobs, self.app, self.key)  # mailboxes, if configured
 
     def _stop_jobs(self, wait: bool) -> None:
         jobs, self._jobs = self._jobs, None

@@ -393,3 +393,6 @@ from engine.store.file_models import (  # noqa: E402,F401
 
 # SLA rules, the working calendar and the scheduler lease live in their own module.
 from engine.store.sla_models import Holiday, SchedulerLease, SlaRule, WorkCalendar  # noqa: E402,F401
+
+# E-mail diarisation (mailbox cursors, taken mails and their attachments).
+from engine.store.intake_models import EmailAttachment, EmailReceipt, MailboxCursor  # noqa: E402,F401
