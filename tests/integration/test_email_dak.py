@@ -269,3 +269,53 @@ def test_configuration_errors_name_the_key(tmp_path):
                     'password_env = "NOT_SET_ANYWHERE"\n')
     with pytest.raises(MailboxConfigError, match="NOT_SET_ANYWHERE is not set"):
         load(path, {})
+
+
+def _signed_in(server: str, username: str, language: str = "en"):
+    import re
+
+    import requests
+
+    from tests.conftest import PASSWORD
+
+    web = requests.Session()
+    web.headers["Accept-Language"] = language
+    page = web.get(f"{server}/login", timeout=10).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    r = web.post(f"{server}/login", data={"username": username, "password": PASSWORD,
+                                          "csrf_token": token}, timeout=10)
+    assert r.status_code == 200 and "/login" not in r.url, r.text[:500]
+    token = re.search(r'name="csrf_token" value="([^"]+)"', r.text).group(1)
+    r = web.post(f"{server}/language", data={"lang": language, "csrf_token": token},
+                 timeout=10)
+    assert r.status_code == 200, r.text[:300]
+    return web
+
+
+def test_pages_confirm_and_reject_in_hindi(demo, server, folder, imap):
+    import re
+
+    imap.deliver(letter("वेतन निर्धारण", "पत्र संलग्न है।", pdf=make_pdf("scan")), folder)
+    imap.deliver(letter("Lottery", "spam"), folder)
+    demo.poll_mailboxes()
+    web = _signed_in(server, "clerk", "hi")
+    listing = web.get(f"{server}/dak/email", timeout=10).text
+    assert "ई-मेल डाक" in listing and "वेतन निर्धारण" in listing
+    first, second = [int(i) for i in re.findall(r'/dak/email/(\d+)"', listing)]
+    page = web.get(f"{server}/dak/email/{first}", timeout=10).text
+    assert "इस मेल को डायरी करें" in page and 'value="वेतन निर्धारण"' in page
+    assert 'value="2026-11-30"' in page and "पत्र संलग्न है।" in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    r = web.post(f"{server}/dak/email/{first}/confirm", timeout=10, data={
+        "csrf_token": token, "sender": "तहसीलदार सदर", "subject": "वेतन निर्धारण: मोहन लाल",
+        "language": "hi", "grading": "Normal", "letter_date": "2026-11-30", "scan": "1"})
+    assert r.status_code == 200 and "/receipts/" in r.url, r.text[:300]
+    assert "वेतन निर्धारण: मोहन लाल" in r.text
+    r = web.post(f"{server}/dak/email/{second}/reject", timeout=10,
+                 data={"csrf_token": token, "remark": "विज्ञापन"})
+    assert r.status_code == 200 and r.url.endswith("/dak/email")
+    rejected = web.get(f"{server}/dak/email?status=rejected", timeout=10).text
+    assert "विज्ञापन" in rejected
+    # an administrator sees how each mailbox's last poll went
+    admin = _signed_in(server, "admin")
+    assert "gad-est" in admin.get(f"{server}/dak/email", timeout=10).text

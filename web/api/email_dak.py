@@ -13,7 +13,7 @@ from engine.commands.email_dak import STATUSES
 from web.api.auth import current_user
 from web.api.core import app_service
 
-blp = Blueprint("email_dak", __name__, url_prefix="/api/v1",
+blp = Blueprint("email_dak_api", __name__, url_prefix="/api/v1",
                 description="E-mail diarisation: mails taken from the office mailboxes")
 
 
