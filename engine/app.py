@@ -20,6 +20,7 @@ from engine.commands.audit import AuditServices
 from engine.commands.dak import DakServices
 from engine.commands.email_dak import EmailDakServices
 from engine.commands.files import FileServices
+from engine.commands.ocr import OcrServices
 from engine.commands.people import PeopleServices
 from engine.commands.sla import SlaServices
 from engine.commands.ui import UiServices
@@ -52,7 +53,7 @@ SECTION_OFFICER_RANK = 2
 
 
 class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaServices,
-               AuditServices, UiServices, EmailDakServices):
+               AuditServices, UiServices, EmailDakServices, OcrServices):
     def __init__(self, settings: Settings, handlers: HandlerRegistry):
         self.settings = settings
         self.db = Database(settings.database_url)

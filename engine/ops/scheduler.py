@@ -22,6 +22,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from engine.app import Sanchika
 from engine.errors import Conflict
 from engine.intake import schedule as intake_schedule
+from engine.ocr import schedule as ocr_schedule
 from engine.ops import backup_schedule
 from engine.ops.lease import Lease
 
@@ -130,6 +131,7 @@ class TimerScheduler:
             jobs.remove_job(CHECKPOINT_JOB)
         backup_schedule.install(jobs, self.app.settings)
         intake_schedule.install(jobs, self.app, self.key)  # mailboxes, if configured
+        ocr_schedule.install(jobs, self.app, self.key)  # reading scanned PDFs
 
     def _stop_jobs(self, wait: bool) -> None:
         jobs, self._jobs = self._jobs, None

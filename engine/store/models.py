@@ -396,3 +396,6 @@ from engine.store.sla_models import Holiday, SchedulerLease, SlaRule, WorkCalend
 
 # E-mail diarisation (mailbox cursors, taken mails and their attachments).
 from engine.store.intake_models import EmailAttachment, EmailReceipt, MailboxCursor  # noqa: E402,F401
+
+# Recognised text of stored PDFs (text layer or OCR), per page, and the reading's progress.
+from engine.store.ocr_models import DocumentPage, DocumentText  # noqa: E402,F401
