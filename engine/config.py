@@ -24,6 +24,7 @@ class Settings:
     backup_keep: int = 96  # SANCHIKA_BACKUP_KEEP: snapshots kept there
     mailboxes_file: Path | None = None  # SANCHIKA_MAILBOXES: e-mail diarisation (TOML)
     ocr_seconds: float = 10.0  # SANCHIKA_OCR_SECONDS: how often stored PDFs are read; 0 off
+    installation_name: str = "sanchika"  # SANCHIKA_INSTALLATION_NAME: name partners know
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -46,6 +47,7 @@ class Settings:
             backup_minutes=_number(env, "SANCHIKA_BACKUP_MINUTES", 15.0),
             backup_keep=int(_number(env, "SANCHIKA_BACKUP_KEEP", 96)),
             ocr_seconds=_number(env, "SANCHIKA_OCR_SECONDS", 10.0, zero_allowed=True),
+            installation_name=(env.get("SANCHIKA_INSTALLATION_NAME") or "sanchika").strip(),
             mailboxes_file=Path(env["SANCHIKA_MAILBOXES"]).resolve()
             if env.get("SANCHIKA_MAILBOXES") else None,
         )

@@ -21,6 +21,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from engine.app import Sanchika
 from engine.errors import Conflict
+from engine.exchange import schedule as exchange_schedule
 from engine.intake import schedule as intake_schedule
 from engine.ocr import schedule as ocr_schedule
 from engine.ops import backup_schedule
@@ -132,6 +133,7 @@ class TimerScheduler:
         backup_schedule.install(jobs, self.app.settings)
         intake_schedule.install(jobs, self.app, self.key)  # mailboxes, if configured
         ocr_schedule.install(jobs, self.app, self.key)  # reading scanned PDFs
+        exchange_schedule.install(jobs, self.app, self.key)  # packages for partners
 
     def _stop_jobs(self, wait: bool) -> None:
         jobs, self._jobs = self._jobs, None

@@ -399,3 +399,6 @@ from engine.store.intake_models import EmailAttachment, EmailReceipt, MailboxCur
 
 # Recognised text of stored PDFs (text layer or OCR), per page, and the reading's progress.
 from engine.store.ocr_models import DocumentPage, DocumentText  # noqa: E402,F401
+
+# The exchange between installations (partners, outgoing and received packages).
+from engine.store.exchange_models import ExchangeIn, ExchangeOut, Partner  # noqa: E402,F401
