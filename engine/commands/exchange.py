@@ -21,7 +21,7 @@ from engine.intake.mailpdf import text_pdf
 from engine.read import views
 from engine.sla.policy import limit_for
 from engine.store.exchange_models import ExchangeIn, ExchangeOut, Partner
-from engine.store.models import Post, User, utcnow
+from engine.store.models import Correspondence, File, OpenTask, Post, User, utcnow
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -95,12 +95,18 @@ class ExchangeServices:
             if partner is None:
                 raise InvalidInput(f"partner: no registered partner '{partner_name}'")
             package = export.build(s, file, self._pdfs(s, file))  # type: ignore[attr-defined]
+            # A file holding a receipt that came from this partner answers the partner's
+            # file: the reply goes back into it.
+            in_reply_to = s.scalar(select(ExchangeIn.number).join(
+                Correspondence, Correspondence.receipt_id == ExchangeIn.receipt_id).where(
+                Correspondence.file_id == file.id, ExchangeIn.partner_id == partner.id)
+                .order_by(ExchangeIn.id.desc()).limit(1))
             sha = uploads.store_bytes(self.settings.data_dir, package)
             env = envelopes.make(
                 sender=self.settings.installation_name, to=partner.name, to_post=post.strip(),
                 kind="file", number=file.file_no, subject=file.subject,
                 remark=(remark or "").strip()[:2000] or None,
-                sent_at=views.iso(utcnow()), package=package)
+                sent_at=views.iso(utcnow()), package=package, in_reply_to=in_reply_to)
             row = ExchangeOut(partner_id=partner.id, kind="file", item_id=file.id,
                               envelope=envelopes.canonical(env).decode(),
                               signature=envelopes.sign(
@@ -142,21 +148,45 @@ class ExchangeServices:
         with self.db.transaction() as s:
             partner, env, found = receive.check(s, self.settings.installation_name,
                                                 raw_envelope, signature, package)
-            post = s.scalar(select(Post).where(Post.code == env["to_post"]))
+            original = self._original_file(s, partner, env)
+            post = s.get(Post, original.holder_post_id) if original is not None \
+                and original.holder_post_id else \
+                s.scalar(select(Post).where(Post.code == env["to_post"]))
             if post is None:
                 raise InvalidInput(f"to_post: no post '{env['to_post']}' here")
             holder = s.scalar(select(User).where(User.post_id == post.id,
                                                  User.active.is_(True)).limit(1))
             if holder is None:
-                raise InvalidInput(f"to_post: no one holds post '{env['to_post']}' here")
+                raise InvalidInput(f"to_post: no one holds post '{post.code}' here")
             receipt = self._put_up(s, holder, partner, env, found, package)
+            if original is not None and not original.locked and original.status != "closed":
+                # the reply (or the returned file) is put up in the file it answers
+                s.flush()
+                task = s.scalar(select(OpenTask).where(OpenTask.receipt_id == receipt.id,
+                                                       OpenTask.closed_at.is_(None)))
+                self._act(s, holder, task,  # type: ignore[attr-defined]
+                          {"action": "put_in_file", "file_id": original.id})
             s.add(ExchangeIn(partner_id=partner.id, nonce=env["nonce"], number=env["number"],
                              envelope=raw_envelope, package_sha256=env["package_sha256"],
                              receipt_id=receipt.id))
             s.flush()
             return {"receipt_id": receipt.id, "diary_no": receipt.diary_no,
+                    "file_id": original.id if original is not None else None,
                     "verified": True, "events": found["events"],
                     "signatures": found["signatures"]}
+
+    @staticmethod
+    def _original_file(s: Session, partner: Partner, env: dict[str, Any]) -> File | None:
+        """The file of ours a package answers: named by in_reply_to, and sent to this
+        very partner before (a partner cannot put papers into any file it names)."""
+        if not env.get("in_reply_to"):
+            return None
+        file = s.scalar(select(File).where(File.file_no == env["in_reply_to"]))
+        if file is None or not s.scalar(select(ExchangeOut.id).where(
+                ExchangeOut.partner_id == partner.id, ExchangeOut.kind == "file",
+                ExchangeOut.item_id == file.id)):
+            return None
+        return file
 
     def _put_up(self, s: Session, holder: User, partner: Partner, env: dict[str, Any],
                 found: dict[str, Any], package: bytes):  # type: ignore[no-untyped-def]

@@ -19,7 +19,7 @@ from engine.audit.signing import load_public
 
 FORMAT = "sanchika-exchange/1"
 FIELDS = ("format", "from", "to", "to_post", "kind", "number", "subject", "remark", "nonce",
-          "sent_at", "package_sha256")
+          "sent_at", "package_sha256", "in_reply_to")
 
 
 def canonical(envelope: dict[str, Any]) -> bytes:
@@ -28,9 +28,11 @@ def canonical(envelope: dict[str, Any]) -> bytes:
 
 
 def make(*, sender: str, to: str, to_post: str, kind: str, number: str, subject: str,
-         remark: str | None, sent_at: str, package: bytes) -> dict[str, Any]:
+         remark: str | None, sent_at: str, package: bytes, in_reply_to: str | None = None
+         ) -> dict[str, Any]:
+    """in_reply_to: the receiver's own file number when this answers a file it sent."""
     return {"format": FORMAT, "from": sender, "to": to, "to_post": to_post, "kind": kind,
-            "number": number, "subject": subject, "remark": remark,
+            "number": number, "subject": subject, "remark": remark, "in_reply_to": in_reply_to,
             "nonce": uuid.uuid4().hex, "sent_at": sent_at,
             "package_sha256": hashlib.sha256(package).hexdigest()}
 

@@ -139,6 +139,20 @@ def test_file_travels_verified_once_even_through_a_partner_outage(demo, api, ser
     assert json.loads(zipfile.ZipFile(io.BytesIO(package.content)).read("file.json"))[
         "file"]["file_no"] == f["file_no"]
 
+    # the secretariat answers: its file holding the received receipt goes back, and is
+    # put up in the collectorate's original file
+    r = other.post("/files", "so", json={"subject": "Posting of Tehsildars: orders",
+                                          "head": "11012", "receipt_id": receipt["id"]})
+    assert r.status_code == 201, r.text
+    reply = r.json()
+    r = other.post(f"/files/{reply['id']}/send-to-partner", "so",
+                   json={"partner": "collectorate", "post": "GAD-SECY"})
+    assert r.status_code == 202, r.text
+    assert other_app.deliver_exchange() == 1
+    original = api.get(f"/files/{f['id']}", "clerk").json()
+    answers = [c for c in original["correspondence"] if c["sender"] == "secretariat (verified)"]
+    assert len(answers) == 1 and answers[0]["subject"] == "Posting of Tehsildars: orders"
+
 
 def test_forged_altered_and_replayed_packages_are_refused(demo, api, server, secretariat,
                                                           tmp_path):
