@@ -33,7 +33,7 @@ from PIL import Image, ImageChops, ImageDraw, ImageFont
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.ocr import pdfpages, tesseract  # noqa: E402
+from engine.ocr import pdfpages, tesseract
 
 ROOT = Path(__file__).resolve().parent.parent
 FONTS = {

@@ -167,7 +167,7 @@ service stats {{
         """UID -> flags of every mail in the folder."""
         with self.client() as c:
             c.select(folder, readonly=True)
-            status, data = c.uid("FETCH", "1:*", "(FLAGS)")
+            _status, data = c.uid("FETCH", "1:*", "(FLAGS)")
             out: dict[int, bytes] = {}
             for item in data:
                 if item:
@@ -178,7 +178,7 @@ service stats {{
 
     def count(self, folder: str) -> int:
         with self.client() as c:
-            status, data = c.select(folder, readonly=True)
+            _status, data = c.select(folder, readonly=True)
             return int(data[0])
 
     def stop(self) -> None:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify
+from flask import Flask, Response, jsonify
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import SanchikaError
 
 
-def error_response(status: int, code: str, message: str, details: list | None = None):  # type: ignore[no-untyped-def]
+def error_response(status: int, code: str, message: str,
+                   details: list[dict[str, Any]] | None = None) -> tuple[Response, int]:
     body: dict[str, Any] = {"code": code, "message": message}
     if details:
         body["details"] = details
@@ -34,7 +35,7 @@ def field_messages(messages: Any, prefix: str = "") -> list[str]:
 
 
 class SanchikaApi(Api):
-    def handle_http_exception(self, error: HTTPException):  # type: ignore[override]
+    def handle_http_exception(self, error: HTTPException) -> tuple[Response, int]:
         data = getattr(error, "data", None) or {}
         messages = data.get("messages") or data.get("errors")
         if messages:
@@ -42,10 +43,11 @@ class SanchikaApi(Api):
             return error_response(422, "invalid", "; ".join(lines),
                                   [{"message": line} for line in lines])
         code = (error.name or "error").lower().replace(" ", "_")
-        return error_response(error.code or 500, code, data.get("message") or error.description)
+        message = data.get("message") or error.description or error.name or "error"
+        return error_response(error.code or 500, code, message)
 
 
-def register(app) -> None:  # type: ignore[no-untyped-def]
+def register(app: Flask) -> None:
     @app.errorhandler(SanchikaError)
-    def _domain(exc: SanchikaError):  # type: ignore[no-untyped-def]
+    def _domain(exc: SanchikaError) -> tuple[Response, int]:
         return error_response(exc.status, exc.code, exc.message, exc.details)

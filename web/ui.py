@@ -9,7 +9,17 @@ from typing import Any
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Flask, abort, g, render_template, request, send_from_directory, session
+from flask import (
+    Flask,
+    Response,
+    abort,
+    g,
+    render_template,
+    request,
+    send_from_directory,
+    session,
+)
+from flask.typing import ResponseReturnValue
 from flask_babel import Babel
 from flask_babel import gettext as _
 from flask_login import AnonymousUserMixin, LoginManager, UserMixin, current_user
@@ -24,7 +34,8 @@ TRANSLATIONS = WEB / "translations"
 NODE_MODULES = WEB / "node_modules"
 # Only these package folders are served from node_modules (never the whole tree).
 API_PREFIX = "/api/"
-VENDOR_PATHS = ("bpmn-js/dist/", "chart.js/dist/", "@fontsource/noto-sans-devanagari/")
+VENDOR_PATHS = ("bpmn-js/dist/", "chart.js/dist/", "@fontsource/noto-sans-devanagari/",
+                "swagger-ui-dist/swagger-ui")
 
 csrf = CSRFProtect()
 babel = Babel()
@@ -50,7 +61,7 @@ class WebUser(UserMixin):
 
 def me() -> User:
     """The signed-in user's record (pages are login_required, so there is one)."""
-    return current_user.model  # type: ignore[union-attr]
+    return current_user.model
 
 
 def compile_catalogs(folder: Path = TRANSLATIONS) -> None:
@@ -103,7 +114,7 @@ def init_ui(app: Flask, service: Sanchika) -> None:
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = None  # type: ignore[assignment]
+    login_manager.login_message = None
     login_manager.anonymous_user = AnonymousUserMixin
 
     @login_manager.user_loader
@@ -123,19 +134,19 @@ def init_ui(app: Flask, service: Sanchika) -> None:
                 "has": lambda name: hasattr(service, name)}
 
     @app.errorhandler(CSRFError)
-    def _csrf(exc: CSRFError):  # type: ignore[no-untyped-def]
+    def _csrf(exc: CSRFError) -> ResponseReturnValue:
         return render_template("error.html", status=400, message=_(
             "The form was refused: its security token is missing or has expired. "
             "Go back, reload the page and try again.")), 400
 
     @app.get("/vendor/<path:name>")
-    def vendor(name: str):  # type: ignore[no-untyped-def]
+    def vendor(name: str) -> Response:
         if not name.startswith(VENDOR_PATHS) or ".." in name:
             abort(404)
         return send_from_directory(NODE_MODULES, name, max_age=3600)
 
     @app.after_request
-    def _headers(response):  # type: ignore[no-untyped-def]
+    def _headers(response: Response) -> Response:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
         if "text/html" in response.content_type and g.get("no_store", True):

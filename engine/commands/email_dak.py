@@ -18,6 +18,7 @@ from engine.intake.mailpdf import text_pdf
 from engine.intake.poll import PollResult, poll_mailbox
 from engine.read import views
 from engine.sla.policy import limit_for
+from engine.store.db import rows_changed
 from engine.store.intake_models import EmailAttachment, EmailReceipt, MailboxCursor
 from engine.store.models import User, utcnow
 
@@ -150,7 +151,7 @@ class EmailDakServices:
         done = s.execute(update(EmailReceipt).where(
             EmailReceipt.id == email_id, EmailReceipt.status == "pending").values(
             status=status, remark=remark, decided_by=actor.id, decided_at=utcnow()))
-        if done.rowcount != 1:
+        if rows_changed(done) != 1:
             raise Conflict(f"e-mail receipt {email_id} was already {row.status}")
         s.refresh(row)
         return row

@@ -21,7 +21,7 @@ from engine.intake.mailpdf import text_pdf
 from engine.read import views
 from engine.sla.policy import limit_for
 from engine.store.exchange_models import ExchangeIn, ExchangeOut, Partner
-from engine.store.models import Correspondence, File, OpenTask, Post, User, utcnow
+from engine.store.models import Correspondence, File, OpenTask, Post, Receipt, User, utcnow
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -106,7 +106,7 @@ class ExchangeServices:
                 sender=self.settings.installation_name, to=partner.name, to_post=post.strip(),
                 kind="file", number=file.file_no, subject=file.subject,
                 remark=(remark or "").strip()[:2000] or None,
-                sent_at=views.iso(utcnow()), package=package, in_reply_to=in_reply_to)
+                sent_at=utcnow().isoformat(), package=package, in_reply_to=in_reply_to)
             row = ExchangeOut(partner_id=partner.id, kind="file", item_id=file.id,
                               envelope=envelopes.canonical(env).decode(),
                               signature=envelopes.sign(
@@ -189,7 +189,7 @@ class ExchangeServices:
         return file
 
     def _put_up(self, s: Session, holder: User, partner: Partner, env: dict[str, Any],
-                found: dict[str, Any], package: bytes):  # type: ignore[no-untyped-def]
+                found: dict[str, Any], package: bytes) -> Receipt:
         content = found["file"].get("content") or {}
         lines = [f"Received from {partner.name}, verified "
                  f"({found['events']} history events, {found['signatures']} signature(s))",

@@ -30,6 +30,7 @@ from engine.errors import ActionNotAllowed, Conflict, Forbidden, InvalidInput, N
 from engine.notify import notices
 from engine.read import file_views, views
 from engine.sla.policy import PRIORITIES
+from engine.store.db import get_or_404
 from engine.store.models import (
     Department,
     Dispatch,
@@ -120,8 +121,8 @@ class FileServices:
             file = files_mod.get_file(s, file_id)
             visibility.require_read_file(s, actor, file)
             movement, task = pullback.check(s, actor, file)
-            sender_post = s.get(Post, movement.from_post_id)
-            recipient_post = s.get(Post, movement.to_post_id)
+            sender_post = get_or_404(s, Post, movement.from_post_id)
+            recipient_post = get_or_404(s, Post, movement.to_post_id)
             before = pullback.sender_step(s, file, sender_post.id)
             to_approver = bool(before is not None and "approve" in before.actions.split(","))
             record = {"action": "pullback", "by": actor.username, "from": recipient_post.code,
@@ -146,7 +147,7 @@ class FileServices:
             self._file_moved(s, file)
             for row in result.opened:
                 row.priority = file.priority
-            instance = s.get(Instance, file.instance_id)
+            instance = get_or_404(s, Instance, file.instance_id)
             history.append(s, instance, pullback.PULLED_BACK, actor=actor.username,
                            data=record)
             self._notify_pulled_back(s, actor, file, movement, sender_post, recipient_post)
@@ -187,7 +188,7 @@ class FileServices:
         if task.kind != "file" or task.file_id is None:
             return
         file = files_mod.get_file(s, task.file_id)
-        instance = s.get(Instance, task.instance_id)
+        instance = get_or_404(s, Instance, task.instance_id)
         if instance.process_id == REOPEN_PROCESS and result.completed and file.status == "open":
             self._after_reopen(s, actor, file)
         if file.parked_at is not None:  # acting on a parked file takes it up again
@@ -214,7 +215,7 @@ class FileServices:
         org.require_role(actor, "admin")
         with self.db.transaction() as s:
             head = subject_heads.retire(s, head_id)
-            return subject_heads.row(head, s.get(Department, head.department_id).code)
+            return subject_heads.row(head, get_or_404(s, Department, head.department_id).code)
 
     def change_priority(self, actor: User, file_id: int, priority: str) -> dict[str, Any]:
         """A Section Officer or above regrades a file; its open tasks follow."""
@@ -233,7 +234,7 @@ class FileServices:
             for task in tasks:
                 task.priority = priority
             if file.instance_id is not None and previous != priority:
-                history.append(s, s.get(Instance, file.instance_id), "priority_changed",
+                history.append(s, get_or_404(s, Instance, file.instance_id), "priority_changed",
                                actor=actor.username, data={"from": previous, "to": priority})
             s.flush()
             return {"file_id": file.id, "file_no": file.file_no, "priority": priority,
@@ -244,8 +245,8 @@ class FileServices:
     def _file_event(self, s: Session, file: Any, kind: str, actor: User,
                      data: dict[str, Any]) -> None:
         if file.instance_id is not None:
-            history.append(s, s.get(Instance, file.instance_id), kind, actor=actor.username,
-                           data=data)
+            history.append(s, get_or_404(s, Instance, file.instance_id), kind,
+                           actor=actor.username, data=data)
 
     def create_draft(self, actor: User, file_id: int, subject: str, text: str,
                      addressee: str | None = None) -> dict[str, Any]:
@@ -416,12 +417,12 @@ class FileServices:
             if not post.can_approve:
                 raise InvalidInput(f"to: post {post.code} cannot approve")
             return post
-        post = s.get(Post, actor.post_id)
-        while post is not None and not post.can_approve:  # nearest approver above
-            post = s.get(Post, post.superior_post_id) if post.superior_post_id else None
-        if post is None:
+        above: Post | None = s.get(Post, actor.post_id)
+        while above is not None and not above.can_approve:  # nearest approver above
+            above = s.get(Post, above.superior_post_id) if above.superior_post_id else None
+        if above is None:
             raise InvalidInput("to: no post above yours can approve; name the approver")
-        return post
+        return above
 
     def _after_reopen(self, s: Session, actor: User, file: Any) -> None:
         """The reopening was approved: a new file_approval instance, noting at the creator

@@ -101,8 +101,8 @@ class PeopleServices:
                                    can_approve=bool(fields.get("can_approve")), superior=superior)
             post.monitors = monitors
             audit(s, actor, "post_created", post.code, dict(fields))
-            return {**views.Names(s).post(post.id), "rank": post.rank, "monitors": post.monitors,
-                    "can_approve": post.can_approve}
+            return {**views.Names(s).known_post(post.id), "rank": post.rank,
+                    "monitors": post.monitors, "can_approve": post.can_approve}
 
     @staticmethod
     def _section(s: Session, dept_code: str, section_code: str) -> Section:
@@ -135,7 +135,7 @@ class PeopleServices:
         """The posts the user acts for now: own post first, then additional charges."""
         with self.db.reader() as s:
             names = views.Names(s)
-            return [names.post(p) for p in org.acting_post_ids(s, actor)]
+            return [names.known_post(p) for p in org.acting_post_ids(s, actor)]
 
     def person(self, actor: User, username: str) -> dict[str, Any]:
         org.require_role(actor, "admin", "auditor")
@@ -235,7 +235,7 @@ class PeopleServices:
             for charge in charges:
                 charge.ended_at, charge.ended_by = utcnow(), actor.id
                 audit(s, actor, "additional_charge_ended", username,
-                      {"charge_id": charge.id, "post": names.post(charge.post_id)["code"]})
+                      {"charge_id": charge.id, "post": names.known_post(charge.post_id)["code"]})
             s.flush()
             return [charge_view(c, names, today) for c in charges]
 

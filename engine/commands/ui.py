@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -17,6 +17,7 @@ from engine.bpm.reader import read_bpmn
 from engine.domain import org
 from engine.errors import InvalidBpmn, InvalidInput, NotFound, SanchikaError, Unauthorized
 from engine.read import views
+from engine.store.db import get_or_404
 from engine.store.models import (
     Department,
     File,
@@ -31,6 +32,12 @@ from engine.store.models import (
     utcnow,
 )
 from engine.store.web_models import SignIn, SignInThrottle
+
+if TYPE_CHECKING:
+    from engine.bpm.definitions import Definitions
+    from engine.bpm.handler_api import HandlerRegistry
+    from engine.config import Settings
+    from engine.store.db import Database
 
 UI_LANGUAGES = ("en", "hi")
 
@@ -57,6 +64,16 @@ class UiServices:
     """Mixed into `Sanchika` (engine/app.py); uses its `db`, `definitions`, `handlers`
     and `settings`."""
 
+    db: Database
+    definitions: Definitions
+    handlers: HandlerRegistry
+    settings: Settings
+
+    if TYPE_CHECKING:  # provided by Sanchika
+        def inbox(self, actor: User) -> list[dict[str, Any]]: ...
+        def file(self, actor: User, file_id: int) -> dict[str, Any]: ...
+        def receipt(self, actor: User, receipt_id: int) -> dict[str, Any]: ...
+
     throttle_policy = ThrottlePolicy()
 
     # ------------------------------------------------------------ sign-in
@@ -69,12 +86,12 @@ class UiServices:
         now = utcnow()
         keys = [f"user:{username.lower()}"] + ([f"ip:{ip}"] if ip else [])
         error: SanchikaError | None = None
-        with self.db.transaction() as s:  # type: ignore[attr-defined]
-            locks = [t for t in (s.get(SignInThrottle, k) for k in keys)
-                     if t is not None and t.locked_until and t.locked_until > now]
+        with self.db.transaction() as s:
+            lock_ends = [t.locked_until for t in (s.get(SignInThrottle, k) for k in keys)
+                         if t is not None and t.locked_until and t.locked_until > now]
             user = None
-            if locks:
-                until = max(t.locked_until for t in locks)  # type: ignore[type-var]
+            if lock_ends:
+                until = max(lock_ends)
                 error = TooManyAttempts(
                     f"too many failed sign-ins; try again after {until:%H:%M} UTC")
                 outcome = "locked"
@@ -99,7 +116,8 @@ class UiServices:
             record_id = record.id
         if error is not None:
             raise error
-        assert user is not None
+        if user is None:  # authenticate() returns the user or raises
+            raise Unauthorized("sign-in failed")
         return user, record_id
 
     def _count_failure(self, s: Session, key: str, now: datetime) -> None:
@@ -120,14 +138,14 @@ class UiServices:
     def sign_out(self, sign_in_id: int | None) -> None:
         if not sign_in_id:
             return
-        with self.db.transaction() as s:  # type: ignore[attr-defined]
+        with self.db.transaction() as s:
             record = s.get(SignIn, int(sign_in_id))
             if record is not None and record.signed_out_at is None:
                 record.signed_out_at = utcnow()
 
     def sign_ins(self, actor: User, limit: int = 200) -> list[dict[str, Any]]:
         org.require_role(actor, "admin", "auditor")
-        with self.db.reader() as s:  # type: ignore[attr-defined]
+        with self.db.reader() as s:
             rows = s.scalars(select(SignIn).order_by(SignIn.id.desc()).limit(limit))
             return [{"id": r.id, "username": r.username, "ip": r.ip, "outcome": r.outcome,
                      "user_agent": r.user_agent, "signed_in_at": views.iso(r.signed_in_at),
@@ -136,15 +154,14 @@ class UiServices:
     def set_language(self, actor: User, language: str) -> None:
         if language not in UI_LANGUAGES:
             raise InvalidInput(f"language: one of {', '.join(UI_LANGUAGES)}")
-        with self.db.transaction() as s:  # type: ignore[attr-defined]
-            user = s.get(User, actor.id)
-            user.language = language
+        with self.db.transaction() as s:
+            get_or_404(s, User, actor.id).language = language
 
     # ------------------------------------------------------------ officer's desk
 
     def posts(self, actor: User) -> list[dict[str, Any]]:
         """Posts an item can be sent to, with who holds them (the forward picker)."""
-        with self.db.reader() as s:  # type: ignore[attr-defined]
+        with self.db.reader() as s:
             holders = {p: u for p, u in s.execute(
                 select(User.post_id, User.full_name).where(User.post_id.is_not(None),
                                                            User.active))}
@@ -155,15 +172,15 @@ class UiServices:
 
     def acting_post_id_list(self, actor: User) -> list[int]:
         """The posts the user acts for today (own post and additional charges)."""
-        with self.db.reader() as s:  # type: ignore[attr-defined]
+        with self.db.reader() as s:
             return org.acting_post_ids(s, actor)
 
     def inbox_rows(self, actor: User) -> list[dict[str, Any]]:
         """The inbox with each item's number, subject and sender, in one query each."""
-        rows = self.inbox(actor)  # type: ignore[attr-defined]
+        rows = self.inbox(actor)
         file_ids = [r["file_id"] for r in rows if r.get("file_id")]
         receipt_ids = [r["receipt_id"] for r in rows if r.get("receipt_id")]
-        with self.db.reader() as s:  # type: ignore[attr-defined]
+        with self.db.reader() as s:
             files = {f.id: f for f in s.scalars(select(File).where(File.id.in_(file_ids)))}
             receipts = {r.id: r for r in s.scalars(
                 select(Receipt).where(Receipt.id.in_(receipt_ids)))}
@@ -180,7 +197,7 @@ class UiServices:
         """Which of these receipts carry a scanned letter (for the preview pane)."""
         if not receipt_ids:
             return set()
-        with self.db.reader() as s:  # type: ignore[attr-defined]
+        with self.db.reader() as s:
             return set(s.scalars(select(Receipt.id).where(
                 Receipt.id.in_(receipt_ids), Receipt.pdf_sha256.is_not(None))))
 
@@ -190,17 +207,17 @@ class UiServices:
         """The BPMN of a file's or receipt's instance (the version it runs on), its open
         steps (task spec ids = BPMN element ids) and the steps already completed."""
         if kind == "file":
-            view = self.file(actor, subject_id)  # type: ignore[attr-defined]
+            view = self.file(actor, subject_id)
         elif kind == "receipt":
-            view = self.receipt(actor, subject_id)  # type: ignore[attr-defined]
+            view = self.receipt(actor, subject_id)
         else:
             raise NotFound(f"no {kind} {subject_id}")
         instance_id = view.get("instance_id")
         if instance_id is None:
             raise NotFound(f"{kind} {subject_id} has no process instance")
-        with self.db.reader() as s:  # type: ignore[attr-defined]
-            instance = s.get(Instance, instance_id)
-            definition = s.get(ProcessDefinition, instance.definition_id)
+        with self.db.reader() as s:
+            instance = get_or_404(s, Instance, instance_id)
+            definition = instance.definition
             current = list(s.scalars(select(OpenTask.task_spec).where(
                 OpenTask.instance_id == instance_id, OpenTask.closed_at.is_(None))))
             done = list(s.scalars(select(HistoryEvent.task_spec).where(
@@ -216,7 +233,7 @@ class UiServices:
     def definitions_overview(self, actor: User) -> list[dict[str, Any]]:
         """Every deployed version with how many instances still run on it."""
         org.require_role(actor, "designer", "admin", "auditor")
-        with self.db.reader() as s:  # type: ignore[attr-defined]
+        with self.db.reader() as s:
             counts = dict(s.execute(
                 select(Instance.definition_id, func.count()).where(Instance.status == "running")
                 .group_by(Instance.definition_id)).all())
@@ -229,7 +246,7 @@ class UiServices:
 
     def definition_xml(self, actor: User, process_id: str, version: int) -> str:
         org.require_role(actor, "designer", "admin", "auditor")
-        with self.db.reader() as s:  # type: ignore[attr-defined]
+        with self.db.reader() as s:
             xml = s.scalar(select(ProcessDefinition.bpmn_xml).where(
                 ProcessDefinition.process_id == process_id,
                 ProcessDefinition.version == version))
@@ -241,8 +258,8 @@ class UiServices:
         """Everything deploy would refuse, without deploying: [] when the document is fine."""
         org.require_role(actor, "designer", "admin")
         try:
-            read_bpmn(xml, self.handlers.names(),  # type: ignore[attr-defined]
-                      self.settings.max_bpmn_bytes)  # type: ignore[attr-defined]
+            read_bpmn(xml, self.handlers.names(),
+                      self.settings.max_bpmn_bytes)
         except InvalidBpmn as exc:
             return exc.details or [{"element_id": None, "line": None, "message": exc.message}]
         return []
@@ -253,7 +270,7 @@ class UiServices:
         """My pendency, my section's pendency per post, overdue counts, and files created
         per department per month — counted in the database, not in Python."""
         now = utcnow()
-        with self.db.reader() as s:  # type: ignore[attr-defined]
+        with self.db.reader() as s:
             open_ = OpenTask.closed_at.is_(None)
             overdue = OpenTask.due_at < now
             mine = {"total": 0, "overdue": 0, "files": 0, "receipts": 0}

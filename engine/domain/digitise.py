@@ -5,6 +5,7 @@ correspondence becomes an e-receipt put up in the file."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -67,7 +68,7 @@ def check_can_digitise(session: Session, file: File, actor: User) -> None:
         raise Forbidden(f"only the holder of file {file.file_no} can digitise it")
 
 
-def attach(session: Session, data_dir, max_bytes: int, actor: User, file: File,
+def attach(session: Session, data_dir: Path, max_bytes: int, actor: User, file: File,
            note_sheets: list[Upload], letters: list[Upload], sender: str | None) -> None:
     if not note_sheets:
         raise InvalidInput("note_sheet: upload the scanned note sheets (PDF)")

@@ -61,7 +61,8 @@ def _write_once(target: Path, data: bytes) -> None:
     under a content hash."""
     if target.exists():
         return
-    target.parent.mkdir(parents=True, exist_ok=True)
+    for folder in reversed(target.parents[:2]):  # uploads/ and its fan-out folder
+        folder.mkdir(exist_ok=True, mode=0o700)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
     try:
         with os.fdopen(fd, "wb") as out:

@@ -13,7 +13,7 @@ import requests
 from sqlalchemy import select
 
 from engine.domain import uploads
-from engine.store.db import Database
+from engine.store.db import Database, get_or_404
 from engine.store.exchange_models import ExchangeOut, Partner
 from engine.store.models import utcnow
 
@@ -38,7 +38,7 @@ def deliver_due(db: Database, data_dir: Path, limit: int = 20) -> int:
     for out, partner in due:
         status, error = _post(data_dir, out, partner)
         with db.transaction() as s:
-            row = s.get(ExchangeOut, out.id, with_for_update=True)
+            row = get_or_404(s, ExchangeOut, out.id)
             if row.status != "pending":
                 continue  # another process finished it meanwhile
             row.attempts += 1

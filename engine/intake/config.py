@@ -65,6 +65,17 @@ def _loopback(host: str) -> bool:
         return False
 
 
+def _password(raw: dict, env: dict[str, str], where: str) -> str:
+    if "password" in raw:
+        return str(raw["password"])
+    if raw.get("password_env"):
+        password = env.get(str(raw["password_env"]), "")
+        if not password:
+            raise MailboxConfigError(f"{where}: the variable {raw['password_env']} is not set")
+        return password
+    raise MailboxConfigError(f"{where}: password_env (or password) is required")
+
+
 def _mailbox(raw: dict, env: dict[str, str], seen: set[str]) -> Mailbox:
     name = str(raw.get("name") or "").strip()
     if not name or len(name) > 100:
@@ -86,14 +97,7 @@ def _mailbox(raw: dict, env: dict[str, str], seen: set[str]) -> Mailbox:
         raise MailboxConfigError(f"{where}: after must be one of {', '.join(AFTER)}")
     if after == "move" and not raw.get("move_to"):
         raise MailboxConfigError(f"{where}: after = move needs move_to")
-    if "password" in raw:
-        password = str(raw["password"])
-    elif raw.get("password_env"):
-        password = env.get(str(raw["password_env"]), "")
-        if not password:
-            raise MailboxConfigError(f"{where}: the variable {raw['password_env']} is not set")
-    else:
-        raise MailboxConfigError(f"{where}: password_env (or password) is required")
+    password = _password(raw, env, where)
     port = raw.get("port", 143 if security != "tls" else 993)
     if not isinstance(port, int) or not 0 < port < 65536:
         raise MailboxConfigError(f"{where}: port must be a number from 1 to 65535")

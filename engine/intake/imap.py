@@ -9,7 +9,7 @@ import imaplib
 import re
 import ssl
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from engine.intake.config import Mailbox
 
@@ -49,13 +49,15 @@ class Connection:
                       f"selecting folder {self.box.folder}")
         del data
         validity = self.client.untagged_responses.get("UIDVALIDITY") or [b"0"]
-        self.uidvalidity = int(validity[-1])
+        last = validity[-1]
+        self.uidvalidity = int(last if isinstance(last, bytes) else last[0])
         return self.uidvalidity
 
     def new_uids(self, after_uid: int) -> list[int]:
         """UIDs above after_uid, oldest first (at most BATCH)."""
         data = _check(self.client.uid("SEARCH", f"UID {after_uid + 1}:*"), "searching")
-        uids = sorted(int(u) for u in b" ".join(data).split() if int(u) > after_uid)
+        found = b" ".join(d for d in data if isinstance(d, bytes)).split()
+        uids = sorted(int(u) for u in found if int(u) > after_uid)
         return uids[:BATCH]
 
     def fetch(self, uid: int) -> bytes | None:
@@ -104,7 +106,5 @@ def connect(box: Mailbox) -> Iterator[Connection]:
         raise ImapError(f"mailbox {box.name}: {exc.__class__.__name__}: {str(exc)[:200]}"
                         ) from None
     finally:
-        try:
+        with suppress(OSError, imaplib.IMAP4.error):
             client.logout()
-        except (OSError, imaplib.IMAP4.error):
-            pass

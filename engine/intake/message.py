@@ -53,7 +53,8 @@ def _body(msg: EmailMessage) -> str:
     try:
         content = part.get_content()
     except (LookupError, ValueError):  # an unknown charset: keep what decodes
-        content = (part.get_payload(decode=True) or b"").decode("utf-8", "replace")
+        payload = part.get_payload(decode=True)
+        content = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
     if part.get_content_subtype() == "html":
         content = _text_of_html(content)
     content = re.sub(r"[ \t]+\n", "\n", content.replace("\r\n", "\n"))
@@ -73,7 +74,8 @@ def _date(msg: EmailMessage) -> datetime | None:
 
 def parse(raw: bytes) -> ParsedMail:
     msg = BytesParser(policy=policy.default).parsebytes(raw)
-    assert isinstance(msg, EmailMessage)
+    if not isinstance(msg, EmailMessage):  # policy.default always makes one
+        raise TypeError("the mail parser gave no EmailMessage")
     # A mail without a Message-ID is known by its content's hash instead.
     message_id = str(msg.get("Message-ID") or "").strip()[:500] or \
         "sha256:" + hashlib.sha256(raw).hexdigest()

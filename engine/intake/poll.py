@@ -21,7 +21,7 @@ from engine.errors import Conflict
 from engine.intake import imap
 from engine.intake.config import Mailbox
 from engine.intake.message import parse
-from engine.store.db import Database
+from engine.store.db import Database, get_or_404
 from engine.store.intake_models import EmailAttachment, EmailReceipt, MailboxCursor
 from engine.store.models import Post, utcnow
 
@@ -71,7 +71,7 @@ def take(db: Database, data_dir: Path, box: Mailbox, post_id: int, uidvalidity: 
         stored = [(a, uploads.store_bytes(data_dir, a.data)) for a in mail.attachments]
     try:
         with db.transaction() as s:
-            cursor = s.get(MailboxCursor, box.name, with_for_update=True)
+            cursor = get_or_404(s, MailboxCursor, box.name)
             if cursor.uidvalidity != uidvalidity:
                 cursor.uidvalidity, cursor.last_uid = uidvalidity, 0
             cursor.last_uid = max(cursor.last_uid, uid)

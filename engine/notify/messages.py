@@ -12,6 +12,22 @@ LANGUAGES = ("en", "hi")
 
 # key -> language -> (subject, body)
 CATALOGUE: dict[str, dict[str, tuple[str, str]]] = {
+    "backup_failed": {
+        "en": ("Backup failing",
+               "The scheduled backup to {destination} is failing: {error}. "
+               "Run `sanchika doctor` on the server."),
+        "hi": ("बैकअप विफल",
+               "{destination} में निर्धारित बैकअप विफल हो रहा है: {error}। "
+               "सर्वर पर `sanchika doctor` चलाएँ।"),
+    },
+    "outbox_backlog": {
+        "en": ("Messages not being delivered",
+               "{count} e-mail/SMS messages are waiting to be delivered. Check the mail and "
+               "SMS settings and the server log."),
+        "hi": ("संदेश नहीं भेजे जा रहे",
+               "{count} ई-मेल/एसएमएस संदेश भेजे जाने की प्रतीक्षा में हैं। मेल और एसएमएस "
+               "सेटिंग्स तथा सर्वर लॉग देखें।"),
+    },
     "received": {
         "en": ("{label} received",
                "{label} ({subject}) was sent to you by {by} ({action})."),

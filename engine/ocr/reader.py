@@ -20,7 +20,7 @@ from engine.domain import uploads
 from engine.errors import Conflict
 from engine.ocr import pdfpages, tesseract
 from engine.search import index as search_index
-from engine.store.db import Database
+from engine.store.db import Database, get_or_404, rows_changed
 from engine.store.file_models import FileDocument
 from engine.store.models import Document, Receipt, utcnow
 from engine.store.ocr_models import DocumentPage, DocumentText
@@ -60,7 +60,7 @@ def _claim(db: Database, sha: str, row: DocumentText | None, pages: int) -> bool
                 DocumentText.sha256 == sha, DocumentText.status == row.status,
                 DocumentText.updated_at == row.updated_at).values(
                 status="running", updated_at=utcnow(), error=None))
-            return done.rowcount == 1
+            return rows_changed(done) == 1
     except Conflict:
         return False  # another process claimed it first
 
@@ -70,7 +70,7 @@ def _page_done(db: Database, sha: str, number: int, source: str, text: str) -> N
         s.execute(delete(DocumentPage).where(DocumentPage.sha256 == sha,
                                              DocumentPage.page_no == number))
         s.add(DocumentPage(sha256=sha, page_no=number, source=source, text=text))
-        row = s.get(DocumentText, sha)
+        row = get_or_404(s, DocumentText, sha)
         s.flush()
         row.pages_done = len(s.scalars(select(DocumentPage.page_no).where(
             DocumentPage.sha256 == sha, DocumentPage.source != "none")).all())
@@ -82,7 +82,7 @@ def read_document(db: Database, data_dir: Path, sha: str, row: DocumentText | No
                   ocr: bool) -> str | None:
     """Read one document's pages; its final status (None if another process has it)."""
     with db.reader() as s:
-        document = s.get(Document, sha)
+        document = get_or_404(s, Document, sha)
         already = {p.page_no: p.source for p in s.scalars(
             select(DocumentPage).where(DocumentPage.sha256 == sha))}
     try:
@@ -123,7 +123,7 @@ def read_document(db: Database, data_dir: Path, sha: str, row: DocumentText | No
 
 def _finish(db: Database, sha: str, status: str, error: str | None) -> None:
     with db.transaction() as s:
-        row = s.get(DocumentText, sha)
+        row = get_or_404(s, DocumentText, sha)
         row.status, row.error = status, error
         row.updated_at = row.finished_at = utcnow()
         # the receipts and files this document belongs to: their search documents now

@@ -16,6 +16,7 @@ import logging
 import threading
 from datetime import UTC, datetime
 
+from apscheduler.job import Job
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -24,7 +25,7 @@ from engine.errors import Conflict
 from engine.exchange import schedule as exchange_schedule
 from engine.intake import schedule as intake_schedule
 from engine.ocr import schedule as ocr_schedule
-from engine.ops import backup_schedule
+from engine.ops import alerts, backup_schedule
 from engine.ops.lease import Lease
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,8 @@ def sweep_timers(app_key: str) -> None:
     fired = keeper.app.fire_due_timers(budget_seconds=SWEEP_BUDGET)
     warned = keeper.app.warn_due_soon()
     if fired or warned:
-        log.info("fired timers of %d instance(s); %d due-soon warning(s)", fired, warned)
+        log.info("fired timers of %d instance(s); %d due-soon warning(s)", fired, warned,
+                 extra={"event": "timers_fired", "instances": fired, "warned": warned})
 
 
 class TimerScheduler:
@@ -66,7 +68,7 @@ class TimerScheduler:
     def active(self) -> bool:
         return self._jobs is not None
 
-    def get_job(self, job_id: str):  # type: ignore[no-untyped-def]
+    def get_job(self, job_id: str) -> Job | None:
         """A job of the running APScheduler scheduler (None while another process holds
         the lease)."""
         return self._jobs.get_job(job_id) if self._jobs is not None else None
@@ -100,14 +102,16 @@ class TimerScheduler:
             log.warning("scheduler lease: database unavailable", exc_info=True)
             held = False
         if held and self._jobs is None:
-            log.info("scheduler lease taken by %s: firing timers", self.lease.holder)
+            log.info("scheduler lease taken by %s: firing timers", self.lease.holder,
+                     extra={"event": "lease_taken", "holder": self.lease.holder})
             try:
                 self._start_jobs()
             except Exception:  # e.g. the job store busy; the next step tries again
                 log.warning("could not start the timer sweep", exc_info=True)
                 self._stop_jobs(wait=False)
         elif not held and self._jobs is not None:
-            log.info("scheduler lease lost by %s", self.lease.holder)
+            log.info("scheduler lease lost by %s", self.lease.holder,
+                     extra={"event": "lease_lost", "holder": self.lease.holder})
             self._stop_jobs(wait=False)
 
     def _start_jobs(self) -> None:
@@ -131,6 +135,7 @@ class TimerScheduler:
         elif jobs.get_job(CHECKPOINT_JOB) is not None:
             jobs.remove_job(CHECKPOINT_JOB)
         backup_schedule.install(jobs, self.app.settings)
+        alerts.install(jobs, self.app.settings, self.app.db)
         intake_schedule.install(jobs, self.app, self.key)  # mailboxes, if configured
         ocr_schedule.install(jobs, self.app, self.key)  # reading scanned PDFs
         exchange_schedule.install(jobs, self.app, self.key)  # packages for partners
@@ -150,7 +155,8 @@ def take_checkpoint(app_key: str) -> None:
         cp = keeper.app.checkpoint()
     except Conflict:
         return  # another process took this checkpoint at the same moment
-    log.info("checkpoint #%d: %d chain head(s) recorded", cp["seq"], cp["instances"])
+    log.info("checkpoint #%d: %d chain head(s) recorded", cp["seq"], cp["instances"],
+             extra={"event": "checkpoint", "seq": cp["seq"], "instances": cp["instances"]})
 
 
 def start(app: Sanchika, interval_seconds: float = 0.25, lease_ttl: float = 5.0

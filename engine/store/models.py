@@ -4,7 +4,7 @@ workflow state is a blob only the engine touches."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -48,7 +48,8 @@ class UTCDateTime(TypeDecorator):
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime,
+                                                     dict[str, Any]: JSON}
 
 
 # ---------------------------------------------------------------- organisation
@@ -149,7 +150,7 @@ class Instance(Base):
     event_count: Mapped[int] = mapped_column(Integer, default=0)
     definition: Mapped[ProcessDefinition] = relationship()
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - read once, by the mapper
 
 
 class OpenTask(Base):
@@ -377,7 +378,10 @@ class Movement(Base):
 # Tables of the people/access/search area, the audit tables and those of the web sign-in
 # (sign-ins, failed-attempt throttle) live in their own modules; importing them here puts
 # them in Base.metadata for Alembic and create_all.
-from engine.store import access_models, audit_models, web_models  # noqa: E402,F401, I001
+from engine.store import access_models, audit_models, web_models  # noqa: E402, F401
+
+# The exchange between installations (partners, outgoing and received packages).
+from engine.store.exchange_models import ExchangeIn, ExchangeOut, Partner  # noqa: E402,F401
 
 # Tables of files in depth (subject heads, yellow notes, drafts, dispatch, links, scans):
 # imported here so Base.metadata knows them wherever models is imported.
@@ -391,14 +395,11 @@ from engine.store.file_models import (  # noqa: E402,F401
     YellowNote,
 )
 
-# SLA rules, the working calendar and the scheduler lease live in their own module.
-from engine.store.sla_models import Holiday, SchedulerLease, SlaRule, WorkCalendar  # noqa: E402,F401
-
 # E-mail diarisation (mailbox cursors, taken mails and their attachments).
 from engine.store.intake_models import EmailAttachment, EmailReceipt, MailboxCursor  # noqa: E402,F401
 
 # Recognised text of stored PDFs (text layer or OCR), per page, and the reading's progress.
 from engine.store.ocr_models import DocumentPage, DocumentText  # noqa: E402,F401
 
-# The exchange between installations (partners, outgoing and received packages).
-from engine.store.exchange_models import ExchangeIn, ExchangeOut, Partner  # noqa: E402,F401
+# SLA rules, the working calendar and the scheduler lease live in their own module.
+from engine.store.sla_models import Holiday, SchedulerLease, SlaRule, WorkCalendar  # noqa: E402,F401

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 
 from flask import send_file
+from flask.typing import ResponseReturnValue
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
@@ -40,13 +41,13 @@ class EmailReject(Schema):
 
 @blp.route("/email-receipts")
 @blp.arguments(EmailQuery, location="query")
-def list_email_receipts(query: dict):
+def list_email_receipts(query: dict) -> ResponseReturnValue:
     """E-mail receipts of the posts you hold (pending by default), oldest first."""
     return app_service().email_receipts(current_user(), query["status"])
 
 
 @blp.route("/email-receipts/<int:email_id>")
-def get_email_receipt(email_id: int):
+def get_email_receipt(email_id: int) -> ResponseReturnValue:
     """One mail: sender, subject, date, body text, attachments, and `prefill`, the
     receipt fields a confirmation starts from."""
     return app_service().email_receipt(current_user(), email_id)
@@ -55,7 +56,7 @@ def get_email_receipt(email_id: int):
 @blp.route("/email-receipts/<int:email_id>/confirm", methods=["POST"])
 @blp.arguments(EmailConfirm)
 @blp.response(201)
-def confirm_email_receipt(body: dict, email_id: int):
+def confirm_email_receipt(body: dict, email_id: int) -> ResponseReturnValue:
     """Diarise the mail as an electronic receipt (mode e-mail); fields sent override the
     pre-filled ones. Once only: a second decision is 409."""
     scan = body.pop("scan", None)
@@ -64,20 +65,20 @@ def confirm_email_receipt(body: dict, email_id: int):
 
 @blp.route("/email-receipts/<int:email_id>/reject", methods=["POST"])
 @blp.arguments(EmailReject)
-def reject_email_receipt(body: dict, email_id: int):
+def reject_email_receipt(body: dict, email_id: int) -> ResponseReturnValue:
     """Do not diarise the mail (spam, not for this office); the remark says why."""
     return app_service().reject_email(current_user(), email_id, body["remark"])
 
 
 @blp.route("/email-receipts/<int:email_id>/eml")
-def email_eml(email_id: int):
+def email_eml(email_id: int) -> ResponseReturnValue:
     """The mail exactly as taken from the mailbox."""
     data, name, mime = app_service().email_file(current_user(), email_id, None)
     return send_file(io.BytesIO(data), mimetype=mime, download_name=name, as_attachment=True)
 
 
 @blp.route("/email-receipts/<int:email_id>/attachments/<int:position>")
-def email_attachment(email_id: int, position: int):
+def email_attachment(email_id: int, position: int) -> ResponseReturnValue:
     """One attachment, by its position in the mail (from 1)."""
     data, name, mime = app_service().email_file(current_user(), email_id, position)
     return send_file(io.BytesIO(data), mimetype=mime, download_name=name,
@@ -85,6 +86,6 @@ def email_attachment(email_id: int, position: int):
 
 
 @blp.route("/mailboxes")
-def mailboxes():
+def mailboxes() -> ResponseReturnValue:
     """Administrators: each configured mailbox and how its last poll went."""
     return app_service().mailbox_status(current_user())

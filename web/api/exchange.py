@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 
 from flask import request, send_file
+from flask.typing import ResponseReturnValue
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
@@ -33,7 +34,7 @@ class SendToPartner(Schema):
 
 @blp.route("/exchange/identity")
 @blp.doc(security=[])
-def identity():
+def identity() -> ResponseReturnValue:
     """This installation's name and public key, to register it as a partner elsewhere."""
     return app_service().installation()
 
@@ -41,14 +42,14 @@ def identity():
 @blp.route("/exchange/partners", methods=["POST"])
 @blp.arguments(PartnerCreate)
 @blp.response(201)
-def register_partner(body: dict):
+def register_partner(body: dict) -> ResponseReturnValue:
     """Administrators: trust another installation (name, base URL, public key PEM)."""
     return app_service().register_partner(current_user(), body["name"], body["url"],
                                           body["public_key"]), 201
 
 
 @blp.route("/exchange/partners")
-def partners():
+def partners() -> ResponseReturnValue:
     """The registered partner installations."""
     return app_service().partners(current_user())
 
@@ -56,7 +57,7 @@ def partners():
 @blp.route("/files/<int:file_id>/send-to-partner", methods=["POST"])
 @blp.arguments(SendToPartner)
 @blp.response(202)
-def send_to_partner(body: dict, file_id: int):
+def send_to_partner(body: dict, file_id: int) -> ResponseReturnValue:
     """Send the file (its signed export) to a post of a partner installation; it waits
     in the exchange outbox until the partner takes it (retried while it is down)."""
     return app_service().send_file_to_partner(current_user(), file_id, body["partner"],
@@ -64,7 +65,7 @@ def send_to_partner(body: dict, file_id: int):
 
 
 @blp.route("/exchange/outbox")
-def outbox():
+def outbox() -> ResponseReturnValue:
     """Packages sent to partners and their delivery state (yours; all for an admin)."""
     return app_service().exchange_outbox(current_user())
 
@@ -72,7 +73,7 @@ def outbox():
 @blp.route("/exchange/inbox", methods=["POST"])
 @blp.doc(security=[])
 @blp.response(201)
-def inbox():
+def inbox() -> ResponseReturnValue:
     """A partner delivers a package: multipart fields `envelope` (JSON), `signature`
     (base64 Ed25519 over the envelope) and `package` (the export zip). Refused with the
     reason if the partner is unknown, the signature forged, the package altered, or the
@@ -86,7 +87,7 @@ def inbox():
 
 
 @blp.route("/receipts/<int:receipt_id>/package")
-def received_package(receipt_id: int):
+def received_package(receipt_id: int) -> ResponseReturnValue:
     """The package a receipt received from a partner came in (verifiable offline with
     `sanchika verify --export`)."""
     data, name = app_service().received_package(current_user(), receipt_id)

@@ -4,6 +4,7 @@ switch, and the sign-in register for administrators and auditors."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -16,7 +17,7 @@ bp = page_blueprint("auth")
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():  # type: ignore[no-untyped-def]
+def login() -> ResponseReturnValue:
     if current_user.is_authenticated and request.method == "GET":
         return redirect(url_for("desk.inbox"))
     error, status = None, 200
@@ -47,7 +48,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.post("/logout")
-def logout():  # type: ignore[no-untyped-def]
+def logout() -> ResponseReturnValue:
     service().sign_out(session.get("sign_in_id"))
     logout_user()
     session.clear()
@@ -55,7 +56,7 @@ def logout():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/language")
-def language():  # type: ignore[no-untyped-def]
+def language() -> ResponseReturnValue:
     lang = request.form.get("lang", "")
     if lang in UI_LANGUAGES:
         session["lang"] = lang
@@ -66,7 +67,7 @@ def language():  # type: ignore[no-untyped-def]
 
 @bp.get("/admin/sign-ins")
 @login_required
-def sign_ins():  # type: ignore[no-untyped-def]
+def sign_ins() -> ResponseReturnValue:
     rows = service().sign_ins(me())
     if not rows:
         flash(_("No sign-ins recorded yet."))

@@ -7,6 +7,7 @@ import io
 from typing import Any
 
 from flask import flash, redirect, render_template, request, send_file, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required
 
@@ -25,13 +26,13 @@ ACTION_FIELDS = ("action", "to", "note", "remark", "reason", "record_category", 
 
 @bp.get("/")
 @login_required
-def inbox():  # type: ignore[no-untyped-def]
+def inbox() -> ResponseReturnValue:
     return render_template("inbox.html", tasks=service().inbox_rows(me()))
 
 
 @bp.get("/notifications")
 @login_required
-def notifications():  # type: ignore[no-untyped-def]
+def notifications() -> ResponseReturnValue:
     return render_template("notifications.html", messages=service().notifications(me()))
 
 
@@ -40,7 +41,7 @@ def notifications():  # type: ignore[no-untyped-def]
 
 @bp.get("/files")
 @login_required
-def files():  # type: ignore[no-untyped-def]
+def files() -> ResponseReturnValue:
     q = request.args.get("q", "").strip()
     file_no = request.args.get("file_no", "").strip()
     rows = service().find_files(me(), file_no=file_no or None, q=q or None)
@@ -49,7 +50,7 @@ def files():  # type: ignore[no-untyped-def]
 
 @bp.get("/files/<int:file_id>")
 @login_required
-def file(file_id: int):  # type: ignore[no-untyped-def]
+def file(file_id: int) -> ResponseReturnValue:
     svc, user = service(), me()
     view = svc.file(user, file_id)
     pdfs = svc.receipts_with_pdf([c["id"] for c in view["correspondence"]])
@@ -62,7 +63,7 @@ def file(file_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/files/<int:file_id>/notes")
 @login_required
-def add_note(file_id: int):  # type: ignore[no-untyped-def]
+def add_note(file_id: int) -> ResponseReturnValue:
     """A new yellow (draft) note: private and editable until its author confirms it."""
     text = request.form.get("text", "").strip()
     if not text:
@@ -75,7 +76,7 @@ def add_note(file_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/notes/<int:note_id>")
 @login_required
-def draft_note(note_id: int):  # type: ignore[no-untyped-def]
+def draft_note(note_id: int) -> ResponseReturnValue:
     """Save, confirm (into the next green paragraph) or delete one of my yellow notes."""
     svc, user, op = service(), me(), request.form.get("op", "")
     file_id = int(request.form.get("file_id", "0") or 0)
@@ -98,7 +99,7 @@ def draft_note(note_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/documents/<sha256>")
 @login_required
-def document(sha256: str):  # type: ignore[no-untyped-def]
+def document(sha256: str) -> ResponseReturnValue:
     """A stored PDF (scanned note sheets, letters) for those who may read its file."""
     data, name = service().document(me(), sha256)
     return send_file(io.BytesIO(data), mimetype="application/pdf", download_name=name,
@@ -110,13 +111,13 @@ def document(sha256: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/sent")
 @login_required
-def sent():  # type: ignore[no-untyped-def]
+def sent() -> ResponseReturnValue:
     return render_template("sent.html", items=service().sent_items(me()))
 
 
 @bp.post("/files/<int:file_id>/pullback")
 @login_required
-def pullback(file_id: int):  # type: ignore[no-untyped-def]
+def pullback(file_id: int) -> ResponseReturnValue:
     if request.form.get("confirmed") != "1":
         return render_template("confirm.html", form=request.form,
                                action_url=url_for("desk.pullback", file_id=file_id),
@@ -128,7 +129,7 @@ def pullback(file_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/files/new")
 @login_required
-def new_file():  # type: ignore[no-untyped-def]
+def new_file() -> ResponseReturnValue:
     form = request.form
     view = service().open_file(me(), form.get("subject", "").strip(),
                                form.get("head", "").strip(), form.get("priority") or None)
@@ -138,7 +139,7 @@ def new_file():  # type: ignore[no-untyped-def]
 
 @bp.get("/files/new")
 @login_required
-def new_file_form():  # type: ignore[no-untyped-def]
+def new_file_form() -> ResponseReturnValue:
     return render_template("file_new.html", priorities=PRIORITIES, heads=_heads())
 
 
@@ -160,7 +161,7 @@ def _my_tasks(view: dict[str, Any]) -> list[dict[str, Any]]:
 
 @bp.post("/tasks/<int:task_id>")
 @login_required
-def act(task_id: int):  # type: ignore[no-untyped-def]
+def act(task_id: int) -> ResponseReturnValue:
     """One-click actions. Without `confirmed` (no JavaScript) the server asks first."""
     body: dict[str, Any] = {k: request.form[k].strip() for k in ACTION_FIELDS
                             if request.form.get(k, "").strip()}
@@ -188,7 +189,7 @@ def _action_label(action: str) -> str:
 
 @bp.route("/receipts/new", methods=["GET", "POST"])
 @login_required
-def diarise():  # type: ignore[no-untyped-def]
+def diarise() -> ResponseReturnValue:
     choices = {"modes": MODES, "languages": LANGUAGES, "gradings": GRADINGS, "forms": FORMS}
     if request.method == "GET":
         return render_template("receipt_new.html", form={}, **choices)
@@ -216,7 +217,7 @@ def diarise():  # type: ignore[no-untyped-def]
 
 @bp.get("/receipts/<int:receipt_id>")
 @login_required
-def receipt(receipt_id: int):  # type: ignore[no-untyped-def]
+def receipt(receipt_id: int) -> ResponseReturnValue:
     svc, user = service(), me()
     view = svc.receipt(user, receipt_id)
     mine = _my_tasks(view)
@@ -229,10 +230,10 @@ def receipt(receipt_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/receipts/<int:receipt_id>/pdf")
 @login_required
-def receipt_pdf(receipt_id: int):  # type: ignore[no-untyped-def]
+def receipt_pdf(receipt_id: int) -> ResponseReturnValue:
     data, name = service().receipt_pdf(me(), receipt_id)
     return send_file(io.BytesIO(data), mimetype="application/pdf", download_name=name,
                      as_attachment=False, max_age=0)
 
 
-__all__ = ["bp", "back"]
+__all__ = ["back", "bp"]
