@@ -3,6 +3,7 @@ receipt's scan text page by page, and OCR's state for administrators."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
@@ -23,9 +24,11 @@ class OcrServices:
     db: Database
     settings: Settings
 
-    def read_scans(self, budget_seconds: float = 60.0) -> int:
+    def read_scans(self, budget_seconds: float = 60.0,
+                   should_stop: Callable[[], bool] = lambda: False) -> int:
         """Read stored PDFs waiting to be read (the scheduler's job); how many finished."""
-        return reader.read_pending(self.db, self.settings.data_dir, budget_seconds)
+        return reader.read_pending(self.db, self.settings.data_dir, budget_seconds,
+                                   should_stop)
 
     def receipt_text(self, actor: User, receipt_id: int) -> dict[str, Any] | None:
         """The text of a receipt's scanned letter, page by page, with the reading's

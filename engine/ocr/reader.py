@@ -2,15 +2,18 @@
 transaction, so progress is visible and a stop loses at most one page.
 
 A document is claimed by inserting its `document_texts` row (the primary key lets one
-process win); a claim whose process went quiet for STALE_AFTER is taken over. Pages that
-need OCR while Tesseract is missing are kept as 'none' and the document waits in
-'needs_ocr' until OCR is there. When the last page is read, the receipts and files the
-document belongs to are re-indexed, so their search finds the letter's own words."""
+process win); a claim whose process went quiet for STALE_AFTER is taken over. A server
+that stops leaves its document 'paused' after the last whole page; the next run goes on
+from there. Pages that need OCR while Tesseract is missing are kept as 'none' and the
+document waits in 'needs_ocr' until OCR is there. When the last page is read, the
+receipts and files the document belongs to are re-indexed, so their search finds the
+letter's own words."""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -39,12 +42,12 @@ def _candidates(db: Database, ocr: bool) -> list[tuple[str, DocumentText | None]
             .order_by(Document.uploaded_at, Document.sha256).limit(5)).all()
         if fresh:
             return [(sha, None) for sha in fresh]
-        waiting = [DocumentText.status == "running",
-                   DocumentText.updated_at < utcnow() - STALE_AFTER]
-        query = select(DocumentText).where(waiting[0] & waiting[1])
+        stale = (DocumentText.status == "running") & (
+            DocumentText.updated_at < utcnow() - STALE_AFTER)
+        again = [stale, DocumentText.status == "paused"]
         if ocr:
-            query = select(DocumentText).where(
-                or_(waiting[0] & waiting[1], DocumentText.status == "needs_ocr"))
+            again.append(DocumentText.status == "needs_ocr")
+        query = select(DocumentText).where(or_(*again))
         rows = s.scalars(query.order_by(DocumentText.updated_at).limit(5)).all()
         return [(r.sha256, r) for r in rows]
 
@@ -79,7 +82,7 @@ def _page_done(db: Database, sha: str, number: int, source: str, text: str) -> N
 
 
 def read_document(db: Database, data_dir: Path, sha: str, row: DocumentText | None,
-                  ocr: bool) -> str | None:
+                  ocr: bool, should_stop: Callable[[], bool] = lambda: False) -> str | None:
     """Read one document's pages; its final status (None if another process has it)."""
     with db.reader() as s:
         document = get_or_404(s, Document, sha)
@@ -100,6 +103,9 @@ def read_document(db: Database, data_dir: Path, sha: str, row: DocumentText | No
         waiting = False
         try:
             for index in range(total):
+                if should_stop():  # the server is stopping: the next run resumes here
+                    _finish(db, sha, "paused", None)
+                    return "paused"
                 number = index + 1
                 if already.get(number) in ("text_layer", "ocr"):
                     continue  # read before this claim (a resumed document)
@@ -134,21 +140,23 @@ def _finish(db: Database, sha: str, status: str, error: str | None) -> None:
         search_index.reindex(s, "file", files)
 
 
-def read_pending(db: Database, data_dir: Path, budget_seconds: float = 60.0) -> int:
-    """Read waiting documents until the budget is spent; how many were finished."""
+def read_pending(db: Database, data_dir: Path, budget_seconds: float = 60.0,
+                 should_stop: Callable[[], bool] = lambda: False) -> int:
+    """Read waiting documents until the budget is spent (or should_stop says so, checked
+    between pages); how many were finished."""
     started = time.monotonic()
     finished = 0
     ocr = tesseract.status().available
-    while time.monotonic() - started < budget_seconds:
+    while time.monotonic() - started < budget_seconds and not should_stop():
         candidates = _candidates(db, ocr)
         if not candidates:
             break
         progressed = False
         for sha, row in candidates:
-            if read_document(db, data_dir, sha, row, ocr) is not None:
+            if read_document(db, data_dir, sha, row, ocr, should_stop) not in (None, "paused"):
                 finished += 1
                 progressed = True
-            if time.monotonic() - started >= budget_seconds:
+            if time.monotonic() - started >= budget_seconds or should_stop():
                 break
         if not progressed:
             break

@@ -30,6 +30,8 @@ def ocr_job(app_key: str) -> None:
     keeper = _schedulers.get(app_key)
     if keeper is None or not keeper.lease.held:
         return
-    finished = keeper.app.read_scans(RUN_BUDGET)
+    # stop between pages when the server shuts down or loses the lease
+    finished = keeper.app.read_scans(
+        RUN_BUDGET, lambda: keeper.stopping or not keeper.lease.held)
     if finished:
         log.info("read %d stored document(s)", finished)

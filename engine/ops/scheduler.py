@@ -65,6 +65,11 @@ class TimerScheduler:
         self._thread = threading.Thread(target=self._keep, name="sanchika-lease", daemon=True)
 
     @property
+    def stopping(self) -> bool:
+        """Shutting down: long jobs (reading scans) stop at their next safe point."""
+        return self._stop.is_set()
+
+    @property
     def active(self) -> bool:
         return self._jobs is not None
 

@@ -5,6 +5,7 @@ reading waits, the admin page says why, and nothing else breaks."""
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import subprocess
@@ -147,3 +148,29 @@ def test_bench_tiny_reports_cer_and_speed(tmp_path):
                                                   out.stdout, re.M)}
     assert cer["English"] <= 5 and cer["Hindi"] <= 10, out.stdout
     assert re.search(r"[\d.]+ pages per minute", out.stdout)
+
+
+def test_a_stopping_server_pauses_between_pages_and_the_next_run_resumes(demo, api):
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    for line in ("First page about Ladakh roads", "Second page about Kargil bridges"):
+        writer.add_page(PdfReader(io.BytesIO(text_pdf(line))).pages[0])
+    out = io.BytesIO()
+    writer.write(out)
+    receipt = diarise_scan(api, out.getvalue(), "Roads and bridges")
+    pages_read: list[int] = []
+
+    def stop_after_one_page() -> bool:
+        text = api.get(f"/receipts/{receipt['id']}/text", "clerk").json()
+        pages_read.append(text["pages_done"])
+        return text["pages_done"] >= 1
+
+    assert demo.read_scans(60, stop_after_one_page) == 0
+    paused = api.get(f"/receipts/{receipt['id']}/text", "clerk").json()
+    assert paused["status"] == "paused" and paused["pages_done"] == 1
+    assert demo.read_scans(60) == 1
+    done = api.get(f"/receipts/{receipt['id']}/text", "clerk").json()
+    assert done["status"] == "done" and [p["page"] for p in done["pages"]] == [1, 2]
+    assert [h["id"] for h in search(api, "Kargil")] == [receipt["id"]]
+    assert search(api, "Kargil")[0]["page"] == 2
