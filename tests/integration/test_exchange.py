@@ -214,3 +214,35 @@ def test_partner_registration_is_for_administrators_and_checks_the_key(api):
     assert r.status_code == 422 and "public_key" in r.text
     r = api.post("/exchange/partners", "admin", json={**body, "url": "ftp://x"})
     assert r.status_code == 422
+
+
+def test_pages_register_a_partner_and_send_a_file_in_hindi(demo, api, server, secretariat):
+    import re
+
+    from tests.integration.test_email_dak import _signed_in
+
+    _app, other_server = secretariat
+    ident = requests.get(f"{other_server.url}/api/v1/exchange/identity", timeout=10).json()
+    ours = requests.get(f"{server}/api/v1/exchange/identity", timeout=10).json()
+    r = Client(other_server.url).post("/exchange/partners", "admin", json={
+        "name": ours["name"], "url": server, "public_key": ours["public_key"]})
+    assert r.status_code == 201, r.text
+    admin = _signed_in(server, "admin", "hi")
+    page = admin.get(f"{server}/exchange", timeout=10).text
+    assert "साझेदार पंजीकृत करें" in page and "BEGIN PUBLIC KEY" in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    r = admin.post(f"{server}/exchange/partners", timeout=10, data={
+        "csrf_token": token, "name": ident["name"], "url": other_server.url,
+        "public_key": ident["public_key"]})
+    assert r.status_code == 200 and "secretariat" in r.text
+    f = open_file(api, subject="Land records digitisation", head="11014")
+    clerk = _signed_in(server, "clerk", "hi")
+    page = clerk.get(f"{server}/exchange", timeout=10).text
+    assert "किसी अन्य संस्थापन को फ़ाइल भेजें" in page and f["file_no"] in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    r = clerk.post(f"{server}/exchange/send", timeout=10, data={
+        "csrf_token": token, "file_id": str(f["id"]), "partner": "secretariat",
+        "post": "GAD-EST-SO", "remark": ""})
+    assert r.status_code == 200 and "पहुँचने की प्रतीक्षा में" in r.text
+    assert demo.deliver_exchange() == 1
+    assert "पहुँचा दिया गया" in clerk.get(f"{server}/exchange", timeout=10).text
