@@ -7,6 +7,8 @@ only as configured (seen flag / move), after the commit."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import time
 from email.message import EmailMessage
@@ -171,11 +173,28 @@ def test_mail_becomes_pending_receipt_then_diarised_once(demo, api, folder, imap
         jobs.shutdown()
 
 
-def test_restart_lost_cursor_and_two_pollers_take_each_mail_once(demo, settings, folder,
-                                                                  imap):
+POLL_ONCE = """
+import handlers
+from engine.app import Sanchika
+from engine.config import Settings
+app = Sanchika(Settings.from_env(), handlers.registry)
+results = app.poll_mailboxes()
+print(sum(r.taken for r in results), [r.error for r in results])
+"""
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_restart_lost_cursor_and_pollers_in_two_processes_take_each_mail_once(
+        demo, settings, folder, imap):
     for n in range(3):
         imap.deliver(letter(f"Letter {n}", pdf=make_pdf(f"L{n}")), folder)
-    second = Sanchika(settings, handlers.registry)  # another process's service
+    second = Sanchika(settings, handlers.registry)  # another service in this process
+    # ... and a server process of its own, polling at the same moment
+    env = {**os.environ, "SANCHIKA_DATA_DIR": str(settings.data_dir),
+           "SANCHIKA_DATABASE_URL": settings.database_url, "SANCHIKA_SECRET_KEY": "test-secret",
+           "SANCHIKA_MAILBOXES": str(settings.mailboxes_file)}
+    other = subprocess.Popen([sys.executable, "-c", POLL_ONCE], env=env, cwd=ROOT,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         results: list = []
         threads = [threading.Thread(target=lambda a=a: results.extend(a.poll_mailboxes()))
@@ -184,8 +203,12 @@ def test_restart_lost_cursor_and_two_pollers_take_each_mail_once(demo, settings,
             t.start()
         for t in threads:
             t.join()
+        out, err = other.communicate(timeout=120)
+        assert other.returncode == 0, err
+        taken_there, errors_there = out.strip().splitlines()[-1].split(" ", 1)
+        assert errors_there == "[None]", err
         assert all(r.error is None for r in results), results
-        assert sum(r.taken for r in results) == 3
+        assert sum(r.taken for r in results) + int(taken_there) == 3
         assert rows(demo) == 3
         # a restart that lost the cursor (or a restored backup) reads from the start again
         with demo.db.transaction() as s:
