@@ -19,7 +19,10 @@ from engine.commands.access import AccessServices
 from engine.commands.audit import AuditServices
 from engine.commands.dak import DakServices
 from engine.commands.desk import DeskServices
+from engine.commands.email_dak import EmailDakServices
+from engine.commands.exchange import ExchangeServices
 from engine.commands.files import FileServices
+from engine.commands.ocr import OcrServices
 from engine.commands.people import PeopleServices
 from engine.commands.sessions import SessionServices
 from engine.commands.sla import SlaServices
@@ -53,7 +56,8 @@ SECTION_OFFICER_RANK = 2
 
 
 class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaServices,
-               AuditServices, UiServices, SessionServices, DeskServices):
+               AuditServices, UiServices, SessionServices, DeskServices,
+               EmailDakServices, OcrServices, ExchangeServices):
     def __init__(self, settings: Settings, handlers: HandlerRegistry):
         self.settings = settings
         self.db = Database(settings.database_url)

@@ -399,6 +399,9 @@ from engine.store import (  # noqa: E402, F401
     web_models,
 )
 
+# The exchange between installations (partners, outgoing and received packages).
+from engine.store.exchange_models import ExchangeIn, ExchangeOut, Partner  # noqa: E402,F401
+
 # Tables of files in depth (subject heads, yellow notes, drafts, dispatch, links, scans):
 # imported here so Base.metadata knows them wherever models is imported.
 from engine.store.file_models import (  # noqa: E402,F401
@@ -410,6 +413,12 @@ from engine.store.file_models import (  # noqa: E402,F401
     SubjectHead,
     YellowNote,
 )
+
+# E-mail diarisation (mailbox cursors, taken mails and their attachments).
+from engine.store.intake_models import EmailAttachment, EmailReceipt, MailboxCursor  # noqa: E402,F401
+
+# Recognised text of stored PDFs (text layer or OCR), per page, and the reading's progress.
+from engine.store.ocr_models import DocumentPage, DocumentText  # noqa: E402,F401
 
 # SLA rules, the working calendar and the scheduler lease live in their own module.
 from engine.store.sla_models import Holiday, SchedulerLease, SlaRule, WorkCalendar  # noqa: E402,F401
