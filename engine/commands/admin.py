@@ -1,7 +1,8 @@
 """The administrator's office (a mixin of Sanchika): departments and offices created and
-retired, the organisation at a glance, users deactivated and reactivated, one-time
-password-reset codes, unlocking an account locked by failed sign-ins. Every act is one
-transaction with its authorization here and a row in the audit log."""
+retired, the organisation at a glance, the user list, reactivating users and one-time
+password-reset codes (deactivating, direct resets and unlocking are in SessionServices
+and UiServices). Every act is one transaction with its authorization here and a row in
+the audit log."""
 
 from __future__ import annotations
 
@@ -13,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engine.commands.desk import check_password_strength
 from engine.commands.people import audit
-from engine.domain import offices, org
+from engine.domain import offices, org, sessions, throttle
 from engine.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from engine.read import views
-from engine.store.access_models import AdditionalCharge
 from engine.store.admin_models import OFFICE_KINDS, Office, PasswordReset
 from engine.store.models import Department, OpenTask, Post, Section, User, utcnow
 from engine.store.web_models import SignInThrottle
@@ -30,7 +31,6 @@ CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,31}$")
 # phone; it works once, for a day.
 RESET_VALID = timedelta(hours=24)
 RESET_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
-MIN_PASSWORD = 8
 
 
 def _code(value: Any, field: str, max_len: int) -> str:
@@ -111,8 +111,10 @@ class AdminServices:
         org.require_role(actor, "admin", "auditor")
         now = utcnow()
         with self.db.reader() as s:
-            locked = {t.key[5:] for t in s.scalars(select(SignInThrottle).where(
-                SignInThrottle.key.like("user:%"), SignInThrottle.locked_until > now))}
+            # sign-in locks are per (username, address): engine/domain/throttle.py
+            locked = {row.key[5:].split("|")[0] for row in s.scalars(select(SignInThrottle)
+                      .where(SignInThrottle.key.like("pair:%"),
+                             SignInThrottle.locked_until > now))}
             names = views.Names(s)
             return [{"username": u.username, "full_name": u.full_name, "role": u.role,
                      "post": names.post(u.post_id), "email": u.email, "phone": u.phone,
@@ -221,40 +223,24 @@ class AdminServices:
 
     # ------------------------------------------------------------ users
 
-    def deactivate_user(self, actor: User, username: str) -> dict[str, Any]:
-        """The user can no longer sign in and is relieved of their post and additional
-        charges; items stay with the post for its next holder."""
-        org.require_role(actor, "admin")
-        with self.db.transaction() as s:
-            user = org.user_by_username(s, username)
-            if user.id == actor.id:
-                raise InvalidInput("username: you cannot deactivate yourself")
-            if not user.active:
-                raise Conflict(f"'{username}' is already inactive")
-            old = s.get(Post, user.post_id) if user.post_id else None
-            user.active = False
-            user.post_id = None
-            ended = 0
-            for charge in s.scalars(select(AdditionalCharge).where(
-                    AdditionalCharge.user_id == user.id, AdditionalCharge.ended_at.is_(None))):
-                charge.ended_at, charge.ended_by = utcnow(), actor.id
-                ended += 1
-            audit(s, actor, "user_deactivated", username,
-                  {"post": old.code if old else None, "charges_ended": ended})
-            return {"username": username, "active": False,
-                    "post_left": old.code if old else None}
-
     def reactivate_user(self, actor: User, username: str) -> dict[str, Any]:
+        """Give a deactivated account back (deactivation: SessionServices.deactivate_user).
+        If someone else holds their old post by now, they come back without a post."""
         org.require_role(actor, "admin")
         with self.db.transaction() as s:
             user = org.user_by_username(s, username)
             if user.active:
                 raise Conflict(f"'{username}' is already active")
             user.active = True
-            audit(s, actor, "user_reactivated", username, {})
-            return {"username": username, "active": True}
+            taken = user.post_id is not None and s.scalar(select(User.id).where(
+                User.post_id == user.post_id, User.active, User.id != user.id)) is not None
+            if taken:
+                user.post_id = None
+            audit(s, actor, "user_reactivated", username, {"post_taken": taken})
+            return {"username": username, "active": True,
+                    "post": views.Names(s).post(user.post_id)}
 
-    def reset_password(self, actor: User, username: str) -> dict[str, Any]:
+    def issue_reset_code(self, actor: User, username: str) -> dict[str, Any]:
         """A one-time code (shown once) with which the user sets a new password at the
         sign-in page; earlier codes stop working and the sign-in lock is lifted."""
         org.require_role(actor, "admin")
@@ -271,15 +257,15 @@ class AdminServices:
             s.add(PasswordReset(user_id=user.id, code_hash=org.hash_password(code),
                                 created_by=actor.id, created_at=now,
                                 expires_at=now + RESET_VALID))
-            self._unlock(s, user)
+            throttle.unlock(s, user.username)
             audit(s, actor, "password_reset_issued", username, {})
             return {"username": username, "code": code,
                     "expires_at": views.iso(now + RESET_VALID)}
 
-    def redeem_reset(self, username: str, code: str, new_password: str) -> None:
-        """The user sets a new password with the code (no sign-in needed)."""
-        if len(new_password or "") < MIN_PASSWORD:
-            raise InvalidInput(f"password: at least {MIN_PASSWORD} characters")
+    def redeem_reset_code(self, username: str, code: str, new_password: str) -> None:
+        """The user sets a new password with the code (no sign-in needed); every session
+        and token of theirs ends."""
+        check_password_strength(new_password or "", (username or "").strip())
         with self.db.transaction() as s:
             user = s.scalar(select(User).where(User.username == (username or "").strip()))
             now = utcnow()
@@ -292,24 +278,6 @@ class AdminServices:
                 raise Unauthorized("code: wrong or expired reset code")
             match.used_at = now
             user.password_hash = org.hash_password(new_password)
-            self._unlock(s, user)
+            throttle.unlock(s, user.username)
+            sessions.end_all(s, user)
             audit(s, user, "password_reset_used", user.username, {})
-
-    def unlock_user(self, actor: User, username: str) -> dict[str, Any]:
-        """Lift the lock that failed sign-ins put on the account."""
-        org.require_role(actor, "admin")
-        with self.db.transaction() as s:
-            user = org.user_by_username(s, username)
-            if not self._unlock(s, user):
-                raise Conflict(f"'{username}' is not locked")
-            audit(s, actor, "user_unlocked", username, {})
-            return {"username": username, "locked": False}
-
-    @staticmethod
-    def _unlock(s: Session, user: User) -> bool:
-        row = s.get(SignInThrottle, f"user:{user.username.lower()}")
-        if row is None:
-            return False
-        locked = bool(row.locked_until and row.locked_until > utcnow())
-        s.delete(row)
-        return locked

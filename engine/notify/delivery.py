@@ -197,7 +197,9 @@ class Deliverer:
             except Exception as exc:  # any failure is recorded on the row, never raised
                 error = _describe(exc)
                 log.warning("outbox %s (%s to %s) attempt %d failed: %s", claimed.id,
-                            claimed.channel, claimed.recipient, claimed.attempts, error)
+                            claimed.channel, claimed.recipient, claimed.attempts, error,
+                            extra={"event": "outbox_attempt_failed", "outbox_id": claimed.id,
+                                   "channel": claimed.channel, "attempt": claimed.attempts})
                 counts[self._record_failure(claimed, error) or "skipped"] += 1
             else:
                 counts["sent" if self._record_sent(claimed) else "skipped"] += 1
@@ -215,7 +217,8 @@ class Deliverer:
                 done = counts["sent"] + counts["retrying"] + counts["failed"]
                 busy = done + counts["skipped"] >= batch
                 if done or counts["recovered"]:
-                    log.info("outbox delivery: %s", counts)
+                    log.info("outbox delivery: %s", counts,
+                             extra={"event": "outbox_delivery", **counts})
             except Exception:
                 log.exception("outbox delivery sweep failed; retrying in %ss", interval)
             if not busy:

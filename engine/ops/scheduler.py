@@ -22,7 +22,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from engine.app import Sanchika
 from engine.errors import Conflict
-from engine.ops import backup_schedule, review_schedule
+from engine.exchange import schedule as exchange_schedule
+from engine.intake import schedule as intake_schedule
+from engine.ocr import schedule as ocr_schedule
+from engine.ops import alerts, backup_schedule, review_schedule
 from engine.ops.lease import Lease
 
 log = logging.getLogger(__name__)
@@ -45,7 +48,8 @@ def sweep_timers(app_key: str) -> None:
     fired = keeper.app.fire_due_timers(budget_seconds=SWEEP_BUDGET)
     warned = keeper.app.warn_due_soon()
     if fired or warned:
-        log.info("fired timers of %d instance(s); %d due-soon warning(s)", fired, warned)
+        log.info("fired timers of %d instance(s); %d due-soon warning(s)", fired, warned,
+                 extra={"event": "timers_fired", "instances": fired, "warned": warned})
 
 
 class TimerScheduler:
@@ -59,6 +63,11 @@ class TimerScheduler:
         self._jobs: BackgroundScheduler | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._keep, name="sanchika-lease", daemon=True)
+
+    @property
+    def stopping(self) -> bool:
+        """Shutting down: long jobs (reading scans) stop at their next safe point."""
+        return self._stop.is_set()
 
     @property
     def active(self) -> bool:
@@ -98,14 +107,16 @@ class TimerScheduler:
             log.warning("scheduler lease: database unavailable", exc_info=True)
             held = False
         if held and self._jobs is None:
-            log.info("scheduler lease taken by %s: firing timers", self.lease.holder)
+            log.info("scheduler lease taken by %s: firing timers", self.lease.holder,
+                     extra={"event": "lease_taken", "holder": self.lease.holder})
             try:
                 self._start_jobs()
             except Exception:  # e.g. the job store busy; the next step tries again
                 log.warning("could not start the timer sweep", exc_info=True)
                 self._stop_jobs(wait=False)
         elif not held and self._jobs is not None:
-            log.info("scheduler lease lost by %s", self.lease.holder)
+            log.info("scheduler lease lost by %s", self.lease.holder,
+                     extra={"event": "lease_lost", "holder": self.lease.holder})
             self._stop_jobs(wait=False)
 
     def _start_jobs(self) -> None:
@@ -129,7 +140,11 @@ class TimerScheduler:
         elif jobs.get_job(CHECKPOINT_JOB) is not None:
             jobs.remove_job(CHECKPOINT_JOB)
         backup_schedule.install(jobs, self.app.settings)
-        review_schedule.install(jobs, self.app)
+        alerts.install(jobs, self.app.settings, self.app.db)
+        intake_schedule.install(jobs, self.app, self.key)  # mailboxes, if configured
+        ocr_schedule.install(jobs, self.app, self.key)  # reading scanned PDFs
+        exchange_schedule.install(jobs, self.app, self.key)  # packages for partners
+        review_schedule.install(jobs, self.app)  # the weekly review
 
     def _stop_jobs(self, wait: bool) -> None:
         jobs, self._jobs = self._jobs, None
@@ -146,7 +161,8 @@ def take_checkpoint(app_key: str) -> None:
         cp = keeper.app.checkpoint()
     except Conflict:
         return  # another process took this checkpoint at the same moment
-    log.info("checkpoint #%d: %d chain head(s) recorded", cp["seq"], cp["instances"])
+    log.info("checkpoint #%d: %d chain head(s) recorded", cp["seq"], cp["instances"],
+             extra={"event": "checkpoint", "seq": cp["seq"], "instances": cp["instances"]})
 
 
 def start(app: Sanchika, interval_seconds: float = 0.25, lease_ttl: float = 5.0

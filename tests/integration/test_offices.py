@@ -58,29 +58,32 @@ def test_office_rules(api):
         "code": "TMP-X", "name": "X", "kind": "directorate", "department": "TMP"}), 422)
 
 
-def test_deactivate_reset_unlock(api):
+def test_deactivate_reactivate_and_reset_code(api):
     r = api.post("/admin/users/clerk/deactivate", "admin")
-    assert r.status_code == 200 and r.json()["post_left"] == "GAD-EST-DA"
+    assert r.status_code == 200 and r.json()["active"] is False
     assert api.post("/auth/token", json={"username": "clerk",
                                          "password": "demo-pass-1"}).status_code == 401
-    # the post is vacant: a new user takes it and finds the pending items there
+    # the post counts as vacant: a new user takes it and finds the pending items there
     r = api.post("/admin/users", "admin", json={"username": "clerk2", "full_name": "New DA",
                                                 "password": "demo-pass-1", "post": "GAD-EST-DA"})
     assert r.status_code == 201, r.text
     assert any(t.get("receipt_id") for t in api.get("/tasks", "clerk2").json())
-    assert api.post("/admin/users/clerk/reactivate", "admin").status_code == 200
+    # back, but without the post someone else holds now
+    r = api.post("/admin/users/clerk/reactivate", "admin")
+    assert r.status_code == 200 and r.json()["post"] is None
 
-    code = api.post("/admin/users/so/password-reset", "admin").json()["code"]
-    assert error(api.post("/admin/password-reset", json={
+    code = api.post("/admin/users/so/reset-code", "admin").json()["code"]
+    assert error(api.post("/admin/reset-code", json={
         "username": "so", "code": "WRONG-CODE-0000", "password": "new-pass-12"}), 401)
-    assert api.post("/admin/password-reset", json={
+    assert "at least" in error(api.post("/admin/reset-code", json={
+        "username": "so", "code": code, "password": "short1"}), 422)
+    assert api.post("/admin/reset-code", json={
         "username": "so", "code": code.lower(), "password": "new-pass-12"}).status_code == 204
     assert api.post("/auth/token", json={"username": "so",
                                          "password": "new-pass-12"}).status_code == 200
-    assert error(api.post("/admin/password-reset", json={  # once only
+    assert error(api.post("/admin/reset-code", json={  # once only
         "username": "so", "code": code, "password": "new-pass-13"}), 401)
-
-    assert "not locked" in error(api.post("/admin/users/us/unlock", "admin"), 409)
+    assert "admin role" in error(api.post("/admin/users/so/reset-code", "clerk2"), 403)
     users = {u["username"]: u for u in api.get("/admin/users", "admin").json()}
     assert users["clerk"]["active"] and not users["clerk"]["locked"]
     kinds = [e["kind"] for e in api.get("/admin/audit", "admin").json()]

@@ -1,6 +1,6 @@
 """Administration API, part two (/api/v1/admin): departments and offices, the
-organisation overview, deactivating and reactivating users, one-time password-reset
-codes, unlocking accounts. Authorization is in the engine (engine/commands/admin.py)."""
+organisation overview, the user list, reactivating users, one-time password-reset codes.
+Authorization is in the engine (engine/commands/admin.py)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ class OfficeCreate(Schema):
 class ResetRedeem(Schema):
     username = fields.String(required=True)
     code = fields.String(required=True)
-    password = fields.String(required=True, validate=validate.Length(min=8, max=200))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
 
 @blp.route("/organisation")
@@ -77,33 +77,23 @@ def users() -> ResponseReturnValue:
     return app_service().users_list(current_user())
 
 
-@blp.route("/users/<username>/deactivate", methods=["POST"])
-def deactivate(username: str) -> ResponseReturnValue:
-    """The user can no longer sign in; items stay with their post."""
-    return app_service().deactivate_user(current_user(), username)
-
-
 @blp.route("/users/<username>/reactivate", methods=["POST"])
 def reactivate(username: str) -> ResponseReturnValue:
     return app_service().reactivate_user(current_user(), username)
 
 
-@blp.route("/users/<username>/password-reset", methods=["POST"])
-def reset_password(username: str) -> ResponseReturnValue:
-    """A one-time code (valid a day) with which the user sets a new password."""
-    return app_service().reset_password(current_user(), username)
+@blp.route("/users/<username>/reset-code", methods=["POST"])
+def reset_code(username: str) -> ResponseReturnValue:
+    """A one-time code (valid a day, shown once) with which the user sets a new password
+    at the sign-in page (POST /admin/reset-code). Deactivating, a direct reset and
+    unlocking: /admin/users/<username>/deactivate, /reset-password, /unlock."""
+    return app_service().issue_reset_code(current_user(), username)
 
 
-@blp.route("/users/<username>/unlock", methods=["POST"])
-def unlock(username: str) -> ResponseReturnValue:
-    """Lift the lock that failed sign-ins put on the account."""
-    return app_service().unlock_user(current_user(), username)
-
-
-@blp.route("/password-reset", methods=["POST"])
+@blp.route("/reset-code", methods=["POST"])
 @blp.arguments(ResetRedeem)
 @blp.response(204)
 def redeem(body: dict) -> ResponseReturnValue:
     """Set a new password with a one-time code (no sign-in needed)."""
-    app_service().redeem_reset(body["username"], body["code"], body["password"])
+    app_service().redeem_reset_code(body["username"], body["code"], body["password"])
     return "", 204

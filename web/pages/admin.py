@@ -109,7 +109,7 @@ def _section_ref() -> dict[str, str]:
 
 
 def _reset(svc: Any, user: Any) -> str:
-    out = svc.reset_password(user, _f("username", True))
+    out = svc.issue_reset_code(user, _f("username", True))
     return _("One-time code for %(user)s: %(code)s (valid 24 hours; shown only now).",
              user=out["username"], code=out["code"])
 
@@ -136,7 +136,7 @@ OPS: dict[str, Callable[[Any, Any], Any]] = {
     "user_deactivate": lambda svc, u: svc.deactivate_user(u, _f("username", True)),
     "user_reactivate": lambda svc, u: svc.reactivate_user(u, _f("username", True)),
     "user_reset": _reset,
-    "user_unlock": lambda svc, u: svc.unlock_user(u, _f("username", True)),
+    "user_unlock": lambda svc, u: svc.unlock_sign_in(u, _f("username", True)),
     "transfer": lambda svc, u: svc.transfer(u, _f("username", True), _f("post")),
     "charge_add": lambda svc, u: svc.add_charge(u, _f("username", True), _f("post", True),
                                                 _f("from"), _f("until", True)),
@@ -188,7 +188,7 @@ def reset_password():  # type: ignore[no-untyped-def]
             flash(_("The two passwords differ."), "error")
         else:
             try:
-                service().redeem_reset(request.form.get("username", ""),
+                service().redeem_reset_code(request.form.get("username", ""),
                                        request.form.get("code", ""), password)
             except SanchikaError as exc:
                 flash(exc.message, "error")

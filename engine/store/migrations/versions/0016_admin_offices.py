@@ -2,14 +2,14 @@
 e-mail attachments.
 
 Revision ID: 0010_admin_offices
-Revises: 0009_web_signin
+Revises: 0012_dak_exchange
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_admin_offices"
-down_revision = "0009_web_signin"
+down_revision = "0012_dak_exchange"
 branch_labels = None
 depends_on = None
 
