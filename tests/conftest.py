@@ -20,15 +20,21 @@ from engine.app import Sanchika
 from engine.config import Settings
 from engine.ops.demo import create_demo
 from engine.store.models import User
+from tests.dbtemplates import Templates
 
 PG_URL = os.environ.get("SANCHIKA_TEST_DATABASE_URL")
 PASSWORD = "demo-pass-1"
+# Test-only: one PBKDF2 round instead of scrypt (engine/domain/org.py). Set before any user
+# is made, and inherited by the `sanchika` processes some tests start.
+os.environ["SANCHIKA_TEST_CHEAP_HASH"] = "1"
+DEMO_COPIED = pytest.StashKey[bool]()
 
 
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[str | None]:
     """A database of this test run's own on the PostgreSQL server, so concurrent runs
-    (two checkouts, CI and a developer) never wipe each other's tables."""
+    (two checkouts, CI and a developer, xdist workers) never wipe each other's; the
+    templates and per-test databases are named after it."""
     if not PG_URL:
         yield None
         return
@@ -44,37 +50,48 @@ def pg_database() -> Iterator[str | None]:
     admin.dispose()
 
 
-def database_url(tmp_path: Path, pg_url: str | None) -> str:
-    if pg_url:
-        engine = create_engine(pg_url)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-        return pg_url
-    return f"sqlite:///{tmp_path / 'sanchika.db'}"
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory: pytest.TempPathFactory, pg_database: str | None
+              ) -> Iterator[Templates]:
+    """The migrated and the demo-filled database, built once, copied per test."""
+    made = Templates(tmp_path_factory.mktemp("templates"), pg_database, PASSWORD)
+    yield made
+    made.close()
 
 
 @pytest.fixture
-def settings(tmp_path: Path, pg_database: str | None) -> Settings:
-    return Settings.from_env({
+def settings(request: pytest.FixtureRequest, tmp_path: Path, templates: Templates
+             ) -> Iterator[Settings]:
+    """A test's settings. Its database is created by `service` (a copy of a template);
+    a test that uses the settings alone gets an empty database."""
+    url = templates.new_url(tmp_path)
+    if "service" not in request.fixturenames:
+        templates.create_empty(url)
+    yield Settings.from_env({
         "SANCHIKA_DATA_DIR": str(tmp_path / "data"),
-        "SANCHIKA_DATABASE_URL": database_url(tmp_path, pg_database),
+        "SANCHIKA_DATABASE_URL": url,
         "SANCHIKA_SECRET_KEY": "test-secret",
     })
+    templates.drop(url)
 
 
 @pytest.fixture
-def service(settings: Settings) -> Iterator[Sanchika]:
+def service(request: pytest.FixtureRequest, settings: Settings, templates: Templates
+            ) -> Iterator[Sanchika]:
+    """The facade on a migrated database with the shipped processes deployed (what
+    `Sanchika.init()` makes); with the demo organisation in it when the test uses `demo`."""
+    with_demo = "demo" in request.fixturenames
+    templates.copy("demo" if with_demo else "schema", settings)
+    request.node.stash[DEMO_COPIED] = with_demo
     app = Sanchika(settings, handlers.registry)
-    app.init()
     yield app
     app.db.dispose()
 
 
 @pytest.fixture
-def demo(service: Sanchika) -> Sanchika:
-    create_demo(service, PASSWORD)
+def demo(request: pytest.FixtureRequest, service: Sanchika) -> Sanchika:
+    if not request.node.stash.get(DEMO_COPIED, False):  # asked for late (getfixturevalue)
+        create_demo(service, PASSWORD)
     return service
 
 
