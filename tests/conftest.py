@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import requests
+from flask import Flask
 from sqlalchemy import create_engine, make_url, select, text
 
 import handlers
@@ -20,10 +20,10 @@ from engine.app import Sanchika
 from engine.config import Settings
 from engine.ops.demo import create_demo
 from engine.store.models import User
+from tests.clients import PASSWORD, AppClient, HttpClient
 from tests.dbtemplates import Templates
 
 PG_URL = os.environ.get("SANCHIKA_TEST_DATABASE_URL")
-PASSWORD = "demo-pass-1"
 # Test-only: one PBKDF2 round instead of scrypt (engine/domain/org.py). Set before any user
 # is made, and inherited by the `sanchika` processes some tests start.
 os.environ["SANCHIKA_TEST_CHEAP_HASH"] = "1"
@@ -107,36 +107,6 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-class Client:
-    """A real HTTP client against the running server, one bearer token per user."""
-
-    def __init__(self, base: str):
-        self.base = base
-        self.tokens: dict[str, str] = {}
-
-    def login(self, username: str, password: str = PASSWORD) -> str:
-        r = requests.post(f"{self.base}/api/v1/auth/token",
-                          json={"username": username, "password": password}, timeout=10)
-        assert r.status_code == 200, r.text
-        self.tokens[username] = r.json()["token"]
-        return self.tokens[username]
-
-    def call(self, method: str, path: str, user: str | None = None, **kwargs) -> requests.Response:
-        headers = kwargs.pop("headers", {})
-        if user is not None:
-            if user not in self.tokens:
-                self.login(user)
-            headers["Authorization"] = f"Bearer {self.tokens[user]}"
-        return requests.request(method, f"{self.base}/api/v1{path}", headers=headers,
-                                timeout=30, **kwargs)
-
-    def get(self, path: str, user: str | None = None, **kw) -> requests.Response:
-        return self.call("GET", path, user, **kw)
-
-    def post(self, path: str, user: str | None = None, **kw) -> requests.Response:
-        return self.call("POST", path, user, **kw)
-
-
 @pytest.fixture
 def server(demo: Sanchika) -> Iterator[str]:
     """The real WSGI server (waitress, as `sanchika serve` runs it) on a free port."""
@@ -162,8 +132,22 @@ def server(demo: Sanchika) -> Iterator[str]:
 
 
 @pytest.fixture
-def api(server: str) -> Client:
-    return Client(server)
+def web_app(demo: Sanchika) -> Flask:
+    from web.app import create_app
+
+    return create_app(demo.settings, demo)
+
+
+@pytest.fixture
+def api(web_app: Flask) -> AppClient:
+    """The JSON API in-process (Flask's test client): what the API tests use."""
+    return AppClient(web_app)
+
+
+@pytest.fixture
+def http_api(server: str) -> HttpClient:
+    """The JSON API over a real socket (waitress): for the few end-to-end tests."""
+    return HttpClient(server)
 
 
 @pytest.fixture
