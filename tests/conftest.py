@@ -6,9 +6,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
-import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,7 @@ from engine.config import Settings
 from engine.ops.demo import create_demo
 from engine.store.models import User
 from tests.clients import PASSWORD, AppClient, HttpClient
+from tests.clock import Clock
 from tests.dbtemplates import Templates
 
 PG_URL = os.environ.get("SANCHIKA_TEST_DATABASE_URL")
@@ -163,8 +162,9 @@ def quick(demo: Sanchika) -> Iterator[Sanchika]:
     app.db.dispose()
 
 
-def wait_until_due(app: Sanchika, user: User, file_id: int) -> None:
-    """Sleep until the user's task on the file is past its due time (a little after)."""
-    task = next(t for t in app.inbox(user) if t.get("file_id") == file_id)
-    due = datetime.fromisoformat(task["due_at"])
-    time.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()) + 0.2)
+@pytest.fixture
+def clock() -> Iterator[Clock]:
+    """Time stands still for the test until it calls clock.advance(...) (tests/clock.py)."""
+    running = Clock().start()
+    yield running
+    running.stop()

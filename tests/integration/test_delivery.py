@@ -24,6 +24,7 @@ from engine.notify.delivery import INTERRUPTED, NOT_CONFIGURED, Deliverer
 from engine.read import views
 from engine.store.db import Database
 from engine.store.models import OutboxMessage, User, utcnow
+from tests.flow import inbox_task
 
 HINDI_SUBJECT = "वार्षिक अवकाश नियमावली में संशोधन"
 HINDI_BODY = "फ़ाइल आपको भेजी गई है। कृपया आदेश दें — धन्यवाद।"
@@ -187,7 +188,7 @@ def forward_file(app, users, subject: str = "Pay fixation of Junior Assistants")
     """A real event: the clerk opens a file and forwards it to the Section Officer."""
     clerk = users["clerk"]
     file = app.open_file(clerk, subject, "11011")
-    task = next(t for t in app.inbox(clerk) if t.get("file_id") == file["id"])
+    task = inbox_task(app, clerk, file_id=file["id"])
     app.act(clerk, task["id"], {"action": "forward", "to": "so", "note": "Put up."})
     return file
 
@@ -327,7 +328,7 @@ def test_rolled_back_action_leaves_no_outbox_row(drained, users, deliverer, smtp
                                                  gateway, monkeypatch):
     clerk = users["clerk"]
     file = drained.open_file(clerk, "Rollback check", "11011")
-    task = next(t for t in drained.inbox(clerk) if t.get("file_id") == file["id"])
+    task = inbox_task(drained, clerk, file_id=file["id"])
     before = len(rows(drained))
 
     # 422: an action the task does not allow
