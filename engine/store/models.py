@@ -262,6 +262,8 @@ class Document(Base):
 
 class Receipt(Base):
     __tablename__ = "receipts"
+    # the unique index migration 0006 made (an index, not a table constraint: same rule)
+    __table_args__ = (Index("uq_receipts_ack_no", "ack_no", unique=True),)
     id: Mapped[int] = mapped_column(primary_key=True)
     diary_no: Mapped[str] = mapped_column(String(64), unique=True)
     section_id: Mapped[int] = mapped_column(ForeignKey("sections.id"))
@@ -286,7 +288,7 @@ class Receipt(Base):
     # electronic (carries its scan) | physical (the paper is tracked, not scanned)
     form: Mapped[str] = mapped_column(String(16), default="physical",
                                       server_default="physical")
-    ack_no: Mapped[str | None] = mapped_column(String(64), unique=True)
+    ack_no: Mapped[str | None] = mapped_column(String(64))  # unique: uq_receipts_ack_no
     # where the paper of a physical receipt is now
     paper_location: Mapped[str | None] = mapped_column(String(200))
     # a copy sent along with a forward, and the receipt a new one was diarised from
