@@ -22,22 +22,6 @@ def shipping(settings: Settings, dest, keep: int = 2, minutes: float = 15.0) -> 
                                backup_minutes=minutes)
 
 
-def test_settings_from_environment(tmp_path):
-    env = {"SANCHIKA_DATA_DIR": str(tmp_path / "d"), "SANCHIKA_SECRET_KEY": "k"}
-    plain = Settings.from_env(env)
-    assert plain.backup_dir is None and plain.backup_minutes == 15
-    ship = Settings.from_env({**env, "SANCHIKA_BACKUP_DIR": str(tmp_path / "b"),
-                              "SANCHIKA_BACKUP_MINUTES": "5", "SANCHIKA_BACKUP_KEEP": "3"})
-    assert (ship.backup_dir, ship.backup_minutes, ship.backup_keep) == (tmp_path / "b", 5, 3)
-    for bad in ("0", "-1", "soon"):
-        try:
-            Settings.from_env({**env, "SANCHIKA_BACKUP_MINUTES": bad})
-        except ValueError as exc:
-            assert "SANCHIKA_BACKUP_MINUTES" in str(exc)
-        else:
-            raise AssertionError(f"SANCHIKA_BACKUP_MINUTES={bad} accepted")
-
-
 def test_job_ships_verifiable_snapshots_and_prunes(demo, target, tmp_path):
     settings = shipping(demo.settings, tmp_path / "second-site", keep=2)
     for _ in range(3):

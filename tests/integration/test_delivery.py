@@ -315,15 +315,6 @@ def test_gateway_always_failing_ends_failed_and_kept(drained, users, deliverer, 
     assert rows(drained, id=sms.id)[0].status == "sent"
 
 
-def test_backoff_is_capped():
-    class S:
-        smtp_url = sms_url = None
-
-    d = Deliverer(None, S())  # type: ignore[arg-type]
-    assert [d.backoff(n).total_seconds() for n in range(1, 10)] == [
-        30, 60, 120, 240, 480, 960, 1920, 3600, 3600]
-
-
 def test_rolled_back_action_leaves_no_outbox_row(drained, users, deliverer, smtp_server,
                                                  gateway, monkeypatch):
     clerk = users["clerk"]

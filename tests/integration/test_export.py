@@ -13,8 +13,8 @@ from pathlib import Path
 
 from engine.audit.export import check
 from tests.flow import inbox_task
+from tests.integration.test_audit_tamper import approved_file
 from tests.pdfs import make_pdf
-from tests.unit.test_audit_tamper import approved_file
 
 ROOT = Path(__file__).parents[2]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from sqlalchemy import func, select
 
 import handlers
@@ -13,14 +12,6 @@ from engine.app import Sanchika
 from engine.config import Settings
 from engine.ops import scheduler
 from engine.store.audit_models import Checkpoint
-
-
-def test_interval_comes_from_the_environment(tmp_path):
-    env = {"SANCHIKA_DATA_DIR": str(tmp_path), "SANCHIKA_SECRET_KEY": "x"}
-    assert Settings.from_env(env).checkpoint_minutes == 60
-    assert Settings.from_env({**env, "SANCHIKA_CHECKPOINT_MINUTES": "5"}).checkpoint_minutes == 5
-    with pytest.raises(ValueError, match="SANCHIKA_CHECKPOINT_MINUTES"):
-        Settings.from_env({**env, "SANCHIKA_CHECKPOINT_MINUTES": "soon"})
 
 
 def test_scheduler_takes_checkpoints(settings, users):

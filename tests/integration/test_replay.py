@@ -169,7 +169,7 @@ def test_reexecution_mismatch_on_altered_inputs(service, users):
     with service.db.reader() as s:
         completed = next(e for e in history.events(s, f["instance_id"])
                          if e.kind == "task_completed")
-    from tests.unit.test_audit_tamper import rewrite_chain
+    from tests.integration.test_audit_tamper import rewrite_chain
 
     rewrite_chain(service, f["instance_id"], lambda kind, data: (
         {**data, "inputs": {**data["inputs"], "holder_post": users["us"].post_id}}
