@@ -151,8 +151,8 @@ def http_api(server: str) -> HttpClient:
 
 @pytest.fixture
 def quick(demo: Sanchika) -> Iterator[Sanchika]:
-    """Every time limit is one second (SANCHIKA_SLA_DEFAULT). The demo is made with the
-    normal limits first, so a slow machine cannot make its sample items overdue."""
+    """Every time limit is one second (SANCHIKA_SLA_DEFAULT); tests move the `clock` past
+    it. The demo keeps its normal limits, so its sample items are never overdue."""
     fast = Settings(**{**demo.settings.__dict__, "sla_default": "PT1S"})
     app = Sanchika(fast, handlers.registry)
     with app.db.reader() as s:  # parse the processes now, not inside the timed second
