@@ -18,20 +18,22 @@ from engine.bpm.runtime import Runtime, StepResult
 from engine.commands.access import AccessServices
 from engine.commands.audit import AuditServices
 from engine.commands.dak import DakServices
+from engine.commands.desk import DeskServices
 from engine.commands.files import FileServices
 from engine.commands.people import PeopleServices
+from engine.commands.sessions import SessionServices
 from engine.commands.sla import SlaServices
 from engine.commands.ui import UiServices
 from engine.config import Settings
 from engine.domain import files as files_mod
-from engine.domain import org, receipts, uploads, visibility, yellow_notes
+from engine.domain import holding, org, receipts, uploads, visibility, yellow_notes
 from engine.errors import ActionNotAllowed, Conflict, Forbidden, InvalidInput, NotFound
 from engine.notify import notices, outbox
 from engine.read import views
 from engine.search import index as search
 from engine.sla.policy import SlaPolicy, limit_for
 from engine.store import schema
-from engine.store.db import Database
+from engine.store.db import Database, get_or_404
 from engine.store.models import (
     Document,
     File,
@@ -51,7 +53,7 @@ SECTION_OFFICER_RANK = 2
 
 
 class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaServices,
-               AuditServices, UiServices):
+               AuditServices, UiServices, SessionServices, DeskServices):
     def __init__(self, settings: Settings, handlers: HandlerRegistry):
         self.settings = settings
         self.db = Database(settings.database_url)
@@ -101,13 +103,14 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
                 pdf_name: str | None = None) -> dict[str, Any]:
         org.require_post(actor)
         with self.db.transaction() as s:
-            fields = {k: v for k, v in fields.items() if k != "pdf_sha256"}
+            fields = {k: v for k, v in fields.items() if k not in ("pdf_sha256", "pdf_name")}
             if pdf is not None:
                 document = uploads.store_pdf(s, self.settings.data_dir,
                                              self.settings.max_upload_bytes, pdf, pdf_name, actor)
                 fields["pdf_sha256"] = document.sha256
+                fields["pdf_name"] = uploads.upload_name(pdf_name)
             receipt = receipts.diarise(s, actor, fields)
-            instance, result = self.runtime.start(
+            instance, _ = self.runtime.start(
                 s, DAK_PROCESS,
                 {"receipt_id": receipt.id, "holder_post": actor.post_id,
                  "sla_duration": limit_for("Normal", self.settings.sla_default)},
@@ -133,8 +136,9 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
             visibility.require_read_receipt(s, actor, receipt)
             if not receipt.pdf_sha256:
                 raise NotFound(f"receipt {receipt.diary_no} has no scanned letter")
-            document = s.get(Document, receipt.pdf_sha256)
-            return uploads.read(self.settings.data_dir, document), document.filename
+            document = get_or_404(s, Document, receipt.pdf_sha256, "document")
+            return (uploads.read(self.settings.data_dir, document),
+                    receipt.pdf_name or document.filename)
 
     # ------------------------------------------------------------ files
 
@@ -241,9 +245,12 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
                 OpenTask.post_id.in_(posts), OpenTask.closed_at.is_(None),
                 OpenTask.parked.is_(False))
                 .order_by(OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.id))
+            tasks = list(rows)
             now = utcnow()
             names = views.Names(s)
-            return [{**views.task_row(t, now), "post": names.post(t.post_id)} for t in rows]
+            labels = views.item_labels(s, tasks)
+            return [views.labelled({**views.task_row(t, now), "post": names.post(t.post_id)},
+                                   labels) for t in tasks]
 
     def act(self, actor: User, task_id: int, body: dict[str, Any]) -> dict[str, Any]:
         with self.db.transaction() as s:
@@ -259,7 +266,7 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
             raise Conflict("this task has already been acted on")
         if task.post_id not in org.acting_post_ids(s, actor):
             raise Forbidden("this task is not in your inbox: it is with post "
-                            f"{s.get(Post, task.post_id).code}, which you do not hold")
+                            f"{get_or_404(s, Post, task.post_id).code}, which you do not hold")
         action = str(body.get("action") or "")
         allowed = task.actions.split(",")
         if action not in allowed:
@@ -272,7 +279,8 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
         remark = (body.get("remark") or "").strip() or None
         data, to_post = self._action_data(s, actor, task, action, body)
         record = {"action": action, "to": to_post.code if to_post else None,
-                  "remark": remark, "reason": reason, "as_post": s.get(Post, task.post_id).code,
+                  "remark": remark, "reason": reason,
+                  "as_post": get_or_404(s, Post, task.post_id).code,
                   **{k: v for k, v in data.items() if k in ("file_id", "record_category")}}
         record.update(self._receipt_extras(s, actor, task, action, body, to_post))
         if body.get("note") and task.kind == "file":
@@ -292,7 +300,7 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
                 "next": [views.task_row(t) for t in result.opened],
                 "completed": result.completed}
 
-    def _action_data(self, s: Session, actor: User, task: OpenTask, action: str,
+    def _action_data(self, s: Session, actor: User, task: OpenTask, action: str,  # noqa: C901
                      body: dict[str, Any]) -> tuple[dict[str, Any], Post | None]:
         data: dict[str, Any] = {"action": action}
         to_post: Post | None = None
@@ -307,11 +315,14 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
         elif action == "return":
             to_post = self._previous_holder(s, task)
         elif action in ("approve", "reject"):
-            post = s.get(Post, task.post_id)
+            post = get_or_404(s, Post, task.post_id)
             if not post.can_approve:
                 raise Forbidden(f"post {post.code} has no authority to {action}")
         elif action == "close" and task.kind == "file":
-            category = body.get("record_category") or "C"
+            category = body.get("record_category")
+            if not category:
+                raise InvalidInput("record_category: required to close a file "
+                                   "(A, B or C: how long its record is kept)")
             files_mod.close(files_mod.get_file(s, task.file_id), category)
             data["record_category"] = category
         elif action == "close":
@@ -331,6 +342,7 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
     def _target_file(self, s: Session, actor: User, body: dict[str, Any]) -> File:
         if body.get("file_id"):
             file = files_mod.get_file(s, int(body["file_id"]))
+            holding.require_holder_or_creator(s, actor, file, "have a receipt put up in it")
             if file.locked or file.status == "closed":
                 raise Conflict(f"file {file.file_no} is {file.status}; put the receipt elsewhere")
             return file
@@ -348,7 +360,7 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
             .order_by(Movement.id.desc()).limit(1))
         if last_in is None:
             raise ActionNotAllowed("action: nobody sent this item to you, so it cannot be returned")
-        return s.get(Post, last_in.from_post_id)
+        return get_or_404(s, Post, last_in.from_post_id)
 
     def _after_step(self, s: Session, actor: User, task: OpenTask, action: str,
                     remark: str | None, result: StepResult) -> None:
@@ -370,7 +382,7 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
         subject.holder_post_id = new_post
         subject.holder_since = now
         recipients = org.holders_of(s, new_post)
-        label = getattr(subject, "file_no", None) or getattr(subject, "diary_no", "")
+        label = str(getattr(subject, "file_no", None) or getattr(subject, "diary_no", ""))
         notices.received(s, f"received:{task.kind}:{subject.id}:{result.opened[0].task_uuid}",
                          recipients, label=label, subject=subject.subject, by=actor.username,
                          action=action)

@@ -100,6 +100,8 @@ class Runtime:
         return self._advance(session, instance, workflow, None)
 
     def load(self, instance: Instance) -> BpmnWorkflow:
+        if instance.state is None:  # completed instances keep only their history
+            raise Conflict(f"instance {instance.id} has completed; it has no live state")
         read = self.definitions.loaded(instance.definition)
         return load_state(instance.state, read.spec, read.subprocess_specs, self.script_engine)
 
@@ -290,8 +292,8 @@ def _due_for(task: SpiffTask) -> datetime | None:
     dues = [_timer_due(t) for t in parent.children
             if t is not task and t.state == TaskState.WAITING
             and isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition)]
-    dues = [d for d in dues if d is not None]
-    return min(dues) if dues else None
+    waiting = [d for d in dues if d is not None]
+    return min(waiting) if waiting else None
 
 
 def _name(user: User | None) -> str | None:

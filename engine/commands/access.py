@@ -21,6 +21,7 @@ from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.read import views
 from engine.search import index as search_index
 from engine.store.access_models import AccessGrant
+from engine.store.db import get_or_404
 from engine.store.models import File, Instance, Post, Receipt, User, utcnow
 
 if TYPE_CHECKING:
@@ -86,10 +87,10 @@ class AccessServices:
     @staticmethod
     def _record(s: Session, actor: User, item: File | Receipt, kind: str,
                 data: dict[str, Any]) -> None:
-        label = getattr(item, "file_no", None) or getattr(item, "diary_no", "")
+        label = str(getattr(item, "file_no", None) or getattr(item, "diary_no", ""))
         audit(s, actor, kind, label, data)
         if item.instance_id is not None:
-            instance = s.get(Instance, item.instance_id)
+            instance = get_or_404(s, Instance, item.instance_id)
             history.append(s, instance, kind, actor=actor.username, data=data)
 
     def grant(self, actor: User, fields: dict[str, Any]) -> dict[str, Any]:

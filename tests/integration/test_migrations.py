@@ -25,7 +25,7 @@ VERSIONS = Path(schema.MIGRATIONS) / "versions"
 # GIN index over an expression (engine/search/index.py queries it by that expression).
 NOT_MODELLED_TABLES = ("search_fts", "scheduler_jobs")
 NOT_MODELLED_INDEXES = ("ix_search_docs_terms",)
-# SQLite cannot add a foreign key to an existing table (migration 0010 adds these two on
+# SQLite cannot add a foreign key to an existing table (migration 0013 adds these two on
 # PostgreSQL only); nothing else may differ.
 SQLITE_ONLY_MISSING_FKS = {("receipts", "copy_of_id"), ("receipts", "from_receipt_id")}
 

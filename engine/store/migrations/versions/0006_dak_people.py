@@ -7,6 +7,7 @@ Revises: 0004_documents
 """
 
 import unicodedata
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -126,16 +127,17 @@ def words(value: str | None) -> list[str]:
     return out
 
 
-def _doc(kind, item_id, number, subject, sender, body, extra):  # type: ignore[no-untyped-def]
+def _doc(kind: str, item_id: int, number: str, subject: str, sender: str | None, body: str,
+         extra: list[str | None]) -> dict[str, Any]:
     terms = " ".join(words(" ".join(filter(None, [number, subject, sender, body, *extra]))))
     return {"kind": kind, "item_id": item_id, "number": number, "subject": subject,
             "sender": sender, "body": body, "terms": terms}
 
 
-def _backfill(bind) -> None:  # type: ignore[no-untyped-def]
+def _backfill(bind: sa.engine.Connection) -> None:
     """Index what is already there: one document per file (number, subject, the text of
     its notes) and per receipt (diary number, subject, sender, letter reference)."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     files = bind.execute(sa.text("SELECT id, file_no, subject FROM files ORDER BY id")).all()
     for file_id, number, subject in files:
         notes = bind.execute(sa.text(

@@ -4,14 +4,14 @@ Migration 0006 added both columns without their foreign keys. PostgreSQL gets th
 SQLite cannot add a foreign key to an existing table without rebuilding it (and its
 triggers), so there the application alone keeps these links, as it always has.
 
-Revision ID: 0010_tests_receipt_links
-Revises: 0009_web_signin
+Revision ID: 0013_tests_receipt_links
+Revises: 0010_officer_desk
 """
 
 from alembic import op
 
-revision = "0010_tests_receipt_links"
-down_revision = "0009_web_signin"
+revision = "0013_tests_receipt_links"
+down_revision = "0010_officer_desk"
 branch_labels = None
 depends_on = None
 
