@@ -12,7 +12,8 @@ def token(api, username: str, password: str) -> Reply:
                        json={"username": username, "password": password})
 
 
-def test_retry_after_and_admin_unlock(api):
+def test_retry_after_and_admin_unlock(api, clock):
+    # the clock stands still, so the delay cannot run out while the test runs
     for n in range(3):  # the third failure earns a delay
         assert token(api, "us", f"guess-{n}").status_code == 401
     r = token(api, "us", PASSWORD)
