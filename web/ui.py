@@ -4,6 +4,8 @@ page blueprints."""
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +39,8 @@ API_PREFIX = "/api/"
 VENDOR_PATHS = ("bpmn-js/dist/", "chart.js/dist/", "@fontsource/noto-sans-devanagari/",
                 "swagger-ui-dist/swagger-ui")
 
-# the session generation a session began in (engine/commands/desk.py): when a password
-# change moves the user's generation on, older sessions no longer load their user
+# the session generation a session began in (engine/domain/sessions.py): sign-off
+# everywhere, a password change or reset and deactivation move it on, ending older sessions
 SESSION_GENERATION = "generation"
 
 csrf = CSRFProtect()
@@ -92,17 +94,6 @@ def select_locale() -> str:
     return request.accept_languages.best_match(UI_LANGUAGES) or "en"
 
 
-def session_user(service: Sanchika, user_id: str) -> WebUser | None:
-    """The session's user, unless inactive or signed out by a password change made in
-    another session (the session began in an older generation)."""
-    user = service.user(int(user_id)) if user_id.isdigit() else None
-    if user is None or not user.active:
-        return None
-    if session.get(SESSION_GENERATION, 0) != service.session_generation(user.id):
-        return None
-    return WebUser(user)
-
-
 def unread_count(service: Sanchika) -> int:
     """New in-app notifications of the signed-in user (the header's count), once a request."""
     if not current_user.is_authenticated:
@@ -112,13 +103,46 @@ def unread_count(service: Sanchika) -> int:
     return int(g.unread)
 
 
+def _init_sessions(app: Flask, service: Sanchika) -> None:
+    """Flask-Login with sessions the server can end."""
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.anonymous_user = AnonymousUserMixin
+
+    # Idle timeout: the session cookie is re-signed on every request and refused once
+    # older than this (Flask checks the signature's age); the absolute limit is checked
+    # by the loader against the sign-in time the session carries.
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=service.settings.idle_minutes)
+    app.config["SESSION_REFRESH_EACH_REQUEST"] = True
+    absolute = service.settings.session_hours * 3600
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> WebUser | None:
+        """Every request asks the server whether this session is still open: signed off,
+        signed off everywhere, password changed or reset, deactivated all end it."""
+        started = session.get("started")
+        if not user_id.isdigit() or not isinstance(started, int | float) \
+                or time.time() - started > absolute:
+            return None
+        user = service.session_user(int(user_id), session.get("sign_in_id"),
+                                    session.get("generation"))
+        return WebUser(user) if user is not None else None
+
+
 def init_ui(app: Flask, service: Sanchika) -> None:
     from web.pages import account as pages_account
+    from web.pages import admin as pages_admin
     from web.pages import auth as pages_auth
     from web.pages import dashboard as pages_dashboard
     from web.pages import designer as pages_designer
     from web.pages import desk as pages_desk
+    from web.pages import email_dak as pages_email_dak
+    from web.pages import exchange as pages_exchange
+    from web.pages import monitor as pages_monitor
+    from web.pages import ocr as pages_ocr
     from web.pages import registers as pages_registers
+    from web.pages import review as pages_review
     from web.pages import search as pages_search
     from web.pages import track as pages_track
     from web.pages import work as pages_work
@@ -137,17 +161,12 @@ def init_ui(app: Flask, service: Sanchika) -> None:
                 and not request.path.startswith(API_PREFIX):
             csrf.protect()
 
-    login_manager.init_app(app)
-    login_manager.login_view = "auth.login"
-    login_manager.login_message = None
-    login_manager.anonymous_user = AnonymousUserMixin
-
-    @login_manager.user_loader
-    def load_user(user_id: str) -> WebUser | None:
-        return session_user(service, user_id)
+    _init_sessions(app, service)
 
     for module in (pages_auth, pages_desk, pages_search, pages_track, pages_designer,
-                   pages_dashboard, pages_work, pages_account, pages_registers):
+                   pages_dashboard, pages_work, pages_account, pages_registers,
+                   pages_email_dak, pages_ocr, pages_exchange, pages_admin, pages_monitor,
+                   pages_review):
         app.register_blueprint(module.bp)
 
     def _unread() -> int:

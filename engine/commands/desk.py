@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from engine.domain import files as files_mod
 from engine.domain import holding, org, visibility
-from engine.errors import InvalidInput, NotFound, SanchikaError, Unauthorized
+from engine.errors import InvalidInput, NotFound, SanchikaError
 from engine.notify import messages
 from engine.read import inbox as lists
 from engine.read import registers, views
@@ -357,32 +357,6 @@ class DeskServices:
             row = _setting(s, actor.id)
             row.notify_email, row.notify_sms = bool(notify_email), bool(notify_sms)
         return self.my_settings(actor)
-
-    def change_password(self, actor: User, current: str, new: str, repeat: str) -> int:
-        """Needs the current password; the new one must pass the strength rules. Every
-        session begun before is signed out (the session generation moves on). Returns the
-        new generation, for the session that made the change."""
-        if new != repeat:
-            raise InvalidInput("repeat_password: the two new passwords differ")
-        check_password_strength(new, actor.username)
-        with self.db.transaction() as s:
-            try:
-                user = org.authenticate(s, actor.username, current)
-            except Unauthorized:
-                raise InvalidInput("current_password: wrong password") from None
-            if current == new:
-                raise InvalidInput("new_password: choose a password different from the "
-                                   "current one")
-            user.password_hash = org.hash_password(new)
-            row = _setting(s, actor.id)
-            row.session_generation = (row.session_generation or 0) + 1
-            row.password_changed_at = utcnow()
-            return row.session_generation
-
-    def session_generation(self, user_id: int) -> int:
-        with self.db.reader() as s:
-            row = s.get(UserSetting, user_id)
-            return row.session_generation if row else 0
 
     # ------------------------------------------------------------ registers
 

@@ -18,6 +18,11 @@ TRANSLATIONS = Path(__file__).resolve().parents[2] / "web" / "translations"
 
 # key -> (subject, body): English text, the msgid of the catalogue
 CATALOGUE: dict[str, tuple[str, str]] = {
+    "sign_in_guessed": ("Someone is trying to sign in as you",
+                        "{count} wrong passwords were tried for your account {username} in the "
+                        "last half hour, the latest from address {address}. If this was not "
+                        "you, tell your administrator; your own sign-in from your usual place "
+                        "still works."),
     "backup_failed": ("Backup failing",
                       "The scheduled backup to {destination} is failing: {error}. "
                       "Run `sanchika doctor` on the server."),

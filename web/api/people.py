@@ -3,15 +3,18 @@ Administrator only (auditors may read people and the audit log)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import request
 from flask.typing import ResponseReturnValue
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from engine.commands.people import MONITOR_SCOPES
+from engine.domain.offices import MONITOR_SCOPES
 from engine.domain.org import ROLES
 from web.api.auth import current_user
 from web.api.core import app_service
+from web.api.schemas import PasswordReset
 
 blp = Blueprint("people", __name__, url_prefix="/api/v1/admin",
                 description="Sections, posts, users, transfers, additional charges")
@@ -22,6 +25,8 @@ class SectionCreate(Schema):
     department_name = fields.String(load_default=None, validate=validate.Length(max=200))
     code = fields.String(required=True, validate=validate.Length(min=1, max=16))
     name = fields.String(load_default=None, validate=validate.Length(max=200))
+    office = fields.String(load_default=None, metadata={
+        "description": "the office's code (default: the department's secretariat)"})
 
 
 class PostCreate(Schema):
@@ -34,7 +39,8 @@ class PostCreate(Schema):
     superior = fields.String(load_default=None)
     monitors = fields.String(load_default=None, validate=validate.OneOf(MONITOR_SCOPES),
                              metadata={"description": "a monitoring post reads everything "
-                                                      "in its department or section"})
+                                                      "in its department, section, office "
+                                                      "(and those under it) or the state"})
 
 
 class UserCreate(Schema):
@@ -112,6 +118,26 @@ def add_charge(body: dict, username: str) -> ResponseReturnValue:
 def end_charge(username: str) -> ResponseReturnValue:
     """End the user's additional charges (only for `?post=CODE` if given)."""
     return app_service().end_charges(current_user(), username, request.args.get("post"))
+
+
+@blp.route("/users/<username>/deactivate", methods=["POST"])
+def deactivate(username: str) -> ResponseReturnValue:
+    """Deactivate an account: its web sessions and API tokens end at once."""
+    return app_service().deactivate_user(current_user(), username)
+
+
+@blp.route("/users/<username>/reset-password", methods=["POST"])
+@blp.arguments(PasswordReset)
+@blp.response(204)
+def reset_password(body: dict[str, Any], username: str) -> None:
+    """Set a new password for a user; their web sessions and API tokens end."""
+    app_service().reset_password(current_user(), username, body["password"])
+
+
+@blp.route("/users/<username>/unlock", methods=["POST"])
+def unlock(username: str) -> ResponseReturnValue:
+    """Lift the sign-in locks of a user, from every address."""
+    return app_service().unlock_sign_in(current_user(), username)
 
 
 @blp.route("/audit")

@@ -46,7 +46,7 @@ def password() -> ResponseReturnValue:
     try:
         generation = service().change_password(
             me(), form.get("current_password", ""), form.get("new_password", ""),
-            form.get("repeat_password", ""))
+            repeat=form.get("repeat_password", ""), keep_sign_in_id=session.get("sign_in_id"))
     except InvalidInput as exc:
         return _page(_password_error(exc.message), 422)
     session[SESSION_GENERATION] = generation  # this session stays signed in
@@ -57,7 +57,7 @@ def password() -> ResponseReturnValue:
 def _password_error(message: str) -> str:
     """The engine's reason, in the reader's language."""
     field = message.split(":", 1)[0]
-    if field == "current_password":
+    if field in ("current_password", "old_password"):
         return _("The current password is wrong.")
     if field == "repeat_password":
         return _("The two new passwords differ.")
