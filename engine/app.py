@@ -5,6 +5,8 @@ The web layer and the CLI call these; they never touch the engine internals dire
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from engine.bpm.runtime import Runtime, StepResult
 from engine.commands.access import AccessServices
 from engine.commands.audit import AuditServices
 from engine.commands.dak import DakServices
+from engine.commands.executor import Executor
 from engine.commands.files import FileServices
 from engine.commands.people import PeopleServices
 from engine.commands.sla import SlaServices
@@ -59,6 +62,14 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
         self.definitions = Definitions(handlers.names(), settings.max_bpmn_bytes)
         self.runtime = Runtime(self.definitions, handlers)
         self.runtime.sla = SlaPolicy(settings.sla_default)
+        self.executor = Executor(self.db, [search.SearchIndexer])
+
+    @contextmanager
+    def command(self, actor: User | None = None) -> Iterator[Session]:
+        """One command: one transaction with its CommandContext (engine/commands/executor.py),
+        flushed once and committed at the end; a command called inside another joins it."""
+        with self.executor.command(actor) as ctx:
+            yield ctx.session
 
     # ------------------------------------------------------------ set-up
 
@@ -67,7 +78,7 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
         schema.upgrade(self.db.write_engine)
         deployed = []
         for path in sorted(PROCESS_DIR.glob("*.bpmn")):
-            with self.db.transaction() as s:
+            with self.command() as s:
                 definition, created = self.definitions.deploy(s, path.read_bytes(), "init")
                 if created:
                     self._start_scheduled(s, definition)
@@ -77,7 +88,7 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
     def deploy(self, xml: bytes, actor: User | None) -> tuple[ProcessDefinition, bool]:
         if actor is not None:
             org.require_role(actor, "designer", "admin")
-        with self.db.transaction() as s:
+        with self.command() as s:
             definition, created = self.definitions.deploy(
                 s, xml, actor.username if actor else "cli")
             if created:
@@ -100,7 +111,7 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
     def diarise(self, actor: User, fields: dict[str, Any], pdf: bytes | None = None,
                 pdf_name: str | None = None) -> dict[str, Any]:
         org.require_post(actor)
-        with self.db.transaction() as s:
+        with self.command() as s:
             fields = {k: v for k, v in fields.items() if k != "pdf_sha256"}
             if pdf is not None:
                 document = uploads.store_pdf(s, self.settings.data_dir,
@@ -141,7 +152,7 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
     def open_file(self, actor: User, subject: str, head: str, priority: str | None = None,
                   receipt_id: int | None = None, kind: str = "electronic") -> dict[str, Any]:
         org.require_post(actor)
-        with self.db.transaction() as s:
+        with self.command() as s:
             file = self._open_file(s, actor, subject, head, priority or "Normal", kind)
             if receipt_id is not None:
                 task = s.scalar(select(OpenTask).where(
@@ -174,12 +185,12 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
         return file
 
     def file(self, actor: User, file_id: int) -> dict[str, Any]:
+        """A file as the actor may see it. A read: it records nothing (the web layer calls
+        `record_opened` when an officer opens the file)."""
         with self.db.reader() as s:
             file = files_mod.get_file(s, file_id)
             visibility.require_read_file(s, actor, file)
-        self._note_opened(actor, file_id)
-        with self.db.reader() as s:
-            return views.file_view(s, files_mod.get_file(s, file_id), actor)
+            return views.file_view(s, file, actor)
 
     def find_files(self, actor: User, file_no: str | None = None, q: str | None = None,
                    holder: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
@@ -200,7 +211,7 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
 
     def add_note(self, actor: User, file_id: int, text: str,
                  ref_correspondence_id: int | None = None) -> dict[str, Any]:
-        with self.db.transaction() as s:
+        with self.command() as s:
             file = files_mod.get_file(s, file_id)
             note = files_mod.add_note(s, file, actor, text)
             self._record_note(s, file, note, actor)
@@ -246,7 +257,7 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
             return [{**views.task_row(t, now), "post": names.post(t.post_id)} for t in rows]
 
     def act(self, actor: User, task_id: int, body: dict[str, Any]) -> dict[str, Any]:
-        with self.db.transaction() as s:
+        with self.command() as s:
             task = s.get(OpenTask, task_id)
             if task is None:
                 raise NotFound(f"no task with id {task_id}")

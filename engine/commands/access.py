@@ -99,7 +99,7 @@ class AccessServices:
         if not fields.get("user"):
             raise InvalidInput("user: required (a username)")
         until = _until(fields.get("until"))
-        with self.db.transaction() as s:
+        with self.command() as s:
             item = self._item(s, fields.get("file_id"), fields.get("receipt_id"))
             self._may_grant(s, actor, item)
             grantee = s.scalar(select(User).where(User.username == fields["user"]))
@@ -118,7 +118,7 @@ class AccessServices:
             return grant_view(grant, views.Names(s))
 
     def revoke_grant(self, actor: User, grant_id: int) -> dict[str, Any]:
-        with self.db.transaction() as s:
+        with self.command() as s:
             grant = s.get(AccessGrant, grant_id)
             if grant is None:
                 raise NotFound(f"no grant with id {grant_id}")

@@ -91,7 +91,7 @@ class AuditServices:
     # ------------------------------------------------------------ checkpoints, verify
 
     def checkpoint(self) -> dict[str, Any]:
-        with self.db.transaction() as s:
+        with self.command() as s:
             cp = checkpoints.create(s, self.audit_keys)
             return {"seq": cp.seq, "at": cp.at.isoformat(), "instances": cp.instances,
                     "events": cp.events, "hash": cp.hash}

@@ -76,7 +76,7 @@ class PeopleServices:
 
     def create_section(self, actor: User, fields: dict[str, Any]) -> dict[str, Any]:
         org.require_role(actor, "admin")
-        with self.db.transaction() as s:
+        with self.command() as s:
             dept = org.ensure_department(s, fields["department"],
                                          fields.get("department_name") or fields["department"])
             section = org.ensure_section(s, dept, fields["code"], fields.get("name") or
@@ -87,7 +87,7 @@ class PeopleServices:
 
     def create_post(self, actor: User, fields: dict[str, Any]) -> dict[str, Any]:
         org.require_role(actor, "admin")
-        with self.db.transaction() as s:
+        with self.command() as s:
             if s.scalar(select(Post.id).where(Post.code == fields["code"])) is not None:
                 raise Conflict(f"code: a post with code '{fields['code']}' exists")
             section = self._section(s, fields["department"], fields["section"])
@@ -114,7 +114,7 @@ class PeopleServices:
 
     def create_user(self, actor: User, fields: dict[str, Any]) -> dict[str, Any]:
         org.require_role(actor, "admin")
-        with self.db.transaction() as s:
+        with self.command() as s:
             if s.scalar(select(User.id).where(User.username == fields["username"])):
                 raise Conflict(f"username: '{fields['username']}' is taken")
             post = post_by_ref(s, fields["post"]) if fields.get("post") else None
@@ -155,7 +155,7 @@ class PeopleServices:
     def transfer(self, actor: User, username: str, post_ref: Any) -> dict[str, Any]:
         """Move a user to another post (or, with post null, relieve them of theirs)."""
         org.require_role(actor, "admin")
-        with self.db.transaction() as s:
+        with self.command() as s:
             user = org.user_by_username(s, username)
             if user.role != "officer":
                 raise InvalidInput(f"username: '{username}' is {user.role}; only officers "
@@ -181,7 +181,7 @@ class PeopleServices:
                    ends: Any) -> dict[str, Any]:
         """The user also acts for `post` from `starts` to `ends` (office days, inclusive)."""
         org.require_role(actor, "admin")
-        with self.db.transaction() as s:
+        with self.command() as s:
             user = org.user_by_username(s, username)
             if user.role != "officer":
                 raise InvalidInput(f"username: '{username}' is {user.role}; only officers "
@@ -220,7 +220,7 @@ class PeopleServices:
                     ) -> list[dict[str, Any]]:
         """End the user's additional charges not yet over (only for `post` if given)."""
         org.require_role(actor, "admin")
-        with self.db.transaction() as s:
+        with self.command() as s:
             user = org.user_by_username(s, username)
             today = org.office_today()
             query = select(AdditionalCharge).where(

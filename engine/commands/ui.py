@@ -69,7 +69,7 @@ class UiServices:
         now = utcnow()
         keys = [f"user:{username.lower()}"] + ([f"ip:{ip}"] if ip else [])
         error: SanchikaError | None = None
-        with self.db.transaction() as s:  # type: ignore[attr-defined]
+        with self.command() as s:  # type: ignore[attr-defined]
             locks = [t for t in (s.get(SignInThrottle, k) for k in keys)
                      if t is not None and t.locked_until and t.locked_until > now]
             user = None
@@ -120,7 +120,7 @@ class UiServices:
     def sign_out(self, sign_in_id: int | None) -> None:
         if not sign_in_id:
             return
-        with self.db.transaction() as s:  # type: ignore[attr-defined]
+        with self.command() as s:  # type: ignore[attr-defined]
             record = s.get(SignIn, int(sign_in_id))
             if record is not None and record.signed_out_at is None:
                 record.signed_out_at = utcnow()
@@ -136,7 +136,7 @@ class UiServices:
     def set_language(self, actor: User, language: str) -> None:
         if language not in UI_LANGUAGES:
             raise InvalidInput(f"language: one of {', '.join(UI_LANGUAGES)}")
-        with self.db.transaction() as s:  # type: ignore[attr-defined]
+        with self.command() as s:  # type: ignore[attr-defined]
             user = s.get(User, actor.id)
             user.language = language
 

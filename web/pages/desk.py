@@ -51,6 +51,7 @@ def files():  # type: ignore[no-untyped-def]
 @login_required
 def file(file_id: int):  # type: ignore[no-untyped-def]
     svc, user = service(), me()
+    svc.record_opened(user, file_id)
     view = svc.file(user, file_id)
     pdfs = svc.receipts_with_pdf([c["id"] for c in view["correspondence"]])
     mine = _my_tasks(view)

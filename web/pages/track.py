@@ -17,6 +17,7 @@ bp = page_blueprint("track")
 def track(kind: str, subject_id: int):  # type: ignore[no-untyped-def]
     svc, user = service(), me()
     if kind == "files":
+        svc.record_opened(user, subject_id)
         item = svc.file(user, subject_id)
         movements = svc.track(user, subject_id)["movements"]
         number = item["file_no"]
@@ -33,6 +34,7 @@ def track(kind: str, subject_id: int):  # type: ignore[no-untyped-def]
 @login_required
 def history(file_id: int):  # type: ignore[no-untyped-def]
     svc, user = service(), me()
+    svc.record_opened(user, file_id)
     item = svc.file(user, file_id)
     events = svc.file_history(user, file_id)
     return render_template("history.html", item=item, events=events)
