@@ -43,6 +43,7 @@ from engine.store.models import (
     OpenTask,
     Post,
     ProcessDefinition,
+    Receipt,
     User,
     utcnow,
 )
@@ -152,15 +153,15 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
     def open_file(self, actor: User, subject: str, head: str, priority: str | None = None,
                   receipt_id: int | None = None, kind: str = "electronic") -> dict[str, Any]:
         org.require_post(actor)
-        with self.command() as s:
+        with self.command(actor) as s:
             file = self._open_file(s, actor, subject, head, priority or "Normal", kind)
             if receipt_id is not None:
-                task = s.scalar(select(OpenTask).where(
-                    OpenTask.receipt_id == receipt_id, OpenTask.closed_at.is_(None)))
+                task = _load_task(s, (OpenTask.receipt_id == receipt_id)
+                                  & OpenTask.closed_at.is_(None))
                 if task is None:
                     raise Conflict(f"receipt {receipt_id} is not open for action")
                 self._act(s, actor, task, {"action": "put_in_file", "file_id": file.id})
-            return views.file_view(s, file, actor)
+            return views.file_view(s, file, actor, fresh=True)
 
     def _open_file(self, s: Session, actor: User, subject: str, head: str, priority: str,
                    kind: str = "electronic") -> File:
@@ -257,8 +258,8 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
             return [{**views.task_row(t, now), "post": names.post(t.post_id)} for t in rows]
 
     def act(self, actor: User, task_id: int, body: dict[str, Any]) -> dict[str, Any]:
-        with self.command() as s:
-            task = s.get(OpenTask, task_id)
+        with self.command(actor) as s:
+            task = _load_task(s, OpenTask.id == task_id)
             if task is None:
                 raise NotFound(f"no task with id {task_id}")
             outcome = self._act(s, actor, task, body)
@@ -270,7 +271,7 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
             raise Conflict("this task has already been acted on")
         if task.post_id not in org.acting_post_ids(s, actor):
             raise Forbidden("this task is not in your inbox: it is with post "
-                            f"{s.get(Post, task.post_id).code}, which you do not hold")
+                            f"{org.post_info(s, task.post_id).code}, which you do not hold")
         action = str(body.get("action") or "")
         allowed = task.actions.split(",")
         if action not in allowed:
@@ -283,7 +284,8 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
         remark = (body.get("remark") or "").strip() or None
         data, to_post = self._action_data(s, actor, task, action, body)
         record = {"action": action, "to": to_post.code if to_post else None,
-                  "remark": remark, "reason": reason, "as_post": s.get(Post, task.post_id).code,
+                  "remark": remark, "reason": reason,
+                  "as_post": org.post_info(s, task.post_id).code,
                   **{k: v for k, v in data.items() if k in ("file_id", "record_category")}}
         record.update(self._receipt_extras(s, actor, task, action, body, to_post))
         if body.get("note") and task.kind == "file":
@@ -304,13 +306,13 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
                 "completed": result.completed}
 
     def _action_data(self, s: Session, actor: User, task: OpenTask, action: str,
-                     body: dict[str, Any]) -> tuple[dict[str, Any], Post | None]:
+                     body: dict[str, Any]) -> tuple[dict[str, Any], Any]:
         data: dict[str, Any] = {"action": action}
-        to_post: Post | None = None
+        to_post: Any = None
         if action in ("forward", "submit"):
             if not body.get("to"):
                 raise InvalidInput("to: required (a username or post code)")
-            to_post = org.resolve_post(s, body["to"])
+            to_post = org.resolve_post_info(s, body["to"])
             if to_post.id == task.post_id:
                 raise InvalidInput("to: the item is already with that post")
             if action == "submit" and not to_post.can_approve:
@@ -318,7 +320,7 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
         elif action == "return":
             to_post = self._previous_holder(s, task)
         elif action in ("approve", "reject"):
-            post = s.get(Post, task.post_id)
+            post = org.post_info(s, task.post_id)
             if not post.can_approve:
                 raise Forbidden(f"post {post.code} has no authority to {action}")
         elif action == "close" and task.kind == "file":
@@ -418,3 +420,15 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
                      "deployed_by": d.deployed_by, "has_running": d.id in running}
                     for d in rows]
 
+
+
+def _load_task(s: Session, where: Any) -> OpenTask | None:
+    """The task with its instance and file (or receipt) in one query: the command keeps
+    them, so the steps after this read none of them again."""
+    row = s.execute(
+        select(OpenTask, Instance, File, Receipt)
+        .outerjoin(Instance, Instance.id == OpenTask.instance_id)
+        .outerjoin(File, File.id == OpenTask.file_id)
+        .outerjoin(Receipt, Receipt.id == OpenTask.receipt_id)
+        .where(where).limit(1)).first()
+    return None if row is None else row[0]

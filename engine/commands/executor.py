@@ -48,6 +48,7 @@ class CommandContext:
     outbox_rows: dict[str, dict[str, Any]] = field(default_factory=dict)
     cache: dict[Any, Any] = field(default_factory=dict)
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    loaded: list[Any] = field(default_factory=list)  # strong references, see Executor
     _acting: list[int] | None = None
 
     # ------------------------------------------------------------ reading, cached
@@ -84,7 +85,8 @@ class CommandContext:
         session.flush()
         if self.history_rows:
             rows, self.history_rows = self.history_rows, []
-            session.execute(insert(HistoryEvent), rows)
+            # the table, not the entity: one executemany with one column list
+            session.execute(insert(HistoryEvent.__table__), rows)
         if self.outbox_rows:
             rows_out = list(self.outbox_rows.values())
             self.outbox_rows = {}
@@ -96,7 +98,7 @@ def _outbox_insert(session: Session) -> Any:
     looking first (SQLite and PostgreSQL spell it the same way)."""
     dialect = session.get_bind().dialect.name
     make = sqlite_insert if dialect == "sqlite" else pg_insert
-    return make(OutboxMessage).on_conflict_do_nothing(index_elements=["event_key"])
+    return make(OutboxMessage.__table__).on_conflict_do_nothing(index_elements=["event_key"])
 
 
 _current: ContextVar[CommandContext | None] = ContextVar("sanchika_command", default=None)
@@ -121,6 +123,10 @@ class Executor:
         # Flush notifications reach the command's listeners; only write sessions carry
         # a context, so readers pay nothing.
         event.listen(db.write_sessions, "after_flush", _after_flush)
+        # The session's identity map holds rows weakly: a file read in one helper and
+        # dropped would be read again by the next. The command holds what it loaded (its
+        # per-command cache of posts, files, instances...) until it ends.
+        event.listen(db.write_sessions, "loaded_as_persistent", _loaded)
 
     @contextmanager
     def command(self, actor: User | None = None) -> Iterator[CommandContext]:
@@ -148,6 +154,12 @@ class Executor:
                 hook(ctx)
         for callback in ctx.after_commit:
             callback()
+
+
+def _loaded(session: Session, obj: Any) -> None:
+    ctx = session.info.get(CONTEXT_KEY)
+    if ctx is not None:
+        ctx.loaded.append(obj)
 
 
 def _after_flush(session: Session, _flush_context: Any) -> None:

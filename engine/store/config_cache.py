@@ -1,6 +1,6 @@
 """In-process cache of configuration that every action reads and admins rarely change: SLA
-rules, the working calendar with its holidays, and the posts (which exist, and which
-department each belongs to).
+rules, the working calendar with its holidays, the posts (code, approving power, which
+department each belongs to) and which post each username holds.
 
 Without it every opened task re-read all rules, the calendar and all holidays. One cache
 per `Database` (engine/store/db.py); every session of that database finds it in
@@ -22,11 +22,11 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine.store.models import Post, Section
+from engine.store.models import Post, Section, User
 from engine.store.sla_models import Holiday, SlaRule, WorkCalendar
 
 TTL_SECONDS = 5.0
-WATCHED: tuple[type, ...] = (SlaRule, WorkCalendar, Holiday, Post, Section)
+WATCHED: tuple[type, ...] = (SlaRule, WorkCalendar, Holiday, Post, Section, User)
 INFO_KEY = "config_cache"
 _CHANGED = "config_changed"
 
