@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine.audit import history
+from engine.bpm import spiff_private
 from engine.bpm.codec import dump_state, load_state
 from engine.bpm.definitions import Definitions
 from engine.bpm.handler_api import HandlerContext, HandlerRegistry
@@ -232,7 +233,7 @@ class Runtime:
             return
         due = self.sla.due_at(session, instance, task.task_spec.name, post_id, start)
         for timer in timers:
-            timer._set_internal_data(event_value=due.isoformat())
+            spiff_private.set_internal(timer, event_value=due.isoformat())
 
     def _assignee(self, session: Session, task: SpiffTask, spec_meta: dict[str, Any]) -> int:
         expression = spec_meta.get("assignee", "holder_post")
@@ -326,7 +327,7 @@ def _waiting_timers(workflow: BpmnWorkflow) -> list[SpiffTask]:
 
 
 def _timer_due(task: SpiffTask) -> datetime | None:
-    value = task._get_internal_data("event_value")
+    value = spiff_private.get_internal(task, "event_value")
     if isinstance(value, str):
         try:
             return TimerEventDefinition.get_datetime(value)
