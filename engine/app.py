@@ -52,6 +52,7 @@ PROCESS_DIR = Path(__file__).resolve().parent.parent / "processes"
 FILE_PROCESS = "file_approval"
 DAK_PROCESS = "dak_receipt"
 SECTION_OFFICER_RANK = 2
+DEPLOY_ROLES = ("designer", "admin")
 
 
 class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaServices,
@@ -86,9 +87,14 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
                 deployed.append((definition.process_id, definition.version, created))
         return deployed
 
+    @staticmethod
+    def may_deploy(actor: User) -> bool:
+        """Whether the actor may deploy process versions (pages offer the button)."""
+        return actor.role in DEPLOY_ROLES
+
     def deploy(self, xml: bytes, actor: User | None) -> tuple[ProcessDefinition, bool]:
         if actor is not None:
-            org.require_role(actor, "designer", "admin")
+            org.require_role(actor, *DEPLOY_ROLES)
         with self.command() as s:
             definition, created = self.definitions.deploy(
                 s, xml, actor.username if actor else "cli")

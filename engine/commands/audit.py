@@ -90,8 +90,12 @@ class AuditServices:
 
     # ------------------------------------------------------------ checkpoints, verify
 
-    def checkpoint(self) -> dict[str, Any]:
-        with self.command() as s:
+    def checkpoint(self, actor: User | None = None) -> dict[str, Any]:
+        """Record a checkpoint over every history chain. A person asking must be an auditor
+        or admin; the scheduler and the CLI ask as the system (no actor)."""
+        if actor is not None:
+            org.require_role(actor, "auditor", "admin")
+        with self.command(actor) as s:
             cp = checkpoints.create(s, self.audit_keys)
             return {"seq": cp.seq, "at": cp.at.isoformat(), "instances": cp.instances,
                     "events": cp.events, "hash": cp.hash}

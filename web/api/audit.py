@@ -6,7 +6,6 @@ from flask import Response
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from engine.domain import org
 from web.api.auth import current_user
 from web.api.core import app_service
 
@@ -53,5 +52,4 @@ def public_key(username: str):
 @blp.route("/checkpoints", methods=["POST"])
 def checkpoint():
     """Record a checkpoint over every history chain now (auditor or admin)."""
-    org.require_role(current_user(), "auditor", "admin")
-    return app_service().checkpoint(), 201
+    return app_service().checkpoint(current_user()), 201
