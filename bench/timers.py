@@ -42,12 +42,12 @@ from sqlalchemy import create_engine, func, insert, select, text, update
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import handlers  # noqa: E402
-from engine.app import Sanchika  # noqa: E402
-from engine.config import Settings  # noqa: E402
-from engine.ops import scheduler  # noqa: E402
-from engine.ops.demo import create_demo  # noqa: E402
-from engine.store.models import (  # noqa: E402
+import handlers
+from engine.app import Sanchika
+from engine.config import Settings
+from engine.ops import scheduler
+from engine.ops.demo import create_demo
+from engine.store.models import (
     File,
     HistoryEvent,
     Instance,
@@ -137,7 +137,7 @@ def _with_file(state: str, old: int, new: int) -> str:
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def main() -> int:

@@ -5,8 +5,6 @@ The web layer and the CLI call these; they never touch the engine internals dire
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,21 +18,23 @@ from engine.bpm.runtime import Runtime, StepResult
 from engine.commands.access import AccessServices
 from engine.commands.audit import AuditServices
 from engine.commands.dak import DakServices
+from engine.commands.desk import DeskServices
 from engine.commands.executor import Executor
 from engine.commands.files import FileServices
 from engine.commands.people import PeopleServices
+from engine.commands.sessions import SessionServices
 from engine.commands.sla import SlaServices
 from engine.commands.ui import UiServices
 from engine.config import Settings
 from engine.domain import files as files_mod
-from engine.domain import org, receipts, uploads, visibility, yellow_notes
+from engine.domain import holding, org, receipts, uploads, visibility, yellow_notes
 from engine.errors import ActionNotAllowed, Conflict, Forbidden, InvalidInput, NotFound
 from engine.notify import notices, outbox
 from engine.read import views
 from engine.search import index as search
 from engine.sla.policy import SlaPolicy, limit_for
 from engine.store import schema
-from engine.store.db import Database
+from engine.store.db import Database, get_or_404
 from engine.store.models import (
     Document,
     File,
@@ -56,7 +56,7 @@ DEPLOY_ROLES = ("designer", "admin")
 
 
 class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaServices,
-               AuditServices, UiServices):
+               AuditServices, UiServices, SessionServices, DeskServices):
     def __init__(self, settings: Settings, handlers: HandlerRegistry):
         self.settings = settings
         self.db = Database(settings.database_url)
@@ -65,13 +65,6 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
         self.runtime = Runtime(self.definitions, handlers)
         self.runtime.sla = SlaPolicy(settings.sla_default)
         self.executor = Executor(self.db, [search.SearchIndexer])
-
-    @contextmanager
-    def command(self, actor: User | None = None) -> Iterator[Session]:
-        """One command: one transaction with its CommandContext (engine/commands/executor.py),
-        flushed once and committed at the end; a command called inside another joins it."""
-        with self.executor.command(actor) as ctx:
-            yield ctx.session
 
     # ------------------------------------------------------------ set-up
 
@@ -118,14 +111,15 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
     def diarise(self, actor: User, fields: dict[str, Any], pdf: bytes | None = None,
                 pdf_name: str | None = None) -> dict[str, Any]:
         org.require_post(actor)
-        with self.command() as s:
-            fields = {k: v for k, v in fields.items() if k != "pdf_sha256"}
+        with self.command(actor) as s:
+            fields = {k: v for k, v in fields.items() if k not in ("pdf_sha256", "pdf_name")}
             if pdf is not None:
                 document = uploads.store_pdf(s, self.settings.data_dir,
                                              self.settings.max_upload_bytes, pdf, pdf_name, actor)
                 fields["pdf_sha256"] = document.sha256
+                fields["pdf_name"] = uploads.upload_name(pdf_name)
             receipt = receipts.diarise(s, actor, fields)
-            instance, result = self.runtime.start(
+            instance, _ = self.runtime.start(
                 s, DAK_PROCESS,
                 {"receipt_id": receipt.id, "holder_post": actor.post_id,
                  "sla_duration": limit_for("Normal", self.settings.sla_default)},
@@ -151,8 +145,9 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
             visibility.require_read_receipt(s, actor, receipt)
             if not receipt.pdf_sha256:
                 raise NotFound(f"receipt {receipt.diary_no} has no scanned letter")
-            document = s.get(Document, receipt.pdf_sha256)
-            return uploads.read(self.settings.data_dir, document), document.filename
+            document = get_or_404(s, Document, receipt.pdf_sha256, "document")
+            return (uploads.read(self.settings.data_dir, document),
+                    receipt.pdf_name or document.filename)
 
     # ------------------------------------------------------------ files
 
@@ -259,9 +254,12 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
                 OpenTask.post_id.in_(posts), OpenTask.closed_at.is_(None),
                 OpenTask.parked.is_(False))
                 .order_by(OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.id))
+            tasks = list(rows)
             now = utcnow()
             names = views.Names(s)
-            return [{**views.task_row(t, now), "post": names.post(t.post_id)} for t in rows]
+            labels = views.item_labels(s, tasks)
+            return [views.labelled({**views.task_row(t, now), "post": names.post(t.post_id)},
+                                   labels) for t in tasks]
 
     def act(self, actor: User, task_id: int, body: dict[str, Any]) -> dict[str, Any]:
         with self.command(actor) as s:
@@ -311,7 +309,7 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
                 "next": [views.task_row(t) for t in result.opened],
                 "completed": result.completed}
 
-    def _action_data(self, s: Session, actor: User, task: OpenTask, action: str,
+    def _action_data(self, s: Session, actor: User, task: OpenTask, action: str,  # noqa: C901
                      body: dict[str, Any]) -> tuple[dict[str, Any], Any]:
         data: dict[str, Any] = {"action": action}
         to_post: Any = None
@@ -330,7 +328,10 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
             if not post.can_approve:
                 raise Forbidden(f"post {post.code} has no authority to {action}")
         elif action == "close" and task.kind == "file":
-            category = body.get("record_category") or "C"
+            category = body.get("record_category")
+            if not category:
+                raise InvalidInput("record_category: required to close a file "
+                                   "(A, B or C: how long its record is kept)")
             files_mod.close(files_mod.get_file(s, task.file_id), category)
             data["record_category"] = category
         elif action == "close":
@@ -350,6 +351,7 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
     def _target_file(self, s: Session, actor: User, body: dict[str, Any]) -> File:
         if body.get("file_id"):
             file = files_mod.get_file(s, int(body["file_id"]))
+            holding.require_holder_or_creator(s, actor, file, "have a receipt put up in it")
             if file.locked or file.status == "closed":
                 raise Conflict(f"file {file.file_no} is {file.status}; put the receipt elsewhere")
             return file
@@ -367,7 +369,7 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
             .order_by(Movement.id.desc()).limit(1))
         if last_in is None:
             raise ActionNotAllowed("action: nobody sent this item to you, so it cannot be returned")
-        return s.get(Post, last_in.from_post_id)
+        return get_or_404(s, Post, last_in.from_post_id)
 
     def _after_step(self, s: Session, actor: User, task: OpenTask, action: str,
                     remark: str | None, result: StepResult) -> None:
@@ -389,7 +391,7 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
         subject.holder_post_id = new_post
         subject.holder_since = now
         recipients = org.holders_of(s, new_post)
-        label = getattr(subject, "file_no", None) or getattr(subject, "diary_no", "")
+        label = str(getattr(subject, "file_no", None) or getattr(subject, "diary_no", ""))
         notices.received(s, f"received:{task.kind}:{subject.id}:{result.opened[0].task_uuid}",
                          recipients, label=label, subject=subject.subject, by=actor.username,
                          action=action)

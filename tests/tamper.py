@@ -30,6 +30,5 @@ def unguarded(conn: Connection, *tables: str) -> Iterator[None]:
 
 def tamper(service, statement, tables=("history_events",), **params) -> None:  # type: ignore[no-untyped-def]
     """Run one statement (text or a SQLAlchemy statement) with the guards of `tables` off."""
-    with service.db.write_engine.begin() as conn:
-        with unguarded(conn, *tables):
-            conn.execute(text(statement) if isinstance(statement, str) else statement, params)
+    with service.db.write_engine.begin() as conn, unguarded(conn, *tables):
+        conn.execute(text(statement) if isinstance(statement, str) else statement, params)

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from flask import Flask
 
+from engine import __version__
 from engine.app import Sanchika
 from engine.config import Settings
+from engine.ops.metrics import Metrics
 from web import errors
 from web.api import dak as api_dak
 from web.api import people as api_people
+from web.api import responses
 from web.api.audit import blp as audit_blp
 from web.api.core import blp
 from web.api.files import blp as files_blp
+from web.api.health import blp as health_blp
+from web.api.health import init_health
 from web.api.sla import blp as sla_blp
 from web.errors import SanchikaApi
+from web.security import init_security
+from web.serving import init_serving
 from web.ui import init_ui
 
 
@@ -30,7 +37,7 @@ def create_app(settings: Settings | None = None, service: Sanchika | None = None
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         API_TITLE="Sanchika e-Office API",
-        API_VERSION="v1",
+        API_VERSION=__version__,
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/api/v1",
         OPENAPI_JSON_PATH="openapi.json",
@@ -44,6 +51,13 @@ def create_app(settings: Settings | None = None, service: Sanchika | None = None
     api.register_blueprint(api_people.blp)
     api.register_blueprint(files_blp)
     api.register_blueprint(sla_blp)
+    api.register_blueprint(health_blp)
+    responses.document(api)
     errors.register(app)
     init_ui(app, service)
+    metrics = Metrics(settings, service.db)  # per app: its own registry
+    metrics.instrument(service)
+    init_health(app, metrics, settings)
+    init_serving(app, settings)
+    init_security(app)
     return app

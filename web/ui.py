@@ -4,12 +4,24 @@ page blueprints."""
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Flask, abort, g, render_template, request, send_from_directory, session
+from flask import (
+    Flask,
+    Response,
+    abort,
+    g,
+    render_template,
+    request,
+    send_from_directory,
+    session,
+)
+from flask.typing import ResponseReturnValue
 from flask_babel import Babel
 from flask_babel import gettext as _
 from flask_login import AnonymousUserMixin, LoginManager, UserMixin, current_user
@@ -24,7 +36,12 @@ TRANSLATIONS = WEB / "translations"
 NODE_MODULES = WEB / "node_modules"
 # Only these package folders are served from node_modules (never the whole tree).
 API_PREFIX = "/api/"
-VENDOR_PATHS = ("bpmn-js/dist/", "chart.js/dist/", "@fontsource/noto-sans-devanagari/")
+VENDOR_PATHS = ("bpmn-js/dist/", "chart.js/dist/", "@fontsource/noto-sans-devanagari/",
+                "swagger-ui-dist/swagger-ui")
+
+# the session generation a session began in (engine/domain/sessions.py): sign-off
+# everywhere, a password change or reset and deactivation move it on, ending older sessions
+SESSION_GENERATION = "generation"
 
 csrf = CSRFProtect()
 babel = Babel()
@@ -50,7 +67,7 @@ class WebUser(UserMixin):
 
 def me() -> User:
     """The signed-in user's record (pages are login_required, so there is one)."""
-    return current_user.model  # type: ignore[union-attr]
+    return current_user.model
 
 
 def compile_catalogs(folder: Path = TRANSLATIONS) -> None:
@@ -77,13 +94,52 @@ def select_locale() -> str:
     return request.accept_languages.best_match(UI_LANGUAGES) or "en"
 
 
+def unread_count(service: Sanchika) -> int:
+    """New in-app notifications of the signed-in user (the header's count), once a request."""
+    if not current_user.is_authenticated:
+        return 0
+    if "unread" not in g:
+        g.unread = service.unread_notifications(current_user.model)
+    return int(g.unread)
+
+
+def _init_sessions(app: Flask, service: Sanchika) -> None:
+    """Flask-Login with sessions the server can end."""
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.anonymous_user = AnonymousUserMixin
+
+    # Idle timeout: the session cookie is re-signed on every request and refused once
+    # older than this (Flask checks the signature's age); the absolute limit is checked
+    # by the loader against the sign-in time the session carries.
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=service.settings.idle_minutes)
+    app.config["SESSION_REFRESH_EACH_REQUEST"] = True
+    absolute = service.settings.session_hours * 3600
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> WebUser | None:
+        """Every request asks the server whether this session is still open: signed off,
+        signed off everywhere, password changed or reset, deactivated all end it."""
+        started = session.get("started")
+        if not user_id.isdigit() or not isinstance(started, int | float) \
+                or time.time() - started > absolute:
+            return None
+        user = service.session_user(int(user_id), session.get("sign_in_id"),
+                                    session.get("generation"))
+        return WebUser(user) if user is not None else None
+
+
 def init_ui(app: Flask, service: Sanchika) -> None:
+    from web.pages import account as pages_account
     from web.pages import auth as pages_auth
     from web.pages import dashboard as pages_dashboard
     from web.pages import designer as pages_designer
     from web.pages import desk as pages_desk
+    from web.pages import registers as pages_registers
     from web.pages import search as pages_search
     from web.pages import track as pages_track
+    from web.pages import work as pages_work
     compile_catalogs()
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # valid for the session's life
@@ -99,41 +155,36 @@ def init_ui(app: Flask, service: Sanchika) -> None:
                 and not request.path.startswith(API_PREFIX):
             csrf.protect()
 
-    login_manager.init_app(app)
-    login_manager.login_view = "auth.login"
-    login_manager.login_message = None  # type: ignore[assignment]
-    login_manager.anonymous_user = AnonymousUserMixin
-
-    @login_manager.user_loader
-    def load_user(user_id: str) -> WebUser | None:
-        user = service.user(int(user_id)) if user_id.isdigit() else None
-        return WebUser(user) if user is not None and user.active else None
+    _init_sessions(app, service)
 
     for module in (pages_auth, pages_desk, pages_search, pages_track, pages_designer,
-                   pages_dashboard):
+                   pages_dashboard, pages_work, pages_account, pages_registers):
         app.register_blueprint(module.bp)
+
+    def _unread() -> int:
+        return unread_count(service)
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
         from flask_babel import get_locale
 
         return {"lang": str(get_locale() or "en"), "me": current_user,
-                "has": lambda name: hasattr(service, name)}
+                "has": lambda name: hasattr(service, name), "unread": _unread}
 
     @app.errorhandler(CSRFError)
-    def _csrf(exc: CSRFError):  # type: ignore[no-untyped-def]
+    def _csrf(exc: CSRFError) -> ResponseReturnValue:
         return render_template("error.html", status=400, message=_(
             "The form was refused: its security token is missing or has expired. "
             "Go back, reload the page and try again.")), 400
 
     @app.get("/vendor/<path:name>")
-    def vendor(name: str):  # type: ignore[no-untyped-def]
+    def vendor(name: str) -> Response:
         if not name.startswith(VENDOR_PATHS) or ".." in name:
             abort(404)
         return send_from_directory(NODE_MODULES, name, max_age=3600)
 
     @app.after_request
-    def _headers(response):  # type: ignore[no-untyped-def]
+    def _headers(response: Response) -> Response:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
         if "text/html" in response.content_type and g.get("no_store", True):

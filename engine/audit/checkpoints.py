@@ -26,6 +26,7 @@ from engine.audit.history import GENESIS, canonical_json
 from engine.audit.keys import AuditKeys
 from engine.domain.files import _iso
 from engine.store.audit_models import Checkpoint, CheckpointHead
+from engine.store.db import get_or_404
 from engine.store.models import HistoryEvent, Instance, utcnow
 
 MAC_PURPOSE = "checkpoint-mac"
@@ -95,7 +96,7 @@ def verify(session: Session, keys: AuditKeys | None) -> tuple[int, list[str]]:
     problems: list[str] = []
     prev_root = prev_hash = GENESIS
     count = 0
-    can_mac = keys is not None and keys.exists()
+    mac_keys = keys if keys is not None and keys.exists() else None
     for expected, cp in enumerate(session.scalars(select(Checkpoint).order_by(Checkpoint.seq)),
                                   start=1):
         count += 1
@@ -112,10 +113,11 @@ def verify(session: Session, keys: AuditKeys | None) -> tuple[int, list[str]]:
             problems.append(f"{name}: its recorded chain heads were altered")
         elif checkpoint_hash(body) != cp.hash:
             problems.append(f"{name}: altered (its hash does not match its contents)")
-        elif can_mac and not hmac.compare_digest(mac(keys, cp.hash, create=False), cp.mac):
+        elif mac_keys is not None and not hmac.compare_digest(
+                mac(mac_keys, cp.hash, create=False), cp.mac):
             problems.append(f"{name}: its MAC does not match: written without the audit key")
         prev_root, prev_hash = cp.root, cp.hash
-    if count and keys is not None and not can_mac:
+    if count and keys is not None and mac_keys is None:
         problems.append(f"checkpoints: cannot check their MACs, no audit key at "
                         f"{keys.master_path}")
     # Every recorded head must still be an event of its chain, with the same hash.
@@ -154,7 +156,7 @@ def proof(session: Session, instance_id: int) -> dict[str, Any] | None:
                           .order_by(CheckpointHead.checkpoint_id.desc()).limit(1))
     if head is None:
         return None
-    cp = session.get(Checkpoint, head.checkpoint_id)
+    cp = get_or_404(session, Checkpoint, head.checkpoint_id)
     before = session.scalar(select(Checkpoint.root).where(Checkpoint.seq == cp.seq - 1))
     return {
         "checkpoint": checkpoint_body(cp.seq, cp.at, cp.instances, cp.events, cp.root,

@@ -96,20 +96,24 @@ def _json(value: Any) -> bytes:
 # ---------------------------------------------------------------- offline check
 
 
-def check(path: str | Path) -> tuple[str, list[str]]:
-    """(what was checked, problems). Needs nothing but the zip."""
+class _Unreadable(Exception):
+    """The zip, or its manifest, cannot be read at all."""
+
+
+def _read_zip(path: str | Path) -> tuple[dict[str, Any], dict[str, bytes], list[str]]:
+    """(manifest, the members it lists, problems with the members)."""
     try:
         z = zipfile.ZipFile(path)
     except (OSError, zipfile.BadZipFile) as exc:
-        return str(path), [f"{path}: not a readable zip ({exc})"]
+        raise _Unreadable(f"{path}: not a readable zip ({exc})") from exc
     with z:
         names = set(z.namelist())
         if "manifest.json" not in names:
-            return str(path), ["manifest.json: missing"]
+            raise _Unreadable("manifest.json: missing")
         try:
             manifest = json.loads(z.read("manifest.json"))
         except ValueError:
-            return str(path), ["manifest.json: not JSON"]
+            raise _Unreadable("manifest.json: not JSON") from None
         problems: list[str] = []
         if manifest.get("format") != FORMAT:
             problems.append(f"manifest.json: unknown format {manifest.get('format')!r}")
@@ -124,6 +128,15 @@ def check(path: str | Path) -> tuple[str, list[str]]:
             data[name] = z.read(name)
             if hashlib.sha256(data[name]).hexdigest() != digest:
                 problems.append(f"{name}: its SHA-256 differs from the manifest")
+    return manifest, data, problems
+
+
+def check(path: str | Path) -> tuple[str, list[str]]:
+    """(what was checked, problems). Needs nothing but the zip."""
+    try:
+        manifest, data, problems = _read_zip(path)
+    except _Unreadable as exc:
+        return str(path), [str(exc)]
     label = f"file {manifest.get('file_no')}"
     try:
         file_json = json.loads(data["file.json"])
@@ -131,7 +144,7 @@ def check(path: str | Path) -> tuple[str, list[str]]:
         sigs = json.loads(data["signatures.json"])
         proof = json.loads(data["checkpoint.json"])
     except (KeyError, ValueError) as exc:
-        return label, problems + [f"export incomplete or unreadable: {exc}"]
+        return label, [*problems, f"export incomplete or unreadable: {exc}"]
     chains: dict[Any, list[dict[str, Any]]] = {}
     for event in chain:
         chains.setdefault(event.get("instance_id"), []).append(event)
@@ -196,6 +209,11 @@ def _check_content(file_json: dict[str, Any], chain: list[dict[str, Any]],
     return problems
 
 
+# What each exported signature must carry to rebuild the signed bytes (signing.payload).
+SIGNED_FIELDS = ("file_id", "instance_id", "username", "key_id", "action", "content_hash",
+                 "signed_at")
+
+
 def _check_signatures(file_json: dict[str, Any], sigs: list[dict[str, Any]],
                       data: dict[str, bytes]) -> list[str]:
     problems = []
@@ -213,10 +231,14 @@ def _check_signatures(file_json: dict[str, Any], sigs: list[dict[str, Any]],
         except ValueError:
             problems.append(f"{who}: the included public key is unreadable")
             continue
+        missing = [k for k in SIGNED_FIELDS if s.get(k) is None]
+        if file_no is None or missing:
+            problems.append(f"{who}: incomplete, lacks {', '.join(missing) or 'the file number'}")
+            continue
         message = signing.payload(
-            file_no=file_no, file_id=s.get("file_id"), instance_id=s.get("instance_id"),
-            signer=s.get("username"), key_id=s.get("key_id"), action=s.get("action"),
-            content_hash_=s.get("content_hash"), signed_at=s.get("signed_at"))
+            file_no=file_no, file_id=s["file_id"], instance_id=s["instance_id"],
+            signer=s["username"], key_id=s["key_id"], action=s["action"],
+            content_hash_=s["content_hash"], signed_at=s["signed_at"])
         if not signing.check(pem.decode(), message, s.get("signature") or ""):
             problems.append(f"{who}: the signature does not verify")
     return problems

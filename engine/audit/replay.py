@@ -8,6 +8,7 @@ looked up for display only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,60 +85,110 @@ def replay(session: Session, kind: str, subject: Any, at: int | None) -> dict[st
 
 
 def _apply(state: _State, event: Any, kind: str) -> None:
-    data = event.data if isinstance(event.data, dict) else {}
-    at = event.at.isoformat()
-    if event.kind == "task_ready":
-        state.open_tasks[data.get("task_id") or f"#{event.seq}"] = {
-            "step": event.task_spec, "name": data.get("name"), "post_id": data.get("post_id"),
-            "since": at, "due_at": data.get("due_at")}
-        _moved(state, data.get("post_id"), at)
-    elif event.kind == "task_completed":
-        task = _take(state.open_tasks, data.get("task_id"), event.task_spec)
-        action = data.get("action")
-        state.pending = {"from": task["post_id"] if task else state.holder, "action": action,
-                         "remark": data.get("remark"), "by": event.actor, "at": at}
-        note = data.get("note")
-        if isinstance(note, dict):
-            state.notes.append({"para_no": note.get("para_no"), "text": note.get("text"),
-                                "author": event.actor, "at": at, "sealed": False})
-        if action == "close":
-            state.status = "closed"
-            state.remark = data.get("remark")
-    elif event.kind == "task_withdrawn":
-        _take(state.open_tasks, data.get("task_id"), event.task_spec)
-    elif event.kind == "note_added":
-        state.notes.append({"para_no": data.get("para_no"), "text": data.get("text"),
+    """Apply one history event to the replayed state (events of other kinds change
+    nothing)."""
+    step = _STEPS.get(event.kind)
+    if step is not None:
+        data = event.data if isinstance(event.data, dict) else {}
+        step(state, event, data, event.at.isoformat(), kind)
+
+
+# Each step takes (state, event, its data, its time as ISO text, the item's kind).
+Step = Callable[[_State, Any, dict[str, Any], str, str], None]
+
+
+def _task_ready(state: _State, event: Any, data: dict[str, Any], at: str, kind: str) -> None:
+    state.open_tasks[data.get("task_id") or f"#{event.seq}"] = {
+        "step": event.task_spec, "name": data.get("name"), "post_id": data.get("post_id"),
+        "since": at, "due_at": data.get("due_at")}
+    _moved(state, data.get("post_id"), at)
+
+
+def _task_completed(state: _State, event: Any, data: dict[str, Any], at: str,
+                    kind: str) -> None:
+    task = _take(state.open_tasks, data.get("task_id"), event.task_spec)
+    action = data.get("action")
+    state.pending = {"from": task["post_id"] if task else state.holder, "action": action,
+                     "remark": data.get("remark"), "by": event.actor, "at": at}
+    note = data.get("note")
+    if isinstance(note, dict):
+        state.notes.append({"para_no": note.get("para_no"), "text": note.get("text"),
                             "author": event.actor, "at": at, "sealed": False})
-    elif event.kind == "correspondence_added":
-        state.correspondence.append({k: data.get(k) for k in (
-            "receipt_id", "diary_no", "subject", "sender", "pdf_sha256")} | {"at": at})
-    elif event.kind == "handler_called":
-        result = data.get("result") if isinstance(data.get("result"), dict) else {}
-        if data.get("handler") == "lock_file":
-            state.locked, state.status = True, "approved"
-            state.locked_at = result.get("locked_at")
-            state.content_hash = result.get("content_hash")
-            for note in state.notes:
-                note["sealed"] = True
-        elif data.get("handler") == "put_in_file" and kind == "receipt":
-            state.status, state.filed_in = "filed", result.get("file_no")
-    elif event.kind == "timer_set":
-        state.timers[data.get("timer_id") or event.task_spec] = {
-            "step": event.task_spec, "due_at": data.get("due_at")}
-    elif event.kind in ("timer_fired", "timer_cancelled"):
-        key = data.get("timer_id")
-        if key not in state.timers:  # events written before timers carried their id
-            key = next((k for k, t in state.timers.items() if t["step"] == event.task_spec),
-                       None)
+    if action == "close":
+        state.status = "closed"
+        state.remark = data.get("remark")
+
+
+def _task_withdrawn(state: _State, event: Any, data: dict[str, Any], at: str,
+                    kind: str) -> None:
+    _take(state.open_tasks, data.get("task_id"), event.task_spec)
+
+
+def _note_added(state: _State, event: Any, data: dict[str, Any], at: str, kind: str) -> None:
+    state.notes.append({"para_no": data.get("para_no"), "text": data.get("text"),
+                        "author": event.actor, "at": at, "sealed": False})
+
+
+def _correspondence_added(state: _State, event: Any, data: dict[str, Any], at: str,
+                          kind: str) -> None:
+    state.correspondence.append({k: data.get(k) for k in (
+        "receipt_id", "diary_no", "subject", "sender", "pdf_sha256")} | {"at": at})
+
+
+def _handler_called(state: _State, event: Any, data: dict[str, Any], at: str,
+                    kind: str) -> None:
+    result = data.get("result")
+    result = result if isinstance(result, dict) else {}
+    if data.get("handler") == "lock_file":
+        state.locked, state.status = True, "approved"
+        state.locked_at = result.get("locked_at")
+        state.content_hash = result.get("content_hash")
+        for note in state.notes:
+            note["sealed"] = True
+    elif data.get("handler") == "put_in_file" and kind == "receipt":
+        state.status, state.filed_in = "filed", result.get("file_no")
+
+
+def _timer_set(state: _State, event: Any, data: dict[str, Any], at: str, kind: str) -> None:
+    state.timers[data.get("timer_id") or event.task_spec] = {
+        "step": event.task_spec, "due_at": data.get("due_at")}
+
+
+def _timer_gone(state: _State, event: Any, data: dict[str, Any], at: str, kind: str) -> None:
+    key = data.get("timer_id")
+    if key not in state.timers:  # events written before timers carried their id
+        key = next((k for k, t in state.timers.items() if t["step"] == event.task_spec), None)
+    if key is not None:
         state.timers.pop(key, None)
-    elif event.kind == "approval_signed":
-        state.signatures.append({k: data.get(k) for k in (
-            "action", "key_id", "content_hash", "signed_at", "signature")}
-            | {"signer": event.actor})
-    elif event.kind == "instance_completed":
-        state.completed = True
-        state.holder = None
-        state.pending = None
+
+
+def _approval_signed(state: _State, event: Any, data: dict[str, Any], at: str,
+                     kind: str) -> None:
+    state.signatures.append({k: data.get(k) for k in (
+        "action", "key_id", "content_hash", "signed_at", "signature")}
+        | {"signer": event.actor})
+
+
+def _instance_completed(state: _State, event: Any, data: dict[str, Any], at: str,
+                        kind: str) -> None:
+    state.completed = True
+    state.holder = None
+    state.pending = None
+
+
+_STEPS: dict[str, Step] = {
+    "task_ready": _task_ready,
+    "task_completed": _task_completed,
+    "task_withdrawn": _task_withdrawn,
+    "note_added": _note_added,
+    "correspondence_added": _correspondence_added,
+    "handler_called": _handler_called,
+    "timer_set": _timer_set,
+    "timer_fired": _timer_gone,
+    "timer_cancelled": _timer_gone,
+    "approval_signed": _approval_signed,
+    "instance_completed": _instance_completed,
+}
 
 
 def _take(tasks: dict[str, dict[str, Any]], task_id: str | None, step: str | None

@@ -91,7 +91,8 @@ class KeyRing:
         path = self._path(user_id)
         if not os.path.exists(path):
             return None
-        stored = json.loads(open(path, encoding="utf-8").read())
+        with open(path, encoding="utf-8") as f:
+            stored = json.load(f)
         raw = self._aead(user_id, create=False).decrypt(
             base64.b64decode(stored["nonce"]), base64.b64decode(stored["ciphertext"]),
             f"user:{user_id}".encode())
@@ -113,7 +114,10 @@ class KeyRing:
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:  # made concurrently: use that one
-            return self.load(user_id)  # type: ignore[return-value]
+            made = self.load(user_id)
+            if made is None:  # and removed again since: nothing sound to sign with
+                raise
+            return made
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             json.dump(record, out)
         return key
@@ -190,14 +194,15 @@ def reopenings_in(events: Any) -> list[Reopening]:
     found = []
     for at, instance_id, data in events:
         data = data if isinstance(data, dict) else {}
-        result = data.get("result") if isinstance(data.get("result"), dict) else {}
+        result = data.get("result")
+        result = result if isinstance(result, dict) else {}
         if data.get("handler") == REOPEN_HANDLER and result.get("reopened") is True:
             at = datetime.fromisoformat(at) if isinstance(at, str) else at
             found.append(Reopening(at, instance_id, result.get("content_hash")))
     return sorted(found, key=lambda r: r.at)
 
 
-def expected_content_hash(at: Any, instance_id: int, reopened: list[Reopening],
+def expected_content_hash(at: Any, instance_id: int | None, reopened: list[Reopening],
                           current: str) -> str | None:
     """The content hash something recorded at `at` in `instance_id` (a signature, a lock)
     must still match: the current one, unless the file was reopened since — then what it
@@ -235,13 +240,13 @@ def verify(session: Session, ring: KeyRing | None) -> tuple[int, list[str]]:
         file = session.get(File, row.file_id)
         file_no = file.file_no if file else f"id {row.file_id}"
         name = f"file {file_no}: {row.action} by {row.username} at {_iso(row.signed_at)}"
-        key = keys.get(row.key_id)
-        if key is None:
+        signer_key = keys.get(row.key_id)
+        if signer_key is None:
             problems.append(f"{name}: its public key {row.key_id[:16]}… is not on record")
             continue
-        if key.user_id != row.user_id:
+        if signer_key.user_id != row.user_id:
             problems.append(f"{name}: signed with a key that belongs to another user")
-        if not check(key.public_pem, signature_message(row, file_no), row.signature):
+        if not check(signer_key.public_pem, signature_message(row, file_no), row.signature):
             problems.append(f"{name}: the signature does not verify (forged or altered)")
             continue
         expected = None if file is None else expected_content_hash(

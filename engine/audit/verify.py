@@ -36,7 +36,7 @@ from engine.audit.keys import AuditKeys
 from engine.bpm.definitions import Definitions
 from engine.bpm.reexecute import Reexecutor
 from engine.domain.files import content_hash
-from engine.store.db import Database
+from engine.store.db import Database, get_or_404
 from engine.store.models import File, HistoryEvent, Instance, ProcessDefinition, Receipt
 
 BATCH = 500
@@ -79,9 +79,9 @@ def verify_database(db: Database, *, keys: AuditKeys | None = None,
     if engine.dialect.name == "postgresql":
         engine = engine.execution_options(isolation_level="REPEATABLE READ",
                                           postgresql_readonly=True)
-    with Session(engine) as session:
-        with session.begin():  # one transaction, so one snapshot, on SQLite too
-            return verify(session, keys=keys, definitions=definitions)
+    # one transaction, so one snapshot, on SQLite too
+    with Session(engine) as session, session.begin():
+        return verify(session, keys=keys, definitions=definitions)
 
 
 def verify(session: Session, *, keys: AuditKeys | None = None,
@@ -128,7 +128,7 @@ def _labelled(session: Session, problems: list[str]) -> list[str]:
 
 def _check_reexecution(session: Session, report: Report, reexecutor: Reexecutor,
                        instance: Any, rows: list[Any]) -> None:
-    definition = session.get(ProcessDefinition, instance.definition_id)
+    definition = get_or_404(session, ProcessDefinition, instance.definition_id)
     state = session.scalar(select(Instance.state).where(Instance.id == instance.id))
     differences = reexecutor.check(definition, rows, instance.status, state)
     if differences:

@@ -131,7 +131,7 @@ def _task_meta(root: etree._Element, handlers: set[str]) -> tuple[dict[str, dict
         actions = [a.strip() for a in listed.split(",") if a.strip()]
         for p in check_expression(assignee):
             found.append(problem(el, f"assignee expression: {p.message}"))
-        tasks[el.get("id")] = {
+        tasks[el.get("id", "")] = {
             "kind": "user",
             "name": el.get("name") or el.get("id"),
             "assignee": assignee,
@@ -144,7 +144,7 @@ def _task_meta(root: etree._Element, handlers: set[str]) -> tuple[dict[str, dict
         elif handler not in handlers:
             known = ", ".join(sorted(handlers)) or "none"
             found.append(problem(el, f"unknown handler '{handler}' (known: {known})"))
-        tasks[el.get("id")] = {"kind": "service", "name": el.get("name") or el.get("id"),
+        tasks[el.get("id", "")] = {"kind": "service", "name": el.get("name") or el.get("id"),
                                "handler": handler}
     return tasks, found
 
@@ -160,9 +160,10 @@ def _code_problems(root: etree._Element) -> list[dict]:
                 line = (el.sourceline or 0) + (p.line - 1 if p.line else 0) or None
                 found.append(problem(owner, f"script: {p.message}", line))
         elif name in EXPRESSION_TAGS or (el.get(XSI_TYPE) or "").endswith("tFormalExpression"):
-            owner = el.getparent() if el.getparent() is not None else el
+            owner = parent if parent is not None else el
             if name in {"timeDuration", "timeDate", "timeCycle"}:
-                owner = owner.getparent() if owner.getparent() is not None else owner
+                grandparent = owner.getparent()
+                owner = grandparent if grandparent is not None else owner
             text = (el.text or "").strip()
             if not text:
                 found.append(problem(owner, f"{name} is empty", el.sourceline))
@@ -172,13 +173,14 @@ def _code_problems(root: etree._Element) -> list[dict]:
     return found
 
 
-def _spiff_specs(root: etree._Element) -> tuple[str, BpmnProcessSpec, dict, list[dict]]:
+def _spiff_specs(root: etree._Element
+                 ) -> tuple[str, BpmnProcessSpec | None, dict, list[dict]]:
     parser = BpmnParser(validator=None)
     by_id = {el.get("id"): el for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
     try:
         parser.add_bpmn_xml(root, filename="upload.bpmn")
         executable = [
-            p.get("id") for p in root.iterfind(f"{{{BPMN_NS}}}process")
+            p.get("id", "") for p in root.iterfind(f"{{{BPMN_NS}}}process")
             if p.get("isExecutable", "true").lower() != "false"
         ]
         if not executable:
@@ -207,9 +209,9 @@ def read_bpmn(xml: bytes, handlers: set[str], max_bytes: int) -> ReadBpmn:
     if spiff_problems:
         raise InvalidBpmn(_summary(spiff_problems), spiff_problems)
     timers = [
-        el.getparent().get("id")
+        parent.get("id")
         for el in root.iter(f"{{{BPMN_NS}}}timerEventDefinition")
-        if el.getparent() is not None
+        if (parent := el.getparent()) is not None
     ]
     meta = {"process_id": process_id, "tasks": tasks, "timers": timers}
     return ReadBpmn(process_id, spec, subprocess_specs, meta)

@@ -107,6 +107,8 @@ class Runtime:
     def load(self, instance: Instance, session: Session | None = None) -> BpmnWorkflow:
         """The instance's live workflow: from the in-memory cache when this process saved
         that very version (and history head) last, else deserialized from its state."""
+        if instance.state is None:  # completed instances keep only their history
+            raise Conflict(f"instance {instance.id} has completed; it has no live state")
         cached = self.cache.take(instance)
         if cached is not None:
             return cached
@@ -277,13 +279,13 @@ class Runtime:
         for uuid, task in waiting.items():
             if uuid in before.timers:
                 continue
-            due = _timer_due(task)
-            if due is None:
+            new_due = _timer_due(task)
+            if new_due is None:
                 continue
             session.add(Timer(instance_id=instance.id, task_uuid=uuid,
-                              task_spec=task.task_spec.name, due_at=due))
+                              task_spec=task.task_spec.name, due_at=new_due))
             history.append(session, instance, "timer_set", task_spec=task.task_spec.name,
-                           data={"timer_id": uuid, "due_at": due.isoformat()})
+                           data={"timer_id": uuid, "due_at": new_due.isoformat()})
 
 
 @dataclass
@@ -346,8 +348,8 @@ def _due_for(task: SpiffTask) -> datetime | None:
     dues = [_timer_due(t) for t in parent.children
             if t is not task and t.state == TaskState.WAITING
             and isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition)]
-    dues = [d for d in dues if d is not None]
-    return min(dues) if dues else None
+    waiting = [d for d in dues if d is not None]
+    return min(waiting) if waiting else None
 
 
 def _name(user: User | None) -> str | None:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.audit import history
+from engine.commands.executor import CommandRunner
 from engine.commands.people import audit
 from engine.domain import files as files_mod
 from engine.domain import org, receipts, visibility
@@ -21,6 +22,7 @@ from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.read import views
 from engine.search import index as search_index
 from engine.store.access_models import AccessGrant
+from engine.store.db import get_or_404
 from engine.store.models import File, Instance, Post, Receipt, User, utcnow
 
 if TYPE_CHECKING:
@@ -59,7 +61,7 @@ def grant_view(g: AccessGrant, names: views.Names) -> dict[str, Any]:
             "active": g.revoked_at is None and (g.until is None or g.until > now)}
 
 
-class AccessServices:
+class AccessServices(CommandRunner):
     db: Database
 
     # -------------------------------------------------------------- grants
@@ -86,10 +88,10 @@ class AccessServices:
     @staticmethod
     def _record(s: Session, actor: User, item: File | Receipt, kind: str,
                 data: dict[str, Any]) -> None:
-        label = getattr(item, "file_no", None) or getattr(item, "diary_no", "")
+        label = str(getattr(item, "file_no", None) or getattr(item, "diary_no", ""))
         audit(s, actor, kind, label, data)
         if item.instance_id is not None:
-            instance = s.get(Instance, item.instance_id)
+            instance = get_or_404(s, Instance, item.instance_id)
             history.append(s, instance, kind, actor=actor.username, data=data)
 
     def grant(self, actor: User, fields: dict[str, Any]) -> dict[str, Any]:

@@ -12,28 +12,34 @@ from sqlalchemy.orm import Session
 
 from engine.audit import checkpoints, export, history, replay, signing
 from engine.audit.keys import AuditKeys
+from engine.commands.executor import CommandRunner
 from engine.domain import files as files_mod
 from engine.domain import org, uploads, visibility
 from engine.domain import receipts as receipts_mod
 from engine.errors import NotFound
 from engine.store.audit_models import UserKey
+from engine.store.db import get_or_404
 from engine.store.models import Correspondence, Document, File, Instance, Note, Receipt, User
 
 if TYPE_CHECKING:
     from engine.audit.verify import Report
+    from engine.bpm.definitions import Definitions
+    from engine.config import Settings
     from engine.store.db import Database
 
 FILE_PROCESS = "file_approval"
 
 
-class AuditServices:
+class AuditServices(CommandRunner):
     db: Database
+    settings: Settings
+    definitions: Definitions
 
     # ------------------------------------------------------------ keys
 
     @cached_property
     def audit_keys(self) -> AuditKeys:
-        return AuditKeys(self.settings.data_dir)  # type: ignore[attr-defined]
+        return AuditKeys(self.settings.data_dir)
 
     @cached_property
     def key_ring(self) -> signing.KeyRing:
@@ -73,7 +79,7 @@ class AuditServices:
     def _sign_approval(self, s: Session, actor: User, task: Any, action: str) -> None:
         """Called by `_act` after an approval on a file, in its transaction. The approval of
         a reopening is signed too, as `approve:<process>`."""
-        instance = s.get(Instance, task.instance_id)
+        instance = get_or_404(s, Instance, task.instance_id)
         if instance.process_id != FILE_PROCESS:
             action = f"{action}:{instance.process_id}"
         signing.sign_approval(s, self.key_ring, actor, files_mod.get_file(s, task.file_id),
@@ -83,7 +89,7 @@ class AuditServices:
         """A note added outside an action goes into the file's history (for replay)."""
         if file.instance_id is None:
             return
-        instance = s.get(Instance, file.instance_id)
+        instance = get_or_404(s, Instance, file.instance_id)
         history.append(s, instance, "note_added", actor=actor.username,
                        data={"para_no": note.para_no, "text": note.text,
                              "author_post_id": note.author_post_id})
@@ -104,7 +110,7 @@ class AuditServices:
         from engine.audit.verify import verify_database
 
         return verify_database(self.db, keys=self.audit_keys,
-                               definitions=self.definitions)  # type: ignore[attr-defined]
+                               definitions=self.definitions)
 
     # ------------------------------------------------------------ replay, export
 
@@ -126,18 +132,18 @@ class AuditServices:
         """For the CLI: a file by id or number, a receipt by id or diary number."""
         with self.db.reader() as s:
             if receipt:
-                row = s.scalar(select(Receipt).where(Receipt.diary_no == ref))
-                if row is None and ref.isdigit():
-                    row = s.get(Receipt, int(ref))
-                if row is None:
+                found = s.scalar(select(Receipt).where(Receipt.diary_no == ref))
+                if found is None and ref.isdigit():
+                    found = s.get(Receipt, int(ref))
+                if found is None:
                     raise NotFound(f"no receipt '{ref}'")
-                return replay.replay(s, "receipt", row, at)
-            row = s.scalar(select(File).where(File.file_no == ref))
-            if row is None and ref.isdigit():
-                row = s.get(File, int(ref))
-            if row is None:
+                return replay.replay(s, "receipt", found, at)
+            file = s.scalar(select(File).where(File.file_no == ref))
+            if file is None and ref.isdigit():
+                file = s.get(File, int(ref))
+            if file is None:
                 raise NotFound(f"no file '{ref}'")
-            return replay.replay(s, "file", row, at)
+            return replay.replay(s, "file", file, at)
 
     def export_file(self, actor: User | None, file_id: int) -> tuple[str, bytes]:
         """(file number, zip bytes). `actor` None is the command line (trusted)."""
@@ -154,13 +160,15 @@ class AuditServices:
         digests = s.scalars(select(Receipt.pdf_sha256).join(
             Correspondence, Correspondence.receipt_id == Receipt.id).where(
             Correspondence.file_id == file.id, Receipt.pdf_sha256.is_not(None)))
-        found = {}
+        found: dict[str, bytes] = {}
         for digest in digests:
+            if digest is None:  # excluded by the query; narrows the type
+                continue
             document = s.get(Document, digest)
             if document is None:
                 continue
             try:
-                found[digest] = uploads.read(self.settings.data_dir,  # type: ignore[attr-defined]
+                found[digest] = uploads.read(self.settings.data_dir,
                                              document)
             except uploads.StoredFileAltered:
                 continue

@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engine.commands.executor import CommandRunner
 from engine.domain import org, receipts, visibility
 from engine.errors import InvalidInput
 from engine.notify import notices
 from engine.sla.policy import limit_for
+from engine.store.db import get_or_404
 from engine.store.models import File, Movement, OpenTask, Post, Receipt, User, utcnow
 
 if TYPE_CHECKING:
@@ -25,10 +27,14 @@ COPIED_FIELDS = ("sender", "subject", "mode", "category", "letter_ref", "letter_
 MAX_COPIES = 50
 
 
-class DakServices:
+class DakServices(CommandRunner):
     db: Database
     settings: Settings
     runtime: Runtime
+
+    if TYPE_CHECKING:  # provided by Sanchika
+        def diarise(self, actor: User, fields: dict[str, Any], pdf: bytes | None = None,
+                    pdf_name: str | None = None) -> dict[str, Any]: ...
 
     def receipt_template(self, actor: User, receipt_id: int) -> dict[str, Any]:
         """The metadata a new receipt would take over from this one."""
@@ -44,7 +50,7 @@ class DakServices:
         merged = self.receipt_template(actor, receipt_id)
         merged.update({k: v for k, v in fields.items() if v not in (None, "")})
         merged["from_receipt_id"] = receipt_id
-        return self.diarise(actor, merged, pdf, pdf_name)  # type: ignore[attr-defined]
+        return self.diarise(actor, merged, pdf, pdf_name)
 
     # -------------------------------------------------------------- hooks in _act
 
@@ -66,7 +72,7 @@ class DakServices:
     def _send_copies(self, s: Session, actor: User, task: OpenTask, refs: list[Any],
                      to_post: Post | None, remark: str | None) -> list[dict[str, Any]]:
         original = receipts.get_receipt(s, task.receipt_id)
-        sender_post = s.get(Post, task.post_id)
+        sender_post = get_or_404(s, Post, task.post_id)
         taken = {task.post_id, to_post.id if to_post else None}
         made: list[dict[str, Any]] = []
         count = s.scalar(select(func.count()).select_from(Receipt)
@@ -93,7 +99,8 @@ class DakServices:
             section_id=original.section_id, form=original.form,
             paper_location=f"photocopy with {post.title}" if original.form == "physical"
             else None,
-            pdf_sha256=original.pdf_sha256, received_at=now, diarised_by=actor.id,
+            pdf_sha256=original.pdf_sha256, pdf_name=original.pdf_name, received_at=now,
+            diarised_by=actor.id,
             diarised_post_id=sender_post.id, holder_post_id=post.id, holder_since=now,
             **{k: getattr(original, k) for k in COPIED_FIELDS})
         s.add(copy)
@@ -127,11 +134,12 @@ class DakServices:
                 Movement.receipt_id == receipt.id, Movement.to_post_id == receipt.holder_post_id,
                 Movement.sent_at == receipt.holder_since).order_by(Movement.id.desc()).limit(1))
             if moved is not None and moved.paper_location is None:
-                holder = s.get(Post, receipt.holder_post_id)
+                holder = get_or_404(s, Post, receipt.holder_post_id)
                 moved.paper_location = given or f"sent to {holder.title}"
                 receipt.paper_location = moved.paper_location
                 return
         if given:
             receipt.paper_location = given
         elif receipt.status == "filed" and receipt.file_id is not None:
-            receipt.paper_location = f"placed in file {s.get(File, receipt.file_id).file_no}"
+            file = get_or_404(s, File, receipt.file_id)
+            receipt.paper_location = f"placed in file {file.file_no}"

@@ -25,9 +25,9 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import event, insert
+from sqlalchemy import Table, event, insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -36,6 +36,9 @@ from engine.store.db import Database
 from engine.store.models import HistoryEvent, OutboxMessage, User, utcnow
 
 CONTEXT_KEY = "command_context"
+# tables, not entities: one executemany with one column list per batch
+_HISTORY = cast(Table, HistoryEvent.__table__)
+_OUTBOX = cast(Table, OutboxMessage.__table__)
 
 
 @dataclass
@@ -86,7 +89,7 @@ class CommandContext:
         if self.history_rows:
             rows, self.history_rows = self.history_rows, []
             # the table, not the entity: one executemany with one column list
-            session.execute(insert(HistoryEvent.__table__), rows)
+            session.execute(insert(_HISTORY), rows)
         if self.outbox_rows:
             rows_out = list(self.outbox_rows.values())
             self.outbox_rows = {}
@@ -98,7 +101,7 @@ def _outbox_insert(session: Session) -> Any:
     looking first (SQLite and PostgreSQL spell it the same way)."""
     dialect = session.get_bind().dialect.name
     make = sqlite_insert if dialect == "sqlite" else pg_insert
-    return make(OutboxMessage.__table__).on_conflict_do_nothing(index_elements=["event_key"])
+    return make(_OUTBOX).on_conflict_do_nothing(index_elements=["event_key"])
 
 
 _current: ContextVar[CommandContext | None] = ContextVar("sanchika_command", default=None)
@@ -112,6 +115,18 @@ def context_of(session: Session) -> CommandContext | None:
 
 def current() -> CommandContext | None:
     return _current.get()
+
+
+class CommandRunner:
+    """Base of the facade's mixins (engine/commands/*.py): `with self.command(actor) as s`
+    runs the block as one command (or joins the running one)."""
+
+    executor: Executor
+
+    @contextmanager
+    def command(self, actor: User | None = None) -> Iterator[Session]:
+        with self.executor.command(actor) as ctx:
+            yield ctx.session
 
 
 class Executor:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from engine.audit import history
 from engine.bpm.runtime import StepResult
+from engine.commands.executor import CommandRunner
 from engine.domain import (
     digitise,
     dispatch,
@@ -30,6 +31,7 @@ from engine.errors import ActionNotAllowed, Conflict, Forbidden, InvalidInput, N
 from engine.notify import notices
 from engine.read import file_views, views
 from engine.sla.policy import PRIORITIES
+from engine.store.db import get_or_404
 from engine.store.models import (
     Department,
     Dispatch,
@@ -54,7 +56,7 @@ if TYPE_CHECKING:
     from engine.store.db import Database
 
 
-class FileServices:
+class FileServices(CommandRunner):
     db: Database
     runtime: Runtime
     settings: Settings
@@ -123,8 +125,8 @@ class FileServices:
             file = files_mod.get_file(s, file_id)
             visibility.require_read_file(s, actor, file)
             movement, task = pullback.check(s, actor, file)
-            sender_post = s.get(Post, movement.from_post_id)
-            recipient_post = s.get(Post, movement.to_post_id)
+            sender_post = get_or_404(s, Post, movement.from_post_id)
+            recipient_post = get_or_404(s, Post, movement.to_post_id)
             before = pullback.sender_step(s, file, sender_post.id)
             to_approver = bool(before is not None and "approve" in before.actions.split(","))
             record = {"action": "pullback", "by": actor.username, "from": recipient_post.code,
@@ -149,7 +151,7 @@ class FileServices:
             self._file_moved(s, file)
             for row in result.opened:
                 row.priority = file.priority
-            instance = s.get(Instance, file.instance_id)
+            instance = get_or_404(s, Instance, file.instance_id)
             history.append(s, instance, pullback.PULLED_BACK, actor=actor.username,
                            data=record)
             self._notify_pulled_back(s, actor, file, movement, sender_post, recipient_post)
@@ -190,7 +192,7 @@ class FileServices:
         if task.kind != "file" or task.file_id is None:
             return
         file = files_mod.get_file(s, task.file_id)
-        instance = s.get(Instance, task.instance_id)
+        instance = get_or_404(s, Instance, task.instance_id)
         if instance.process_id == REOPEN_PROCESS and result.completed and file.status == "open":
             self._after_reopen(s, actor, file)
         if file.parked_at is not None:  # acting on a parked file takes it up again
@@ -217,7 +219,7 @@ class FileServices:
         org.require_role(actor, "admin")
         with self.command() as s:
             head = subject_heads.retire(s, head_id)
-            return subject_heads.row(head, s.get(Department, head.department_id).code)
+            return subject_heads.row(head, get_or_404(s, Department, head.department_id).code)
 
     def change_priority(self, actor: User, file_id: int, priority: str) -> dict[str, Any]:
         """A Section Officer or above regrades a file; its open tasks follow."""
@@ -226,7 +228,7 @@ class FileServices:
             raise InvalidInput(f"priority: must be one of {', '.join(PRIORITIES)}")
         with self.command() as s:
             file = files_mod.get_file(s, file_id)
-            visibility.require_read_file(s, actor, file)
+            holding.require_holder(s, actor, file, "change its priority")
             self._may_set_priority(s, actor)
             if file.status == "closed":
                 raise Conflict(f"file {file.file_no} is closed")
@@ -236,7 +238,7 @@ class FileServices:
             for task in tasks:
                 task.priority = priority
             if file.instance_id is not None and previous != priority:
-                history.append(s, s.get(Instance, file.instance_id), "priority_changed",
+                history.append(s, get_or_404(s, Instance, file.instance_id), "priority_changed",
                                actor=actor.username, data={"from": previous, "to": priority})
             s.flush()
             return {"file_id": file.id, "file_no": file.file_no, "priority": priority,
@@ -247,8 +249,8 @@ class FileServices:
     def _file_event(self, s: Session, file: Any, kind: str, actor: User,
                      data: dict[str, Any]) -> None:
         if file.instance_id is not None:
-            history.append(s, s.get(Instance, file.instance_id), kind, actor=actor.username,
-                           data=data)
+            history.append(s, get_or_404(s, Instance, file.instance_id), kind,
+                           actor=actor.username, data=data)
 
     def create_draft(self, actor: User, file_id: int, subject: str, text: str,
                      addressee: str | None = None) -> dict[str, Any]:
@@ -345,7 +347,7 @@ class FileServices:
         org.require_post(actor)
         with self.command() as s:
             main = files_mod.get_file(s, file_id)
-            visibility.require_read_file(s, actor, main)
+            holding.require_holder_or_creator(s, actor, main, "open a part file in it")
             part = self._start_file(s, actor, file_links.new_part(s, actor, main, subject))
             self._file_event(s, main, "part_file_opened", actor, {"part": part.file_no})
             return views.file_view(s, part, actor)
@@ -419,12 +421,12 @@ class FileServices:
             if not post.can_approve:
                 raise InvalidInput(f"to: post {post.code} cannot approve")
             return post
-        post = s.get(Post, actor.post_id)
-        while post is not None and not post.can_approve:  # nearest approver above
-            post = s.get(Post, post.superior_post_id) if post.superior_post_id else None
-        if post is None:
+        above: Post | None = s.get(Post, actor.post_id)
+        while above is not None and not above.can_approve:  # nearest approver above
+            above = s.get(Post, above.superior_post_id) if above.superior_post_id else None
+        if above is None:
             raise InvalidInput("to: no post above yours can approve; name the approver")
-        return post
+        return above
 
     def _after_reopen(self, s: Session, actor: User, file: Any) -> None:
         """The reopening was approved: a new file_approval instance, noting at the creator
@@ -450,6 +452,8 @@ class FileServices:
                 file = self._start_file(s, actor, digitise.paper_file(s, actor, file_no or "",
                                                                        subject))
             visibility.require_read_file(s, actor, file)
+            if not created:
+                holding.require_holder_or_creator(s, actor, file, "digitise it")
             digitise.check_can_digitise(s, file, actor)
             digitise.attach(s, self.settings.data_dir, self.settings.max_upload_bytes, actor,
                             file, note_sheets, correspondence or [], sender)
@@ -466,10 +470,15 @@ class FileServices:
             doc = s.get(Document, sha256) if SHA256.match(sha256 or "") else None
             if doc is None:
                 raise NotFound(f"no document {sha256}")
-            receipts = s.scalars(select(Receipt).where(Receipt.pdf_sha256 == sha256))
-            files = s.scalars(select(File).join(FileDocument, FileDocument.file_id == File.id)
-                              .where(FileDocument.sha256 == sha256))
-            if not (any(visibility.may_read_receipt(s, actor, r) for r in receipts)
-                    or any(visibility.may_read_file(s, actor, f) for f in files)):
+            # served under the name its uploader gave in an item the actor may read
+            names = [r.pdf_name for r in s.scalars(
+                select(Receipt).where(Receipt.pdf_sha256 == sha256).order_by(Receipt.id))
+                if visibility.may_read_receipt(s, actor, r)]
+            names += [title for f, title in s.execute(
+                select(File, FileDocument.title)
+                .join(FileDocument, FileDocument.file_id == File.id)
+                .where(FileDocument.sha256 == sha256).order_by(FileDocument.id))
+                if visibility.may_read_file(s, actor, f)]
+            if not names:
                 raise Forbidden("you may not read any file or receipt this document belongs to")
-            return uploads.read(self.settings.data_dir, doc), doc.filename
+            return uploads.read(self.settings.data_dir, doc), names[0] or doc.filename

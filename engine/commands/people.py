@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.domain import org
+from engine.commands.executor import CommandRunner
+from engine.domain import contact, org
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.read import views
 from engine.store.access_models import AdditionalCharge, AuditEntry
@@ -69,7 +70,7 @@ def person_view(s: Session, user: User) -> dict[str, Any]:
             "additional_charges": [charge_view(c, names, today) for c in charges]}
 
 
-class PeopleServices:
+class PeopleServices(CommandRunner):
     db: Database
 
     # -------------------------------------------------------------- set-up
@@ -101,8 +102,8 @@ class PeopleServices:
                                    can_approve=bool(fields.get("can_approve")), superior=superior)
             post.monitors = monitors
             audit(s, actor, "post_created", post.code, dict(fields))
-            return {**views.Names(s).post(post.id), "rank": post.rank, "monitors": post.monitors,
-                    "can_approve": post.can_approve}
+            return {**views.Names(s).known_post(post.id), "rank": post.rank,
+                    "monitors": post.monitors, "can_approve": post.can_approve}
 
     @staticmethod
     def _section(s: Session, dept_code: str, section_code: str) -> Section:
@@ -114,6 +115,9 @@ class PeopleServices:
 
     def create_user(self, actor: User, fields: dict[str, Any]) -> dict[str, Any]:
         org.require_role(actor, "admin")
+        fields = {**fields, "full_name": contact.name(fields.get("full_name"), "full_name"),
+                  "email": contact.email(fields.get("email")),
+                  "phone": contact.phone(fields.get("phone"))}
         with self.command() as s:
             if s.scalar(select(User.id).where(User.username == fields["username"])):
                 raise Conflict(f"username: '{fields['username']}' is taken")
@@ -135,7 +139,7 @@ class PeopleServices:
         """The posts the user acts for now: own post first, then additional charges."""
         with self.db.reader() as s:
             names = views.Names(s)
-            return [names.post(p) for p in org.acting_post_ids(s, actor)]
+            return [names.known_post(p) for p in org.acting_post_ids(s, actor)]
 
     def person(self, actor: User, username: str) -> dict[str, Any]:
         org.require_role(actor, "admin", "auditor")
@@ -235,7 +239,7 @@ class PeopleServices:
             for charge in charges:
                 charge.ended_at, charge.ended_by = utcnow(), actor.id
                 audit(s, actor, "additional_charge_ended", username,
-                      {"charge_id": charge.id, "post": names.post(charge.post_id)["code"]})
+                      {"charge_id": charge.id, "post": names.known_post(charge.post_id)["code"]})
             s.flush()
             return [charge_view(c, names, today) for c in charges]
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.bpm.runtime import Runtime
+from engine.commands.executor import CommandRunner
 from engine.domain import org
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.notify import notices
@@ -24,7 +25,7 @@ from engine.read import reports
 from engine.read.views import iso
 from engine.sla.policy import PRIORITIES, UNITS, load_calendar
 from engine.sla.workcal import WorkingCalendar, parse_clock, parse_weekend
-from engine.store.db import Database
+from engine.store.db import Database, get_or_404, rows_changed
 from engine.store.models import (
     Department,
     File,
@@ -41,7 +42,7 @@ from engine.store.sla_models import Holiday, SlaRule, WorkCalendar
 log = logging.getLogger(__name__)
 
 
-class SlaServices:
+class SlaServices(CommandRunner):
     db: Database
     runtime: Runtime
 
@@ -216,9 +217,9 @@ class SlaServices:
                 claimed = s.execute(
                     update(OpenTask).where(OpenTask.id == task_id, OpenTask.warn_at.is_not(None))
                     .values(warn_at=None).execution_options(synchronize_session=False))
-                if claimed.rowcount != 1:
+                if rows_changed(claimed) != 1:
                     continue  # another sweeper took it
-                task = s.get(OpenTask, task_id)
+                task = get_or_404(s, OpenTask, task_id)
                 if task.due_at is None or task.due_at <= now:
                     continue  # already breached: the escalation tells them
                 label, subject = _label(s, task)
@@ -271,10 +272,10 @@ def _calendar(c: WorkingCalendar) -> dict[str, Any]:
 
 def _label(s: Session, task: OpenTask) -> tuple[str, str]:
     if task.file_id is not None:
-        file = s.get(File, task.file_id)
+        file = get_or_404(s, File, task.file_id)
         return file.file_no, file.subject
     if task.receipt_id is not None:
-        receipt = s.get(Receipt, task.receipt_id)
+        receipt = get_or_404(s, Receipt, task.receipt_id)
         return receipt.diary_no, receipt.subject
     return task.name, task.name
 

@@ -6,17 +6,19 @@ A mixin of `Sanchika`; like every service method, each one is one transaction.""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.bpm.reader import read_bpmn
-from engine.domain import org
+from engine.commands.executor import CommandRunner
+from engine.domain import org, throttle
 from engine.errors import InvalidBpmn, InvalidInput, NotFound, SanchikaError, Unauthorized
+from engine.notify import notices
 from engine.read import views
+from engine.store.access_models import AuditEntry
+from engine.store.db import get_or_404
 from engine.store.models import (
     Department,
     File,
@@ -30,7 +32,13 @@ from engine.store.models import (
     User,
     utcnow,
 )
-from engine.store.web_models import SignIn, SignInThrottle
+from engine.store.web_models import SignIn
+
+if TYPE_CHECKING:
+    from engine.bpm.definitions import Definitions
+    from engine.bpm.handler_api import HandlerRegistry
+    from engine.config import Settings
+    from engine.store.db import Database
 
 UI_LANGUAGES = ("en", "hi")
 
@@ -39,44 +47,45 @@ class TooManyAttempts(SanchikaError):
     status = 429
     code = "too_many_attempts"
 
-
-@dataclass(frozen=True)
-class ThrottlePolicy:
-    """Failures allowed per username and per address before a lock, and its length.
-    Each failure while already past the limit doubles the lock, up to `max_lock`."""
-
-    user_failures: int = 5
-    ip_failures: int = 20
-    lock: timedelta = timedelta(minutes=5)
-    max_lock: timedelta = timedelta(hours=1)
-    # failures older than this are forgotten
-    window: timedelta = timedelta(minutes=30)
+    def __init__(self, message: str, retry_after: int = 1):
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)  # seconds, for the Retry-After header
 
 
-class UiServices:
+class UiServices(CommandRunner):
     """Mixed into `Sanchika` (engine/app.py); uses its `db`, `definitions`, `handlers`
     and `settings`."""
 
-    throttle_policy = ThrottlePolicy()
+    db: Database
+    definitions: Definitions
+    handlers: HandlerRegistry
+    settings: Settings
+
+    if TYPE_CHECKING:  # provided by Sanchika
+        def inbox(self, actor: User) -> list[dict[str, Any]]: ...
+        def file(self, actor: User, file_id: int) -> dict[str, Any]: ...
+        def receipt(self, actor: User, receipt_id: int) -> dict[str, Any]: ...
+
+    throttle_policy = throttle.ThrottlePolicy()
 
     # ------------------------------------------------------------ sign-in
 
     def sign_in(self, username: str, password: str, ip: str | None = None,
                 user_agent: str | None = None) -> tuple[User, int]:
-        """Check the password unless the username or address is locked; record the
-        attempt. Returns the user and the sign-in record's id (for the sign-off)."""
+        """Check the password unless this username is held back from this address (or the
+        address is locked); record the attempt (engine/domain/throttle.py). Returns the
+        user and the sign-in record's id (for the sign-off)."""
         username = (username or "").strip()[:64]
         now = utcnow()
-        keys = [f"user:{username.lower()}"] + ([f"ip:{ip}"] if ip else [])
         error: SanchikaError | None = None
-        with self.command() as s:  # type: ignore[attr-defined]
-            locks = [t for t in (s.get(SignInThrottle, k) for k in keys)
-                     if t is not None and t.locked_until and t.locked_until > now]
+        with self.command() as s:
+            until = throttle.locked_until(s, username, ip, now)
             user = None
-            if locks:
-                until = max(t.locked_until for t in locks)  # type: ignore[type-var]
+            if until is not None:
+                wait = int((until - now).total_seconds() + 0.999)
                 error = TooManyAttempts(
-                    f"too many failed sign-ins; try again after {until:%H:%M} UTC")
+                    f"too many failed sign-ins for this name from your address; try again "
+                    f"after {until:%H:%M:%S} UTC", retry_after=wait)
                 outcome = "locked"
             else:
                 try:
@@ -85,12 +94,14 @@ class UiServices:
                 except Unauthorized as exc:
                     error, outcome = exc, "failed"
             if outcome == "failed":
-                for key in keys:
-                    self._count_failure(s, key, now)
+                count = throttle.record_failure(s, username, ip, now, self.throttle_policy)
+                target = s.scalar(select(User).where(User.username == username))
+                if count is not None and target is not None and target.active:
+                    notices.send(s, f"sign_in_guessed:{target.id}:{count}:{now.isoformat()}",
+                                 [target], "sign_in_guessed", count=count,
+                                 username=target.username, address=ip or "unknown")
             elif outcome == "ok":
-                cleared = s.get(SignInThrottle, keys[0])
-                if cleared is not None:
-                    s.delete(cleared)
+                throttle.record_success(s, username, ip)
             record = SignIn(user_id=user.id if user else None, username=username,
                             ip=(ip or "")[:64] or None, user_agent=(user_agent or "")[:300] or None,
                             outcome=outcome, signed_in_at=now)
@@ -99,35 +110,37 @@ class UiServices:
             record_id = record.id
         if error is not None:
             raise error
-        assert user is not None
+        if user is None:  # authenticate() returns the user or raises
+            raise Unauthorized("sign-in failed")
         return user, record_id
 
-    def _count_failure(self, s: Session, key: str, now: datetime) -> None:
-        policy = self.throttle_policy
-        row = s.get(SignInThrottle, key)
-        if row is None:
-            row = SignInThrottle(key=key, failures=0)
-            s.add(row)
-        if row.last_failure_at and now - row.last_failure_at > policy.window:
-            row.failures = 0
-        row.failures += 1
-        row.last_failure_at = now
-        limit = policy.user_failures if key.startswith("user:") else policy.ip_failures
-        if row.failures >= limit:
-            lock = min(policy.lock * 2 ** (row.failures - limit), policy.max_lock)
-            row.locked_until = now + lock
+    def unlock_sign_in(self, actor: User, username: str | None = None,
+                       address: str | None = None) -> dict[str, Any]:
+        """An administrator lifts the sign-in locks of a user (from every address) and/or
+        of an address."""
+        org.require_role(actor, "admin")
+        if not (username or address):
+            raise InvalidInput("username: give a username or an address to unlock")
+        with self.command() as s:
+            if username:
+                org.user_by_username(s, username)
+            lifted = throttle.unlock(s, username, address)
+            s.add(AuditEntry(at=utcnow(), actor=actor.username, kind="sign_in_unlocked",
+                             subject=username or address or "",
+                             data={"address": address, "rows": lifted}))
+            return {"username": username, "address": address, "lifted": lifted}
 
     def sign_out(self, sign_in_id: int | None) -> None:
         if not sign_in_id:
             return
-        with self.command() as s:  # type: ignore[attr-defined]
+        with self.command() as s:
             record = s.get(SignIn, int(sign_in_id))
             if record is not None and record.signed_out_at is None:
                 record.signed_out_at = utcnow()
 
     def sign_ins(self, actor: User, limit: int = 200) -> list[dict[str, Any]]:
         org.require_role(actor, "admin", "auditor")
-        with self.db.reader() as s:  # type: ignore[attr-defined]
+        with self.db.reader() as s:
             rows = s.scalars(select(SignIn).order_by(SignIn.id.desc()).limit(limit))
             return [{"id": r.id, "username": r.username, "ip": r.ip, "outcome": r.outcome,
                      "user_agent": r.user_agent, "signed_in_at": views.iso(r.signed_in_at),
@@ -136,15 +149,14 @@ class UiServices:
     def set_language(self, actor: User, language: str) -> None:
         if language not in UI_LANGUAGES:
             raise InvalidInput(f"language: one of {', '.join(UI_LANGUAGES)}")
-        with self.command() as s:  # type: ignore[attr-defined]
-            user = s.get(User, actor.id)
-            user.language = language
+        with self.command() as s:
+            get_or_404(s, User, actor.id).language = language
 
     # ------------------------------------------------------------ officer's desk
 
     def posts(self, actor: User) -> list[dict[str, Any]]:
         """Posts an item can be sent to, with who holds them (the forward picker)."""
-        with self.db.reader() as s:  # type: ignore[attr-defined]
+        with self.db.reader() as s:
             holders = {p: u for p, u in s.execute(
                 select(User.post_id, User.full_name).where(User.post_id.is_not(None),
                                                            User.active))}
@@ -155,15 +167,15 @@ class UiServices:
 
     def acting_post_id_list(self, actor: User) -> list[int]:
         """The posts the user acts for today (own post and additional charges)."""
-        with self.db.reader() as s:  # type: ignore[attr-defined]
+        with self.db.reader() as s:
             return org.acting_post_ids(s, actor)
 
     def inbox_rows(self, actor: User) -> list[dict[str, Any]]:
         """The inbox with each item's number, subject and sender, in one query each."""
-        rows = self.inbox(actor)  # type: ignore[attr-defined]
+        rows = self.inbox(actor)
         file_ids = [r["file_id"] for r in rows if r.get("file_id")]
         receipt_ids = [r["receipt_id"] for r in rows if r.get("receipt_id")]
-        with self.db.reader() as s:  # type: ignore[attr-defined]
+        with self.db.reader() as s:
             files = {f.id: f for f in s.scalars(select(File).where(File.id.in_(file_ids)))}
             receipts = {r.id: r for r in s.scalars(
                 select(Receipt).where(Receipt.id.in_(receipt_ids)))}
@@ -180,7 +192,7 @@ class UiServices:
         """Which of these receipts carry a scanned letter (for the preview pane)."""
         if not receipt_ids:
             return set()
-        with self.db.reader() as s:  # type: ignore[attr-defined]
+        with self.db.reader() as s:
             return set(s.scalars(select(Receipt.id).where(
                 Receipt.id.in_(receipt_ids), Receipt.pdf_sha256.is_not(None))))
 
@@ -190,17 +202,17 @@ class UiServices:
         """The BPMN of a file's or receipt's instance (the version it runs on), its open
         steps (task spec ids = BPMN element ids) and the steps already completed."""
         if kind == "file":
-            view = self.file(actor, subject_id)  # type: ignore[attr-defined]
+            view = self.file(actor, subject_id)
         elif kind == "receipt":
-            view = self.receipt(actor, subject_id)  # type: ignore[attr-defined]
+            view = self.receipt(actor, subject_id)
         else:
             raise NotFound(f"no {kind} {subject_id}")
         instance_id = view.get("instance_id")
         if instance_id is None:
             raise NotFound(f"{kind} {subject_id} has no process instance")
-        with self.db.reader() as s:  # type: ignore[attr-defined]
-            instance = s.get(Instance, instance_id)
-            definition = s.get(ProcessDefinition, instance.definition_id)
+        with self.db.reader() as s:
+            instance = get_or_404(s, Instance, instance_id)
+            definition = instance.definition
             current = list(s.scalars(select(OpenTask.task_spec).where(
                 OpenTask.instance_id == instance_id, OpenTask.closed_at.is_(None))))
             done = list(s.scalars(select(HistoryEvent.task_spec).where(
@@ -216,7 +228,7 @@ class UiServices:
     def definitions_overview(self, actor: User) -> list[dict[str, Any]]:
         """Every deployed version with how many instances still run on it."""
         org.require_role(actor, "designer", "admin", "auditor")
-        with self.db.reader() as s:  # type: ignore[attr-defined]
+        with self.db.reader() as s:
             counts = dict(s.execute(
                 select(Instance.definition_id, func.count()).where(Instance.status == "running")
                 .group_by(Instance.definition_id)).all())
@@ -229,7 +241,7 @@ class UiServices:
 
     def definition_xml(self, actor: User, process_id: str, version: int) -> str:
         org.require_role(actor, "designer", "admin", "auditor")
-        with self.db.reader() as s:  # type: ignore[attr-defined]
+        with self.db.reader() as s:
             xml = s.scalar(select(ProcessDefinition.bpmn_xml).where(
                 ProcessDefinition.process_id == process_id,
                 ProcessDefinition.version == version))
@@ -241,8 +253,8 @@ class UiServices:
         """Everything deploy would refuse, without deploying: [] when the document is fine."""
         org.require_role(actor, "designer", "admin")
         try:
-            read_bpmn(xml, self.handlers.names(),  # type: ignore[attr-defined]
-                      self.settings.max_bpmn_bytes)  # type: ignore[attr-defined]
+            read_bpmn(xml, self.handlers.names(),
+                      self.settings.max_bpmn_bytes)
         except InvalidBpmn as exc:
             return exc.details or [{"element_id": None, "line": None, "message": exc.message}]
         return []
@@ -253,7 +265,7 @@ class UiServices:
         """My pendency, my section's pendency per post, overdue counts, and files created
         per department per month — counted in the database, not in Python."""
         now = utcnow()
-        with self.db.reader() as s:  # type: ignore[attr-defined]
+        with self.db.reader() as s:
             open_ = OpenTask.closed_at.is_(None)
             overdue = OpenTask.due_at < now
             mine = {"total": 0, "overdue": 0, "files": 0, "receipts": 0}

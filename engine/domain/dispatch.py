@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from engine.domain.holding import acts_for
 from engine.domain.numbering import next_value
 from engine.errors import Conflict, Forbidden, InvalidInput
+from engine.store.db import get_or_404
 from engine.store.models import Dispatch, Draft, File, Section, User, utcnow
 
 MODES = ("post", "email", "hand", "speed_post")
@@ -32,7 +33,7 @@ def issue(session: Session, actor: User, draft: Draft, file: File, mode: str,
         day = date.fromisoformat(on) if on else utcnow().date()
     except ValueError:
         raise InvalidInput("date: use YYYY-MM-DD") from None
-    dept = session.get(Section, file.section_id).department.code
+    dept = get_or_404(session, Section, file.section_id).department.code
     serial = next_value(session, f"dispatch:{dept}:{day.year}")
     row = Dispatch(draft_id=draft.id, file_id=file.id,
                    dispatch_no=f"{dept}/DSP/{serial}/{day.year}",

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from engine.domain.holding import held_post
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.store.db import get_or_404
 from engine.store.models import Draft, DraftVersion, File, Post, User, utcnow
 
 MAX_DRAFT_CHARS = 50000
@@ -79,14 +80,17 @@ def edit(session: Session, actor: User, draft: Draft, file: File, text: str) -> 
 
 
 def latest_version(session: Session, draft: Draft) -> DraftVersion | None:
-    return version_of(session, draft, draft.version, missing_ok=True)
+    return _find_version(session, draft, draft.version)
 
 
-def version_of(session: Session, draft: Draft, number: int, missing_ok: bool = False
-               ) -> DraftVersion | None:
-    row = session.scalar(select(DraftVersion).where(
+def _find_version(session: Session, draft: Draft, number: int) -> DraftVersion | None:
+    return session.scalar(select(DraftVersion).where(
         DraftVersion.draft_id == draft.id, DraftVersion.version == number))
-    if row is None and not missing_ok:
+
+
+def version_of(session: Session, draft: Draft, number: int) -> DraftVersion:
+    row = _find_version(session, draft, number)
+    if row is None:
         raise InvalidInput(f"version: draft {draft.id} has no version {number} "
                            f"(it has 1 to {draft.version})")
     return row
@@ -120,7 +124,7 @@ def approve(session: Session, actor: User, draft: Draft, file: File) -> None:
     post_id = held_post(session, actor, file)
     if post_id is None:
         raise Forbidden(f"the file {file.file_no} must be with you to approve its draft")
-    post = session.get(Post, post_id)
+    post = get_or_404(session, Post, post_id)
     if not post.can_approve:
         raise Forbidden(f"post {post.code} has no authority to approve a draft")
     if draft.status != "draft":

@@ -11,22 +11,21 @@ from sqlalchemy.orm import Session
 from engine.audit.history import canonical_json
 from engine.domain import subject_heads
 from engine.domain.numbering import file_no
-from engine.domain.org import acting_post_ids
-from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.domain.org import acting_post_ids, post_of
+from engine.errors import Conflict, Forbidden, InvalidInput
 from engine.sla.policy import PRIORITIES
+from engine.store.db import get_or_404
 from engine.store.file_models import Draft, DraftVersion
-from engine.store.models import Correspondence, File, Note, Post, Receipt, Section, User, utcnow
+from engine.store.models import Correspondence, File, Note, Receipt, User, utcnow
 
 RECORD_CATEGORIES = ("A", "B", "C")
 KINDS = ("electronic", "physical")
 MAX_NOTE_CHARS = 20000
 
 
-def get_file(session: Session, file_id: int) -> File:
-    file = session.get(File, file_id)
-    if file is None:
-        raise NotFound(f"no file with id {file_id}")
-    return file
+def get_file(session: Session, file_id: int | None) -> File:
+    """The file, or NotFound (also for a task or movement that names no file)."""
+    return get_or_404(session, File, file_id, "file")
 
 
 def new_file(session: Session, actor: User, subject: str, head: str, priority: str,
@@ -43,8 +42,8 @@ def new_file(session: Session, actor: User, subject: str, head: str, priority: s
         raise InvalidInput(f"priority: must be one of {', '.join(PRIORITIES)}")
     if kind not in KINDS:
         raise InvalidInput(f"kind: must be one of {', '.join(KINDS)}")
-    post = session.get(Post, actor.post_id)
-    section = session.get(Section, post.section_id)
+    post = post_of(session, actor)
+    section = post.section
     subject_heads.require(session, section.department, head)
     year = utcnow().year
     number, serial = file_no(session, section.department.code, section.code, head, year)
@@ -123,12 +122,14 @@ def put_up_receipt(session: Session, file: File, receipt: Receipt, actor: User |
     return item
 
 
-def lock(session: Session, file: File, approver: User | None) -> None:
+def lock(session: Session, file: File, approver: User | None) -> datetime:
+    """Seal the notes and lock the file; returns the time of locking."""
     seal_notes(session, file.id)  # executed now, before the lock reaches the row
     file.locked = True
-    file.locked_at = utcnow()
+    file.locked_at = locked_at = utcnow()
     file.status = "approved"
     file.approved_by = approver.id if approver else None
+    return locked_at
 
 
 def close(file: File, record_category: str) -> None:

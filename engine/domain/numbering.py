@@ -11,13 +11,13 @@ from engine.store.models import Counter
 def next_value(session: Session, key: str) -> int:
     """The counter's next value: one UPDATE ... RETURNING (the row lock serializes
     concurrent writers); the first use of a key inserts it."""
-    value = session.execute(update(Counter.__table__).where(Counter.__table__.c.key == key)
-                            .values(value=Counter.__table__.c.value + 1)
-                            .returning(Counter.__table__.c.value)).scalar()
+    value = session.execute(update(Counter).where(Counter.key == key)
+                            .values(value=Counter.value + 1).returning(Counter.value)
+                            .execution_options(synchronize_session=False)).scalar()
     if value is None:
-        session.execute(insert(Counter.__table__).values(key=key, value=1))
-        value = 1
-    return value
+        session.execute(insert(Counter).values(key=key, value=1))
+        return 1
+    return int(value)
 
 
 def diary_no(session: Session, dept_code: str, section_code: str, year: int) -> str:

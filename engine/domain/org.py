@@ -14,6 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from engine.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from engine.store import config_cache
 from engine.store.access_models import AdditionalCharge
+from engine.store.db import get_or_404
 from engine.store.models import Department, Post, Section, User, utcnow
 
 ROLES = ("officer", "designer", "auditor", "admin")
@@ -79,7 +80,7 @@ def user_by_username(session: Session, username: str) -> User:
 
 def resolve_post(session: Session, ref: str | int, field: str = "to") -> Post:
     """A post named by username (its holder), post code, or post id."""
-    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+    if isinstance(ref, int) or ref.isdigit():
         post = session.get(Post, int(ref))
         if post is not None:
             return post
@@ -88,7 +89,7 @@ def resolve_post(session: Session, ref: str | int, field: str = "to") -> Post:
         if user is not None:
             if user.post_id is None:
                 raise InvalidInput(f"{field}: user '{ref}' holds no post")
-            return session.get(Post, user.post_id)
+            return get_or_404(session, Post, user.post_id)
         post = session.scalar(select(Post).where(Post.code == ref))
         if post is not None:
             return post
@@ -136,10 +137,10 @@ def post_info(session: Session, post_id: int) -> PostInfo:
 def resolve_post_info(session: Session, ref: str | int, field: str = "to") -> PostInfo:
     """resolve_post, answered from the configuration cache when it can be."""
     posts = config_cache.get("posts", session, _load_posts)
-    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+    if isinstance(ref, int) or ref.isdigit():
         if int(ref) in posts:
             return posts[int(ref)]
-    elif isinstance(ref, str):
+    else:
         users = config_cache.get("user_posts", session, _load_user_posts)
         if ref in users:
             if users[ref] is None:
@@ -168,6 +169,11 @@ def require_post(user: User) -> int:
     if user.post_id is None:
         raise Forbidden(f"user '{user.username}' holds no post and cannot act on files")
     return user.post_id
+
+
+def post_of(session: Session, user: User) -> Post:
+    """The post the user holds substantively (Forbidden when none)."""
+    return get_or_404(session, Post, require_post(user))
 
 
 def require_role(user: User, *roles: str) -> None:

@@ -114,9 +114,11 @@ def sent_items(session: Session, actor: User, limit: int = 100) -> list[dict[str
             kind, number = "file", item.file_no
             can = (m.id in last_ids and m.opened_at is None
                    and item.holder_post_id == m.to_post_id)
-        else:
+        elif m.receipt_id:
             item = receipts[m.receipt_id]
             kind, number, can = "receipt", item.diary_no, False
+        else:  # every movement is of a file or a receipt
+            continue
         out.append({"kind": kind, "id": item.id, "number": number, "subject": item.subject,
                     "to": names.post(m.to_post_id), "to_user": names.holder_user(m.to_post_id),
                     "action": m.action, "sent_at": iso(m.sent_at), "opened_at": iso(m.opened_at),

@@ -7,9 +7,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from engine.domain import contact, org
 from engine.domain.numbering import ack_no, diary_no
-from engine.errors import InvalidInput, NotFound
-from engine.store.models import Post, Receipt, Section, User, utcnow
+from engine.errors import InvalidInput
+from engine.store.db import get_or_404
+from engine.store.models import Receipt, User, utcnow
 
 MODES = ("post", "hand", "email", "electronic")
 FORMS = ("electronic", "physical")
@@ -17,15 +19,13 @@ GRADINGS = ("Normal", "Confidential", "Secret")
 LANGUAGES = ("en", "hi", "other")
 
 
-def get_receipt(session: Session, receipt_id: int) -> Receipt:
-    receipt = session.get(Receipt, receipt_id)
-    if receipt is None:
-        raise NotFound(f"no receipt with id {receipt_id}")
-    return receipt
+def get_receipt(session: Session, receipt_id: int | None) -> Receipt:
+    """The receipt, or NotFound (also for a task or movement that names no receipt)."""
+    return get_or_404(session, Receipt, receipt_id, "receipt")
 
 
 def diarise(session: Session, actor: User, fields: dict[str, Any]) -> Receipt:
-    sender = str(fields.get("sender") or "").strip()
+    sender = contact.name(fields.get("sender"), "sender", 300, required=False) or ""
     subject = str(fields.get("subject") or "").strip()
     if not sender:
         raise InvalidInput("sender: required")
@@ -55,8 +55,8 @@ def diarise(session: Session, actor: User, fields: dict[str, Any]) -> Receipt:
     if form == "physical" and pdf_sha256:
         raise InvalidInput("pdf: a physical receipt is tracked, not scanned; "
                            "send form=electronic with the scan")
-    post = session.get(Post, actor.post_id)
-    section = session.get(Section, post.section_id)
+    post = org.post_of(session, actor)
+    section = post.section
     now = utcnow()
     paper = str(fields.get("paper_location") or "").strip()[:200] or None
     if form == "physical" and paper is None:
@@ -71,6 +71,7 @@ def diarise(session: Session, actor: User, fields: dict[str, Any]) -> Receipt:
         letter_date=str(letter_date) if letter_date else None, language=language,
         grading=grading, received_at=now, diarised_by=actor.id, diarised_post_id=post.id,
         holder_post_id=post.id, holder_since=now, pdf_sha256=pdf_sha256,
+        pdf_name=fields.get("pdf_name") if pdf_sha256 else None,
     )
     session.add(receipt)
     session.flush()

@@ -1,7 +1,7 @@
 """Who sees what. One rule for single reads (GET a file, a receipt, its PDF, track,
 history) and for lists (find, search): both go through the SQL clauses below.
 
-- auditor and admin read everything (CONTRACT.md); a designer, holding no post, reads
+- auditor and admin read everything (docs/contract.md); a designer, holding no post, reads
   only what is granted to them.
 - An officer reads what any post they hold now (substantive or additional charge) holds,
   held, created, diarised, sent or was sent: the item's *chain*. A receipt put up in a file
@@ -21,8 +21,9 @@ same grading rule applies to files without any change here.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, exists, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from engine.domain.org import acting_post_ids
@@ -38,7 +39,7 @@ def sees_everything(actor: User) -> bool:
     return actor.role in READ_ALL_ROLES
 
 
-def _grading_allows(grading: ColumnElement | None, rank: int) -> ColumnElement:
+def _grading_allows(grading: SQLColumnExpression[Any] | None, rank: int) -> ColumnElement:
     """What a monitoring post of this rank may read, by grading."""
     if grading is None:
         return true()
@@ -62,15 +63,15 @@ def _monitor_scopes(session: Session, posts: list[int]) -> list[tuple[list[int],
     return scopes
 
 
-def _granted(actor: User, column: ColumnElement, target: ColumnElement,
-             at: datetime) -> ColumnElement:
+def _granted(actor: User, column: SQLColumnExpression[Any],
+             target: SQLColumnExpression[Any], at: datetime) -> ColumnElement:
     return exists().where(
         AccessGrant.user_id == actor.id, column == target, AccessGrant.revoked_at.is_(None),
         or_(AccessGrant.until.is_(None), AccessGrant.until > at))
 
 
-def _moved_through(column: ColumnElement, target: ColumnElement, posts: list[int]
-                   ) -> ColumnElement:
+def _moved_through(column: SQLColumnExpression[Any], target: SQLColumnExpression[Any],
+                   posts: list[int]) -> ColumnElement:
     return exists().where(column == target, or_(Movement.from_post_id.in_(posts),
                                                 Movement.to_post_id.in_(posts)))
 

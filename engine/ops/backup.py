@@ -45,7 +45,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, make_url
+from sqlalchemy import Engine, create_engine, make_url
 from sqlalchemy.exc import DBAPIError
 from tqdm import tqdm
 
@@ -71,7 +71,7 @@ SQLITE_FILE = "database.sqlite3"
 PG_FILE = "database.pgdump"
 CHUNK = 1024 * 1024
 SHA256 = re.compile(r"[0-9a-f]{64}")
-SECRET_KEY_NOTE = ("not included: the session-signing secret is regenerated on start "
+SECRET_KEY_NOTE = ("not included: the session-signing secret is regenerated on start "  # noqa: S105
                    "(everyone signs in again); a stolen backup cannot forge sign-ins")
 
 __all__ = ["BackupError", "backup", "check_snapshot", "find_snapshot", "restore"]
@@ -172,7 +172,7 @@ def _sqlite_path(url: str) -> Path:
     return Path(database)
 
 
-def _sqlite_engine(path: Path, readonly: bool = True):  # noqa: ANN202
+def _sqlite_engine(path: Path, readonly: bool = True) -> Engine:
     uri = path.resolve().as_uri() + ("?mode=ro" if readonly else "")
     return create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True))
 
@@ -548,8 +548,8 @@ def _occupied(settings: Settings) -> list[str]:
         backup_pg.ensure_database(url)
         engine = create_engine(url)
         try:
-            with engine.connect() as conn:
-                tables = backup_pg.user_tables(conn)
+            with engine.connect() as pg:
+                tables = backup_pg.user_tables(pg)
         finally:
             engine.dispose()
         if tables:
@@ -581,7 +581,7 @@ def _restore_sqlite(snapshot_file: Path, target: Path) -> None:
     os.replace(tmp, target)
 
 
-def _engine(url: str):  # noqa: ANN202
+def _engine(url: str) -> Engine:
     if make_url(url).get_backend_name() == "sqlite":
         return _sqlite_engine(_sqlite_path(url), readonly=False)
     return create_engine(url)

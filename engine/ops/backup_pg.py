@@ -62,11 +62,12 @@ def libpq(url: str | URL) -> tuple[str, dict[str, str]]:
     env = dict(os.environ)
     if u.password:
         env["PGPASSWORD"] = str(u.password)
-    return make_conninfo(**params), env
+    return make_conninfo("", **params), env
 
 
 def run(args: list[str], env: dict[str, str]) -> None:
-    done = subprocess.run(args, env=env, capture_output=True, text=True)
+    # PostgreSQL's own programs (pg_dump, pg_restore) with arguments we build; no shell
+    done = subprocess.run(args, env=env, capture_output=True, text=True)  # noqa: S603
     if done.returncode != 0:
         name = Path(args[0]).name
         raise BackupError(f"{name} failed (exit {done.returncode}): "
@@ -96,6 +97,8 @@ def dump(url: str, snapshot: str, out: Path) -> None:
 def ensure_database(url: str) -> None:
     """Create the target database when it does not exist yet."""
     u = make_url(url)
+    if not u.database:
+        raise BackupError(f"the database URL names no database: {u.render_as_string()}")
     engine = create_engine(u)
     try:
         with engine.connect():

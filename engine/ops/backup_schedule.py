@@ -16,7 +16,7 @@ from typing import Any
 
 from apscheduler.schedulers.base import BaseScheduler
 
-from engine.config import Settings
+from engine.config import Settings, write_private
 from engine.ops.backup import backup
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,8 @@ def ship_now(settings: Settings) -> dict[str, Any]:
     try:
         result = backup(settings, settings.backup_dir, keep=settings.backup_keep)
     except Exception as exc:  # the job must survive any failure; it is reported instead
-        log.exception("scheduled backup to %s failed", settings.backup_dir)
+        log.exception("scheduled backup to %s failed", settings.backup_dir,
+                      extra={"event": "backup_failed", "destination": str(settings.backup_dir)})
         status.update(ok=False, at=now, error=f"{type(exc).__name__}: "
                       f"{getattr(exc, 'message', None) or exc}")
     else:
@@ -67,12 +68,15 @@ def ship_now(settings: Settings) -> dict[str, Any]:
             "pruned": len(result.pruned),
             "documents_without_upload": len(result.manifest["uploads"]["missing"])}}
         log.info("backup %s: %d rows, %d uploads copied, %.2f s", result.snapshot,
-                 result.rows, result.uploads_copied, result.seconds)
+                 result.rows, result.uploads_copied, result.seconds,
+                 extra={"event": "backup_done", "snapshot": str(result.snapshot),
+                        "rows": result.rows, "uploads_copied": result.uploads_copied,
+                        "seconds": round(result.seconds, 3)})
     status["destination"] = str(settings.backup_dir)
     status["every_minutes"] = settings.backup_minutes
     path = settings.data_dir / STATUS_FILE
     tmp = path.with_name(f".{STATUS_FILE}.tmp")
-    tmp.write_text(json.dumps(status, indent=2))
+    write_private(tmp, json.dumps(status, indent=2))
     os.replace(tmp, path)
     return status
 

@@ -1,4 +1,4 @@
-"""The demo organisation (CONTRACT.md) and a few files and receipts in various states."""
+"""The demo organisation (docs/contract.md) and a few files and receipts in various states."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from sqlalchemy import select
 from engine.app import Sanchika
 from engine.domain import org, subject_heads
 from engine.errors import ActionNotAllowed
-from engine.store.models import File
+from engine.store.models import File, User
 
 # username, full name, post code, post title, rank, can approve
 OFFICERS = [
@@ -108,7 +108,8 @@ def _samples(app: Sanchika) -> int:
     return 2
 
 
-def _move(app: Sanchika, user, file: dict, action: str, to: str | None, note: str) -> None:  # type: ignore[no-untyped-def]
+def _move(app: Sanchika, user: User, file: dict, action: str, to: str | None,
+          note: str) -> None:
     task = next(t for t in app.inbox(user) if t.get("file_id") == file["id"])
     body = {"action": action, "note": note}
     if to:
@@ -116,7 +117,7 @@ def _move(app: Sanchika, user, file: dict, action: str, to: str | None, note: st
     _act(app, user, task["id"], body)
 
 
-def _act(app: Sanchika, user, task_id: int, body: dict) -> None:  # type: ignore[no-untyped-def]
+def _act(app: Sanchika, user: User, task_id: int, body: dict) -> None:
     """With a very short SANCHIKA_SLA_DEFAULT (tests, demonstrations) a sample step may
     already be overdue: then it is done with a recorded reason, as an officer would."""
     try:

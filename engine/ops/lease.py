@@ -20,7 +20,7 @@ from datetime import timedelta
 from sqlalchemy import case, or_, update
 
 from engine.errors import Conflict
-from engine.store.db import Database
+from engine.store.db import Database, rows_changed
 from engine.store.models import utcnow
 from engine.store.sla_models import SchedulerLease
 
@@ -92,7 +92,7 @@ class Lease:
                         acquired_at=case((SchedulerLease.holder == self.holder,
                                           SchedulerLease.acquired_at), else_=now))
                 .execution_options(synchronize_session=False))
-            if renewed.rowcount == 1:
+            if rows_changed(renewed) == 1:
                 return True
             row = s.get(SchedulerLease, self.name)
             if row is None:
@@ -107,7 +107,7 @@ class Lease:
                 .where(SchedulerLease.name == self.name, SchedulerLease.holder == row.holder)
                 .values(holder=self.holder, expires_at=expires, acquired_at=now)
                 .execution_options(synchronize_session=False))
-            return taken.rowcount == 1
+            return rows_changed(taken) == 1
 
     def _dead_local(self, holder: str) -> bool:
         host, _, rest = holder.partition(":")

@@ -23,13 +23,14 @@ import sys
 import threading
 from datetime import UTC, datetime
 
+from apscheduler.job import Job
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from engine.app import Sanchika
 from engine.errors import Conflict
-from engine.ops import backup_schedule
+from engine.ops import alerts, backup_schedule
 from engine.ops.lease import Lease
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,8 @@ def sweep_timers(app_key: str) -> None:
     fired = keeper.app.fire_due_timers(budget_seconds=SWEEP_BUDGET)
     warned = keeper.app.warn_due_soon()
     if fired or warned:
-        log.info("fired timers of %d instance(s); %d due-soon warning(s)", fired, warned)
+        log.info("fired timers of %d instance(s); %d due-soon warning(s)", fired, warned,
+                 extra={"event": "timers_fired", "instances": fired, "warned": warned})
 
 
 class TimerScheduler:
@@ -84,7 +86,7 @@ class TimerScheduler:
     def active(self) -> bool:
         return self._jobs is not None
 
-    def get_job(self, job_id: str):  # type: ignore[no-untyped-def]
+    def get_job(self, job_id: str) -> Job | None:
         """A job of the running APScheduler scheduler (None while another process holds
         the lease)."""
         return self._jobs.get_job(job_id) if self._jobs is not None else None
@@ -118,14 +120,16 @@ class TimerScheduler:
             log.warning("scheduler lease: database unavailable", exc_info=True)
             held = False
         if held and self._jobs is None:
-            log.info("scheduler lease taken by %s: firing timers", self.lease.holder)
+            log.info("scheduler lease taken by %s: firing timers", self.lease.holder,
+                     extra={"event": "lease_taken", "holder": self.lease.holder})
             try:
                 self._start_jobs()
             except Exception:  # e.g. the job store busy; the next step tries again
                 log.warning("could not start the timer sweep", exc_info=True)
                 self._stop_jobs(wait=False)
         elif not held and self._jobs is not None:
-            log.info("scheduler lease lost by %s", self.lease.holder)
+            log.info("scheduler lease lost by %s", self.lease.holder,
+                     extra={"event": "lease_lost", "holder": self.lease.holder})
             self._stop_jobs(wait=False)
 
     def _start_jobs(self) -> None:
@@ -152,6 +156,7 @@ class TimerScheduler:
         elif jobs.get_job(CHECKPOINT_JOB) is not None:
             jobs.remove_job(CHECKPOINT_JOB)
         backup_schedule.install(jobs, self.app.settings)
+        alerts.install(jobs, self.app.settings, self.app.db)
 
     def _stop_jobs(self, wait: bool) -> None:
         jobs, self._jobs = self._jobs, None
@@ -168,7 +173,8 @@ def take_checkpoint(app_key: str) -> None:
         cp = keeper.app.checkpoint()
     except Conflict:
         return  # another process took this checkpoint at the same moment
-    log.info("checkpoint #%d: %d chain head(s) recorded", cp["seq"], cp["instances"])
+    log.info("checkpoint #%d: %d chain head(s) recorded", cp["seq"], cp["instances"],
+             extra={"event": "checkpoint", "seq": cp["seq"], "instances": cp["instances"]})
 
 
 def start(app: Sanchika, interval_seconds: float = 0.25, lease_ttl: float = 5.0

@@ -62,17 +62,25 @@ def _late_actions(s: Session, actor: User, visible: Any) -> list[dict[str, Any]]
                OpenTask.closed_at > OpenTask.due_at, OpenTask.post_id.in_(visible))
         .order_by(OpenTask.closed_at.desc()).limit(LATE_ACTIONS_SHOWN))
     readable_files = visibility.file_clause(s, actor)
-    if readable_files is not None:  # None: a role that reads everything
+    readable_receipts = visibility.receipt_clause(s, actor)
+    # None: a role that reads everything
+    if readable_files is not None and readable_receipts is not None:
         query = query.where(or_(
             and_(OpenTask.file_id.is_not(None), readable_files),
-            and_(OpenTask.receipt_id.is_not(None), visibility.receipt_clause(s, actor))))
+            and_(OpenTask.receipt_id.is_not(None), readable_receipts)))
     rows = s.execute(query).all()
     return [{"task_id": t.id, "kind": t.kind, "file_id": t.file_id, "receipt_id": t.receipt_id,
              "number": file_no or diary_no, "step": t.name, "post": code, "by": username,
              "action": t.action, "due_at": iso(t.due_at), "acted_at": iso(t.closed_at),
-             "late_by_hours": round((t.closed_at - t.due_at) / timedelta(hours=1), 2),
+             "late_by_hours": _hours_late(t),
              "reason": t.reason}
             for t, username, code, file_no, diary_no in rows]
+
+
+def _hours_late(task: OpenTask) -> float | None:
+    if task.closed_at is None or task.due_at is None:  # the query selects only late ones
+        return None
+    return round((task.closed_at - task.due_at) / timedelta(hours=1), 2)
 
 
 def _mean_epoch(s: Session, column: Any) -> Any:

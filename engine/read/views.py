@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.errors import NotFound
 from engine.read.file_views import document_link
 from engine.read.file_views import extras as file_extras
 from engine.store.models import (
@@ -45,6 +46,13 @@ class Names:
         post = self._posts[post_id]
         return {"id": post.id, "code": post.code, "title": post.title} if post else None
 
+    def known_post(self, post_id: int) -> dict[str, Any]:
+        """Like `post`, for a post that must exist (NotFound otherwise)."""
+        view = self.post(post_id)
+        if view is None:
+            raise NotFound(f"no post with id {post_id}")
+        return view
+
     def user(self, user_id: int | None) -> str | None:
         if user_id is None:
             return None
@@ -73,6 +81,33 @@ def task_row(task: OpenTask, now: datetime | None = None) -> dict[str, Any]:
     }
     row["file_id" if task.kind == "file" else "receipt_id"] = task.file_id or task.receipt_id
     return row
+
+
+def item_labels(session: Session, tasks: list[OpenTask]) -> dict[tuple[str, int], tuple[str, str]]:
+    """(kind, id) -> (file or diary number, subject) for the items of these tasks, in two
+    queries, so inbox rows can be told apart without opening each item."""
+    file_ids = {t.file_id for t in tasks if t.kind == "file" and t.file_id}
+    receipt_ids = {t.receipt_id for t in tasks if t.kind != "file" and t.receipt_id}
+    out: dict[tuple[str, int], tuple[str, str]] = {}
+    if file_ids:
+        for fid, number, subject in session.execute(
+                select(File.id, File.file_no, File.subject).where(File.id.in_(file_ids))):
+            out[("file", fid)] = (number, subject)
+    if receipt_ids:
+        for rid, number, subject in session.execute(
+                select(Receipt.id, Receipt.diary_no, Receipt.subject)
+                .where(Receipt.id.in_(receipt_ids))):
+            out[("receipt", rid)] = (number, subject)
+    return out
+
+
+def labelled(row: dict[str, Any], labels: dict[tuple[str, int], tuple[str, str]]) -> dict:
+    """A task row with its item's `number` and `subject`."""
+    kind = "file" if "file_id" in row else "receipt"
+    item_id = row.get(f"{kind}_id")
+    found = labels.get((kind, item_id)) if item_id is not None else None
+    number, subject = found or (None, None)
+    return {**row, "number": number, "subject": subject}
 
 
 def movement_row(m: Movement, names: Names) -> dict[str, Any]:
@@ -143,8 +178,8 @@ def file_view(session: Session, f: File, actor: User | None = None, fresh: bool 
               ) -> dict[str, Any]:
     """`fresh`: the file was opened in this same command (see file_views.extras)."""
     names = Names(session)
-    notes = [] if fresh else session.scalars(
-        select(Note).where(Note.file_id == f.id).order_by(Note.para_no))
+    notes: list[Note] = [] if fresh else list(session.scalars(
+        select(Note).where(Note.file_id == f.id).order_by(Note.para_no)))
     corr = session.execute(
         select(Correspondence, Receipt).join(Receipt, Receipt.id == Correspondence.receipt_id)
         .where(Correspondence.file_id == f.id).order_by(Correspondence.id))

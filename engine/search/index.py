@@ -23,9 +23,11 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
+    TextClause,
     case,
     column,
     delete,
+    func,
     insert,
     inspect,
     or_,
@@ -38,6 +40,7 @@ from sqlalchemy.orm import Session
 
 from engine.domain import visibility
 from engine.store.access_models import SearchDoc
+from engine.store.db import rows_changed
 from engine.store.models import File, Note, Receipt, User
 
 SNIPPET_CHARS = 160
@@ -202,13 +205,14 @@ def _append_notes(session: Session, file_id: int, texts: list[str]) -> bool:
                           else_=SearchDoc.body + "\n" + body),
                 terms=case((SearchDoc.terms == "", terms),
                            else_=SearchDoc.terms + " " + terms)))
-    return bool(result.rowcount)
+    return bool(rows_changed(result))
 
 
 # ------------------------------------------------------------------ querying
 
 
-def _match(session: Session, terms: list[str]) -> tuple[Any, ColumnElement, Any]:
+def _match(session: Session, terms: list[str]) -> tuple[Any, ColumnElement[Any] | TextClause,
+                                                        Any]:
     """(join target or None, WHERE clause, ORDER BY) for the dialect in use."""
     if session.get_bind().dialect.name == "sqlite":
         fts = " AND ".join('"' + w.replace('"', '""') + '"*' for w in terms)
@@ -225,7 +229,7 @@ def _match(session: Session, terms: list[str]) -> tuple[Any, ColumnElement, Any]
 def _visible(session: Session, actor: User) -> ColumnElement | None:
     files = visibility.file_clause(session, actor)
     receipts = visibility.receipt_clause(session, actor)
-    if files is None and receipts is None:
+    if files is None or receipts is None:  # both None: a role that reads everything
         return None
     return or_(
         (SearchDoc.kind == "file") & SearchDoc.item_id.in_(select(File.id).where(files)),
@@ -256,7 +260,9 @@ def matching_query(session: Session, actor: User, q: str, kind: str | None = Non
     visible = _visible(session, actor)
     if visible is not None:
         query = query.where(visible)
-    return query.order_by(order, SearchDoc.id.desc()).limit(limit)
+    # a query that is exactly an item's number (file or diary number) puts that item first
+    exact = case((func.lower(SearchDoc.number) == q.strip().lower(), 0), else_=1)
+    return query.order_by(exact, order, SearchDoc.id.desc()).limit(limit)
 
 
 def snippet(doc: SearchDoc, q: str) -> str:

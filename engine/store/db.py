@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.pool import ConnectionPoolEntry
 
-from engine.errors import Conflict
+from engine.errors import Conflict, NotFound
 from engine.store.config_cache import INFO_KEY, ConfigCache
+
+Row = TypeVar("Row")
+
+
+def get_or_404(s: Session, model: type[Row], ident: int | str | None,
+               what: str | None = None) -> Row:
+    """The row of `model` with primary key `ident`, or NotFound naming it. Use it wherever a
+    lookup by id may miss (input, or a nullable reference), so callers get a row, not an
+    Optional, and a miss is a clear 404 instead of an AttributeError on None."""
+    row = s.get(model, ident) if ident is not None else None
+    if row is None:
+        label = what or re.sub(r"(?<!^)(?=[A-Z])", " ", model.__name__).lower()
+        raise NotFound(f"no {label} with id {ident}")
+    return row
+
+
+def rows_changed(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE changed. `Session.execute` is typed as returning a
+    plain Result; for a DML statement it is a CursorResult, which counts them."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"{type(result).__name__} carries no row count")
+    return result.rowcount
 
 
 class Database:
@@ -21,7 +47,7 @@ class Database:
     def __init__(self, url: str, echo: bool = False):
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        kwargs: dict = {"echo": echo, "future": True}
+        kwargs: dict[str, Any] = {"echo": echo, "future": True}
         if self.is_sqlite:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         else:
@@ -85,7 +111,7 @@ class Database:
 
 def _configure_sqlite(engine: Engine, begin: str) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
@@ -95,7 +121,7 @@ def _configure_sqlite(engine: Engine, begin: str) -> None:
         cur.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+    def _on_begin(conn: Connection) -> None:
         conn.exec_driver_sql(begin)
 
 

@@ -9,6 +9,8 @@ import json
 import time
 from datetime import timedelta
 
+import pytest
+
 import handlers
 from engine.app import Sanchika
 from engine.config import Settings
@@ -30,12 +32,8 @@ def test_settings_from_environment(tmp_path):
                               "SANCHIKA_BACKUP_MINUTES": "5", "SANCHIKA_BACKUP_KEEP": "3"})
     assert (ship.backup_dir, ship.backup_minutes, ship.backup_keep) == (tmp_path / "b", 5, 3)
     for bad in ("0", "-1", "soon"):
-        try:
+        with pytest.raises(ValueError, match="SANCHIKA_BACKUP_MINUTES"):
             Settings.from_env({**env, "SANCHIKA_BACKUP_MINUTES": bad})
-        except ValueError as exc:
-            assert "SANCHIKA_BACKUP_MINUTES" in str(exc)
-        else:
-            raise AssertionError(f"SANCHIKA_BACKUP_MINUTES={bad} accepted")
 
 
 def test_job_ships_verifiable_snapshots_and_prunes(demo, target, tmp_path):

@@ -45,7 +45,7 @@ class SmtpRecorder:
         self.lock = threading.Lock()
         self.received: list[dict] = []
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd names it
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.lock:
             self.received.append({"mail_from": envelope.mail_from,
@@ -96,7 +96,7 @@ class Gateway(ThreadingHTTPServer):
 class GatewayHandler(BaseHTTPRequestHandler):
     server: Gateway
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         gw = self.server
         with gw.lock:
@@ -225,7 +225,7 @@ def test_every_message_is_delivered_exactly_once(demo, users, deliverer, smtp_se
     assert mail[0]["From"] == "Sanchika <noreply@sanchika.local>"
     assert mail[0]["To"] == so.email
     assert mail[0]["Subject"] == f"{file['file_no']} received"
-    assert "was sent to you by clerk (forward)" in mail[0].get_content()
+    assert "was sent to you by clerk (forwarded)" in mail[0].get_content()
     assert smtp_server.received[0]["mail_from"] == "noreply@sanchika.local"
     sms = [m for m in gateway.received if file["file_no"] in m["text"]]
     assert sms == [{"to": "+919000000002", "text": sms[0]["text"]}]
@@ -338,8 +338,8 @@ def test_rolled_back_action_leaves_no_outbox_row(drained, users, deliverer, smtp
     written = []
     real_notify = outbox.notify
 
-    def spy(session, event_key, *args):
-        real_notify(session, event_key, *args)
+    def spy(session, event_key, *args, **kwargs):
+        real_notify(session, event_key, *args, **kwargs)
         session.flush()
         written.append(event_key)
 
@@ -353,10 +353,14 @@ def test_rolled_back_action_leaves_no_outbox_row(drained, users, deliverer, smtp
             drained.act(clerk, task["id"], {"action": "forward", "to": "so"})
     assert len(written) == 1  # the rows were written, then rolled back with the action
     # and a transaction that notifies and then fails
-    with pytest.raises(RuntimeError), drained.db.transaction() as s:
-        outbox.notify(s, "test:rolled-back", [s.get(User, users["so"].id)], "x", "y")
-        s.flush()
-        raise RuntimeError("rolled back")
+    def notify_then_fail() -> None:
+        with drained.db.transaction() as s:
+            outbox.notify(s, "test:rolled-back", [s.get(User, users["so"].id)], "x", "y")
+            s.flush()
+            raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError, match="rolled back"):
+        notify_then_fail()
 
     assert len(rows(drained)) == before
     assert deliverer.deliver_due()["sent"] == 0

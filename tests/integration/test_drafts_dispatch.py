@@ -103,9 +103,11 @@ def test_file_approval_approves_pending_drafts_and_locks_them(api, demo):
     for sql in ("UPDATE draft_versions SET text = 'tampered' WHERE draft_id = :d",
                 "DELETE FROM draft_versions WHERE draft_id = :d",
                 "UPDATE drafts SET subject = 'tampered' WHERE id = :d"):
-        with pytest.raises(Exception, match="read-only|never"):
-            with demo.db.write_engine.begin() as conn:
-                conn.execute(text(sql), {"d": d["id"]})
+        with (
+            pytest.raises(Exception, match=r"read-only|never"),
+            demo.db.write_engine.begin() as conn,
+        ):
+            conn.execute(text(sql), {"d": d["id"]})
     # issuing still works after the lock
     assert api.post(f"/drafts/{d['id']}/dispatch", "clerk",
                     json={"mode": "hand"}).status_code == 201

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from sqlalchemy import text
 
@@ -49,9 +51,8 @@ def test_whole_lifecycle(api, demo):
     r = api.post(f"/files/{fid}/notes", "clerk", json={"text": "late addition"})
     assert r.status_code in (409, 422), r.text
     assert "locked" in r.json()["error"]["message"]
-    with pytest.raises(Exception, match="read-only|locked"):
-        with demo.db.write_engine.begin() as conn:
-            conn.execute(text("UPDATE notes SET text = 'tampered' WHERE file_id = :f"), {"f": fid})
+    with pytest.raises(Exception, match=r"read-only|locked"), demo.db.write_engine.begin() as conn:
+        conn.execute(text("UPDATE notes SET text = 'tampered' WHERE file_id = :f"), {"f": fid})
     with demo.db.engine.connect() as conn:
         texts = conn.execute(text("SELECT text FROM notes WHERE file_id = :f"), {"f": fid}).all()
     assert "tampered" not in {t[0] for t in texts}
@@ -83,7 +84,7 @@ def test_whole_lifecycle(api, demo):
                          ("ds", "approve"), ("clerk", "close")]
     assert {"lock_file", "notify"} <= {e["data"].get("handler") for e in events}
     assert "timer_set" in kinds
-    for prev, cur in zip(events, events[1:], strict=False):
+    for prev, cur in pairwise(events):
         assert cur["prev_hash"] == prev["hash"]
 
     notes = api.get("/notifications", "clerk").json()

@@ -47,7 +47,7 @@ def servers() -> Iterator[tuple[pgcluster.Cluster, pgcluster.Cluster]]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def scalar(url: str, sql: str, **params):  # noqa: ANN201
+def scalar(url: str, sql: str, **params):
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
@@ -63,7 +63,7 @@ def service(url: str, tmp_path, name: str) -> Sanchika:
                     handlers.registry)
 
 
-def wait_for(check, what: str, timeout: float = 60.0) -> float:  # noqa: ANN001
+def wait_for(check, what: str, timeout: float = 60.0) -> float:
     started = time.monotonic()
     while not check():
         if time.monotonic() - started > timeout:

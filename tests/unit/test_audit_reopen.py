@@ -53,10 +53,12 @@ def test_changed_draft_of_an_approved_file(service, users):
     service.act(clerk, inbox_task(service, clerk, f["id"])["id"],
                 {"action": "submit", "to": "ds"})
     service.act(ds, inbox_task(service, ds, f["id"])["id"], {"action": "approve"})
-    with pytest.raises(DBAPIError, match="never changed|read-only"):
-        with service.db.write_engine.begin() as conn:
-            conn.execute(text("UPDATE draft_versions SET text = 'Not as approved' "
-                              "WHERE file_id = :f"), {"f": f["id"]})
+    with (
+        pytest.raises(DBAPIError, match=r"never changed|read-only"),
+        service.db.write_engine.begin() as conn,
+    ):
+        conn.execute(text("UPDATE draft_versions SET text = 'Not as approved' "
+                          "WHERE file_id = :f"), {"f": f["id"]})
     tamper(service, "UPDATE draft_versions SET text = 'Not as approved' WHERE file_id = :f",
            tables=("draft_versions",), f=f["id"])
     found = service.verify_report().problems

@@ -44,9 +44,11 @@ def problems(service):
 
 def refused(service, statement, **params):
     """The statement must be refused by a trigger and change nothing."""
-    with pytest.raises(DBAPIError, match="read-only|append-only"):
-        with service.db.write_engine.begin() as conn:
-            conn.execute(text(statement), params)
+    with (
+        pytest.raises(DBAPIError, match=r"read-only|append-only"),
+        service.db.write_engine.begin() as conn,
+    ):
+        conn.execute(text(statement), params)
 
 
 def test_everything_verifies_clean(service, users):

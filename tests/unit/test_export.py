@@ -62,7 +62,7 @@ def exported(service, users, tmp_path, with_pdf=False):
         service.act(users["ds"], inbox_task(service, users["ds"], f["id"])["id"],
                     {"action": "approve"})
         service.checkpoint()
-    file_no, data = service.export_file(users["auditor"], f["id"])
+    _, data = service.export_file(users["auditor"], f["id"])
     path = tmp_path / "export.zip"
     path.write_bytes(data)
     return f, path
@@ -101,7 +101,7 @@ def test_export_is_complete_and_verifies_offline(service, users, tmp_path):
 
 
 def test_tampered_exports_fail(service, users, tmp_path):
-    f, path = exported(service, users, tmp_path)
+    _, path = exported(service, users, tmp_path)
 
     def note(members):
         edit_json(members, "file.json", lambda v: v["content"]["notes"][-1].update(
@@ -140,7 +140,7 @@ def test_tampered_exports_fail(service, users, tmp_path):
     for name, (change, expected) in cases.items():
         bad = tmp_path / f"bad-{name.replace(' ', '-')}.zip"
         rewrite(path, bad, change)
-        label, found = check(bad)
+        _, found = check(bad)
         assert any(expected in p for p in found), (name, found)
     # the CLI on another machine: exit 1, naming what is wrong
     bad = tmp_path / "bad-note.zip"

@@ -112,13 +112,11 @@ def test_sealed_notes_are_immutable_in_the_database(service, users):
         conn.execute(update(Note).where(Note.file_id == f["id"]).values(text="corrected"))
     service.act(users["clerk"], inbox_task(service, users["clerk"], f["id"])["id"],
                 {"action": "forward", "to": "so"})
-    with pytest.raises(Exception, match="read-only"):
-        with service.db.write_engine.begin() as conn:
-            conn.execute(text("UPDATE notes SET text = 'changed later' WHERE file_id = :f"),
-                         {"f": f["id"]})
-    with pytest.raises(Exception, match="read-only"):
-        with service.db.write_engine.begin() as conn:
-            conn.execute(text("DELETE FROM notes WHERE file_id = :f"), {"f": f["id"]})
+    with pytest.raises(Exception, match="read-only"), service.db.write_engine.begin() as conn:
+        conn.execute(text("UPDATE notes SET text = 'changed later' WHERE file_id = :f"),
+                     {"f": f["id"]})
+    with pytest.raises(Exception, match="read-only"), service.db.write_engine.begin() as conn:
+        conn.execute(text("DELETE FROM notes WHERE file_id = :f"), {"f": f["id"]})
     with service.db.reader() as s:
         assert s.scalar(select(Note.text).where(Note.file_id == f["id"])) == "corrected"
 
@@ -136,9 +134,8 @@ def test_locked_file_cannot_be_unlocked_by_sql(service, users):
                 "DELETE FROM correspondence WHERE file_id = :f",
                 "INSERT INTO notes (file_id, para_no, text, author_id, author_post_id, created_at,"
                 " sealed) VALUES (:f, 99, 'x', 1, 1, CURRENT_TIMESTAMP, false)"):
-        with pytest.raises(Exception, match="locked"):
-            with service.db.write_engine.begin() as conn:
-                conn.execute(text(sql), {"f": f["id"]})
+        with pytest.raises(Exception, match="locked"), service.db.write_engine.begin() as conn:
+            conn.execute(text(sql), {"f": f["id"]})
 
 
 def test_every_history_event_is_in_the_same_transaction(service, users):

@@ -49,9 +49,9 @@ def test_custom_weekend_and_hours():
     cal = WorkingCalendar(weekend=frozenset({6}), day_start=time(9, 30),
                           day_end=time(17, 30))  # six-day week
     assert cal.add_working_days(ist(2026, 11, 20, 19, 0), 1) == ist(2026, 11, 21, 17, 30)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must end after it starts"):
         WorkingCalendar(day_start=time(18, 0), day_end=time(10, 0))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be a working day"):
         WorkingCalendar(weekend=frozenset(range(7)))
 
 

@@ -26,9 +26,9 @@ def _timers(app, instance_id: int) -> list[Timer]:
 
 
 def test_deploying_a_timer_start_process_schedules_one_instance(service):
-    definition, created = service.deploy(BPMN.read_bytes(), None)
+    _, created = service.deploy(BPMN.read_bytes(), None)
     assert created
-    again, created_again = service.deploy(BPMN.read_bytes(), None)
+    _, created_again = service.deploy(BPMN.read_bytes(), None)
     assert not created_again  # the same document: no second scheduled instance
     [instance] = _instances(service, "scheduled_check")
     assert instance.status == "running" and instance.subject_kind is None

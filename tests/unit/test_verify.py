@@ -137,10 +137,12 @@ def test_changed_prev_hash(service, users):
 def test_altered_note_of_a_locked_file(service, users):
     f = locked_file(service, users)
     other = locked_file(service, users, "Untouched")
-    with service.db.write_engine.begin() as conn:
-        with trigger_off(conn, "notes", "notes_locked_update", "notes_guard"):
-            conn.execute(text("UPDATE notes SET text = 'Rejected.' "
-                              "WHERE file_id = :f AND text = 'Approved.'"), {"f": f["id"]})
+    with (
+        service.db.write_engine.begin() as conn,
+        trigger_off(conn, "notes", "notes_locked_update", "notes_guard"),
+    ):
+        conn.execute(text("UPDATE notes SET text = 'Rejected.' "
+                          "WHERE file_id = :f AND text = 'Approved.'"), {"f": f["id"]})
     assert service.file(users["ds"], f["id"])["notes"][-1]["text"] == "Rejected."
     found = problems(service)
     assert len(found) == 2
@@ -153,10 +155,12 @@ def test_altered_note_of_a_locked_file(service, users):
 def test_changed_correspondence_of_a_locked_file(service, users):
     f = locked_file(service, users)
     swap = service.diarise(users["clerk"], {"sender": "Someone else", "subject": "Other"})["id"]
-    with service.db.write_engine.begin() as conn:
-        with trigger_off(conn, "correspondence", "corr_locked_update", "correspondence_guard"):
-            conn.execute(text("UPDATE correspondence SET receipt_id = :r WHERE file_id = :f"),
-                         {"r": swap, "f": f["id"]})
+    with (
+        service.db.write_engine.begin() as conn,
+        trigger_off(conn, "correspondence", "corr_locked_update", "correspondence_guard"),
+    ):
+        conn.execute(text("UPDATE correspondence SET receipt_id = :r WHERE file_id = :f"),
+                     {"r": swap, "f": f["id"]})
     found = problems(service)
     assert len(found) == 2 and all(f"file {f['file_no']}:" in p for p in found)
 
@@ -172,9 +176,11 @@ def test_changed_receipt_of_a_locked_file(service, users):
 
 def test_unlocked_file_is_caught(service, users):
     f = locked_file(service, users)
-    with service.db.write_engine.begin() as conn:
-        with trigger_off(conn, "files", "files_locked_update", "files_guard"):
-            conn.execute(text("UPDATE files SET locked = false WHERE id = :f"), {"f": f["id"]})
+    with (
+        service.db.write_engine.begin() as conn,
+        trigger_off(conn, "files", "files_locked_update", "files_guard"),
+    ):
+        conn.execute(text("UPDATE files SET locked = false WHERE id = :f"), {"f": f["id"]})
     found = problems(service)
     assert len(found) == 1
     assert f"file {f['file_no']}:" in found[0] and "no longer locked" in found[0]
@@ -193,10 +199,12 @@ def test_cli_verify(settings, service, users):
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.startswith("verified: ") and run.stdout.strip().endswith(": intact")
     assert "locked files" in run.stdout
-    with service.db.write_engine.begin() as conn:
-        with trigger_off(conn, "notes", "notes_locked_update", "notes_guard"):
-            conn.execute(text("UPDATE notes SET text = 'Rejected.' WHERE file_id = :f"),
-                         {"f": f["id"]})
+    with (
+        service.db.write_engine.begin() as conn,
+        trigger_off(conn, "notes", "notes_locked_update", "notes_guard"),
+    ):
+        conn.execute(text("UPDATE notes SET text = 'Rejected.' WHERE file_id = :f"),
+                     {"f": f["id"]})
     run = run_cli(settings, "verify")
     assert run.returncode == 1, run.stdout + run.stderr
     assert f["file_no"] in run.stdout and "intact" not in run.stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Response
+from flask.typing import ResponseReturnValue
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
@@ -19,7 +20,7 @@ class ReplayQuery(Schema):
 
 @blp.route("/files/<int:file_id>/replay")
 @blp.arguments(ReplayQuery, location="query")
-def replay_file(query: dict, file_id: int):
+def replay_file(query: dict, file_id: int) -> ResponseReturnValue:
     """The file as of event `at` (default: the newest): holder, notes, correspondence,
     open tasks, the diagram's active steps, movements, lock and signatures."""
     return app_service().replay_file(current_user(), file_id, query.get("at"))
@@ -27,13 +28,13 @@ def replay_file(query: dict, file_id: int):
 
 @blp.route("/receipts/<int:receipt_id>/replay")
 @blp.arguments(ReplayQuery, location="query")
-def replay_receipt(query: dict, receipt_id: int):
+def replay_receipt(query: dict, receipt_id: int) -> ResponseReturnValue:
     """The receipt as of event `at` (default: the newest)."""
     return app_service().replay_receipt(current_user(), receipt_id, query.get("at"))
 
 
 @blp.route("/files/<int:file_id>/export")
-def export_file(file_id: int):
+def export_file(file_id: int) -> ResponseReturnValue:
     """A self-contained, verifiable zip of the file (check it: `sanchika verify --export`)."""
     file_no, data = app_service().export_file(current_user(), file_id)
     name = file_no.replace("/", "-") + ".zip"
@@ -42,7 +43,7 @@ def export_file(file_id: int):
 
 
 @blp.route("/users/<username>/public-key")
-def public_key(username: str):
+def public_key(username: str) -> ResponseReturnValue:
     """The user's Ed25519 public key (PEM) that approval signatures verify against."""
     key = app_service().public_key(current_user(), username)
     return Response(key["pem"], mimetype="application/x-pem-file",
@@ -50,6 +51,6 @@ def public_key(username: str):
 
 
 @blp.route("/checkpoints", methods=["POST"])
-def checkpoint():
+def checkpoint() -> ResponseReturnValue:
     """Record a checkpoint over every history chain now (auditor or admin)."""
     return app_service().checkpoint(current_user()), 201

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask.typing import ResponseReturnValue
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
@@ -22,7 +23,7 @@ RECEIPT_FORM_DOC = {"required": True, "content": {
 @blp.route("/receipts/<int:receipt_id>/copy", methods=["POST"])
 @blp.doc(requestBody=RECEIPT_FORM_DOC)
 @blp.response(201)
-def copy_receipt(receipt_id: int):
+def copy_receipt(receipt_id: int) -> ResponseReturnValue:
     """Diarise a new receipt pre-filled from this one's metadata (sender, subject, mode,
     category, letter reference and date, language, grading); fields sent override them.
     The scan is not copied: send it in `pdf` for an electronic receipt."""
@@ -39,7 +40,7 @@ class SearchQuery(Schema):
 
 @blp.route("/search")
 @blp.arguments(SearchQuery, location="query")
-def search(query: dict):
+def search(query: dict) -> ResponseReturnValue:
     """Files and receipts by number, subject, sender and the text of their notes (Hindi
     and English; every word must match, each as a word prefix). Only what you may see:
     `[{"kind","id","number","subject","sender","snippet"}]`, best match first."""
@@ -63,7 +64,7 @@ class GrantQuery(Schema):
 @blp.route("/grants", methods=["POST"])
 @blp.arguments(GrantCreate)
 @blp.response(201)
-def create_grant(body: dict):
+def create_grant(body: dict) -> ResponseReturnValue:
     """Let one user read one file or receipt (recorded in the grants, the audit log and
     the item's history). By an administrator, or the item's current holder at Section
     Officer rank or above."""
@@ -72,14 +73,14 @@ def create_grant(body: dict):
 
 @blp.route("/grants")
 @blp.arguments(GrantQuery, location="query")
-def list_grants(query: dict):
+def list_grants(query: dict) -> ResponseReturnValue:
     """Grants on a file or receipt you may read; without one, the grants you gave or
     received (all of them for an auditor or administrator)."""
     return app_service().grants(current_user(), query["file_id"], query["receipt_id"])
 
 
 @blp.route("/grants/<int:grant_id>", methods=["DELETE"])
-def revoke_grant(grant_id: int):
+def revoke_grant(grant_id: int) -> ResponseReturnValue:
     """Revoke a grant (its grantor, an administrator, or the item's current holder at
     Section Officer rank or above); recorded like the grant."""
     return app_service().revoke_grant(current_user(), grant_id)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 
 from flask import request, send_file
+from flask.typing import ResponseReturnValue
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
@@ -34,34 +35,34 @@ class YellowNoteEdit(Schema):
 
 @blp.route("/files/<int:file_id>/yellow-notes", methods=["POST"])
 @blp.arguments(YellowNoteCreate)
-def add_yellow_note(body: dict, file_id: int):
+def add_yellow_note(body: dict, file_id: int) -> ResponseReturnValue:
     """The holder writes a private draft note (yellow note); only its author sees it."""
     return app_service().add_draft_note(current_user(), file_id, body["text"],
                                         body.get("ref_correspondence_id")), 201
 
 
 @blp.route("/files/<int:file_id>/yellow-notes")
-def list_yellow_notes(file_id: int):
+def list_yellow_notes(file_id: int) -> ResponseReturnValue:
     """My own yellow notes in the file."""
     return app_service().draft_notes(current_user(), file_id)
 
 
 @blp.route("/yellow-notes/<int:note_id>", methods=["PATCH", "PUT"])
 @blp.arguments(YellowNoteEdit)
-def edit_yellow_note(body: dict, note_id: int):
+def edit_yellow_note(body: dict, note_id: int) -> ResponseReturnValue:
     """Edit my yellow note."""
     return app_service().edit_draft_note(current_user(), note_id, body["text"])
 
 
 @blp.route("/yellow-notes/<int:note_id>", methods=["DELETE"])
 @blp.response(204)
-def delete_yellow_note(note_id: int):
+def delete_yellow_note(note_id: int) -> None:
     """Delete my yellow note."""
     app_service().delete_draft_note(current_user(), note_id)
 
 
 @blp.route("/yellow-notes/<int:note_id>/confirm", methods=["POST"])
-def confirm_yellow_note(note_id: int):
+def confirm_yellow_note(note_id: int) -> ResponseReturnValue:
     """Confirm my yellow note into the next green note paragraph."""
     return app_service().confirm_note(current_user(), note_id), 201
 
@@ -70,13 +71,13 @@ def confirm_yellow_note(note_id: int):
 
 
 @blp.route("/files/<int:file_id>/pullback", methods=["POST"])
-def pull_back(file_id: int):
+def pull_back(file_id: int) -> ResponseReturnValue:
     """The last sender recalls a file the recipient has not opened; both are notified."""
     return app_service().pullback(current_user(), file_id)
 
 
 @blp.route("/sent")
-def sent():
+def sent() -> ResponseReturnValue:
     """What my post sent, newest first, with `can_pull_back`."""
     return app_service().sent_items(current_user())
 
@@ -100,28 +101,28 @@ class PriorityChange(Schema):
 
 @blp.route("/admin/subject-heads")
 @blp.arguments(SubjectHeadQuery, location="query")
-def list_subject_heads(query: dict):
+def list_subject_heads(query: dict) -> ResponseReturnValue:
     """Subject heads per department (retired ones included, marked)."""
     return app_service().subject_heads(current_user(), query.get("department"))
 
 
 @blp.route("/admin/subject-heads", methods=["POST"])
 @blp.arguments(SubjectHeadCreate)
-def add_subject_head(body: dict):
+def add_subject_head(body: dict) -> ResponseReturnValue:
     """An administrator adds a subject head to a department."""
     return app_service().add_subject_head(current_user(), body["department"], body["code"],
                                           body["title"]), 201
 
 
 @blp.route("/admin/subject-heads/<int:head_id>/retire", methods=["POST"])
-def retire_subject_head(head_id: int):
+def retire_subject_head(head_id: int) -> ResponseReturnValue:
     """An administrator retires a head: old files keep it, new files cannot use it."""
     return app_service().retire_subject_head(current_user(), head_id)
 
 
 @blp.route("/files/<int:file_id>/priority", methods=["POST"])
 @blp.arguments(PriorityChange)
-def change_priority(body: dict, file_id: int):
+def change_priority(body: dict, file_id: int) -> ResponseReturnValue:
     """A Section Officer or above changes the file's priority grading."""
     return app_service().change_priority(current_user(), file_id, body["priority"])
 
@@ -156,42 +157,42 @@ class RegisterQuery(Schema):
 
 @blp.route("/files/<int:file_id>/drafts", methods=["POST"])
 @blp.arguments(DraftCreate)
-def create_draft(body: dict, file_id: int):
+def create_draft(body: dict, file_id: int) -> ResponseReturnValue:
     """The holder drafts an outgoing letter (DFA), version 1."""
     return app_service().create_draft(current_user(), file_id, body["subject"], body["text"],
                                       body.get("addressee")), 201
 
 
 @blp.route("/drafts/<int:draft_id>")
-def get_draft(draft_id: int):
+def get_draft(draft_id: int) -> ResponseReturnValue:
     """A draft with all its versions."""
     return app_service().draft(current_user(), draft_id)
 
 
 @blp.route("/drafts/<int:draft_id>/versions", methods=["POST"])
 @blp.arguments(DraftEdit)
-def edit_draft(body: dict, draft_id: int):
+def edit_draft(body: dict, draft_id: int) -> ResponseReturnValue:
     """Edit a draft: a new version."""
     return app_service().edit_draft(current_user(), draft_id, body["text"]), 201
 
 
 @blp.route("/drafts/<int:draft_id>/diff")
 @blp.arguments(DiffQuery, location="query")
-def draft_diff(query: dict, draft_id: int):
+def draft_diff(query: dict, draft_id: int) -> ResponseReturnValue:
     """Differences between two versions (?from=&to=, default the last two)."""
     return app_service().draft_diff(current_user(), draft_id, query.get("from_"),
                                     query.get("to"))
 
 
 @blp.route("/drafts/<int:draft_id>/approve", methods=["POST"])
-def approve_draft(draft_id: int):
+def approve_draft(draft_id: int) -> ResponseReturnValue:
     """A post that can approve, holding the file, approves the draft."""
     return app_service().approve_draft(current_user(), draft_id)
 
 
 @blp.route("/drafts/<int:draft_id>/dispatch", methods=["POST"])
 @blp.arguments(DispatchCreate)
-def dispatch_draft(body: dict, draft_id: int):
+def dispatch_draft(body: dict, draft_id: int) -> ResponseReturnValue:
     """Issue an approved draft: a dispatch register entry (number, date, mode, addressee)."""
     return app_service().dispatch_draft(current_user(), draft_id, body["mode"],
                                         body.get("addressee"), body.get("date")), 201
@@ -199,7 +200,7 @@ def dispatch_draft(body: dict, draft_id: int):
 
 @blp.route("/dispatch-register")
 @blp.arguments(RegisterQuery, location="query")
-def dispatch_register(query: dict):
+def dispatch_register(query: dict) -> ResponseReturnValue:
     """The dispatch register of my department, newest first."""
     return app_service().dispatch_register(current_user(), query.get("year"))
 
@@ -217,32 +218,32 @@ class PartCreate(Schema):
 
 @blp.route("/files/<int:file_id>/links", methods=["POST"])
 @blp.arguments(LinkCreate)
-def link_files(body: dict, file_id: int):
+def link_files(body: dict, file_id: int) -> ResponseReturnValue:
     """The holder links a related file (listed on both files)."""
     return app_service().link_files(current_user(), file_id, body["other_file_id"]), 201
 
 
 @blp.route("/files/<int:file_id>/parts", methods=["POST"])
 @blp.arguments(PartCreate)
-def open_part_file(body: dict, file_id: int):
+def open_part_file(body: dict, file_id: int) -> ResponseReturnValue:
     """Open a part file of a main file: number main + '/P<n>', its own process."""
     return app_service().open_part_file(current_user(), file_id, body.get("subject")), 201
 
 
 @blp.route("/files/<int:file_id>/park", methods=["POST"])
-def park_file(file_id: int):
+def park_file(file_id: int) -> ResponseReturnValue:
     """The holder parks the file: it leaves the active inbox but stays with the post."""
     return app_service().park_file(current_user(), file_id)
 
 
 @blp.route("/files/<int:file_id>/unpark", methods=["POST"])
-def unpark_file(file_id: int):
+def unpark_file(file_id: int) -> ResponseReturnValue:
     """The holder takes a parked file up again."""
     return app_service().unpark_file(current_user(), file_id)
 
 
 @blp.route("/parked")
-def parked():
+def parked() -> ResponseReturnValue:
     """My post's parked items."""
     return app_service().parked_items(current_user())
 
@@ -259,7 +260,7 @@ class ReopenRequest(Schema):
 
 @blp.route("/files/<int:file_id>/reopen", methods=["POST"])
 @blp.arguments(ReopenRequest)
-def request_reopen(body: dict, file_id: int):
+def request_reopen(body: dict, file_id: int) -> ResponseReturnValue:
     """The creator asks to reopen a closed file; an approver decides in their inbox
     (approve/reject on the 'Reopen approval' task)."""
     return app_service().request_reopen(current_user(), file_id, body["reason"],
@@ -284,7 +285,7 @@ def _uploads(field: str) -> list[tuple[bytes, str | None]]:
         "correspondence": {"type": "array", "items": {"type": "string", "format": "binary"}},
     }}}}})
 @blp.response(201)
-def digitise_file():
+def digitise_file() -> ResponseReturnValue:
     """Turn a physical file into an e-file: scanned note sheets (field `note_sheet`, one or
     more PDFs) and correspondence (field `correspondence`); the number stays the same."""
     if request.mimetype != "multipart/form-data":
@@ -301,7 +302,7 @@ def digitise_file():
 
 
 @blp.route("/documents/<string:sha256>")
-def document(sha256: str):
+def document(sha256: str) -> ResponseReturnValue:
     """A stored PDF, for those who may read a file or receipt it belongs to."""
     data, name = app_service().document(current_user(), sha256)
     return send_file(io.BytesIO(data), mimetype="application/pdf", download_name=name,

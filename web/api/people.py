@@ -3,7 +3,10 @@ Administrator only (auditors may read people and the audit log)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import request
+from flask.typing import ResponseReturnValue
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
@@ -11,6 +14,7 @@ from engine.commands.people import MONITOR_SCOPES
 from engine.domain.org import ROLES
 from web.api.auth import current_user
 from web.api.core import app_service
+from web.api.schemas import PasswordReset
 
 blp = Blueprint("people", __name__, url_prefix="/api/v1/admin",
                 description="Sections, posts, users, transfers, additional charges")
@@ -62,7 +66,7 @@ class ChargeCreate(Schema):
 @blp.route("/sections", methods=["POST"])
 @blp.arguments(SectionCreate)
 @blp.response(201)
-def create_section(body: dict):
+def create_section(body: dict) -> ResponseReturnValue:
     """Create a section (and its department if new)."""
     return app_service().create_section(current_user(), body), 201
 
@@ -70,7 +74,7 @@ def create_section(body: dict):
 @blp.route("/posts", methods=["POST"])
 @blp.arguments(PostCreate)
 @blp.response(201)
-def create_post(body: dict):
+def create_post(body: dict) -> ResponseReturnValue:
     """Create a post in a section."""
     return app_service().create_post(current_user(), body), 201
 
@@ -78,20 +82,20 @@ def create_post(body: dict):
 @blp.route("/users", methods=["POST"])
 @blp.arguments(UserCreate)
 @blp.response(201)
-def create_user(body: dict):
+def create_user(body: dict) -> ResponseReturnValue:
     """Create a user, optionally on a vacant post."""
     return app_service().create_user(current_user(), body), 201
 
 
 @blp.route("/users/<username>")
-def get_user(username: str):
+def get_user(username: str) -> ResponseReturnValue:
     """A user's post, the posts they act for now and their additional charges."""
     return app_service().person(current_user(), username)
 
 
 @blp.route("/users/<username>/transfer", methods=["POST"])
 @blp.arguments(Transfer)
-def transfer(body: dict, username: str):
+def transfer(body: dict, username: str) -> ResponseReturnValue:
     """Transfer a user to another post. The old post's pending items stay with the post
     for its next holder; the user's inbox becomes the new post's."""
     return app_service().transfer(current_user(), username, body["post"])
@@ -100,7 +104,7 @@ def transfer(body: dict, username: str):
 @blp.route("/users/<username>/additional-charge", methods=["POST"])
 @blp.arguments(ChargeCreate)
 @blp.response(201)
-def add_charge(body: dict, username: str):
+def add_charge(body: dict, username: str) -> ResponseReturnValue:
     """The user also acts for a second post from `from` to `until` (office days,
     inclusive): its inbox joins theirs and they may act for it."""
     return app_service().add_charge(current_user(), username, body["post"], body["from_"],
@@ -108,12 +112,32 @@ def add_charge(body: dict, username: str):
 
 
 @blp.route("/users/<username>/additional-charge", methods=["DELETE"])
-def end_charge(username: str):
+def end_charge(username: str) -> ResponseReturnValue:
     """End the user's additional charges (only for `?post=CODE` if given)."""
     return app_service().end_charges(current_user(), username, request.args.get("post"))
 
 
+@blp.route("/users/<username>/deactivate", methods=["POST"])
+def deactivate(username: str) -> ResponseReturnValue:
+    """Deactivate an account: its web sessions and API tokens end at once."""
+    return app_service().deactivate_user(current_user(), username)
+
+
+@blp.route("/users/<username>/reset-password", methods=["POST"])
+@blp.arguments(PasswordReset)
+@blp.response(204)
+def reset_password(body: dict[str, Any], username: str) -> None:
+    """Set a new password for a user; their web sessions and API tokens end."""
+    app_service().reset_password(current_user(), username, body["password"])
+
+
+@blp.route("/users/<username>/unlock", methods=["POST"])
+def unlock(username: str) -> ResponseReturnValue:
+    """Lift the sign-in locks of a user, from every address."""
+    return app_service().unlock_sign_in(current_user(), username)
+
+
 @blp.route("/audit")
-def audit_log():
+def audit_log() -> ResponseReturnValue:
     """Administrative acts, newest first."""
     return app_service().audit_log(current_user())

@@ -25,7 +25,7 @@ def read_receipt_request(schema: Schema) -> tuple[dict[str, Any], bytes | None, 
     except ValidationError as exc:
         # flattened per field here: a field called "form" must not be read as the
         # request location of that name
-        lines = [line for name, msgs in sorted(exc.messages.items())
+        lines = [line for name, msgs in sorted(exc.normalized_messages().items())
                  for line in field_messages(msgs, str(name))]
         raise InvalidInput("; ".join(lines), [{"message": line} for line in lines]) from None
     if body.get("letter_date"):

@@ -1,8 +1,9 @@
 """REST API for time limits: the admin's holidays, working calendar and SLA rules, and the
-pendency report (CONTRACT.md)."""
+pendency report (docs/contract.md)."""
 
 from __future__ import annotations
 
+from flask.typing import ResponseReturnValue
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
@@ -37,61 +38,61 @@ class CalendarUpdate(Schema):
 
 
 @blp.route("/admin/holidays")
-def list_holidays():
+def list_holidays() -> ResponseReturnValue:
     """Holidays of the working calendar (admin)."""
     return app_service().holidays(current_user())
 
 
 @blp.route("/admin/holidays", methods=["POST"])
 @blp.arguments(HolidayCreate)
-def add_holiday(body: dict):
+def add_holiday(body: dict) -> ResponseReturnValue:
     """Add a holiday: `{"day": "2026-01-26", "name": "Republic Day"}` (admin)."""
     return app_service().add_holiday(current_user(), body["day"], body["name"]), 201
 
 
 @blp.route("/admin/holidays/<int:holiday_id>", methods=["DELETE"])
-def delete_holiday(holiday_id: int):
+def delete_holiday(holiday_id: int) -> ResponseReturnValue:
     """Remove a holiday (admin)."""
     app_service().delete_holiday(current_user(), holiday_id)
     return "", 204
 
 
 @blp.route("/admin/calendar")
-def get_calendar():
+def get_calendar() -> ResponseReturnValue:
     """Weekly off days (0 = Monday … 6 = Sunday), office hours and time zone (admin)."""
     return app_service().work_calendar(current_user())
 
 
 @blp.route("/admin/calendar", methods=["PUT"])
 @blp.arguments(CalendarUpdate)
-def set_calendar(body: dict):
+def set_calendar(body: dict) -> ResponseReturnValue:
     """Change the weekly off days, office hours or time zone (admin)."""
     return app_service().set_work_calendar(current_user(), body)
 
 
 @blp.route("/admin/sla-rules")
-def list_sla_rules():
+def list_sla_rules() -> ResponseReturnValue:
     """SLA rules (admin)."""
     return app_service().sla_rules(current_user())
 
 
 @blp.route("/admin/sla-rules", methods=["POST"])
 @blp.arguments(SlaRuleCreate)
-def add_sla_rule(body: dict):
+def add_sla_rule(body: dict) -> ResponseReturnValue:
     """Add a rule: department code, BPMN task id and priority (each optional = any),
     amount and unit (working_days or working_hours). The most specific rule wins (admin)."""
     return app_service().add_sla_rule(current_user(), body), 201
 
 
 @blp.route("/admin/sla-rules/<int:rule_id>", methods=["DELETE"])
-def delete_sla_rule(rule_id: int):
+def delete_sla_rule(rule_id: int) -> ResponseReturnValue:
     """Remove a rule (admin)."""
     app_service().delete_sla_rule(current_user(), rule_id)
     return "", 204
 
 
 @blp.route("/reports/pendency")
-def pendency():
+def pendency() -> ResponseReturnValue:
     """Per post and officer: items held, oldest, average days held, overdue; and the
     latest actions taken after the limit with their reasons. Officers see their own
     department; auditors and admins everything."""

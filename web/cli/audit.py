@@ -8,11 +8,15 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.app import Sanchika
 
 Command = Callable[[argparse.Namespace], int]
 
 
-def _service():  # type: ignore[no-untyped-def]
+def _service() -> Sanchika:
     from web.cli.main import _service as make
 
     return make()

@@ -58,12 +58,11 @@ def run_restore(settings: Settings, src: Path, force: bool, check: bool) -> int:
         except BackupError as exc:
             return _refused(exc)
         manifest, problems = check_snapshot(snapshot, progress)
-        if problems:
+        if problems or manifest is None:
             print(f"error: {snapshot} does not verify", file=sys.stderr)
             for problem in problems:
                 print(f"  {problem}", file=sys.stderr)
             return 1
-        assert manifest is not None
         print(f"{snapshot}: verified ({len(manifest['uploads']['files'])} uploads, "
               f"{len(manifest['keys']['files'])} key files, database "
               f"{manifest['database']['file']})")

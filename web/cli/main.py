@@ -1,5 +1,7 @@
-"""The `sanchika` command (CONTRACT.md): init, demo, serve, deploy, verify, backup,
-restore; the audit commands (checkpoint, keys, replay, export) are in cli_audit."""
+"""The `sanchika` command (docs/contract.md, docs/cli.md): init, demo, serve, deploy, verify,
+backup, restore, admin, doctor; the audit commands (checkpoint, keys, replay, export) are in
+cli.audit, the operations commands (admin create, doctor, the organisation import) in
+cli.ops."""
 
 from __future__ import annotations
 
@@ -7,10 +9,12 @@ import argparse
 import sys
 from pathlib import Path
 
+from engine import __version__
 from engine.app import Sanchika
 from engine.config import Settings
 from engine.errors import InvalidBpmn, SanchikaError
 from web.cli import audit as cli_audit
+from web.cli import ops as cli_ops
 
 
 def _service() -> Sanchika:
@@ -20,11 +24,16 @@ def _service() -> Sanchika:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    from engine.ops.permissions import tighten
+
     app = _service()
     for process_id, version, created in app.init():
         state = "deployed" if created else "up to date"
         print(f"{process_id}: version {version} ({state})")
+    tighten(app.settings.data_dir)
     print(f"database ready: {app.db.engine.url.render_as_string(hide_password=True)}")
+    if args.organisation:
+        return cli_ops.import_organisation_file(app, Path(args.organisation))
     return 0
 
 
@@ -40,19 +49,30 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from waitress import serve
-
     from engine.notify.delivery import Deliverer
     from engine.ops import scheduler
+    from engine.ops.permissions import tighten
     from web.app import create_app
+    from web.serving import make_server
 
     service = _service()
+    cli_ops.configure_logging(service.settings.log_level, service.settings.log_format)
+    if args.init or args.demo:  # one process for a quick start (scripts/run)
+        service.init()
+    if args.demo:
+        from engine.ops.demo import create_demo
+
+        create_demo(service, args.demo)
+        print("demo organisation ready (every demo user has the --demo password)")
+    tighten(service.settings.data_dir)
     jobs = scheduler.start(service)
     deliverer, stop_delivery = Deliverer(service.db, service.settings).start_thread(interval=5.0)
     app = create_app(service.settings, service)
-    print(f"Sanchika serving on http://{args.host}:{args.port}", flush=True)
+    server = make_server(app, args.host, args.port, args.threads,
+                         forwarded=service.settings.trusted_proxies > 0)
+    print(f"Sanchika {__version__} serving on http://{args.host}:{args.port}", flush=True)
     try:
-        serve(app, host=args.host, port=args.port, threads=args.threads, ident="Sanchika")
+        server.run()
     finally:
         jobs.shutdown(wait=False)
         stop_delivery.set()
@@ -118,15 +138,28 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from engine.ops.permissions import restrict_umask
+
+    restrict_umask()  # the data folder and everything written into it: owner-only
     parser = argparse.ArgumentParser(prog="sanchika", description="Sanchika e-Office")
+    parser.add_argument("--version", action="version", version=f"sanchika {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("init", help="create/upgrade the schema and deploy processes/*.bpmn")
-    demo = sub.add_parser("demo", help="create the demo organisation (idempotent)")
+    init = sub.add_parser("init", help="create/upgrade the schema and deploy processes/*.bpmn")
+    init.add_argument("--organisation", metavar="FILE",
+                      help="then import departments, sections, posts and users from a CSV "
+                           "file (docs/organisation-import.md); all rows or none")
+    demo = sub.add_parser("demo", help="create the DEMO organisation, every user with one "
+                          "shared password (for trying Sanchika, never in production)")
     demo.add_argument("--password", required=True, help="password for every demo user")
     serve = sub.add_parser("serve", help="web UI + API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=5000)
     serve.add_argument("--threads", type=int, default=8)
+    serve.add_argument("--init", action="store_true",
+                       help="first create/upgrade the schema (as `sanchika init`)")
+    serve.add_argument("--demo", metavar="PASSWORD",
+                       help="first create the DEMO organisation with this password (as "
+                            "`sanchika demo`; never in production)")
     deploy = sub.add_parser("deploy", help="validate and deploy a BPMN file")
     deploy.add_argument("path")
     verify = sub.add_parser("verify", help="check every history chain, checkpoint, signature "
@@ -143,10 +176,11 @@ def main(argv: list[str] | None = None) -> int:
     restore.add_argument("--check", action="store_true",
                          help="only verify the snapshot against its manifest")
     audit_commands = cli_audit.register(sub)
+    ops_commands = cli_ops.register(sub)
     args = parser.parse_args(argv)
     commands = {"init": cmd_init, "demo": cmd_demo, "serve": cmd_serve, "deploy": cmd_deploy,
                 "verify": cmd_verify, "backup": cmd_backup, "restore": cmd_restore,
-                **audit_commands}
+                **audit_commands, **ops_commands}
     try:
         return commands[args.command](args)
     except (SanchikaError, ValueError) as exc:

@@ -3,23 +3,26 @@ switch, and the sign-in register for administrators and auditors."""
 
 from __future__ import annotations
 
+import time
+
 from flask import flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from engine.commands.ui import UI_LANGUAGES, TooManyAttempts
 from engine.errors import Unauthorized
 from web.pages.common import back, page_blueprint, service
-from web.ui import WebUser, me
+from web.ui import SESSION_GENERATION, WebUser, me
 
 bp = page_blueprint("auth")
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():  # type: ignore[no-untyped-def]
+def login() -> ResponseReturnValue:
     if current_user.is_authenticated and request.method == "GET":
         return redirect(url_for("desk.inbox"))
-    error, status = None, 200
+    error, status, retry_after = None, 200, None
     if request.method == "POST":
         try:
             user, sign_in_id = service().sign_in(
@@ -27,16 +30,21 @@ def login():  # type: ignore[no-untyped-def]
                 request.remote_addr, request.headers.get("User-Agent"))
         except TooManyAttempts as exc:
             error, status = _("Too many failed sign-ins. %(detail)s", detail=exc.message), 429
+            retry_after = exc.retry_after
         except Unauthorized:
             error, status = _("Wrong username or password."), 401
         else:
             lang = session.get("lang")
             session.clear()  # a fresh session: no fixation across the sign-in
             login_user(WebUser(user))
+            session.permanent = True  # so the idle timeout applies (web/ui.py)
             session["sign_in_id"] = sign_in_id
+            session[SESSION_GENERATION] = user.session_generation or 0
+            session["started"] = int(time.time())
             session["lang"] = user.language if user.language in UI_LANGUAGES else lang
             return redirect(_safe_next(request.args.get("next")))
-    return render_template("login.html", error=error), status
+    headers = {"Retry-After": str(retry_after)} if retry_after else {}
+    return render_template("login.html", error=error), status, headers
 
 
 def _safe_next(target: str | None) -> str:
@@ -47,7 +55,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.post("/logout")
-def logout():  # type: ignore[no-untyped-def]
+def logout() -> ResponseReturnValue:
     service().sign_out(session.get("sign_in_id"))
     logout_user()
     session.clear()
@@ -55,7 +63,7 @@ def logout():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/language")
-def language():  # type: ignore[no-untyped-def]
+def language() -> ResponseReturnValue:
     lang = request.form.get("lang", "")
     if lang in UI_LANGUAGES:
         session["lang"] = lang
@@ -66,7 +74,7 @@ def language():  # type: ignore[no-untyped-def]
 
 @bp.get("/admin/sign-ins")
 @login_required
-def sign_ins():  # type: ignore[no-untyped-def]
+def sign_ins() -> ResponseReturnValue:
     rows = service().sign_ins(me())
     if not rows:
         flash(_("No sign-ins recorded yet."))

@@ -4,6 +4,7 @@ and form posts report errors back on the page they came from."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from engine.app import Sanchika
 from engine.errors import SanchikaError
@@ -17,7 +18,7 @@ def page_blueprint(name: str) -> Blueprint:
     bp = Blueprint(name, __name__)
 
     @bp.errorhandler(SanchikaError)
-    def _domain(exc: SanchikaError):  # type: ignore[no-untyped-def]
+    def _domain(exc: SanchikaError) -> ResponseReturnValue:
         if request.method == "POST" and exc.status in (409, 422):
             flash(exc.message, "error")
             return redirect(back())

@@ -4,6 +4,7 @@ department per month (drawn by Chart.js from the numbers embedded in the page)."
 from __future__ import annotations
 
 from flask import render_template
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from web.pages.common import page_blueprint, service
@@ -14,5 +15,5 @@ bp = page_blueprint("dashboard")
 
 @bp.get("/dashboard")
 @login_required
-def dashboard():  # type: ignore[no-untyped-def]
+def dashboard() -> ResponseReturnValue:
     return render_template("dashboard.html", d=service().dashboard(me()))

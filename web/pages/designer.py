@@ -4,6 +4,7 @@ the bpmn-js modeler, validation with errors shown on their elements, deployment.
 from __future__ import annotations
 
 from flask import jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from engine.errors import InvalidBpmn
@@ -15,7 +16,7 @@ bp = page_blueprint("designer")
 
 @bp.get("/designer")
 @login_required
-def definitions():  # type: ignore[no-untyped-def]
+def definitions() -> ResponseReturnValue:
     rows = service().definitions_overview(me())
     processes: dict[str, list[dict]] = {}
     for row in rows:
@@ -25,7 +26,7 @@ def definitions():  # type: ignore[no-untyped-def]
 
 @bp.get("/designer/<process_id>/<int:version>")
 @login_required
-def modeler(process_id: str, version: int):  # type: ignore[no-untyped-def]
+def modeler(process_id: str, version: int) -> ResponseReturnValue:
     xml = service().definition_xml(me(), process_id, version)
     return render_template("modeler.html", process_id=process_id, version=version, xml=xml,
                            can_deploy=service().may_deploy(me()))
@@ -33,7 +34,7 @@ def modeler(process_id: str, version: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/designer/validate")
 @login_required
-def validate():  # type: ignore[no-untyped-def]
+def validate() -> ResponseReturnValue:
     """JSON: the problems deploy would report, each with element id and line."""
     problems = service().validate_bpmn(me(), request.get_data(cache=False))
     return jsonify({"valid": not problems, "problems": problems})
@@ -41,7 +42,7 @@ def validate():  # type: ignore[no-untyped-def]
 
 @bp.post("/designer/deploy")
 @login_required
-def deploy():  # type: ignore[no-untyped-def]
+def deploy() -> ResponseReturnValue:
     user = me()
     try:  # the engine checks the role (designer or admin)
         definition, created = service().deploy(request.get_data(cache=False), user)

@@ -4,6 +4,7 @@ English, limited to what the user may read (Sanchika.search)."""
 from __future__ import annotations
 
 from flask import render_template, request
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from engine.commands.access import SEARCH_KINDS
@@ -16,7 +17,7 @@ bp = page_blueprint("search")
 
 @bp.get("/search")
 @login_required
-def search():  # type: ignore[no-untyped-def]
+def search() -> ResponseReturnValue:
     q = request.args.get("q", "").strip()
     kind = request.args.get("kind") or None
     if kind not in (None, *SEARCH_KINDS):

@@ -4,6 +4,7 @@ stands (the BPMN diagram with the current step highlighted); any file's history.
 from __future__ import annotations
 
 from flask import render_template
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from web.pages.common import page_blueprint, service
@@ -14,7 +15,7 @@ bp = page_blueprint("track")
 
 @bp.get("/<any(files,receipts):kind>/<int:subject_id>/track")
 @login_required
-def track(kind: str, subject_id: int):  # type: ignore[no-untyped-def]
+def track(kind: str, subject_id: int) -> ResponseReturnValue:
     svc, user = service(), me()
     if kind == "files":
         svc.record_opened(user, subject_id)
@@ -32,7 +33,7 @@ def track(kind: str, subject_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/files/<int:file_id>/history")
 @login_required
-def history(file_id: int):  # type: ignore[no-untyped-def]
+def history(file_id: int) -> ResponseReturnValue:
     svc, user = service(), me()
     svc.record_opened(user, file_id)
     item = svc.file(user, file_id)

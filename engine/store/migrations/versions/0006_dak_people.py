@@ -107,7 +107,7 @@ def upgrade() -> None:
     _backfill(bind)
 
 
-def _backfill(bind) -> None:  # type: ignore[no-untyped-def]
+def _backfill(bind: sa.engine.Connection) -> None:
     """Index what is already there (the same documents engine.search.index writes)."""
     from engine.search.index import document_rows
 

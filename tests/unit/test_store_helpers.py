@@ -1,0 +1,53 @@
+"""The narrowing helpers of engine.store.db: a lookup that misses is a NotFound naming what
+was missing, and an UPDATE's row count is read from its result."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, select, update
+from sqlalchemy.orm import Session
+
+from engine.errors import NotFound
+from engine.store.db import get_or_404, rows_changed
+from engine.store.models import Base, Department
+
+
+@pytest.fixture
+def session() -> Iterator[Session]:
+    engine = create_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    with Session(engine) as s:
+        s.add(Department(code="GAD", name="General Administration"))
+        s.commit()
+        yield s
+    engine.dispose()
+
+
+def test_get_or_404_returns_the_row(session: Session) -> None:
+    dept_id = session.scalar(select(Department.id))
+    assert get_or_404(session, Department, dept_id).code == "GAD"
+
+
+@pytest.mark.parametrize("ident", [999, None])
+def test_get_or_404_names_what_is_missing(session: Session, ident: int | None) -> None:
+    with pytest.raises(NotFound, match=f"no department with id {ident}"):
+        get_or_404(session, Department, ident)
+    with pytest.raises(NotFound, match=f"no subject head with id {ident}"):
+        get_or_404(session, Department, ident, "subject head")
+
+
+def test_rows_changed_counts_an_update(session: Session) -> None:
+    changed = session.execute(update(Department).where(Department.code == "GAD")
+                              .values(name="GAD"))
+    assert rows_changed(changed) == 1
+    missed = session.execute(update(Department).where(Department.code == "none")
+                             .values(name="x"))
+    assert rows_changed(missed) == 0
+
+
+def test_rows_changed_refuses_a_result_without_a_count(session: Session) -> None:
+    rows = session.execute(select(Department)).freeze()
+    with pytest.raises(TypeError, match="no row count"):
+        rows_changed(rows())

@@ -1,0 +1,385 @@
+"""Response schemas: what each operation answers, for the OpenAPI document.
+
+The views return the service's dicts as they are (a schema here never filters a response);
+`document(api)` writes these schemas into the OpenAPI document, every operation's success
+response and the error body {"error": {"code", "message", "details"?}} for the rest.
+Fields marked required are in every response; the others may be missing or null. Items
+whose shape depends on the process (history data, replay state) are free-form objects.
+tests/integration/test_api_responses.py checks real responses against the document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.common import make_schema_key
+from marshmallow import INCLUDE, Schema, fields
+
+
+def _s(**kw: Any) -> fields.String:
+    return fields.String(allow_none=True, **kw)
+
+
+def _i(**kw: Any) -> fields.Integer:
+    return fields.Integer(allow_none=True, **kw)
+
+
+class ErrorDetail(Schema):
+    message = fields.String()
+    field = fields.String()
+    line = _i()
+    element_id = _s()
+    row = fields.Integer()
+    column = fields.String()
+
+
+class ErrorBody(Schema):
+    code = fields.String(required=True, metadata={"description": "machine-readable"})
+    message = fields.String(required=True, metadata={"description": "names the field"})
+    details = fields.List(fields.Dict(), metadata={"description": "one entry per problem"})
+
+
+class Error(Schema):
+    error = fields.Nested(ErrorBody, required=True)
+
+
+class Health(Schema):
+    status = fields.String(required=True)
+    version = fields.String(required=True)
+
+
+class Token(Schema):
+    token = fields.String(required=True)
+    expires_at = fields.String(required=True, metadata={"description": "UTC, ISO 8601"})
+    username = fields.String(required=True)
+    role = fields.String(required=True)
+
+
+class PostRef(Schema):
+    id = fields.Integer(required=True)
+    code = fields.String(required=True)
+    title = fields.String(required=True)
+
+
+class Me(Schema):
+    username = fields.String(required=True)
+    full_name = fields.String(required=True)
+    role = fields.String(required=True)
+    post_id = _i(required=True)
+    posts = fields.List(fields.Dict(), required=True,
+                        metadata={"description": "own post first, then additional charges"})
+
+
+class Task(Schema):
+    id = fields.Integer(required=True)
+    kind = fields.String(required=True, metadata={"description": "file or receipt"})
+    name = fields.String(required=True)
+    step = fields.String(required=True)
+    received_at = _s(required=True)
+    due_at = _s(required=True)
+    overdue = fields.Boolean(required=True)
+    priority = _s(required=True)
+    actions = fields.List(fields.String(), required=True)
+    parked = fields.Boolean(required=True)
+    file_id = _i(metadata={"description": "file tasks"})
+    receipt_id = _i(metadata={"description": "receipt tasks"})
+    post = fields.Nested(PostRef, allow_none=True, metadata={"description": "inbox rows"})
+    number = _s(metadata={"description": "inbox rows: the file or diary number"})
+    subject = _s(metadata={"description": "inbox rows: the item's subject"})
+
+
+class ActionResult(Schema):
+    task_id = fields.Integer(required=True)
+    action = fields.String(required=True)
+    done = fields.Boolean(required=True)
+    next = fields.List(fields.Nested(Task), required=True)
+    completed = fields.Boolean(required=True)
+
+
+class Movement(Schema):
+    from_ = fields.Nested(PostRef, allow_none=True, data_key="from")
+    to = fields.Nested(PostRef, allow_none=True)
+    to_user = _s()
+    action = _s()
+    remark = _s()
+    sent_by = _s()
+    sent_at = _s()
+    opened_at = _s()
+    paper_location = _s()
+
+
+class ReceiptSummary(Schema):
+    id = fields.Integer(required=True)
+    diary_no = fields.String(required=True)
+    subject = fields.String(required=True)
+    sender = _s(required=True)
+
+
+class HistoryEvent(Schema):
+    instance_id = fields.Integer(required=True)
+    seq = fields.Integer(required=True)
+    kind = fields.String(required=True)
+    at = fields.String(required=True)
+    actor = _s(required=True)
+    step = _s(required=True)
+    data = fields.Dict(allow_none=True, required=True)
+    prev_hash = _s(required=True)
+    hash = fields.String(required=True)
+
+
+class Receipt(ReceiptSummary):
+    mode = _s(required=True)
+    category = _s()
+    letter_ref = _s()
+    letter_date = _s()
+    language = _s()
+    grading = _s()
+    received_at = _s()
+    diarised_by = _s()
+    status = fields.String(required=True)
+    file_id = _i()
+    remark = _s()
+    holder = fields.Nested(PostRef, allow_none=True)
+    holder_user = _s()
+    holder_since = _s()
+    pdf = _s(metadata={"description": "URL of the scanned letter, if any"})
+    tasks = fields.List(fields.Nested(Task))
+    movements = fields.List(fields.Nested(Movement))
+    instance_id = _i()
+    form = _s()
+    ack_no = _s()
+    paper_location = _s()
+    copy_of_id = _i()
+    from_receipt_id = _i()
+    copies = fields.List(fields.Dict())
+    history = fields.List(fields.Nested(HistoryEvent))
+
+
+class FileSummary(Schema):
+    id = fields.Integer(required=True)
+    file_no = fields.String(required=True)
+    subject = fields.String(required=True)
+    status = fields.String(required=True)
+    priority = _s()
+    locked = fields.Boolean()
+    holder = fields.Nested(PostRef, allow_none=True)
+    holder_user = _s()
+    created_at = _s()
+
+
+class File(FileSummary):
+    head = _s()
+    year = _i()
+    serial = _i()
+    creator = fields.Nested(PostRef, allow_none=True)
+    created_by = _s()
+    holder_since = _s()
+    locked_at = _s()
+    approved_by = _s()
+    record_category = _s(metadata={"description": "A, B or C once closed"})
+    closed_at = _s()
+    notes = fields.List(fields.Dict())
+    correspondence = fields.List(fields.Dict())
+    tasks = fields.List(fields.Nested(Task))
+    instance_id = _i()
+    kind = _s(metadata={"description": "electronic or physical"})
+    parked = fields.Boolean()
+    parked_at = _s()
+    parked_by = _s()
+    digitised_by = _s()
+    digitised_at = _s()
+    yellow_notes = fields.List(fields.Dict(), metadata={"description": "the reader's own"})
+    drafts = fields.List(fields.Dict())
+    dispatches = fields.List(fields.Dict())
+    links = fields.List(fields.Dict())
+    main_file = fields.Dict(allow_none=True)
+    part_no = _i()
+    part_files = fields.List(fields.Dict())
+    documents = fields.List(fields.Dict())
+
+
+class Track(Schema):
+    file_no = fields.String(required=True)
+    holder = fields.Nested(PostRef, allow_none=True, required=True)
+    holder_user = _s(required=True)
+    since = _s(required=True)
+    status = fields.String(required=True)
+    movements = fields.List(fields.Nested(Movement), required=True)
+
+
+class Notification(Schema):
+    id = fields.Integer(required=True)
+    subject = fields.String(required=True)
+    body = fields.String(required=True)
+    at = _s(required=True)
+
+
+class Definition(Schema):
+    process_id = fields.String(required=True)
+    version = fields.Integer(required=True)
+    content_hash = fields.String(required=True)
+    deployed_at = _s(required=True)
+    deployed_by = _s(required=True)
+    has_running = fields.Boolean(required=True)
+
+
+class Deployed(Schema):
+    process_id = fields.String(required=True)
+    version = fields.Integer(required=True)
+    content_hash = fields.String(required=True)
+    created = fields.Boolean(required=True)
+
+
+class SearchHit(Schema):
+    kind = fields.String(required=True)
+    id = fields.Integer(required=True)
+    number = fields.String(required=True)
+    subject = fields.String(required=True)
+    sender = _s(required=True)
+    snippet = fields.String(required=True)
+
+
+class Record(Schema):
+    """A record of this area: an object whose fields the operation's description names."""
+
+    class Meta:
+        unknown = INCLUDE  # documented as an open object (additionalProperties)
+
+    id = fields.Raw()
+
+
+# (METHOD, path) -> (status, schema, many); schema None: no JSON body; "binary": a file.
+OBJ, LIST = False, True
+PDF, ZIP, PEM = "application/pdf", "application/zip", "application/x-pem-file"
+OPERATIONS: dict[tuple[str, str], tuple[Any, Any, Any]] = {
+    ("POST", "/api/v1/auth/token"): (200, Token, OBJ),
+    ("DELETE", "/api/v1/auth/token"): (204, None, None),
+    ("POST", "/api/v1/auth/sign-off-everywhere"): (204, None, None),
+    ("POST", "/api/v1/me/password"): (204, None, None),
+    ("POST", "/api/v1/admin/users/{username}/deactivate"): (200, Record, OBJ),
+    ("POST", "/api/v1/admin/users/{username}/reset-password"): (204, None, None),
+    ("POST", "/api/v1/admin/users/{username}/unlock"): (200, Record, OBJ),
+    ("GET", "/api/v1/me"): (200, Me, OBJ),
+    ("GET", "/api/v1/health"): (200, Health, OBJ),
+    ("POST", "/api/v1/receipts"): (201, Receipt, OBJ),
+    ("GET", "/api/v1/receipts/{receipt_id}/pdf"): (200, "binary", PDF),
+    ("GET", "/api/v1/receipts/{receipt_id}"): (200, Receipt, OBJ),
+    ("POST", "/api/v1/receipts/{receipt_id}/copy"): (201, Receipt, OBJ),
+    ("POST", "/api/v1/files"): (201, File, OBJ),
+    ("GET", "/api/v1/files"): (200, FileSummary, LIST),
+    ("GET", "/api/v1/files/{file_id}"): (200, File, OBJ),
+    ("POST", "/api/v1/files/{file_id}/notes"): (201, Record, OBJ),
+    ("GET", "/api/v1/files/{file_id}/track"): (200, Track, OBJ),
+    ("GET", "/api/v1/files/{file_id}/history"): (200, HistoryEvent, LIST),
+    ("GET", "/api/v1/tasks"): (200, Task, LIST),
+    ("POST", "/api/v1/tasks/{task_id}"): (200, ActionResult, OBJ),
+    ("GET", "/api/v1/notifications"): (200, Notification, LIST),
+    ("GET", "/api/v1/process-definitions"): (200, Definition, LIST),
+    ("POST", "/api/v1/process-definitions"): ((201, 200), Deployed, OBJ),  # 200: already
+    ("GET", "/api/v1/files/{file_id}/replay"): (200, Record, OBJ),
+    ("GET", "/api/v1/receipts/{receipt_id}/replay"): (200, Record, OBJ),
+    ("GET", "/api/v1/files/{file_id}/export"): (200, "binary", ZIP),
+    ("GET", "/api/v1/users/{username}/public-key"): (200, "binary", PEM),
+    ("POST", "/api/v1/checkpoints"): (201, Record, OBJ),
+    ("GET", "/api/v1/search"): (200, SearchHit, LIST),
+    ("POST", "/api/v1/grants"): (201, Record, OBJ),
+    ("GET", "/api/v1/grants"): (200, Record, LIST),
+    ("DELETE", "/api/v1/grants/{grant_id}"): (200, Record, OBJ),
+    ("POST", "/api/v1/admin/sections"): (201, Record, OBJ),
+    ("POST", "/api/v1/admin/posts"): (201, Record, OBJ),
+    ("POST", "/api/v1/admin/users"): (201, Record, OBJ),
+    ("GET", "/api/v1/admin/users/{username}"): (200, Record, OBJ),
+    ("POST", "/api/v1/admin/users/{username}/transfer"): (200, Record, OBJ),
+    ("POST", "/api/v1/admin/users/{username}/additional-charge"): (201, Record, OBJ),
+    ("DELETE", "/api/v1/admin/users/{username}/additional-charge"): (200, Record, LIST),
+    ("GET", "/api/v1/admin/audit"): (200, Record, LIST),
+    ("POST", "/api/v1/files/{file_id}/yellow-notes"): (201, Record, OBJ),
+    ("GET", "/api/v1/files/{file_id}/yellow-notes"): (200, Record, LIST),
+    ("PUT", "/api/v1/yellow-notes/{note_id}"): (200, Record, OBJ),
+    ("PATCH", "/api/v1/yellow-notes/{note_id}"): (200, Record, OBJ),
+    ("DELETE", "/api/v1/yellow-notes/{note_id}"): (204, None, None),
+    ("POST", "/api/v1/yellow-notes/{note_id}/confirm"): (201, Record, OBJ),
+    ("POST", "/api/v1/files/{file_id}/pullback"): (200, Record, OBJ),
+    ("GET", "/api/v1/sent"): (200, Record, LIST),
+    ("GET", "/api/v1/admin/subject-heads"): (200, Record, LIST),
+    ("POST", "/api/v1/admin/subject-heads"): (201, Record, OBJ),
+    ("POST", "/api/v1/admin/subject-heads/{head_id}/retire"): (200, Record, OBJ),
+    ("POST", "/api/v1/files/{file_id}/priority"): (200, Record, OBJ),
+    ("POST", "/api/v1/files/{file_id}/drafts"): (201, Record, OBJ),
+    ("GET", "/api/v1/drafts/{draft_id}"): (200, Record, OBJ),
+    ("POST", "/api/v1/drafts/{draft_id}/versions"): (201, Record, OBJ),
+    ("GET", "/api/v1/drafts/{draft_id}/diff"): (200, Record, OBJ),
+    ("POST", "/api/v1/drafts/{draft_id}/approve"): (200, Record, OBJ),
+    ("POST", "/api/v1/drafts/{draft_id}/dispatch"): (201, Record, OBJ),
+    ("GET", "/api/v1/dispatch-register"): (200, Record, LIST),
+    ("POST", "/api/v1/files/{file_id}/links"): (201, Record, OBJ),
+    ("POST", "/api/v1/files/{file_id}/parts"): (201, FileSummary, OBJ),
+    ("POST", "/api/v1/files/{file_id}/park"): (200, Record, OBJ),
+    ("POST", "/api/v1/files/{file_id}/unpark"): (200, Record, OBJ),
+    ("GET", "/api/v1/parked"): (200, Record, LIST),
+    ("POST", "/api/v1/files/{file_id}/reopen"): (201, Record, OBJ),
+    ("POST", "/api/v1/files/digitise"): (201, Record, OBJ),
+    ("GET", "/api/v1/documents/{sha256}"): (200, "binary", PDF),
+    ("GET", "/api/v1/admin/holidays"): (200, Record, LIST),
+    ("POST", "/api/v1/admin/holidays"): (201, Record, OBJ),
+    ("DELETE", "/api/v1/admin/holidays/{holiday_id}"): (204, None, None),
+    ("GET", "/api/v1/admin/calendar"): (200, Record, OBJ),
+    ("PUT", "/api/v1/admin/calendar"): (200, Record, OBJ),
+    ("GET", "/api/v1/admin/sla-rules"): (200, Record, LIST),
+    ("POST", "/api/v1/admin/sla-rules"): (201, Record, OBJ),
+    ("DELETE", "/api/v1/admin/sla-rules/{rule_id}"): (204, None, None),
+    ("GET", "/api/v1/reports/pendency"): (200, Record, OBJ),
+}
+NAMED = (Error, Health, Token, Me, Task, ActionResult, Movement, Receipt, FileSummary, File,
+         Track, HistoryEvent, Notification, Definition, Deployed, SearchHit, Record)
+HTTP_METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def _name(schema: type[Schema]) -> str:
+    return schema.__name__
+
+
+def document(api: Any) -> None:
+    """Write the response schemas into the OpenAPI document of `api` (flask-smorest):
+    every operation's success response and the error body for every other status."""
+    spec = api.spec
+    plugin = next(p for p in spec.plugins if isinstance(p, MarshmallowPlugin))
+    converter = plugin.converter
+    assert converter is not None, "the marshmallow plugin is initialised by the Api"  # noqa: S101
+    for schema in NAMED:
+        name = _name(schema)
+        if make_schema_key(schema()) in converter.refs:
+            continue  # already added (nested in another schema, or by a view)
+        if name in spec.components.schemas:
+            del spec.components.schemas[name]  # flask-smorest's own "Error" shape
+        spec.components.schema(name, schema=schema)
+    error = {"description": "the error body", "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    for name in list(spec.components.responses):
+        spec.components.responses[name] = error
+    for path, operations in spec._paths.items():
+        for method, operation in operations.items():
+            if method not in HTTP_METHODS:
+                continue
+            known = OPERATIONS.get((method.upper(), path))
+            if known is None:
+                continue  # tests/integration/test_api_responses.py names it
+            statuses, schema, many = known
+            responses = operation.setdefault("responses", {})
+            for code in [c for c in responses if str(c).startswith("2")]:
+                del responses[code]
+            for status in statuses if isinstance(statuses, tuple) else (statuses,):
+                responses[str(status)] = _success(status, schema, many)
+            responses.setdefault("default", {"$ref": "#/components/responses/DEFAULT_ERROR"})
+
+
+def _success(status: int, schema: Any, many: Any) -> dict[str, Any]:
+    if schema is None:
+        return {"description": "done; no body"}
+    if schema == "binary":
+        return {"description": "the file", "content": {
+            many: {"schema": {"type": "string", "format": "binary"}}}}
+    ref = {"$ref": f"#/components/schemas/{_name(schema)}"}
+    body = {"type": "array", "items": ref} if many else ref
+    return {"description": "OK" if status == 200 else "created",
+            "content": {"application/json": {"schema": body}}}
