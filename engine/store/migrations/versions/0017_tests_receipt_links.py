@@ -11,7 +11,7 @@ Revises: 0010_officer_desk
 from alembic import op
 
 revision = "0013_tests_receipt_links"
-down_revision = "0010_officer_desk"
+down_revision = "0010_admin_offices"
 branch_labels = None
 depends_on = None
 
