@@ -39,6 +39,10 @@ API_PREFIX = "/api/"
 VENDOR_PATHS = ("bpmn-js/dist/", "chart.js/dist/", "@fontsource/noto-sans-devanagari/",
                 "swagger-ui-dist/swagger-ui")
 
+# the session generation a session began in (engine/domain/sessions.py): sign-off
+# everywhere, a password change or reset and deactivation move it on, ending older sessions
+SESSION_GENERATION = "generation"
+
 csrf = CSRFProtect()
 babel = Babel()
 login_manager = LoginManager()
@@ -90,28 +94,17 @@ def select_locale() -> str:
     return request.accept_languages.best_match(UI_LANGUAGES) or "en"
 
 
-def init_ui(app: Flask, service: Sanchika) -> None:
-    from web.pages import auth as pages_auth
-    from web.pages import dashboard as pages_dashboard
-    from web.pages import designer as pages_designer
-    from web.pages import desk as pages_desk
-    from web.pages import search as pages_search
-    from web.pages import track as pages_track
-    compile_catalogs()
-    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
-    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # valid for the session's life
-    babel.init_app(app, locale_selector=select_locale)
-    # Every form of the pages needs its token. The JSON API (/api/v1, any of its
-    # blueprints) is exempt: it authenticates by bearer token only, never by the cookie.
-    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
-    csrf.init_app(app)
+def unread_count(service: Sanchika) -> int:
+    """New in-app notifications of the signed-in user (the header's count), once a request."""
+    if not current_user.is_authenticated:
+        return 0
+    if "unread" not in g:
+        g.unread = service.unread_notifications(current_user.model)
+    return int(g.unread)
 
-    @app.before_request
-    def _csrf_for_pages() -> None:
-        if request.method in app.config["WTF_CSRF_METHODS"] \
-                and not request.path.startswith(API_PREFIX):
-            csrf.protect()
 
+def _init_sessions(app: Flask, service: Sanchika) -> None:
+    """Flask-Login with sessions the server can end."""
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
@@ -136,16 +129,55 @@ def init_ui(app: Flask, service: Sanchika) -> None:
                                     session.get("generation"))
         return WebUser(user) if user is not None else None
 
+
+def init_ui(app: Flask, service: Sanchika) -> None:
+    from web.pages import account as pages_account
+    from web.pages import admin as pages_admin
+    from web.pages import auth as pages_auth
+    from web.pages import dashboard as pages_dashboard
+    from web.pages import designer as pages_designer
+    from web.pages import desk as pages_desk
+    from web.pages import email_dak as pages_email_dak
+    from web.pages import exchange as pages_exchange
+    from web.pages import monitor as pages_monitor
+    from web.pages import ocr as pages_ocr
+    from web.pages import registers as pages_registers
+    from web.pages import review as pages_review
+    from web.pages import search as pages_search
+    from web.pages import track as pages_track
+    from web.pages import work as pages_work
+    compile_catalogs()
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # valid for the session's life
+    babel.init_app(app, locale_selector=select_locale)
+    # Every form of the pages needs its token. The JSON API (/api/v1, any of its
+    # blueprints) is exempt: it authenticates by bearer token only, never by the cookie.
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    csrf.init_app(app)
+
+    @app.before_request
+    def _csrf_for_pages() -> None:
+        if request.method in app.config["WTF_CSRF_METHODS"] \
+                and not request.path.startswith(API_PREFIX):
+            csrf.protect()
+
+    _init_sessions(app, service)
+
     for module in (pages_auth, pages_desk, pages_search, pages_track, pages_designer,
-                   pages_dashboard):
+                   pages_dashboard, pages_work, pages_account, pages_registers,
+                   pages_email_dak, pages_ocr, pages_exchange, pages_admin, pages_monitor,
+                   pages_review):
         app.register_blueprint(module.bp)
+
+    def _unread() -> int:
+        return unread_count(service)
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
         from flask_babel import get_locale
 
         return {"lang": str(get_locale() or "en"), "me": current_user,
-                "has": lambda name: hasattr(service, name)}
+                "has": lambda name: hasattr(service, name), "unread": _unread}
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError) -> ResponseReturnValue:

@@ -56,15 +56,17 @@ def revoke_token(session: Session, row: ApiToken) -> None:
         row.revoked_at = utcnow()
 
 
-def end_all(session: Session, user: User) -> None:
-    """Every web session and API token of the user ends now."""
+def end_all(session: Session, user: User, keep_sign_in_id: int | None = None) -> None:
+    """Every web session and API token of the user ends now (but the web sign-in
+    `keep_sign_in_id`, whose session takes the new generation)."""
     now = utcnow()
     user.session_generation = (user.session_generation or 0) + 1
     session.execute(update(ApiToken).where(ApiToken.user_id == user.id,
                                            ApiToken.revoked_at.is_(None))
                     .values(revoked_at=now))
     session.execute(update(SignIn).where(SignIn.user_id == user.id, SignIn.outcome == "ok",
-                                         SignIn.signed_out_at.is_(None))
+                                         SignIn.signed_out_at.is_(None),
+                                         SignIn.id != (keep_sign_in_id or 0))
                     .values(signed_out_at=now))
 
 

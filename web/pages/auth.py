@@ -13,7 +13,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from engine.commands.ui import UI_LANGUAGES, TooManyAttempts
 from engine.errors import Unauthorized
 from web.pages.common import back, page_blueprint, service
-from web.ui import WebUser, me
+from web.ui import SESSION_GENERATION, WebUser, me
 
 bp = page_blueprint("auth")
 
@@ -39,7 +39,7 @@ def login() -> ResponseReturnValue:
             login_user(WebUser(user))
             session.permanent = True  # so the idle timeout applies (web/ui.py)
             session["sign_in_id"] = sign_in_id
-            session["generation"] = user.session_generation or 0
+            session[SESSION_GENERATION] = user.session_generation or 0
             session["started"] = int(time.time())
             session["lang"] = user.language if user.language in UI_LANGUAGES else lang
             return redirect(_safe_next(request.args.get("next")))
