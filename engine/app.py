@@ -18,16 +18,18 @@ from engine.bpm.runtime import Runtime, StepResult
 from engine.commands.access import AccessServices
 from engine.commands.audit import AuditServices
 from engine.commands.dak import DakServices
+from engine.commands.desk import DeskServices
 from engine.commands.email_dak import EmailDakServices
 from engine.commands.exchange import ExchangeServices
 from engine.commands.files import FileServices
 from engine.commands.ocr import OcrServices
 from engine.commands.people import PeopleServices
+from engine.commands.sessions import SessionServices
 from engine.commands.sla import SlaServices
 from engine.commands.ui import UiServices
 from engine.config import Settings
 from engine.domain import files as files_mod
-from engine.domain import org, receipts, uploads, visibility, yellow_notes
+from engine.domain import holding, org, receipts, uploads, visibility, yellow_notes
 from engine.errors import ActionNotAllowed, Conflict, Forbidden, InvalidInput, NotFound
 from engine.notify import notices, outbox
 from engine.read import views
@@ -54,8 +56,8 @@ SECTION_OFFICER_RANK = 2
 
 
 class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaServices,
-               AuditServices, UiServices, EmailDakServices, OcrServices,
-               ExchangeServices):
+               AuditServices, UiServices, SessionServices, DeskServices,
+               EmailDakServices, OcrServices, ExchangeServices):
     def __init__(self, settings: Settings, handlers: HandlerRegistry):
         self.settings = settings
         self.db = Database(settings.database_url)
@@ -105,11 +107,12 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
                 pdf_name: str | None = None) -> dict[str, Any]:
         org.require_post(actor)
         with self.db.transaction() as s:
-            fields = {k: v for k, v in fields.items() if k != "pdf_sha256"}
+            fields = {k: v for k, v in fields.items() if k not in ("pdf_sha256", "pdf_name")}
             if pdf is not None:
                 document = uploads.store_pdf(s, self.settings.data_dir,
                                              self.settings.max_upload_bytes, pdf, pdf_name, actor)
                 fields["pdf_sha256"] = document.sha256
+                fields["pdf_name"] = uploads.upload_name(pdf_name)
             receipt = receipts.diarise(s, actor, fields)
             instance, _ = self.runtime.start(
                 s, DAK_PROCESS,
@@ -138,7 +141,8 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
             if not receipt.pdf_sha256:
                 raise NotFound(f"receipt {receipt.diary_no} has no scanned letter")
             document = get_or_404(s, Document, receipt.pdf_sha256, "document")
-            return uploads.read(self.settings.data_dir, document), document.filename
+            return (uploads.read(self.settings.data_dir, document),
+                    receipt.pdf_name or document.filename)
 
     # ------------------------------------------------------------ files
 
@@ -342,6 +346,7 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
     def _target_file(self, s: Session, actor: User, body: dict[str, Any]) -> File:
         if body.get("file_id"):
             file = files_mod.get_file(s, int(body["file_id"]))
+            holding.require_holder_or_creator(s, actor, file, "have a receipt put up in it")
             if file.locked or file.status == "closed":
                 raise Conflict(f"file {file.file_no} is {file.status}; put the receipt elsewhere")
             return file

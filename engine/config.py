@@ -47,6 +47,9 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "text"  # or "json": one object per line
     config_file: Path | None = None  # the TOML file read, if any
+    api_token_hours: float = 12.0  # SANCHIKA_TOKEN_HOURS: an API token's life
+    idle_minutes: float = 30.0  # SANCHIKA_IDLE_MINUTES: a web session ends after this idle
+    session_hours: float = 12.0  # SANCHIKA_SESSION_HOURS: and after this in any case
     mailboxes_file: Path | None = None  # SANCHIKA_MAILBOXES: e-mail diarisation (TOML)
     ocr_seconds: float = 10.0  # SANCHIKA_OCR_SECONDS: how often stored PDFs are read; 0 off
     installation_name: str = "sanchika"  # SANCHIKA_INSTALLATION_NAME: name partners know
@@ -79,6 +82,9 @@ class Settings:
             log_level=_choice(raw, "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
             log_format=_choice(raw, "LOG_FORMAT", ("text", "json"), "text"),
             config_file=config_file,
+            api_token_hours=_number(raw, "TOKEN_HOURS", 12.0),
+            idle_minutes=_number(raw, "IDLE_MINUTES", 30.0),
+            session_hours=_number(raw, "SESSION_HOURS", 12.0),
             mailboxes_file=Path(raw["MAILBOXES"]).resolve() if raw.get("MAILBOXES") else None,
             ocr_seconds=_number(raw, "OCR_SECONDS", 10.0, zero_allowed=True),
             installation_name=(raw.get("INSTALLATION_NAME") or "sanchika").strip(),

@@ -22,6 +22,7 @@ from web.api.health import blp as health_blp
 from web.api.health import init_health
 from web.api.sla import blp as sla_blp
 from web.errors import SanchikaApi
+from web.security import init_security
 from web.serving import init_serving
 from web.ui import init_ui
 
@@ -64,4 +65,5 @@ def create_app(settings: Settings | None = None, service: Sanchika | None = None
     metrics.instrument(service)
     init_health(app, metrics, settings)
     init_serving(app, settings)
+    init_security(app)
     return app

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
@@ -35,7 +36,10 @@ def field_messages(messages: Any, prefix: str = "") -> list[str]:
 
 
 class SanchikaApi(Api):
-    def handle_http_exception(self, error: HTTPException) -> tuple[Response, int]:
+    def handle_http_exception(self, error: HTTPException
+                              ) -> tuple[Response, int] | ResponseReturnValue:
+        if not request.path.startswith("/api/"):
+            return html_error(error)
         data = getattr(error, "data", None) or {}
         messages = data.get("messages") or data.get("errors")
         if messages:
@@ -43,11 +47,46 @@ class SanchikaApi(Api):
             return error_response(422, "invalid", "; ".join(lines),
                                   [{"message": line} for line in lines])
         code = (error.name or "error").lower().replace(" ", "_")
+        if error.code == 413:
+            return error_response(413, "too_large", too_large_message())
         message = data.get("message") or error.description or error.name or "error"
         return error_response(error.code or 500, code, message)
+
+
+def html_error(error: HTTPException) -> ResponseReturnValue:
+    """Browser paths get a page in the user's language, not JSON."""
+    from flask_babel import gettext as _
+
+    status = error.code or 500
+    messages = {
+        403: _("You may not open this page."),
+        404: _("There is no such page here."),
+        405: _("This page cannot be used that way."),
+        413: too_large_message() if status == 413 else "",
+        500: _("Something went wrong on the server. The error was recorded; try again or "
+               "tell your administrator."),
+    }
+    message = messages.get(status) or error.description or ""
+    try:
+        return render_template("error.html", status=status, message=message), status
+    except Exception:  # the error page itself failed: plain text, never a loop
+        return Response(f"{status} {message}", status=status, mimetype="text/plain")
+
+
+def too_large_message() -> str:
+    """The 413 names the limit, so the sender knows what would fit."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    upload = current_app.extensions["sanchika"].settings.max_upload_bytes
+    return (f"request body: larger than the limit of {limit} bytes "
+            f"(an upload may be at most {upload // (1024 * 1024)} MB, "
+            "SANCHIKA_MAX_UPLOAD_MB, plus 1 MB of form fields)")
 
 
 def register(app: Flask) -> None:
     @app.errorhandler(SanchikaError)
     def _domain(exc: SanchikaError) -> tuple[Response, int]:
-        return error_response(exc.status, exc.code, exc.message, exc.details)
+        response, status = error_response(exc.status, exc.code, exc.message, exc.details)
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after:
+            response.headers["Retry-After"] = str(retry_after)
+        return response, status

@@ -11,10 +11,10 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from flask import Flask, g, request
+from flask import Flask, Response, g, request
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
-from waitress.server import create_server
+from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine.config import Settings
@@ -41,7 +41,7 @@ def init_serving(app: Flask, settings: Settings) -> None:
         g.request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
 
     @app.after_request
-    def _finish(response):  # type: ignore[no-untyped-def]
+    def _finish(response: Response) -> Response:
         response.headers["X-Request-Id"] = g.get("request_id", "-")
         if settings.https and settings.hsts_seconds:
             response.headers.setdefault(
@@ -92,8 +92,8 @@ class Utf8Channel(HTTPChannel):
     parser_class = Utf8RequestParser
 
 
-def make_server(app, host: str, port: int, threads: int = 8,  # type: ignore[no-untyped-def]
-                forwarded: bool = False):
+def make_server(app: Flask, host: str, port: int, threads: int = 8,
+                forwarded: bool = False) -> MultiSocketServer | BaseWSGIServer:
     """A waitress server for the app (as `sanchika serve` runs it). With `forwarded`
     (SANCHIKA_TRUSTED_PROXIES set) waitress passes X-Forwarded-* on to ProxyFix, which
     believes only as many hops as configured; otherwise waitress drops those headers."""

@@ -4,6 +4,8 @@ page blueprints."""
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,10 @@ NODE_MODULES = WEB / "node_modules"
 API_PREFIX = "/api/"
 VENDOR_PATHS = ("bpmn-js/dist/", "chart.js/dist/", "@fontsource/noto-sans-devanagari/",
                 "swagger-ui-dist/swagger-ui")
+
+# the session generation a session began in (engine/domain/sessions.py): sign-off
+# everywhere, a password change or reset and deactivation move it on, ending older sessions
+SESSION_GENERATION = "generation"
 
 csrf = CSRFProtect()
 babel = Babel()
@@ -88,7 +94,44 @@ def select_locale() -> str:
     return request.accept_languages.best_match(UI_LANGUAGES) or "en"
 
 
+def unread_count(service: Sanchika) -> int:
+    """New in-app notifications of the signed-in user (the header's count), once a request."""
+    if not current_user.is_authenticated:
+        return 0
+    if "unread" not in g:
+        g.unread = service.unread_notifications(current_user.model)
+    return int(g.unread)
+
+
+def _init_sessions(app: Flask, service: Sanchika) -> None:
+    """Flask-Login with sessions the server can end."""
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.anonymous_user = AnonymousUserMixin
+
+    # Idle timeout: the session cookie is re-signed on every request and refused once
+    # older than this (Flask checks the signature's age); the absolute limit is checked
+    # by the loader against the sign-in time the session carries.
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=service.settings.idle_minutes)
+    app.config["SESSION_REFRESH_EACH_REQUEST"] = True
+    absolute = service.settings.session_hours * 3600
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> WebUser | None:
+        """Every request asks the server whether this session is still open: signed off,
+        signed off everywhere, password changed or reset, deactivated all end it."""
+        started = session.get("started")
+        if not user_id.isdigit() or not isinstance(started, int | float) \
+                or time.time() - started > absolute:
+            return None
+        user = service.session_user(int(user_id), session.get("sign_in_id"),
+                                    session.get("generation"))
+        return WebUser(user) if user is not None else None
+
+
 def init_ui(app: Flask, service: Sanchika) -> None:
+    from web.pages import account as pages_account
     from web.pages import auth as pages_auth
     from web.pages import dashboard as pages_dashboard
     from web.pages import designer as pages_designer
@@ -96,8 +139,10 @@ def init_ui(app: Flask, service: Sanchika) -> None:
     from web.pages import email_dak as pages_email_dak
     from web.pages import exchange as pages_exchange
     from web.pages import ocr as pages_ocr
+    from web.pages import registers as pages_registers
     from web.pages import search as pages_search
     from web.pages import track as pages_track
+    from web.pages import work as pages_work
     compile_catalogs()
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # valid for the session's life
@@ -113,26 +158,22 @@ def init_ui(app: Flask, service: Sanchika) -> None:
                 and not request.path.startswith(API_PREFIX):
             csrf.protect()
 
-    login_manager.init_app(app)
-    login_manager.login_view = "auth.login"
-    login_manager.login_message = None
-    login_manager.anonymous_user = AnonymousUserMixin
-
-    @login_manager.user_loader
-    def load_user(user_id: str) -> WebUser | None:
-        user = service.user(int(user_id)) if user_id.isdigit() else None
-        return WebUser(user) if user is not None and user.active else None
+    _init_sessions(app, service)
 
     for module in (pages_auth, pages_desk, pages_search, pages_track, pages_designer,
-                   pages_dashboard, pages_email_dak, pages_ocr, pages_exchange):
+                   pages_dashboard, pages_work, pages_account, pages_registers,
+                   pages_email_dak, pages_ocr, pages_exchange):
         app.register_blueprint(module.bp)
+
+    def _unread() -> int:
+        return unread_count(service)
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
         from flask_babel import get_locale
 
         return {"lang": str(get_locale() or "en"), "me": current_user,
-                "has": lambda name: hasattr(service, name)}
+                "has": lambda name: hasattr(service, name), "unread": _unread}
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError) -> ResponseReturnValue:

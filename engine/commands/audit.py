@@ -95,7 +95,10 @@ class AuditServices:
 
     # ------------------------------------------------------------ checkpoints, verify
 
-    def checkpoint(self) -> dict[str, Any]:
+    def checkpoint(self, actor: User | None = None) -> dict[str, Any]:
+        """A checkpoint now: by the scheduler (no actor) or an auditor or administrator."""
+        if actor is not None:
+            org.require_role(actor, "auditor", "admin")
         with self.db.transaction() as s:
             cp = checkpoints.create(s, self.audit_keys)
             return {"seq": cp.seq, "at": cp.at.isoformat(), "instances": cp.instances,

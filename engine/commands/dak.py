@@ -98,7 +98,8 @@ class DakServices:
             section_id=original.section_id, form=original.form,
             paper_location=f"photocopy with {post.title}" if original.form == "physical"
             else None,
-            pdf_sha256=original.pdf_sha256, received_at=now, diarised_by=actor.id,
+            pdf_sha256=original.pdf_sha256, pdf_name=original.pdf_name, received_at=now,
+            diarised_by=actor.id,
             diarised_post_id=sender_post.id, holder_post_id=post.id, holder_since=now,
             **{k: getattr(original, k) for k in COPIED_FIELDS})
         s.add(copy)

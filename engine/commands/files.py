@@ -224,7 +224,7 @@ class FileServices:
             raise InvalidInput(f"priority: must be one of {', '.join(PRIORITIES)}")
         with self.db.transaction() as s:
             file = files_mod.get_file(s, file_id)
-            visibility.require_read_file(s, actor, file)
+            holding.require_holder(s, actor, file, "change its priority")
             self._may_set_priority(s, actor)
             if file.status == "closed":
                 raise Conflict(f"file {file.file_no} is closed")
@@ -343,7 +343,7 @@ class FileServices:
         org.require_post(actor)
         with self.db.transaction() as s:
             main = files_mod.get_file(s, file_id)
-            visibility.require_read_file(s, actor, main)
+            holding.require_holder_or_creator(s, actor, main, "open a part file in it")
             part = self._start_file(s, actor, file_links.new_part(s, actor, main, subject))
             self._file_event(s, main, "part_file_opened", actor, {"part": part.file_no})
             return views.file_view(s, part, actor)
@@ -448,6 +448,8 @@ class FileServices:
                 file = self._start_file(s, actor, digitise.paper_file(s, actor, file_no or "",
                                                                        subject))
             visibility.require_read_file(s, actor, file)
+            if not created:
+                holding.require_holder_or_creator(s, actor, file, "digitise it")
             digitise.check_can_digitise(s, file, actor)
             digitise.attach(s, self.settings.data_dir, self.settings.max_upload_bytes, actor,
                             file, note_sheets, correspondence or [], sender)
@@ -464,10 +466,15 @@ class FileServices:
             doc = s.get(Document, sha256) if SHA256.match(sha256 or "") else None
             if doc is None:
                 raise NotFound(f"no document {sha256}")
-            receipts = s.scalars(select(Receipt).where(Receipt.pdf_sha256 == sha256))
-            files = s.scalars(select(File).join(FileDocument, FileDocument.file_id == File.id)
-                              .where(FileDocument.sha256 == sha256))
-            if not (any(visibility.may_read_receipt(s, actor, r) for r in receipts)
-                    or any(visibility.may_read_file(s, actor, f) for f in files)):
+            # served under the name its uploader gave in an item the actor may read
+            names = [r.pdf_name for r in s.scalars(
+                select(Receipt).where(Receipt.pdf_sha256 == sha256).order_by(Receipt.id))
+                if visibility.may_read_receipt(s, actor, r)]
+            names += [title for f, title in s.execute(
+                select(File, FileDocument.title)
+                .join(FileDocument, FileDocument.file_id == File.id)
+                .where(FileDocument.sha256 == sha256).order_by(FileDocument.id))
+                if visibility.may_read_file(s, actor, f)]
+            if not names:
                 raise Forbidden("you may not read any file or receipt this document belongs to")
-            return uploads.read(self.settings.data_dir, doc), doc.filename
+            return uploads.read(self.settings.data_dir, doc), names[0] or doc.filename

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.domain import org
+from engine.domain import contact, org
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.read import views
 from engine.store.access_models import AdditionalCharge, AuditEntry
@@ -114,6 +114,9 @@ class PeopleServices:
 
     def create_user(self, actor: User, fields: dict[str, Any]) -> dict[str, Any]:
         org.require_role(actor, "admin")
+        fields = {**fields, "full_name": contact.name(fields.get("full_name"), "full_name"),
+                  "email": contact.email(fields.get("email")),
+                  "phone": contact.phone(fields.get("phone"))}
         with self.db.transaction() as s:
             if s.scalar(select(User.id).where(User.username == fields["username"])):
                 raise Conflict(f"username: '{fields['username']}' is taken")

@@ -6,17 +6,17 @@ A mixin of `Sanchika`; like every service method, each one is one transaction.""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.bpm.reader import read_bpmn
-from engine.domain import org
+from engine.domain import org, throttle
 from engine.errors import InvalidBpmn, InvalidInput, NotFound, SanchikaError, Unauthorized
+from engine.notify import notices
 from engine.read import views
+from engine.store.access_models import AuditEntry
 from engine.store.db import get_or_404
 from engine.store.models import (
     Department,
@@ -31,7 +31,7 @@ from engine.store.models import (
     User,
     utcnow,
 )
-from engine.store.web_models import SignIn, SignInThrottle
+from engine.store.web_models import SignIn
 
 if TYPE_CHECKING:
     from engine.bpm.definitions import Definitions
@@ -46,18 +46,9 @@ class TooManyAttempts(SanchikaError):
     status = 429
     code = "too_many_attempts"
 
-
-@dataclass(frozen=True)
-class ThrottlePolicy:
-    """Failures allowed per username and per address before a lock, and its length.
-    Each failure while already past the limit doubles the lock, up to `max_lock`."""
-
-    user_failures: int = 5
-    ip_failures: int = 20
-    lock: timedelta = timedelta(minutes=5)
-    max_lock: timedelta = timedelta(hours=1)
-    # failures older than this are forgotten
-    window: timedelta = timedelta(minutes=30)
+    def __init__(self, message: str, retry_after: int = 1):
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)  # seconds, for the Retry-After header
 
 
 class UiServices:
@@ -74,26 +65,26 @@ class UiServices:
         def file(self, actor: User, file_id: int) -> dict[str, Any]: ...
         def receipt(self, actor: User, receipt_id: int) -> dict[str, Any]: ...
 
-    throttle_policy = ThrottlePolicy()
+    throttle_policy = throttle.ThrottlePolicy()
 
     # ------------------------------------------------------------ sign-in
 
     def sign_in(self, username: str, password: str, ip: str | None = None,
                 user_agent: str | None = None) -> tuple[User, int]:
-        """Check the password unless the username or address is locked; record the
-        attempt. Returns the user and the sign-in record's id (for the sign-off)."""
+        """Check the password unless this username is held back from this address (or the
+        address is locked); record the attempt (engine/domain/throttle.py). Returns the
+        user and the sign-in record's id (for the sign-off)."""
         username = (username or "").strip()[:64]
         now = utcnow()
-        keys = [f"user:{username.lower()}"] + ([f"ip:{ip}"] if ip else [])
         error: SanchikaError | None = None
         with self.db.transaction() as s:
-            lock_ends = [t.locked_until for t in (s.get(SignInThrottle, k) for k in keys)
-                         if t is not None and t.locked_until and t.locked_until > now]
+            until = throttle.locked_until(s, username, ip, now)
             user = None
-            if lock_ends:
-                until = max(lock_ends)
+            if until is not None:
+                wait = int((until - now).total_seconds() + 0.999)
                 error = TooManyAttempts(
-                    f"too many failed sign-ins; try again after {until:%H:%M} UTC")
+                    f"too many failed sign-ins for this name from your address; try again "
+                    f"after {until:%H:%M:%S} UTC", retry_after=wait)
                 outcome = "locked"
             else:
                 try:
@@ -102,12 +93,14 @@ class UiServices:
                 except Unauthorized as exc:
                     error, outcome = exc, "failed"
             if outcome == "failed":
-                for key in keys:
-                    self._count_failure(s, key, now)
+                count = throttle.record_failure(s, username, ip, now, self.throttle_policy)
+                target = s.scalar(select(User).where(User.username == username))
+                if count is not None and target is not None and target.active:
+                    notices.send(s, f"sign_in_guessed:{target.id}:{count}:{now.isoformat()}",
+                                 [target], "sign_in_guessed", count=count,
+                                 username=target.username, address=ip or "unknown")
             elif outcome == "ok":
-                cleared = s.get(SignInThrottle, keys[0])
-                if cleared is not None:
-                    s.delete(cleared)
+                throttle.record_success(s, username, ip)
             record = SignIn(user_id=user.id if user else None, username=username,
                             ip=(ip or "")[:64] or None, user_agent=(user_agent or "")[:300] or None,
                             outcome=outcome, signed_in_at=now)
@@ -120,20 +113,21 @@ class UiServices:
             raise Unauthorized("sign-in failed")
         return user, record_id
 
-    def _count_failure(self, s: Session, key: str, now: datetime) -> None:
-        policy = self.throttle_policy
-        row = s.get(SignInThrottle, key)
-        if row is None:
-            row = SignInThrottle(key=key, failures=0)
-            s.add(row)
-        if row.last_failure_at and now - row.last_failure_at > policy.window:
-            row.failures = 0
-        row.failures += 1
-        row.last_failure_at = now
-        limit = policy.user_failures if key.startswith("user:") else policy.ip_failures
-        if row.failures >= limit:
-            lock = min(policy.lock * 2 ** (row.failures - limit), policy.max_lock)
-            row.locked_until = now + lock
+    def unlock_sign_in(self, actor: User, username: str | None = None,
+                       address: str | None = None) -> dict[str, Any]:
+        """An administrator lifts the sign-in locks of a user (from every address) and/or
+        of an address."""
+        org.require_role(actor, "admin")
+        if not (username or address):
+            raise InvalidInput("username: give a username or an address to unlock")
+        with self.db.transaction() as s:
+            if username:
+                org.user_by_username(s, username)
+            lifted = throttle.unlock(s, username, address)
+            s.add(AuditEntry(at=utcnow(), actor=actor.username, kind="sign_in_unlocked",
+                             subject=username or address or "",
+                             data={"address": address, "rows": lifted}))
+            return {"username": username, "address": address, "lifted": lifted}
 
     def sign_out(self, sign_in_id: int | None) -> None:
         if not sign_in_id:

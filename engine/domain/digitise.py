@@ -82,14 +82,16 @@ def attach(session: Session, data_dir: Path, max_bytes: int, actor: User, file: 
             FileDocument.file_id == file.id, FileDocument.sha256 == doc.sha256))
         if exists is None:
             session.add(FileDocument(file_id=file.id, sha256=doc.sha256, kind="note_sheet",
-                                     title=doc.filename, added_by=actor.id, added_at=utcnow()))
+                                     title=uploads.upload_name(name), added_by=actor.id,
+                                     added_at=utcnow()))
     for number, (data, name) in enumerate(letters, start=1):
         doc = uploads.store_pdf(session, data_dir, max_bytes, data, name, actor,
                                 "correspondence")
         receipt = receipts.diarise(session, actor, {
             "sender": (sender or "").strip() or f"Correspondence of paper file {file.file_no}",
-            "subject": f"{file.subject} — correspondence {number} ({doc.filename})",
-            "mode": "post", "pdf_sha256": doc.sha256})
+            "subject": f"{file.subject} — correspondence {number} "
+                       f"({uploads.upload_name(name)})",
+            "mode": "post", "pdf_sha256": doc.sha256, "pdf_name": uploads.upload_name(name)})
         files_mod.put_up_receipt(session, file, receipt, actor)
     file.kind = "electronic"
     file.digitised_by = actor.id

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from engine.domain import org
+from engine.errors import Forbidden
 from engine.store.models import File, User
 
 
@@ -18,3 +19,20 @@ def held_post(session: Session, actor: User, file: File) -> int | None:
 
 def acts_for(session: Session, actor: User, post_id: int | None) -> bool:
     return post_id is not None and post_id in org.acting_post_ids(session, actor)
+
+
+def require_holder(session: Session, actor: User, file: File, what: str) -> int:
+    """The post through which the actor holds the file; refused otherwise. Reading a
+    file (monitoring, a grant, having sent it once) never implies writing to it."""
+    post_id = held_post(session, actor, file)
+    if post_id is None:
+        raise Forbidden(f"only the holder of file {file.file_no} can {what}")
+    return post_id
+
+
+def require_holder_or_creator(session: Session, actor: User, file: File, what: str) -> None:
+    """The holder, or the post that opened the file (which goes on working on it, e.g. in a
+    part file, while the main file is with an approver)."""
+    if held_post(session, actor, file) is None \
+            and not acts_for(session, actor, file.creator_post_id):
+        raise Forbidden(f"only the holder or the creator of file {file.file_no} can {what}")

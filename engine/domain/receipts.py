@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine.domain import org
+from engine.domain import contact, org
 from engine.domain.numbering import ack_no, diary_no
 from engine.errors import InvalidInput
 from engine.store.db import get_or_404
@@ -25,7 +25,7 @@ def get_receipt(session: Session, receipt_id: int | None) -> Receipt:
 
 
 def diarise(session: Session, actor: User, fields: dict[str, Any]) -> Receipt:
-    sender = str(fields.get("sender") or "").strip()
+    sender = contact.name(fields.get("sender"), "sender", 300, required=False) or ""
     subject = str(fields.get("subject") or "").strip()
     if not sender:
         raise InvalidInput("sender: required")
@@ -71,6 +71,7 @@ def diarise(session: Session, actor: User, fields: dict[str, Any]) -> Receipt:
         letter_date=str(letter_date) if letter_date else None, language=language,
         grading=grading, received_at=now, diarised_by=actor.id, diarised_post_id=post.id,
         holder_post_id=post.id, holder_since=now, pdf_sha256=pdf_sha256,
+        pdf_name=fields.get("pdf_name") if pdf_sha256 else None,
     )
     session.add(receipt)
     session.flush()

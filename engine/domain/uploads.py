@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from pypdf import PdfReader
-from pypdf.errors import PdfReadError
+from pypdf.errors import LimitReachedError, PyPdfError
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput, SanchikaError
@@ -49,8 +49,15 @@ def check_pdf(data: bytes, max_bytes: int, field: str = "pdf") -> int:
         raise InvalidInput(f"{field}: not a PDF (it does not start with %PDF-)")
     try:
         pages = len(PdfReader(io.BytesIO(data), strict=False).pages)
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
-        raise InvalidInput(f"{field}: the PDF cannot be read ({exc.__class__.__name__})") from None
+    except LimitReachedError as exc:
+        # a page array, tree depth, stream or object count past the parser's safety
+        # limits: a hostile or broken file, refused with the limit it went over
+        raise InvalidInput(f"{field}: the PDF goes over a safety limit of the reader: "
+                           f"{str(exc)[:200]}") from None
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError,
+            IndexError, RecursionError, ZeroDivisionError, AssertionError) as exc:
+        raise InvalidInput(f"{field}: the PDF cannot be read ({exc.__class__.__name__}: "
+                           f"{str(exc)[:200]})") from None
     if pages < 1:
         raise InvalidInput(f"{field}: the PDF has no pages")
     return pages
@@ -85,13 +92,21 @@ def store_pdf(session: Session, data_dir: Path, max_bytes: int, data: bytes,
     _write_once(path_for(data_dir, sha256), data)
     document = session.get(Document, sha256)
     if document is None:
-        name = Path(filename or "document.pdf").name[:200] or "document.pdf"
-        document = Document(sha256=sha256, size=len(data), pages=pages, filename=name,
+        document = Document(sha256=sha256, size=len(data), pages=pages,
+                            filename=upload_name(filename),
                             content_type="application/pdf", uploaded_by=actor.id,
                             uploaded_at=utcnow())
         session.add(document)
         session.flush()
     return document
+
+
+def upload_name(filename: str | None) -> str:
+    """The name an uploader gave, without any folder part, control characters or
+    quotes (it is served back in a Content-Disposition header)."""
+    name = Path((filename or "").replace("\\", "/")).name
+    name = "".join(c for c in name if c.isprintable() and c not in '"').strip()[:200]
+    return name or "document.pdf"
 
 
 def store_bytes(data_dir: Path, data: bytes) -> str:

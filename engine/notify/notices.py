@@ -1,6 +1,8 @@
 """Notifications by event, each recipient in their own language (engine/notify/messages.py),
 written to the outbox in the caller's transaction. The event key makes a repeat of one
-event a no-op, so nobody is told twice about the same thing."""
+event a no-op, so nobody is told twice about the same thing. Each message keeps its
+catalogue key and parameters (so the UI can show it in the reader's language of the day)
+and the file or receipt it is about (a link)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from engine.notify import messages, outbox
-from engine.store.models import User
+from engine.store.models import Instance, OpenTask, User
 
 
 def send(session: Session, event_key: str, users: list[User], key: str,
@@ -17,9 +19,39 @@ def send(session: Session, event_key: str, users: list[User], key: str,
     by_language: dict[str, list[User]] = {}
     for user in users:
         by_language.setdefault(messages.language_of(user.language), []).append(user)
+    about = item_of(session, event_key)
     for language, group in by_language.items():
-        subject, body = messages.render(key, language, **params)
-        outbox.notify(session, event_key, group, subject, body)
+        subject, body = messages.render(key, language, **dict(params))
+        outbox.notify(session, event_key, group, subject, body,
+                      extra={"message_key": key, "params": _plain(params),
+                             "item_kind": about[0] if about else None,
+                             "item_id": about[1] if about else None})
+
+
+def _plain(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: v if isinstance(v, (int, float, bool)) or v is None else str(v)
+            for k, v in params.items()}
+
+
+def item_of(session: Session, event_key: str) -> tuple[str, int] | None:
+    """The file or receipt an event is about, from its key: '<event>:<kind>:<id>:...',
+    'copy:<receipt id>', 'due_soon:<task id>' or 'breach:<instance id>:...'."""
+    parts = event_key.split(":")
+    if len(parts) >= 3 and parts[1] in ("file", "receipt") and parts[2].isdigit():
+        return parts[1], int(parts[2])
+    if len(parts) < 2 or not parts[1].isdigit():
+        return None
+    if parts[0] == "copy":
+        return "receipt", int(parts[1])
+    if parts[0] == "due_soon":
+        task = session.get(OpenTask, int(parts[1]))
+        if task is not None:
+            return task.kind, int(task.file_id or task.receipt_id or 0)
+    if parts[0] == "breach":
+        instance = session.get(Instance, int(parts[1]))
+        if instance is not None and instance.subject_kind in ("file", "receipt"):
+            return instance.subject_kind, int(instance.subject_id or 0)
+    return None
 
 
 def received(session: Session, event_key: str, users: list[User], *, label: str,

@@ -3,37 +3,45 @@ them after commit (so a rolled-back action never notifies, and a committed one a
 
 Channels: 'app' (readable in the API, so born 'sent'), 'email' for users with an e-mail
 address and 'sms' for users with a phone number (both born 'pending' and delivered by
-engine/notify/delivery.py)."""
+engine/notify/delivery.py). A user may switch e-mail and SMS off in My settings."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.store.desk_models import UserSetting
 from engine.store.models import OutboxMessage, User
 
 
-def channels_for(user: User) -> list[tuple[str, str]]:
-    """(channel, recipient) pairs a user is reached on."""
+def channels_for(user: User, off: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
+    """(channel, recipient) pairs a user is reached on: in-app always; e-mail and SMS when
+    they have an address and have not switched that channel off (`off`)."""
     out = [("app", user.username)]
-    if user.email and user.email.strip():
+    if user.email and user.email.strip() and "email" not in off:
         out.append(("email", user.email.strip()))
-    if user.phone and user.phone.strip():
+    if user.phone and user.phone.strip() and "sms" not in off:
         out.append(("sms", user.phone.strip()))
     return out
 
 
-def notify(session: Session, event_key: str, users: list[User], subject: str, body: str) -> None:
-    """One message per user and channel; event_key makes a repeat of the same event a no-op."""
-    notify_each(session, event_key, [(user, subject, body) for user in users])
+def notify(session: Session, event_key: str, users: list[User], subject: str, body: str,
+           extra: dict[str, Any] | None = None) -> None:
+    """One message per user and channel; event_key makes a repeat of the same event a no-op.
+    `extra`: further columns of each row (item, catalogue key, parameters)."""
+    notify_each(session, event_key, [(user, subject, body) for user in users], extra)
 
 
-def notify_each(session: Session, event_key: str, messages: list[tuple[User, str, str]]) -> None:
+def notify_each(session: Session, event_key: str, messages: list[tuple[User, str, str]],
+                extra: dict[str, Any] | None = None) -> None:
     """Like notify, with each user's own subject and body (e.g. in their language). One
     query finds which of the event's rows exist already."""
+    off = channels_off(session, [user.id for user, _, _ in messages])
     rows = {f"{event_key}:{user.id}:{channel}": (user, channel, recipient, subject, body)
             for user, subject, body in messages
-            for channel, recipient in channels_for(user)}
+            for channel, recipient in channels_for(user, off.get(user.id, frozenset()))}
     if not rows:
         return
     # Rows written earlier in this transaction and not flushed yet count too; no autoflush
@@ -50,7 +58,19 @@ def notify_each(session: Session, event_key: str, messages: list[tuple[User, str
             subject=subject, body=body,
             # in-app messages are "delivered" by being readable in the API
             status="sent" if channel == "app" else "pending",
+            **(extra or {}),
         ))
+
+
+def channels_off(session: Session, user_ids: list[int]) -> dict[int, frozenset[str]]:
+    """The channels each user has switched off (My settings); none by default."""
+    if not user_ids:
+        return {}
+    with session.no_autoflush:
+        rows = session.scalars(select(UserSetting).where(UserSetting.user_id.in_(user_ids)))
+        return {r.user_id: frozenset(c for c, on in (("email", r.notify_email),
+                                                     ("sms", r.notify_sms)) if not on)
+                for r in rows}
 
 
 def for_user(session: Session, user: User, limit: int = 50) -> list[OutboxMessage]:

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import logging
 
+from apscheduler.schedulers.base import BaseScheduler
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from engine.config import Settings
 from engine.notify import notices
@@ -20,7 +22,7 @@ log = logging.getLogger(__name__)
 JOB = "sanchika-alerts"
 
 
-def admins(s) -> list[User]:  # type: ignore[no-untyped-def]
+def admins(s: Session) -> list[User]:
     return list(s.scalars(select(User).where(User.role == "admin", User.active.is_(True))))
 
 
@@ -54,7 +56,7 @@ def _notify(db: Database, key: str, message: str, **params: object) -> None:
         notices.send(s, key, admins(s), message, **params)
 
 
-def install(scheduler, settings: Settings, db: Database) -> None:  # type: ignore[no-untyped-def]
+def install(scheduler: BaseScheduler, settings: Settings, db: Database) -> None:
     _targets[settings.database_url] = (settings, db)
     scheduler.add_job(f"{__name__}:run", "interval", minutes=1, id=JOB,
                       args=[settings.database_url], replace_existing=True)

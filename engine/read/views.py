@@ -103,8 +103,10 @@ def item_labels(session: Session, tasks: list[OpenTask]) -> dict[tuple[str, int]
 
 def labelled(row: dict[str, Any], labels: dict[tuple[str, int], tuple[str, str]]) -> dict:
     """A task row with its item's `number` and `subject`."""
-    key = ("file", row["file_id"]) if "file_id" in row else ("receipt", row.get("receipt_id"))
-    number, subject = labels.get(key, (None, None))  # type: ignore[arg-type]
+    kind = "file" if "file_id" in row else "receipt"
+    item_id = row.get(f"{kind}_id")
+    found = labels.get((kind, item_id)) if item_id is not None else None
+    number, subject = found or (None, None)
     return {**row, "number": number, "subject": subject}
 
 

@@ -103,6 +103,10 @@ class User(Base):
     phone: Mapped[str | None] = mapped_column(String(32))
     language: Mapped[str] = mapped_column(String(8), default="en")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped whenever all of the user's sessions and API tokens must end (sign off
+    # everywhere, password change or reset, deactivation); a web session carries the
+    # value it started with and is refused once it differs.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     post: Mapped[Post | None] = relationship()
 
 
@@ -243,6 +247,12 @@ class OutboxMessage(Base):
     # pending: not before this time (NULL = now); sending: the claim's lease runs out then;
     # sent/failed: NULL
     next_attempt_at: Mapped[datetime | None]
+    # what the message is about (a link) and how to say it again in another language:
+    # the catalogue key and its parameters (engine/notify/messages.py)
+    item_kind: Mapped[str | None] = mapped_column(String(16))
+    item_id: Mapped[int | None] = mapped_column(Integer)
+    message_key: Mapped[str | None] = mapped_column(String(64))
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 # ---------------------------------------------------------------- dak and files
@@ -283,6 +293,9 @@ class Receipt(Base):
     file_id: Mapped[int | None] = mapped_column(ForeignKey("files.id"))
     remark: Mapped[str | None] = mapped_column(Text)
     pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+    # the scan's name as this receipt's uploader gave it (identical scans share one
+    # stored document, whose own name is only the first uploader's)
+    pdf_name: Mapped[str | None] = mapped_column(String(200))
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("instances.id"))
     # electronic (carries its scan) | physical (the paper is tracked, not scanned)
     form: Mapped[str] = mapped_column(String(16), default="physical",
@@ -378,7 +391,13 @@ class Movement(Base):
 # Tables of the people/access/search area, the audit tables and those of the web sign-in
 # (sign-ins, failed-attempt throttle) live in their own modules; importing them here puts
 # them in Base.metadata for Alembic and create_all.
-from engine.store import access_models, audit_models, web_models  # noqa: E402, F401
+# The officer's desk: user settings (channels, session generation) and read marks.
+from engine.store import (  # noqa: E402, F401
+    access_models,
+    audit_models,
+    desk_models,
+    web_models,
+)
 
 # The exchange between installations (partners, outgoing and received packages).
 from engine.store.exchange_models import ExchangeIn, ExchangeOut, Partner  # noqa: E402,F401

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from tests.conftest import PASSWORD
@@ -41,3 +42,14 @@ def go(page, label: str) -> None:
     """Follow a link of the main navigation and wait for the new page."""
     with page.expect_navigation():
         page.click(f"nav >> text={label}")
+
+
+def wait_for_js(page, expression: str, timeout: float = 15.0) -> None:
+    """Poll a JavaScript expression until it is true, with a deadline. (Playwright's
+    wait_for_function builds a function from text in the page, which the pages' strict
+    Content-Security-Policy refuses; page.evaluate goes through the DevTools protocol.)"""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout} s: {expression}")
+        page.wait_for_timeout(50)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.browser.steps import go, shot, sign_in
+from tests.browser.steps import go, shot, sign_in, wait_for_js
 
 PROCESSES = Path(__file__).resolve().parents[2] / "processes"
 
@@ -37,13 +37,13 @@ def test_designer_edits_validates_and_deploys(page, server, demo):
     assert label.replace(" ", "") == "Notinganddrafting"  # the SVG wraps it into lines
 
     page.click("#validate")
-    page.wait_for_function("document.getElementById('result').textContent.length > 0")
+    wait_for_js(page, "document.getElementById('result').textContent.length > 0")
     assert page.locator("#result").inner_text() == "The diagram is valid."
     shot(page, "modeler")
 
     page.once("dialog", lambda d: d.accept())
     page.click("#deploy")
-    page.wait_for_function("document.getElementById('result').textContent.includes('version')")
+    wait_for_js(page, "document.getElementById('result').textContent.includes('version')")
     assert page.locator("#result").inner_text() == "Deployed as version 2."
 
     go(page, "Processes")
@@ -67,7 +67,7 @@ def test_validation_errors_are_shown_on_the_element(page, server):
         'camunda:topic="lock_file"', 'camunda:topic="no_such_handler"')
     page.set_input_files("#import", files=[{"name": "changed.bpmn", "mimeType": "text/xml",
                                             "buffer": xml.encode()}])
-    page.wait_for_function("""() => window.sanchikaModeler.get('elementRegistry')
+    wait_for_js(page, """window.sanchikaModeler.get('elementRegistry')
         .get('lock_file').businessObject.get('camunda:topic') === 'no_such_handler'""")
     page.click("#validate")
     page.wait_for_selector("#problems li")
@@ -80,7 +80,7 @@ def test_validation_errors_are_shown_on_the_element(page, server):
     # Deploying it is refused the same way; nothing new is deployed.
     page.once("dialog", lambda d: d.accept())
     page.click("#deploy")
-    page.wait_for_function("document.getElementById('result').textContent.includes('rejected')")
+    wait_for_js(page, "document.getElementById('result').textContent.includes('rejected')")
     go(page, "Processes")
     assert running_counts(page, "file_approval") == {"v1": "2"}
 

@@ -26,12 +26,21 @@ def open_action(page, action: str) -> None:
         details.locator("summary").click()
 
 
+def write_note(page, text: str) -> None:
+    """The one place to write a note: a yellow draft on the note sheet, then confirmed."""
+    page.fill("#note-text", text)
+    with page.expect_navigation():
+        page.click(".note-form button[type=submit]")
+    page.locator(".yellow button:has-text('Confirm note')").last.click()
+    confirm(page)
+
+
 def forward(page, to_post: str, note: str | None = None) -> None:
+    if note:
+        write_note(page, note)
     form = page.locator("#act-forward")
     open_action(page, "forward")
     form.locator("select[name=to]").select_option(to_post)
-    if note:
-        form.locator("textarea[name=note]").fill(note)
     form.locator("button[type=submit]").click()
     confirm(page)
 
@@ -162,6 +171,7 @@ def test_clerk_to_approval_in_the_browser(page, server):
     open_from_inbox(page, FILE_SUBJECT)
     open_action(page, "close")
     page.locator("#act-close select[name=record_category]").select_option("B")
+    page.locator("#act-close input[name=remark]").fill("Leave sanctioned; orders issued.")
     page.locator("#act-close button[type=submit]").click()
     confirm(page)
     page.goto(file_url)
@@ -213,7 +223,7 @@ def test_dashboard_charts_and_phone_width(page, server):
     # no sideways scrolling at phone width
     assert overflowing(page, 390) == []
     shot(page, "inbox-phone")
-    page.goto(page.locator("table.inbox a").first.get_attribute("href"))
+    page.goto(page.locator("table.inbox tbody a").first.get_attribute("href"))
     assert overflowing(page, 390) == []
 
 
@@ -222,6 +232,7 @@ def test_without_javascript_the_server_asks_for_confirmation(browser, server):
     page = context.new_page()
     try:
         sign_in(page, "clerk")
+        page.goto("/?tab=receipt")
         with page.expect_navigation():
             page.locator("table.inbox tr:has-text('Court case') a").click()
         form = page.locator("#act-forward")
@@ -233,6 +244,7 @@ def test_without_javascript_the_server_asks_for_confirmation(browser, server):
         with page.expect_navigation():
             page.click("form button[type=submit].primary")
         assert "forwarded" in page.locator(".flash").first.inner_text()
+        page.goto("/?tab=receipt")
         assert page.locator("table.inbox").get_by_text("Court case").count() == 0
     finally:
         context.close()

@@ -5,8 +5,10 @@ session cookie does not authorise the API, and the Hindi UI shows Hindi labels."
 from __future__ import annotations
 
 import requests
+from sqlalchemy import update
 
-from tests.browser.steps import go, shot, sign_in, sign_out
+from engine.store.web_models import SignInThrottle
+from tests.browser.steps import go, shot, sign_in, sign_out, wait_for_js
 from tests.conftest import PASSWORD
 
 
@@ -47,8 +49,16 @@ def test_a_form_posted_without_its_csrf_token_is_refused(page, server):
     assert anon.status_code == 400
 
 
-def test_lockout_after_repeated_failures_and_the_sign_in_register(page, server):
+def let_delay_pass(demo) -> None:
+    """Each wrong password earns a growing delay before the next try (engine/domain/
+    throttle.py); the tests do not wait for the clock but mark the delay as run out."""
+    with demo.db.transaction() as s:
+        s.execute(update(SignInThrottle).values(locked_until=None))
+
+
+def test_lockout_after_repeated_failures_and_the_sign_in_register(page, server, demo):
     for _ in range(5):
+        let_delay_pass(demo)
         page.goto("/login")
         page.fill("#username", "so")
         page.fill("#password", "not-the-password")
@@ -102,7 +112,7 @@ def test_hindi_ui_shows_hindi_labels_and_is_remembered(page, server):
     headers = page.locator("table.inbox thead").inner_text()
     assert "विषय" in headers and "नियत तिथि" in headers
     # Devanagari is drawn with the locally served Noto Sans Devanagari.
-    page.wait_for_function("document.fonts.check('16px \"Noto Sans Devanagari\"', 'इनबॉक्स')")
+    wait_for_js(page, "document.fonts.check('16px \"Noto Sans Devanagari\"', 'इनबॉक्स')")
     loaded = page.evaluate("""() => [...document.fonts].filter(
         f => f.family.includes('Noto Sans Devanagari') && f.status === 'loaded').length""")
     assert loaded >= 1
@@ -121,9 +131,10 @@ def test_hindi_ui_shows_hindi_labels_and_is_remembered(page, server):
     assert page.locator("h1").inner_text().startswith("Inbox")
 
 
-def test_the_api_token_endpoint_shares_the_lockout(server):
+def test_the_api_token_endpoint_shares_the_lockout(server, demo):
     url = f"{server}/api/v1/auth/token"
     for _ in range(5):
+        let_delay_pass(demo)
         r = requests.post(url, json={"username": "us", "password": "nope-nope"}, timeout=10)
         assert r.status_code == 401
     r = requests.post(url, json={"username": "us", "password": PASSWORD}, timeout=10)

@@ -225,7 +225,7 @@ def test_every_message_is_delivered_exactly_once(demo, users, deliverer, smtp_se
     assert mail[0]["From"] == "Sanchika <noreply@sanchika.local>"
     assert mail[0]["To"] == so.email
     assert mail[0]["Subject"] == f"{file['file_no']} received"
-    assert "was sent to you by clerk (forward)" in mail[0].get_content()
+    assert "was sent to you by clerk (forwarded)" in mail[0].get_content()
     assert smtp_server.received[0]["mail_from"] == "noreply@sanchika.local"
     sms = [m for m in gateway.received if file["file_no"] in m["text"]]
     assert sms == [{"to": "+919000000002", "text": sms[0]["text"]}]
@@ -338,8 +338,8 @@ def test_rolled_back_action_leaves_no_outbox_row(drained, users, deliverer, smtp
     written = []
     real_notify = outbox.notify
 
-    def spy(session, event_key, *args):
-        real_notify(session, event_key, *args)
+    def spy(session, event_key, *args, **kwargs):
+        real_notify(session, event_key, *args, **kwargs)
         session.flush()
         written.append(event_key)
 

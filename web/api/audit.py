@@ -7,7 +7,6 @@ from flask.typing import ResponseReturnValue
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from engine.domain import org
 from web.api.auth import current_user
 from web.api.core import app_service
 
@@ -54,5 +53,4 @@ def public_key(username: str) -> ResponseReturnValue:
 @blp.route("/checkpoints", methods=["POST"])
 def checkpoint() -> ResponseReturnValue:
     """Record a checkpoint over every history chain now (auditor or admin)."""
-    org.require_role(current_user(), "auditor", "admin")
-    return app_service().checkpoint(), 201
+    return app_service().checkpoint(current_user()), 201

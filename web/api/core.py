@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping
+from typing import Any
 
 from flask import current_app, request, send_file
 from flask.typing import ResponseReturnValue
@@ -13,7 +14,7 @@ from flask_smorest import Blueprint
 from engine.app import Sanchika
 from engine.errors import InvalidInput
 from web.api import schemas
-from web.api.auth import current_user, issue_token
+from web.api.auth import bearer, current_user, issue_token
 from web.api.receipt_request import read_receipt_request
 
 blp = Blueprint("api", __name__, url_prefix="/api/v1", description="Sanchika e-Office API")
@@ -30,7 +31,30 @@ def token(body: dict) -> ResponseReturnValue:
     username (and the address) for a while, as on the sign-in page (429)."""
     user, _ = app_service().sign_in(body["username"], body["password"], request.remote_addr,
                                     request.headers.get("User-Agent"))
-    return {"token": issue_token(user), "username": user.username, "role": user.role}
+    return {**issue_token(user), "username": user.username, "role": user.role}
+
+
+@blp.route("/auth/token", methods=["DELETE"])
+@blp.response(204)
+def revoke_token() -> None:
+    """Revoke the token this request carries (sign off from the API)."""
+    current_user()
+    app_service().revoke_api_token(bearer() or "")
+
+
+@blp.route("/auth/sign-off-everywhere", methods=["POST"])
+@blp.response(204)
+def sign_off_everywhere() -> None:
+    """End every web session and API token of mine, this one included."""
+    app_service().sign_off_everywhere(current_user())
+
+
+@blp.route("/me/password", methods=["POST"])
+@blp.arguments(schemas.PasswordChange)
+@blp.response(204)
+def change_password(body: dict[str, Any]) -> None:
+    """Change my password; every session and token of mine ends (sign in again)."""
+    app_service().change_password(current_user(), body["old_password"], body["new_password"])
 
 
 @blp.route("/me")

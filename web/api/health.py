@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_smorest import Blueprint
 
 from engine import __version__
@@ -34,18 +35,18 @@ def init_health(app: Flask, metrics: Metrics, settings: Settings) -> None:
     service = app.extensions["sanchika"]
 
     @app.get("/health")
-    def liveness():  # type: ignore[no-untyped-def]
+    def liveness() -> ResponseReturnValue:
         return jsonify(status="ok", version=__version__)
 
     @app.get("/ready")
-    def readiness():  # type: ignore[no-untyped-def]
+    def readiness() -> ResponseReturnValue:
         checks = health.readiness(settings, service.db)
         ready = all(c.ok for c in checks if c.critical)
         return jsonify(status="ready" if ready else "not ready", version=__version__,
                        checks=[c.as_dict() for c in checks]), 200 if ready else 503
 
     @app.get("/metrics")
-    def metrics_page():  # type: ignore[no-untyped-def]
+    def metrics_page() -> ResponseReturnValue:
         token = settings.metrics_token
         if token:
             given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
@@ -55,7 +56,7 @@ def init_health(app: Flask, metrics: Metrics, settings: Settings) -> None:
         return Response(metrics.render(), content_type=CONTENT_TYPE)
 
     @app.get("/api/docs")
-    def api_docs():  # type: ignore[no-untyped-def]
+    def api_docs() -> ResponseReturnValue:
         return render_template("api_docs.html", version=__version__)
 
     @app.context_processor

@@ -3,6 +3,8 @@ Administrator only (auditors may read people and the audit log)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import request
 from flask.typing import ResponseReturnValue
 from flask_smorest import Blueprint
@@ -12,6 +14,7 @@ from engine.commands.people import MONITOR_SCOPES
 from engine.domain.org import ROLES
 from web.api.auth import current_user
 from web.api.core import app_service
+from web.api.schemas import PasswordReset
 
 blp = Blueprint("people", __name__, url_prefix="/api/v1/admin",
                 description="Sections, posts, users, transfers, additional charges")
@@ -112,6 +115,26 @@ def add_charge(body: dict, username: str) -> ResponseReturnValue:
 def end_charge(username: str) -> ResponseReturnValue:
     """End the user's additional charges (only for `?post=CODE` if given)."""
     return app_service().end_charges(current_user(), username, request.args.get("post"))
+
+
+@blp.route("/users/<username>/deactivate", methods=["POST"])
+def deactivate(username: str) -> ResponseReturnValue:
+    """Deactivate an account: its web sessions and API tokens end at once."""
+    return app_service().deactivate_user(current_user(), username)
+
+
+@blp.route("/users/<username>/reset-password", methods=["POST"])
+@blp.arguments(PasswordReset)
+@blp.response(204)
+def reset_password(body: dict[str, Any], username: str) -> None:
+    """Set a new password for a user; their web sessions and API tokens end."""
+    app_service().reset_password(current_user(), username, body["password"])
+
+
+@blp.route("/users/<username>/unlock", methods=["POST"])
+def unlock(username: str) -> ResponseReturnValue:
+    """Lift the sign-in locks of a user, from every address."""
+    return app_service().unlock_sign_in(current_user(), username)
 
 
 @blp.route("/audit")

@@ -50,6 +50,7 @@ class Health(Schema):
 
 class Token(Schema):
     token = fields.String(required=True)
+    expires_at = fields.String(required=True, metadata={"description": "UTC, ISO 8601"})
     username = fields.String(required=True)
     role = fields.String(required=True)
 
@@ -256,6 +257,12 @@ OBJ, LIST = False, True
 PDF, ZIP, PEM = "application/pdf", "application/zip", "application/x-pem-file"
 OPERATIONS: dict[tuple[str, str], tuple[Any, Any, Any]] = {
     ("POST", "/api/v1/auth/token"): (200, Token, OBJ),
+    ("DELETE", "/api/v1/auth/token"): (204, None, None),
+    ("POST", "/api/v1/auth/sign-off-everywhere"): (204, None, None),
+    ("POST", "/api/v1/me/password"): (204, None, None),
+    ("POST", "/api/v1/admin/users/{username}/deactivate"): (200, Record, OBJ),
+    ("POST", "/api/v1/admin/users/{username}/reset-password"): (204, None, None),
+    ("POST", "/api/v1/admin/users/{username}/unlock"): (200, Record, OBJ),
     ("GET", "/api/v1/me"): (200, Me, OBJ),
     ("GET", "/api/v1/health"): (200, Health, OBJ),
     ("POST", "/api/v1/receipts"): (201, Receipt, OBJ),

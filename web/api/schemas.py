@@ -88,3 +88,12 @@ class NoteCreate(Schema):
     text = fields.String(required=True, validate=validate.Length(min=1, max=20000))
     ref_correspondence_id = fields.Integer(
         load_default=None, metadata={"description": "a correspondence item of this file"})
+
+
+class PasswordChange(Schema):
+    old_password = fields.String(required=True, validate=validate.Length(max=200))
+    new_password = fields.String(required=True, validate=validate.Length(min=8, max=200))
+
+
+class PasswordReset(Schema):
+    password = fields.String(required=True, validate=validate.Length(min=8, max=200))

@@ -57,6 +57,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     service = _service()
     cli_ops.configure_logging(service.settings.log_level, service.settings.log_format)
+    if args.init or args.demo:  # one process for a quick start (scripts/run)
+        service.init()
+    if args.demo:
+        from engine.ops.demo import create_demo
+
+        create_demo(service, args.demo)
+        print("demo organisation ready (every demo user has the --demo password)")
     tighten(service.settings.data_dir)
     jobs = scheduler.start(service)
     deliverer, stop_delivery = Deliverer(service.db, service.settings).start_thread(interval=5.0)
@@ -148,6 +155,11 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=5000)
     serve.add_argument("--threads", type=int, default=8)
+    serve.add_argument("--init", action="store_true",
+                       help="first create/upgrade the schema (as `sanchika init`)")
+    serve.add_argument("--demo", metavar="PASSWORD",
+                       help="first create the DEMO organisation with this password (as "
+                            "`sanchika demo`; never in production)")
     deploy = sub.add_parser("deploy", help="validate and deploy a BPMN file")
     deploy.add_argument("path")
     verify = sub.add_parser("verify", help="check every history chain, checkpoint, signature "

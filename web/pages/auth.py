@@ -3,6 +3,8 @@ switch, and the sign-in register for administrators and auditors."""
 
 from __future__ import annotations
 
+import time
+
 from flask import flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -11,7 +13,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from engine.commands.ui import UI_LANGUAGES, TooManyAttempts
 from engine.errors import Unauthorized
 from web.pages.common import back, page_blueprint, service
-from web.ui import WebUser, me
+from web.ui import SESSION_GENERATION, WebUser, me
 
 bp = page_blueprint("auth")
 
@@ -20,7 +22,7 @@ bp = page_blueprint("auth")
 def login() -> ResponseReturnValue:
     if current_user.is_authenticated and request.method == "GET":
         return redirect(url_for("desk.inbox"))
-    error, status = None, 200
+    error, status, retry_after = None, 200, None
     if request.method == "POST":
         try:
             user, sign_in_id = service().sign_in(
@@ -28,16 +30,21 @@ def login() -> ResponseReturnValue:
                 request.remote_addr, request.headers.get("User-Agent"))
         except TooManyAttempts as exc:
             error, status = _("Too many failed sign-ins. %(detail)s", detail=exc.message), 429
+            retry_after = exc.retry_after
         except Unauthorized:
             error, status = _("Wrong username or password."), 401
         else:
             lang = session.get("lang")
             session.clear()  # a fresh session: no fixation across the sign-in
             login_user(WebUser(user))
+            session.permanent = True  # so the idle timeout applies (web/ui.py)
             session["sign_in_id"] = sign_in_id
+            session[SESSION_GENERATION] = user.session_generation or 0
+            session["started"] = int(time.time())
             session["lang"] = user.language if user.language in UI_LANGUAGES else lang
             return redirect(_safe_next(request.args.get("next")))
-    return render_template("login.html", error=error), status
+    headers = {"Retry-After": str(retry_after)} if retry_after else {}
+    return render_template("login.html", error=error), status, headers
 
 
 def _safe_next(target: str | None) -> str:

@@ -4,16 +4,21 @@ confirmation, receipt diarisation with its scanned PDF, notifications, finding f
 from __future__ import annotations
 
 import io
+from datetime import datetime
 from typing import Any
 
 from flask import flash, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import login_required
 
+from engine.domain.dispatch import MODES as DISPATCH_MODES
 from engine.domain.receipts import FORMS, GRADINGS, LANGUAGES, MODES
 from engine.errors import InvalidInput
 from engine.sla.policy import PRIORITIES
+from engine.store.models import utcnow
+from web.pages import lists, messages_after
 from web.pages.common import back, page_blueprint, service
 from web.ui import me
 
@@ -27,13 +32,75 @@ ACTION_FIELDS = ("action", "to", "note", "remark", "reason", "record_category", 
 @bp.get("/")
 @login_required
 def inbox() -> ResponseReturnValue:
-    return render_template("inbox.html", tasks=service().inbox_rows(me()))
+    """Files and receipts like eOffice: tabs, views, sort, filters, 50 rows a page."""
+    query = lists.query_from(request.args)
+    svc, user = service(), me()
+    listing = svc.desk_list(user, query)
+    bulk = query.view == "inbox" and listing["rows"]
+    return render_template(
+        "inbox.html", q=query, listing=listing, args=lists.kept_args(request.args),
+        priorities=PRIORITIES, directory=svc.post_directory(user) if bulk else [],
+        open_files=_open_files() if bulk and query.tab == "receipt" else [],
+        heads=_heads() if bulk and query.tab == "receipt" else [])
+
+
+@bp.post("/inbox/send")
+@login_required
+def send_many() -> ResponseReturnValue:
+    """The chosen items forwarded, or the chosen receipts put up in one file: each item
+    its own transaction; a refused item is named and the rest go through."""
+    form, svc, user = request.form, service(), me()
+    ids = [int(t) for t in form.getlist("task_id") if t.isdigit()]
+    if not ids:
+        raise InvalidInput(_("Choose at least one item."))
+    if form.get("op") == "put_in_file":
+        file_id = form.get("file_id", "")
+        out = svc.file_receipts(user, ids, int(file_id) if file_id.isdigit() else None,
+                                form.get("subject", "").strip() or None,
+                                form.get("head", "").strip() or None)
+    else:
+        if not form.get("to"):
+            raise InvalidInput(_("Choose the post to send to."))
+        body = {"action": "forward", "to": form["to"]}
+        body.update({k: form[k].strip() for k in ("remark", "reason") if form.get(k, "").strip()})
+        out = svc.act_many(user, ids, body, form.get("due") or None,
+                           form.get("priority") or None)
+    for line, category in messages_after.batch(out):
+        flash(line, category)
+    return redirect(back())
+
+
+@bp.app_template_global()
+def inbox_url(args: dict[str, Any], changes: dict[str, Any]) -> str:
+    merged = {k: v for k, v in {**args, **changes}.items() if v not in ("", None)}
+    return url_for("desk.inbox", **merged)
+
+
+@bp.app_template_global()
+def age(since: Any) -> str:
+    """How long an item has waited, in words."""
+    if since is None:
+        return "—"
+    if isinstance(since, str):
+        since = datetime.fromisoformat(since)
+    seconds = max(0, int((utcnow() - since).total_seconds()))
+    if seconds >= 86400:
+        return ngettext("%(num)s day", "%(num)s days", seconds // 86400)
+    if seconds >= 3600:
+        return ngettext("%(num)s hour", "%(num)s hours", seconds // 3600)
+    return ngettext("%(num)s minute", "%(num)s minutes", max(1, seconds // 60))
 
 
 @bp.get("/notifications")
 @login_required
 def notifications() -> ResponseReturnValue:
-    return render_template("notifications.html", messages=service().notifications(me()))
+    """Newest first, each in today's language and linked to its item; opening the page
+    marks them seen (the header count goes to zero)."""
+    svc, user = service(), me()
+    listing = svc.notification_list(user, str(get_locale() or "en"))
+    if listing["messages"]:
+        svc.mark_notifications_seen(user, listing["messages"][0]["id"])
+    return render_template("notifications.html", messages=listing["messages"])
 
 
 # ------------------------------------------------------------------ files
@@ -53,12 +120,26 @@ def files() -> ResponseReturnValue:
 def file(file_id: int) -> ResponseReturnValue:
     svc, user = service(), me()
     view = svc.file(user, file_id)
+    svc.mark_read(user, "file", file_id)
+    desk = svc.file_desk(user, file_id)
     pdfs = svc.receipts_with_pdf([c["id"] for c in view["correspondence"]])
-    mine = _my_tasks(view)
+    mine = svc.my_tasks(user, "file", file_id)
     refs = {c["correspondence_id"]: c for c in view["correspondence"]}
-    return render_template("file.html", f=view, tasks=mine, pdfs=pdfs, refs=refs,
-                           posts=svc.posts(user) if mine else [],
-                           can_note=bool(mine) and not view["locked"])
+    grants = svc.grants(user, file_id=file_id) if desk["can_grant"] else []
+    return render_template(
+        "file.html", f=view, d=desk, tasks=mine, pdfs=pdfs, refs=refs,
+        directory=svc.post_directory(user) if mine or desk["can_request_reopen"] else [],
+        priorities=PRIORITIES, dispatch_modes=DISPATCH_MODES, grants=grants,
+        people=svc.user_directory(user) if desk["can_grant"] else [],
+        can_note=desk["holder_is_me"] and bool(mine) and not view["locked"],
+        marks_after=_marks_by_para(desk["marks"]))
+
+
+def _marks_by_para(marks: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
+    out: dict[int, list[dict[str, Any]]] = {}
+    for mark in marks:
+        out.setdefault(mark["after_para"], []).append(mark)
+    return out
 
 
 @bp.post("/files/<int:file_id>/notes")
@@ -148,12 +229,8 @@ def _heads() -> list[dict[str, Any]]:
     return [h for h in service().subject_heads(me()) if h.get("active", True)]
 
 
-def _my_tasks(view: dict[str, Any]) -> list[dict[str, Any]]:
-    """The item's open tasks, when it is with a post I act for (own or additional charge)."""
-    holder = view.get("holder")
-    if holder is None or holder["id"] not in service().acting_post_id_list(me()):
-        return []
-    return view["tasks"]
+def _open_files() -> list[dict[str, Any]]:
+    return [f for f in service().find_files(me()) if f["status"] == "open" and not f["locked"]]
 
 
 # ------------------------------------------------------------------ actions
@@ -171,17 +248,18 @@ def act(task_id: int) -> ResponseReturnValue:
     if body.get("action") == "put_in_file" and body.get("file_id"):
         body.pop("subject", None)
         body.pop("head", None)
-    result = service().act(me(), task_id, body)
-    flash(_("Done: %(action)s.", action=_action_label(result["action"])))
+    copies = [c for c in request.form.getlist("copies") if c.strip()]
+    if copies:
+        body["copies"] = copies
+    body.pop("priority", None)  # the movement's priority: the sender's choice below
+    result = service().act_with(me(), task_id, body, request.form.get("due") or None,
+                                request.form.get("priority") or None)
+    flash(messages_after.done(result))
     return redirect(back())
 
 
 def _action_label(action: str) -> str:
-    return {
-        "forward": _("forwarded"), "return": _("returned"), "submit": _("submitted"),
-        "approve": _("approved"), "reject": _("rejected"), "close": _("closed"),
-        "put_in_file": _("put up in a file"),
-    }.get(action, action)
+    return messages_after.action_word(action)
 
 
 # ------------------------------------------------------------------ receipts
@@ -220,12 +298,12 @@ def diarise() -> ResponseReturnValue:
 def receipt(receipt_id: int) -> ResponseReturnValue:
     svc, user = service(), me()
     view = svc.receipt(user, receipt_id)
-    mine = _my_tasks(view)
-    open_files = [f for f in svc.find_files(user) if f["status"] == "open" and not f["locked"]] \
-        if mine else []
-    return render_template("receipt.html", r=view, tasks=mine, open_files=open_files,
-                           posts=svc.posts(user) if mine else [], priorities=PRIORITIES,
-                           heads=_heads() if mine else [])
+    svc.mark_read(user, "receipt", receipt_id)
+    mine = svc.my_tasks(user, "receipt", receipt_id)
+    return render_template("receipt.html", r=view, tasks=mine,
+                           open_files=_open_files() if mine else [],
+                           directory=svc.post_directory(user) if mine else [],
+                           priorities=PRIORITIES, heads=_heads() if mine else [])
 
 
 @bp.get("/receipts/<int:receipt_id>/pdf")

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_dak_email"
-down_revision = "0009_web_signin"
+down_revision = "0010_officer_desk"
 branch_labels = None
 depends_on = None
 
