@@ -53,6 +53,9 @@ class Settings:
     mailboxes_file: Path | None = None  # SANCHIKA_MAILBOXES: e-mail diarisation (TOML)
     ocr_seconds: float = 10.0  # SANCHIKA_OCR_SECONDS: how often stored PDFs are read; 0 off
     installation_name: str = "sanchika"  # SANCHIKA_INSTALLATION_NAME: name partners know
+    # SANCHIKA_REVIEW_SCHEDULE: when the weekly review goes out, e.g. "mon 09:30" (office
+    # time, IST); "off" turns it off
+    review_schedule: str = "mon 09:30"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -88,6 +91,7 @@ class Settings:
             mailboxes_file=Path(raw["MAILBOXES"]).resolve() if raw.get("MAILBOXES") else None,
             ocr_seconds=_number(raw, "OCR_SECONDS", 10.0, zero_allowed=True),
             installation_name=(raw.get("INSTALLATION_NAME") or "sanchika").strip(),
+            review_schedule=raw.get("REVIEW_SCHEDULE") or "mon 09:30",
         )
 
 

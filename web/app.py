@@ -15,6 +15,7 @@ from web.api import exchange as api_exchange
 from web.api import ocr as api_ocr
 from web.api import people as api_people
 from web.api import responses
+from web.api.admin import blp as admin_blp
 from web.api.audit import blp as audit_blp
 from web.api.core import blp
 from web.api.files import blp as files_blp
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, service: Sanchika | None = None
     api.register_blueprint(api_email_dak.blp)
     api.register_blueprint(api_ocr.blp)
     api.register_blueprint(api_exchange.blp)
+    api.register_blueprint(admin_blp)
     responses.document(api)
     errors.register(app)
     init_ui(app, service)
