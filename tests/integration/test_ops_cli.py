@@ -13,8 +13,13 @@ from pathlib import Path
 import pytest
 import requests
 
+import handlers
 from engine import __version__
+from engine.app import Sanchika
+from engine.config import Settings
+from engine.domain import uploads
 from tests.ops_servers import running
+from tests.pdfs import make_pdf
 
 STRONG = "Quiet-harbour-lamp-7"
 ORG = (Path(__file__).resolve().parents[1] / "data" / "organisation.csv").read_text()
@@ -52,8 +57,19 @@ def test_fresh_install_admin_and_owner_only_data(env, tmp_path, service):
     again = sanchika(env, "admin", "create", "chief", stdin=STRONG + "\n")
     assert again.returncode == 1 and "already exists" in again.stderr
     assert sanchika(env, "init").returncode == 0
+    assert sanchika(env, "checkpoint").returncode == 0  # makes keys/ and the master key
 
     data = tmp_path / "instance"
+    assert (data / "keys" / "master.key").is_file()
+    # a scanned letter stored into this data folder (uploads/ and its fan-out folder)
+    served = Sanchika(Settings.from_env({"SANCHIKA_DATA_DIR": str(data),
+                                         "SANCHIKA_DATABASE_URL": env["SANCHIKA_DATABASE_URL"]}),
+                      handlers.registry)
+    chief = served.authenticate("chief", STRONG)
+    with served.db.transaction() as s:
+        uploads.store_pdf(s, data, served.settings.max_upload_bytes, make_pdf(), "a.pdf", chief)
+    served.db.dispose()
+    assert len(list((data / "uploads").rglob("*"))) == 2
     loose = [f"{p} {stat.S_IMODE(p.stat().st_mode):o}" for p in [data, *data.rglob("*")]
              if stat.S_IMODE(p.stat().st_mode) & 0o077]
     assert loose == []
