@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.commands.executor import CommandRunner
 from engine.domain import contact, org
+from engine.domain.offices import MONITOR_SCOPES, by_code
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.read import views
 from engine.store.access_models import AdditionalCharge, AuditEntry
@@ -22,7 +24,6 @@ from engine.store.models import Department, Post, Section, User, utcnow
 if TYPE_CHECKING:
     from engine.store.db import Database
 
-MONITOR_SCOPES = ("department", "section")
 
 
 def audit(s: Session, actor: User, kind: str, subject: str, data: dict[str, Any]) -> None:
@@ -69,25 +70,32 @@ def person_view(s: Session, user: User) -> dict[str, Any]:
             "additional_charges": [charge_view(c, names, today) for c in charges]}
 
 
-class PeopleServices:
+class PeopleServices(CommandRunner):
     db: Database
 
     # -------------------------------------------------------------- set-up
 
     def create_section(self, actor: User, fields: dict[str, Any]) -> dict[str, Any]:
         org.require_role(actor, "admin")
-        with self.db.transaction() as s:
+        with self.command() as s:
             dept = org.ensure_department(s, fields["department"],
                                          fields.get("department_name") or fields["department"])
+            office = by_code(s, fields["office"]) if fields.get("office") else None
+            if office is not None and office.department_id != dept.id:
+                raise InvalidInput(f"office: {office.code} belongs to another department")
+            if dept.retired_at is not None:
+                raise InvalidInput(f"department: {dept.code} is retired")
             section = org.ensure_section(s, dept, fields["code"], fields.get("name") or
                                          fields["code"])
+            if office is not None and section.office_id is None:
+                section.office_id = office.id
             audit(s, actor, "section_created", f"{dept.code}/{section.code}", dict(fields))
             return {"id": section.id, "department": dept.code, "code": section.code,
-                    "name": section.name}
+                    "name": section.name, "office": office.code if office else None}
 
     def create_post(self, actor: User, fields: dict[str, Any]) -> dict[str, Any]:
         org.require_role(actor, "admin")
-        with self.db.transaction() as s:
+        with self.command() as s:
             if s.scalar(select(Post.id).where(Post.code == fields["code"])) is not None:
                 raise Conflict(f"code: a post with code '{fields['code']}' exists")
             section = self._section(s, fields["department"], fields["section"])
@@ -117,7 +125,7 @@ class PeopleServices:
         fields = {**fields, "full_name": contact.name(fields.get("full_name"), "full_name"),
                   "email": contact.email(fields.get("email")),
                   "phone": contact.phone(fields.get("phone"))}
-        with self.db.transaction() as s:
+        with self.command() as s:
             if s.scalar(select(User.id).where(User.username == fields["username"])):
                 raise Conflict(f"username: '{fields['username']}' is taken")
             post = post_by_ref(s, fields["post"]) if fields.get("post") else None
@@ -158,7 +166,7 @@ class PeopleServices:
     def transfer(self, actor: User, username: str, post_ref: Any) -> dict[str, Any]:
         """Move a user to another post (or, with post null, relieve them of theirs)."""
         org.require_role(actor, "admin")
-        with self.db.transaction() as s:
+        with self.command() as s:
             user = org.user_by_username(s, username)
             if user.role != "officer":
                 raise InvalidInput(f"username: '{username}' is {user.role}; only officers "
@@ -184,7 +192,7 @@ class PeopleServices:
                    ends: Any) -> dict[str, Any]:
         """The user also acts for `post` from `starts` to `ends` (office days, inclusive)."""
         org.require_role(actor, "admin")
-        with self.db.transaction() as s:
+        with self.command() as s:
             user = org.user_by_username(s, username)
             if user.role != "officer":
                 raise InvalidInput(f"username: '{username}' is {user.role}; only officers "
@@ -223,7 +231,7 @@ class PeopleServices:
                     ) -> list[dict[str, Any]]:
         """End the user's additional charges not yet over (only for `post` if given)."""
         org.require_role(actor, "admin")
-        with self.db.transaction() as s:
+        with self.command() as s:
             user = org.user_by_username(s, username)
             today = org.office_today()
             query = select(AdditionalCharge).where(
