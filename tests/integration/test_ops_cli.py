@@ -5,6 +5,7 @@ init --organisation (all rows or none), doctor."""
 from __future__ import annotations
 
 import os
+import socket
 import stat
 import subprocess
 import sys
@@ -100,7 +101,14 @@ def test_doctor_names_what_to_fix(env, tmp_path):
     assert sanchika(env, "init").returncode == 0
     (data / "sanchika.toml").write_text('log_level = "info"\n')
     (data / "sanchika.toml").chmod(0o644)
-    out = sanchika(env, "doctor")
+    with socket.socket() as free:  # a port nobody listens on
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    boxes = tmp_path / "mailboxes.toml"
+    boxes.write_text(f'[[mailbox]]\nname = "est"\nhost = "127.0.0.1"\nport = {port}\n'
+                     'security = "plain"\nusername = "u"\npassword = "p"\npost = "X"\n')
+    out = sanchika({**env, "SANCHIKA_MAILBOXES": str(boxes)}, "doctor")
+    assert f"warn mailbox est: 127.0.0.1:{port} unreachable" in out.stdout
     assert out.returncode == 1
     assert "FAIL permissions" in out.stdout and "sanchika.toml is 0644" in out.stdout
     assert "FAIL administrator: no active administrator" in out.stdout
