@@ -22,6 +22,7 @@ from engine.commands.dak import DakServices
 from engine.commands.desk import DeskServices
 from engine.commands.email_dak import EmailDakServices
 from engine.commands.exchange import ExchangeServices
+from engine.commands.executor import Executor
 from engine.commands.files import FileServices
 from engine.commands.monitor import MonitorServices
 from engine.commands.ocr import OcrServices
@@ -48,6 +49,7 @@ from engine.store.models import (
     OpenTask,
     Post,
     ProcessDefinition,
+    Receipt,
     User,
     utcnow,
 )
@@ -56,6 +58,7 @@ PROCESS_DIR = Path(__file__).resolve().parent.parent / "processes"
 FILE_PROCESS = "file_approval"
 DAK_PROCESS = "dak_receipt"
 SECTION_OFFICER_RANK = 2
+DEPLOY_ROLES = ("designer", "admin")
 
 
 class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaServices,
@@ -69,6 +72,7 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
         self.definitions = Definitions(handlers.names(), settings.max_bpmn_bytes)
         self.runtime = Runtime(self.definitions, handlers)
         self.runtime.sla = SlaPolicy(settings.sla_default)
+        self.executor = Executor(self.db, [search.SearchIndexer])
 
     # ------------------------------------------------------------ set-up
 
@@ -77,17 +81,22 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
         schema.upgrade(self.db.write_engine)
         deployed = []
         for path in sorted(PROCESS_DIR.glob("*.bpmn")):
-            with self.db.transaction() as s:
+            with self.command() as s:
                 definition, created = self.definitions.deploy(s, path.read_bytes(), "init")
                 if created:
                     self._start_scheduled(s, definition)
                 deployed.append((definition.process_id, definition.version, created))
         return deployed
 
+    @staticmethod
+    def may_deploy(actor: User) -> bool:
+        """Whether the actor may deploy process versions (pages offer the button)."""
+        return actor.role in DEPLOY_ROLES
+
     def deploy(self, xml: bytes, actor: User | None) -> tuple[ProcessDefinition, bool]:
         if actor is not None:
-            org.require_role(actor, "designer", "admin")
-        with self.db.transaction() as s:
+            org.require_role(actor, *DEPLOY_ROLES)
+        with self.command() as s:
             definition, created = self.definitions.deploy(
                 s, xml, actor.username if actor else "cli")
             if created:
@@ -110,7 +119,7 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
     def diarise(self, actor: User, fields: dict[str, Any], pdf: bytes | None = None,
                 pdf_name: str | None = None) -> dict[str, Any]:
         org.require_post(actor)
-        with self.db.transaction() as s:
+        with self.command(actor) as s:
             fields = {k: v for k, v in fields.items() if k not in ("pdf_sha256", "pdf_name")}
             if pdf is not None:
                 document = uploads.store_pdf(s, self.settings.data_dir,
@@ -153,15 +162,15 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
     def open_file(self, actor: User, subject: str, head: str, priority: str | None = None,
                   receipt_id: int | None = None, kind: str = "electronic") -> dict[str, Any]:
         org.require_post(actor)
-        with self.db.transaction() as s:
+        with self.command(actor) as s:
             file = self._open_file(s, actor, subject, head, priority or "Normal", kind)
             if receipt_id is not None:
-                task = s.scalar(select(OpenTask).where(
-                    OpenTask.receipt_id == receipt_id, OpenTask.closed_at.is_(None)))
+                task = _load_task(s, (OpenTask.receipt_id == receipt_id)
+                                  & OpenTask.closed_at.is_(None))
                 if task is None:
                     raise Conflict(f"receipt {receipt_id} is not open for action")
                 self._act(s, actor, task, {"action": "put_in_file", "file_id": file.id})
-            return views.file_view(s, file, actor)
+            return views.file_view(s, file, actor, fresh=True)
 
     def _open_file(self, s: Session, actor: User, subject: str, head: str, priority: str,
                    kind: str = "electronic") -> File:
@@ -186,12 +195,12 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
         return file
 
     def file(self, actor: User, file_id: int) -> dict[str, Any]:
+        """A file as the actor may see it. A read: it records nothing (the web layer calls
+        `record_opened` when an officer opens the file)."""
         with self.db.reader() as s:
             file = files_mod.get_file(s, file_id)
             visibility.require_read_file(s, actor, file)
-        self._note_opened(actor, file_id)
-        with self.db.reader() as s:
-            return views.file_view(s, files_mod.get_file(s, file_id), actor)
+            return views.file_view(s, file, actor)
 
     def find_files(self, actor: User, file_no: str | None = None, q: str | None = None,
                    holder: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
@@ -212,7 +221,7 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
 
     def add_note(self, actor: User, file_id: int, text: str,
                  ref_correspondence_id: int | None = None) -> dict[str, Any]:
-        with self.db.transaction() as s:
+        with self.command() as s:
             file = files_mod.get_file(s, file_id)
             note = files_mod.add_note(s, file, actor, text)
             self._record_note(s, file, note, actor)
@@ -261,8 +270,8 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
                                    labels) for t in tasks]
 
     def act(self, actor: User, task_id: int, body: dict[str, Any]) -> dict[str, Any]:
-        with self.db.transaction() as s:
-            task = s.get(OpenTask, task_id)
+        with self.command(actor) as s:
+            task = _load_task(s, OpenTask.id == task_id)
             if task is None:
                 raise NotFound(f"no task with id {task_id}")
             outcome = self._act(s, actor, task, body)
@@ -274,7 +283,7 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
             raise Conflict("this task has already been acted on")
         if task.post_id not in org.acting_post_ids(s, actor):
             raise Forbidden("this task is not in your inbox: it is with post "
-                            f"{get_or_404(s, Post, task.post_id).code}, which you do not hold")
+                            f"{org.post_info(s, task.post_id).code}, which you do not hold")
         action = str(body.get("action") or "")
         allowed = task.actions.split(",")
         if action not in allowed:
@@ -288,7 +297,7 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
         data, to_post = self._action_data(s, actor, task, action, body)
         record = {"action": action, "to": to_post.code if to_post else None,
                   "remark": remark, "reason": reason,
-                  "as_post": get_or_404(s, Post, task.post_id).code,
+                  "as_post": org.post_info(s, task.post_id).code,
                   **{k: v for k, v in data.items() if k in ("file_id", "record_category")}}
         record.update(self._receipt_extras(s, actor, task, action, body, to_post))
         if body.get("note") and task.kind == "file":
@@ -309,13 +318,13 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
                 "completed": result.completed}
 
     def _action_data(self, s: Session, actor: User, task: OpenTask, action: str,  # noqa: C901
-                     body: dict[str, Any]) -> tuple[dict[str, Any], Post | None]:
+                     body: dict[str, Any]) -> tuple[dict[str, Any], Any]:
         data: dict[str, Any] = {"action": action}
-        to_post: Post | None = None
+        to_post: Any = None
         if action in ("forward", "submit"):
             if not body.get("to"):
                 raise InvalidInput("to: required (a username or post code)")
-            to_post = org.resolve_post(s, body["to"])
+            to_post = org.resolve_post_info(s, body["to"])
             if to_post.id == task.post_id:
                 raise InvalidInput("to: the item is already with that post")
             if action == "submit" and not to_post.can_approve:
@@ -323,7 +332,7 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
         elif action == "return":
             to_post = self._previous_holder(s, task)
         elif action in ("approve", "reject"):
-            post = get_or_404(s, Post, task.post_id)
+            post = org.post_info(s, task.post_id)
             if not post.can_approve:
                 raise Forbidden(f"post {post.code} has no authority to {action}")
         elif action == "close" and task.kind == "file":
@@ -427,3 +436,15 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
                      "deployed_by": d.deployed_by, "has_running": d.id in running}
                     for d in rows]
 
+
+
+def _load_task(s: Session, where: Any) -> OpenTask | None:
+    """The task with its instance and file (or receipt) in one query: the command keeps
+    them, so the steps after this read none of them again."""
+    row = s.execute(
+        select(OpenTask, Instance, File, Receipt)
+        .outerjoin(Instance, Instance.id == OpenTask.instance_id)
+        .outerjoin(File, File.id == OpenTask.file_id)
+        .outerjoin(Receipt, Receipt.id == OpenTask.receipt_id)
+        .where(where).limit(1)).first()
+    return None if row is None else row[0]

@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 from engine.store.models import HistoryEvent, Instance, utcnow
 
 GENESIS = "0" * 64
+# session.info key of the running command (engine/commands/executor.py CONTEXT_KEY)
+COMMAND_CONTEXT = "command_context"
 
 
 def canonical_json(value: Any) -> str:
@@ -32,8 +34,10 @@ def event_body(instance_id: int, seq: int, kind: str, at: datetime, actor: str |
 
 
 def append(session: Session, instance: Instance, kind: str, *, actor: str | None = None,
-           task_spec: str | None = None, data: dict[str, Any] | None = None) -> HistoryEvent:
-    """Append one event in the caller's transaction, chained to the instance's last one."""
+           task_spec: str | None = None, data: dict[str, Any] | None = None) -> None:
+    """Append one event in the caller's transaction, chained to the instance's last one.
+    Inside a command the row is queued and written with the command's other events in one
+    batched insert after the instance's versioned UPDATE (engine/commands/executor.py)."""
     if instance.id is None:
         session.flush()
     seq = (instance.event_count or 0) + 1
@@ -42,15 +46,26 @@ def append(session: Session, instance: Instance, kind: str, *, actor: str | None
     payload = json.loads(canonical_json(data or {}))
     body = event_body(instance.id, seq, kind, at, actor, task_spec, payload)
     digest = event_hash(prev, body)
-    event = HistoryEvent(instance_id=instance.id, seq=seq, kind=kind, at=at, actor=actor,
-                         task_spec=task_spec, data=payload, prev_hash=prev, hash=digest)
-    session.add(event)
+    row = {"instance_id": instance.id, "seq": seq, "kind": kind, "at": at, "actor": actor,
+           "task_spec": task_spec, "data": payload, "prev_hash": prev, "hash": digest}
+    ctx = session.info.get(COMMAND_CONTEXT)
+    if ctx is not None:
+        ctx.add_history(row)
+    else:
+        session.add(HistoryEvent(**row))
     instance.event_count = seq
     instance.last_event_hash = digest
-    return event
+
+
+def write_pending(session: Session) -> None:
+    """Queued events reach the database now (a read inside the command needs them)."""
+    ctx = session.info.get(COMMAND_CONTEXT)
+    if ctx is not None:
+        ctx.write_pending()
 
 
 def events(session: Session, instance_id: int) -> list[HistoryEvent]:
+    write_pending(session)
     return list(session.scalars(
         select(HistoryEvent).where(HistoryEvent.instance_id == instance_id)
         .order_by(HistoryEvent.seq)))

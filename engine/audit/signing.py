@@ -77,6 +77,9 @@ class KeyRing:
 
     def __init__(self, keys: AuditKeys):
         self.keys = keys
+        # key ids known to be registered in user_keys (rows are never removed): no query
+        # per approval once seen
+        self.registered: set[str] = set()
 
     def _path(self, user_id: int) -> os.PathLike:
         return self.keys.user_key_dir() / f"{user_id}.key"
@@ -126,11 +129,19 @@ def ensure_key(session: Session, ring: KeyRing, user: User) -> tuple[UserKey, Ed
     simply used next time.)"""
     private = ring.load_or_create(user.id)
     kid = key_id_of(private.public_key())
+    if kid in ring.registered:
+        return UserKey(user_id=user.id, key_id=kid), private  # transient: only its key id
     row = session.scalar(select(UserKey).where(UserKey.key_id == kid))
     if row is None:
         row = UserKey(user_id=user.id, key_id=kid, public_pem=public_pem(private.public_key()))
         session.add(row)
         session.flush()
+        # known only once this command commits (a rolled-back one leaves no row)
+        ctx = session.info.get("command_context")
+        if ctx is not None:
+            ctx.after_commit.append(lambda: ring.registered.add(kid))
+    else:
+        ring.registered.add(kid)
     return row, private
 
 
@@ -153,7 +164,6 @@ def sign_approval(session: Session, ring: KeyRing, user: User, file: File, actio
                    data={"file_no": file.file_no, "action": action, "key_id": key.key_id,
                          "content_hash": digest, "signed_at": _iso(signed_at),
                          "signature": signature})
-    session.flush()
     return row
 
 

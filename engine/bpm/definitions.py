@@ -18,6 +18,7 @@ class Definitions:
         self.handler_names = handler_names
         self.max_bytes = max_bytes
         self._specs: dict[str, ReadBpmn] = {}
+        self._by_id: dict[int, tuple[dict, ReadBpmn]] = {}
         self._lock = threading.Lock()
         self.parse_count = 0  # observable in tests: one parse per version per process
 
@@ -50,6 +51,19 @@ class Definitions:
         if definition is None:
             raise NotFound(f"process '{process_id}' is not deployed; run 'sanchika init'")
         return definition
+
+    def of_instance(self, session: Session, definition_id: int) -> tuple[dict, ReadBpmn]:
+        """(meta, parsed spec) of a stored version by id: versions never change, so they
+        are kept in-process after the first read (no query per action)."""
+        found = self._by_id.get(definition_id)
+        if found is None:
+            definition = session.get(ProcessDefinition, definition_id)
+            if definition is None:
+                raise NotFound(f"no process definition {definition_id}")
+            found = (definition.meta, self.loaded(definition))
+            with self._lock:
+                self._by_id[definition_id] = found
+        return found
 
     def loaded(self, definition: ProcessDefinition) -> ReadBpmn:
         """The parsed spec for a stored version, parsed at most once per process."""

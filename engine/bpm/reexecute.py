@@ -20,6 +20,7 @@ from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from engine.audit.history import canonical_json
+from engine.bpm import spiff_private
 from engine.bpm.codec import load_state
 from engine.bpm.definitions import Definitions
 from engine.bpm.runtime import _waiting_timers, started_service_tasks
@@ -176,9 +177,7 @@ class Reexecutor:
         if not waiting:
             raise Mismatch(f"event #{event.seq} fires timer {event.task_spec}, which is not "
                            "waiting at that point")
-        task = waiting[0]
-        task._set_internal_data(event_fired=True)
-        task.task_spec._update(task)
+        spiff_private.mark_event_fired(waiting[0])
 
 
 def _data(event: Any) -> dict[str, Any]:

@@ -14,16 +14,19 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine.audit import history
+from engine.bpm import spiff_private
 from engine.bpm.codec import dump_state, load_state
 from engine.bpm.definitions import Definitions
 from engine.bpm.handler_api import HandlerContext, HandlerRegistry
 from engine.bpm.sandbox import make_script_engine
+from engine.bpm.workflow_cache import WorkflowCache
 from engine.errors import ActionNotAllowed, Conflict, InvalidInput
 from engine.sla.policy import SLA_EXPRESSION, SlaPolicy, warn_at
+from engine.store import config_cache
 from engine.store.models import Instance, OpenTask, Post, ProcessDefinition, Timer, User, utcnow
 
 
@@ -43,6 +46,7 @@ class Runtime:
         self.script_engine = make_script_engine()
         # Sets SLA timers' due times from the rules; None keeps the diagram's durations.
         self.sla: SlaPolicy | None = None
+        self.cache = WorkflowCache()
 
     # ------------------------------------------------------------------ public
 
@@ -66,14 +70,17 @@ class Runtime:
 
     def complete(self, session: Session, open_task: OpenTask, data: dict[str, Any], *,
                  actor: User | None, history_data: dict[str, Any] | None = None) -> StepResult:
-        """Complete one ready user task with data; stale or already-done ⇒ Conflict."""
+        """Complete one ready user task with data; stale or already-done ⇒ Conflict.
+        Nothing is written until the command flushes: the instance's versioned UPDATE then
+        claims it, and a concurrent action on the same instance fails there (rolled back)."""
         instance = session.get(Instance, open_task.instance_id)
         if instance is None or instance.status != "running" or instance.state is None:
             raise Conflict("this process has already finished")
-        workflow = self.load(instance)
+        workflow = self.load(instance, session)
         task = workflow.get_task_from_id(UUID(open_task.task_uuid))
         if task is None or task.state != TaskState.READY or not task.task_spec.manual:
             raise Conflict("this task has already been acted on")
+        before = _Before.of(workflow)
         task.data.update(data)
         # `inputs` is exactly what was applied to the task: the re-execution check
         # (engine/bpm/reexecute.py) replays it; `task_id` ties the event to its task_ready.
@@ -81,45 +88,53 @@ class Runtime:
         record.update(inputs=data, task_id=str(task.id))
         history.append(session, instance, "task_completed", actor=_name(actor),
                        task_spec=task.task_spec.name, data=record)
-        # Claim the instance now: the version check runs before any other write, so a
-        # concurrent action on the same instance fails here and writes nothing.
-        session.flush()
         try:
             task.run()
         except WorkflowException as exc:
             raise ActionNotAllowed(f"the process could not continue: {_plain(exc)}") from exc
-        return self._advance(session, instance, workflow, actor, completed=open_task.task_uuid)
+        return self._advance(session, instance, workflow, actor, before, completed=open_task)
 
     def fire_timers(self, session: Session, instance: Instance) -> StepResult:
         """Run the instance's timers that have come due (SLA escalations and the like).
         Safe to repeat: a timer fires once, and a stale version is a Conflict."""
         if instance.status != "running" or instance.state is None:
             return StepResult()
-        workflow = self.load(instance)
+        workflow = self.load(instance, session)
+        before = _Before.of(workflow)
         workflow.refresh_timers()
-        return self._advance(session, instance, workflow, None)
+        return self._advance(session, instance, workflow, None, before)
 
-    def load(self, instance: Instance) -> BpmnWorkflow:
+    def load(self, instance: Instance, session: Session | None = None) -> BpmnWorkflow:
+        """The instance's live workflow: from the in-memory cache when this process saved
+        that very version (and history head) last, else deserialized from its state."""
         if instance.state is None:  # completed instances keep only their history
             raise Conflict(f"instance {instance.id} has completed; it has no live state")
-        read = self.definitions.loaded(instance.definition)
+        cached = self.cache.take(instance)
+        if cached is not None:
+            return cached
+        if session is None:
+            read = self.definitions.loaded(instance.definition)
+        else:
+            read = self.definitions.of_instance(session, instance.definition_id)[1]
         return load_state(instance.state, read.spec, read.subprocess_specs, self.script_engine)
 
-    def task_meta(self, instance: Instance, task_spec: str) -> dict[str, Any]:
-        return instance.definition.meta["tasks"].get(task_spec, {})
+    def meta(self, session: Session, instance: Instance) -> dict[str, Any]:
+        return self.definitions.of_instance(session, instance.definition_id)[0]["tasks"]
 
     # ------------------------------------------------------------------ steps
 
     def _advance(self, session: Session, instance: Instance, workflow: BpmnWorkflow,
-                 actor: User | None, completed: str | None = None) -> StepResult:
+                 actor: User | None, before: _Before | None = None,
+                 completed: OpenTask | None = None) -> StepResult:
+        before = before or _Before()
         try:
             self._run_engine(session, instance, workflow, actor)
         except WorkflowException as exc:
             raise ActionNotAllowed(f"the process could not continue: {_plain(exc)}") from exc
         result = StepResult()
         # Tasks first: a newly opened task fixes the due time of its SLA timers.
-        self._sync_tasks(session, instance, workflow, result, completed)
-        self._sync_timers(session, instance, workflow)
+        self._sync_tasks(session, instance, workflow, result, before, completed)
+        self._sync_timers(session, instance, workflow, before)
         if workflow.is_completed():
             instance.status = "completed"
             instance.completed_at = utcnow()
@@ -131,14 +146,14 @@ class Runtime:
             result.completed = True
         else:
             instance.state = dump_state(workflow)
-        session.flush()
+            self.cache.keep_after_commit(session, instance, workflow)
         return result
 
     def _run_engine(self, session: Session, instance: Instance, workflow: BpmnWorkflow,
                     actor: User | None) -> None:
         """Engine steps until only user tasks and timers wait. A service task runs up to
         STARTED and waits for us: we call its named handler, then complete it."""
-        meta = instance.definition.meta["tasks"]
+        meta = self.meta(session, instance)
         while True:
             workflow.do_engine_steps()
             started = started_service_tasks(workflow, meta)
@@ -160,22 +175,30 @@ class Runtime:
                 task.complete()
 
     def _sync_tasks(self, session: Session, instance: Instance, workflow: BpmnWorkflow,
-                    result: StepResult, completed: str | None = None) -> None:
-        existing = {t.task_uuid: t for t in session.scalars(
-            select(OpenTask).where(OpenTask.instance_id == instance.id,
-                                   OpenTask.closed_at.is_(None)))}
+                    result: StepResult, before: _Before, completed: OpenTask | None) -> None:
+        """The open-task rows follow the workflow's ready user tasks. The rows are in step
+        with the workflow as it was loaded (`before`), so only the difference is written:
+        no query for the rows that stay."""
         ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-        for uuid, row in existing.items():
-            if uuid not in ready:
-                row.closed_at = utcnow()
+        now = utcnow()
+        gone = [uuid for uuid in before.ready if uuid not in ready]
+        withdrawn = [uuid for uuid in gone if completed is None or uuid != completed.task_uuid]
+        if completed is not None and completed.task_uuid in gone:
+            completed.closed_at = now
+            result.closed.append(completed)
+        if withdrawn:  # cancelled by the process (e.g. an interrupting event): rare
+            for row in session.scalars(select(OpenTask).where(
+                    OpenTask.instance_id == instance.id, OpenTask.task_uuid.in_(withdrawn),
+                    OpenTask.closed_at.is_(None))):
+                row.closed_at = now
                 result.closed.append(row)
-                if uuid != completed:  # cancelled by the process (e.g. an interrupting event)
-                    history.append(session, instance, "task_withdrawn", task_spec=row.task_spec,
-                                   data={"task_id": uuid, "post_id": row.post_id})
+                history.append(session, instance, "task_withdrawn", task_spec=row.task_spec,
+                               data={"task_id": row.task_uuid, "post_id": row.post_id})
+        meta = self.meta(session, instance)
         for uuid, task in ready.items():
-            if uuid in existing:
+            if uuid in before.ready:
                 continue
-            spec_meta = self.task_meta(instance, task.task_spec.name)
+            spec_meta = meta.get(task.task_spec.name, {})
             post_id = self._assignee(session, task, spec_meta)
             received = utcnow()
             self._set_sla_due(session, instance, task, post_id, received)
@@ -212,7 +235,7 @@ class Runtime:
             return
         due = self.sla.due_at(session, instance, task.task_spec.name, post_id, start)
         for timer in timers:
-            timer._set_internal_data(event_value=due.isoformat())
+            spiff_private.set_internal(timer, event_value=due.isoformat())
 
     def _assignee(self, session: Session, task: SpiffTask, spec_meta: dict[str, Any]) -> int:
         expression = spec_meta.get("assignee", "holder_post")
@@ -222,39 +245,72 @@ class Runtime:
             raise InvalidInput(
                 f"task '{task.task_spec.name}': assignee '{expression}' could not be worked out: "
                 f"{_plain(exc)}") from exc
-        if not isinstance(value, int) or session.get(Post, value) is None:
+        if not isinstance(value, int) or not _is_post(session, value):
             raise InvalidInput(
                 f"task '{task.task_spec.name}': assignee '{expression}' gave {value!s}, "
                 "which is not a post")
         return value
 
-    def _sync_timers(self, session: Session, instance: Instance, workflow: BpmnWorkflow) -> None:
-        rows = {t.task_uuid: t for t in session.scalars(
-            select(Timer).where(Timer.instance_id == instance.id, Timer.status == "pending"))}
+    def _sync_timers(self, session: Session, instance: Instance, workflow: BpmnWorkflow,
+                     before: _Before) -> None:
+        """Timer rows follow the workflow's waiting timers, written as the difference from
+        the timers that waited when the workflow was loaded (their rows are pending)."""
         waiting = {str(t.id): t for t in _waiting_timers(workflow)}
-        for uuid, row in rows.items():
+        fired: list[str] = []
+        cancelled: list[str] = []
+        for uuid, (spec, due) in before.timers.items():
             if uuid in waiting:
                 continue
             task = workflow.get_task_from_id(UUID(uuid))
-            fired = task is not None and task.state == TaskState.COMPLETED
-            row.status = "fired" if fired else "cancelled"
-            if fired:
-                history.append(session, instance, "timer_fired", task_spec=row.task_spec,
-                               data={"timer_id": uuid, "due_at": row.due_at.isoformat(),
-                                     "lag_ms": int((utcnow() - row.due_at).total_seconds() * 1000)})
+            if task is not None and task.state == TaskState.COMPLETED:
+                fired.append(uuid)
+                history.append(session, instance, "timer_fired", task_spec=spec,
+                               data={"timer_id": uuid, "due_at": due.isoformat(),
+                                     "lag_ms": int((utcnow() - due).total_seconds() * 1000)})
             else:
-                history.append(session, instance, "timer_cancelled", task_spec=row.task_spec,
+                cancelled.append(uuid)
+                history.append(session, instance, "timer_cancelled", task_spec=spec,
                                data={"timer_id": uuid})
+        for status, uuids in (("fired", fired), ("cancelled", cancelled)):
+            if uuids:
+                session.execute(update(Timer).where(
+                    Timer.instance_id == instance.id, Timer.task_uuid.in_(uuids),
+                    Timer.status == "pending").values(status=status))
         for uuid, task in waiting.items():
-            if uuid in rows:
+            if uuid in before.timers:
                 continue
-            due = _timer_due(task)
-            if due is None:
+            new_due = _timer_due(task)
+            if new_due is None:
                 continue
             session.add(Timer(instance_id=instance.id, task_uuid=uuid,
-                              task_spec=task.task_spec.name, due_at=due))
+                              task_spec=task.task_spec.name, due_at=new_due))
             history.append(session, instance, "timer_set", task_spec=task.task_spec.name,
-                           data={"timer_id": uuid, "due_at": due.isoformat()})
+                           data={"timer_id": uuid, "due_at": new_due.isoformat()})
+
+
+@dataclass
+class _Before:
+    """What the open-task and timer rows hold for a workflow as loaded: its ready user
+    tasks and its waiting timers (uuid -> (spec, due time))."""
+
+    ready: set[str] = field(default_factory=set)
+    timers: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, workflow: BpmnWorkflow) -> _Before:
+        timers = {}
+        for task in _waiting_timers(workflow):
+            due = _timer_due(task)
+            if due is not None:
+                timers[str(task.id)] = (task.task_spec.name, due)
+        return cls({str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)},
+                   timers)
+
+
+def _is_post(session: Session, post_id: int) -> bool:
+    known = config_cache.get("post_ids", session,
+                             lambda s: frozenset(s.scalars(select(Post.id))))
+    return post_id in known or session.get(Post, post_id) is not None
 
 
 def started_service_tasks(workflow: BpmnWorkflow, meta: dict[str, Any]) -> list[SpiffTask]:
@@ -273,7 +329,7 @@ def _waiting_timers(workflow: BpmnWorkflow) -> list[SpiffTask]:
 
 
 def _timer_due(task: SpiffTask) -> datetime | None:
-    value = task._get_internal_data("event_value")
+    value = spiff_private.get_internal(task, "event_value")
     if isinstance(value, str):
         try:
             return TimerEventDefinition.get_datetime(value)

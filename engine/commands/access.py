@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.audit import history
+from engine.commands.executor import CommandRunner
 from engine.commands.people import audit
 from engine.domain import files as files_mod
 from engine.domain import org, receipts, visibility
@@ -61,7 +62,7 @@ def grant_view(g: AccessGrant, names: views.Names) -> dict[str, Any]:
             "active": g.revoked_at is None and (g.until is None or g.until > now)}
 
 
-class AccessServices:
+class AccessServices(CommandRunner):
     db: Database
 
     # -------------------------------------------------------------- grants
@@ -101,7 +102,7 @@ class AccessServices:
         if not fields.get("user"):
             raise InvalidInput("user: required (a username)")
         until = _until(fields.get("until"))
-        with self.db.transaction() as s:
+        with self.command() as s:
             item = self._item(s, fields.get("file_id"), fields.get("receipt_id"))
             self._may_grant(s, actor, item)
             grantee = s.scalar(select(User).where(User.username == fields["user"]))
@@ -120,7 +121,7 @@ class AccessServices:
             return grant_view(grant, views.Names(s))
 
     def revoke_grant(self, actor: User, grant_id: int) -> dict[str, Any]:
-        with self.db.transaction() as s:
+        with self.command() as s:
             grant = s.get(AccessGrant, grant_id)
             if grant is None:
                 raise NotFound(f"no grant with id {grant_id}")

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from engine.audit import checkpoints, export, history, replay, signing
 from engine.audit.keys import AuditKeys
+from engine.commands.executor import CommandRunner
 from engine.domain import files as files_mod
 from engine.domain import org, uploads, visibility
 from engine.domain import receipts as receipts_mod
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 FILE_PROCESS = "file_approval"
 
 
-class AuditServices:
+class AuditServices(CommandRunner):
     db: Database
     settings: Settings
     definitions: Definitions
@@ -96,10 +97,11 @@ class AuditServices:
     # ------------------------------------------------------------ checkpoints, verify
 
     def checkpoint(self, actor: User | None = None) -> dict[str, Any]:
-        """A checkpoint now: by the scheduler (no actor) or an auditor or administrator."""
+        """Record a checkpoint over every history chain. A person asking must be an auditor
+        or admin; the scheduler and the CLI ask as the system (no actor)."""
         if actor is not None:
             org.require_role(actor, "auditor", "admin")
-        with self.db.transaction() as s:
+        with self.command(actor) as s:
             cp = checkpoints.create(s, self.audit_keys)
             return {"seq": cp.seq, "at": cp.at.isoformat(), "instances": cp.instances,
                     "events": cp.events, "hash": cp.hash}

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engine.commands.executor import CommandRunner
 from engine.domain import org, receipts, visibility
 from engine.errors import InvalidInput
 from engine.notify import notices
@@ -26,7 +27,7 @@ COPIED_FIELDS = ("sender", "subject", "mode", "category", "letter_ref", "letter_
 MAX_COPIES = 50
 
 
-class DakServices:
+class DakServices(CommandRunner):
     db: Database
     settings: Settings
     runtime: Runtime

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engine.commands.executor import CommandRunner
 from engine.domain import files as files_mod
 from engine.domain import holding, org, visibility
 from engine.errors import InvalidInput, NotFound, SanchikaError
@@ -71,7 +72,7 @@ def due_at_end_of(day: str) -> datetime:
     return moment
 
 
-class DeskServices:
+class DeskServices(CommandRunner):
     db: Database
 
     if TYPE_CHECKING:  # provided by Sanchika
@@ -94,7 +95,7 @@ class DeskServices:
         """The user opened the item: its inbox row is no longer bold."""
         if kind not in lists.TABS:
             raise InvalidInput("kind: file or receipt")
-        with self.db.transaction() as s:
+        with self.command() as s:
             row = s.get(ItemRead, (actor.id, kind, item_id))
             if row is None:
                 s.add(ItemRead(user_id=actor.id, kind=kind, item_id=item_id, read_at=utcnow()))
@@ -111,7 +112,7 @@ class DeskServices:
         if priority and priority not in PRIORITIES:
             raise InvalidInput(f"priority: one of {', '.join(PRIORITIES)}")
         due_at = due_at_end_of(due) if due else None
-        with self.db.transaction() as s:
+        with self.command() as s:
             task = s.get(OpenTask, task_id)
             if task is None:
                 raise NotFound(f"no task with id {task_id}")
@@ -333,7 +334,7 @@ class DeskServices:
                 OutboxMessage.id > seen)) or 0)
 
     def mark_notifications_seen(self, actor: User, up_to: int) -> None:
-        with self.db.transaction() as s:
+        with self.command() as s:
             row = _setting(s, actor.id)
             row.notifications_seen_id = max(row.notifications_seen_id or 0, int(up_to))
 
@@ -352,7 +353,7 @@ class DeskServices:
                       notify_sms: bool) -> dict[str, Any]:
         if language not in messages.LANGUAGES:
             raise InvalidInput(f"language: one of {', '.join(messages.LANGUAGES)}")
-        with self.db.transaction() as s:
+        with self.command() as s:
             get_or_404(s, User, actor.id).language = language
             row = _setting(s, actor.id)
             row.notify_email, row.notify_sms = bool(notify_email), bool(notify_sms)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from engine.audit import history
 from engine.bpm.runtime import StepResult
+from engine.commands.executor import CommandRunner
 from engine.domain import (
     digitise,
     dispatch,
@@ -55,7 +56,7 @@ if TYPE_CHECKING:
     from engine.store.db import Database
 
 
-class FileServices:
+class FileServices(CommandRunner):
     db: Database
     runtime: Runtime
     settings: Settings
@@ -70,17 +71,17 @@ class FileServices:
     def add_draft_note(self, actor: User, file_id: int, text: str,
                        ref_correspondence_id: int | None = None) -> dict[str, Any]:
         """A private draft note of the holder (a yellow note)."""
-        with self.db.transaction() as s:
+        with self.command() as s:
             file = files_mod.get_file(s, file_id)
             return yellow_notes.row(
                 yellow_notes.add(s, actor, file, text, ref_correspondence_id))
 
     def edit_draft_note(self, actor: User, note_id: int, text: str) -> dict[str, Any]:
-        with self.db.transaction() as s:
+        with self.command() as s:
             return yellow_notes.row(yellow_notes.edit(s, actor, note_id, text))
 
     def delete_draft_note(self, actor: User, note_id: int) -> None:
-        with self.db.transaction() as s:
+        with self.command() as s:
             yellow_notes.delete(s, actor, note_id)
 
     def draft_notes(self, actor: User, file_id: int) -> list[dict[str, Any]]:
@@ -92,7 +93,7 @@ class FileServices:
 
     def confirm_note(self, actor: User, note_id: int) -> dict[str, Any]:
         """A yellow note becomes the next green note paragraph."""
-        with self.db.transaction() as s:
+        with self.command() as s:
             note = yellow_notes.confirm(s, actor, note_id)
             return {"file_id": note.file_id, "para_no": note.para_no, "text": note.text,
                     "ref_correspondence_id": note.ref_correspondence_id,
@@ -100,24 +101,27 @@ class FileServices:
 
     # ------------------------------------------------------------ opening, pull back
 
-    def _note_opened(self, actor: User, file_id: int) -> None:
-        """Called on every read of a file: the first read by the recipient post's holder
-        is recorded (a write transaction only when there is something to record)."""
+    def record_opened(self, actor: User, file_id: int) -> bool:
+        """The actor opened the file (the web layer calls this where an officer opens it):
+        the first opening by the recipient post's holder is recorded on the arrival, and
+        from then on the sender can no longer pull the file back. True when recorded.
+        Checked in a read first, so an ordinary opening writes nothing."""
         with self.db.reader() as s:
             file = files_mod.get_file(s, file_id)
+            visibility.require_read_file(s, actor, file)
             movement_id = pullback.unopened_arrival(s, file, actor)
             post_id = file.holder_post_id
         if movement_id is None or post_id is None:
-            return
-        with self.db.transaction() as s:
-            pullback.record_opening(s, file_id, movement_id, post_id)
+            return False
+        with self.command(actor) as s:
+            return pullback.record_opening(s, file_id, movement_id, post_id)
 
     def pullback(self, actor: User, file_id: int) -> dict[str, Any]:
         """The last sender recalls a file its recipient has not opened. The recipient's
         step is completed by a system 'return' to the sender's post, at the same kind of
         step the sender had (noting or approval); history records who pulled it back."""
         org.require_post(actor)
-        with self.db.transaction() as s:
+        with self.command() as s:
             file = files_mod.get_file(s, file_id)
             visibility.require_read_file(s, actor, file)
             movement, task = pullback.check(s, actor, file)
@@ -207,13 +211,13 @@ class FileServices:
     def add_subject_head(self, actor: User, department: str, code: str, title: str
                          ) -> dict[str, Any]:
         org.require_role(actor, "admin")
-        with self.db.transaction() as s:
+        with self.command() as s:
             dept = subject_heads.department(s, department)
             return subject_heads.row(subject_heads.add(s, dept, code, title), dept.code)
 
     def retire_subject_head(self, actor: User, head_id: int) -> dict[str, Any]:
         org.require_role(actor, "admin")
-        with self.db.transaction() as s:
+        with self.command() as s:
             head = subject_heads.retire(s, head_id)
             return subject_heads.row(head, get_or_404(s, Department, head.department_id).code)
 
@@ -222,7 +226,7 @@ class FileServices:
         org.require_post(actor)
         if priority not in PRIORITIES:
             raise InvalidInput(f"priority: must be one of {', '.join(PRIORITIES)}")
-        with self.db.transaction() as s:
+        with self.command() as s:
             file = files_mod.get_file(s, file_id)
             holding.require_holder(s, actor, file, "change its priority")
             self._may_set_priority(s, actor)
@@ -250,7 +254,7 @@ class FileServices:
 
     def create_draft(self, actor: User, file_id: int, subject: str, text: str,
                      addressee: str | None = None) -> dict[str, Any]:
-        with self.db.transaction() as s:
+        with self.command() as s:
             file = files_mod.get_file(s, file_id)
             draft = drafts.create(s, actor, file, subject, text, addressee)
             self._file_event(s, file, "draft_created", actor,
@@ -259,7 +263,7 @@ class FileServices:
 
     def edit_draft(self, actor: User, draft_id: int, text: str) -> dict[str, Any]:
         """Each edit is a new version."""
-        with self.db.transaction() as s:
+        with self.command() as s:
             draft = drafts.get(s, draft_id)
             file = files_mod.get_file(s, draft.file_id)
             version = drafts.edit(s, actor, draft, file, text)
@@ -291,7 +295,7 @@ class FileServices:
             return drafts.diff(s, draft, a, b)
 
     def approve_draft(self, actor: User, draft_id: int) -> dict[str, Any]:
-        with self.db.transaction() as s:
+        with self.command() as s:
             draft = drafts.get(s, draft_id)
             file = files_mod.get_file(s, draft.file_id)
             drafts.approve(s, actor, draft, file)
@@ -303,7 +307,7 @@ class FileServices:
     def dispatch_draft(self, actor: User, draft_id: int, mode: str,
                        addressee: str | None = None, on: str | None = None) -> dict[str, Any]:
         """Issue an approved draft: an entry in the dispatch register."""
-        with self.db.transaction() as s:
+        with self.command() as s:
             draft = drafts.get(s, draft_id)
             file = files_mod.get_file(s, draft.file_id)
             row = dispatch.issue(s, actor, draft, file, mode, addressee, on)
@@ -328,7 +332,7 @@ class FileServices:
     # ------------------------------------------------------------ links, parts, park
 
     def link_files(self, actor: User, file_id: int, other_file_id: int) -> dict[str, Any]:
-        with self.db.transaction() as s:
+        with self.command() as s:
             file = files_mod.get_file(s, file_id)
             other = files_mod.get_file(s, int(other_file_id))
             visibility.require_read_file(s, actor, other)
@@ -341,7 +345,7 @@ class FileServices:
                        ) -> dict[str, Any]:
         """A part file of a main file, with its own process, noting at the actor's post."""
         org.require_post(actor)
-        with self.db.transaction() as s:
+        with self.command() as s:
             main = files_mod.get_file(s, file_id)
             holding.require_holder_or_creator(s, actor, main, "open a part file in it")
             part = self._start_file(s, actor, file_links.new_part(s, actor, main, subject))
@@ -349,14 +353,14 @@ class FileServices:
             return views.file_view(s, part, actor)
 
     def park_file(self, actor: User, file_id: int) -> dict[str, Any]:
-        with self.db.transaction() as s:
+        with self.command() as s:
             file = files_mod.get_file(s, file_id)
             file_links.park(s, actor, file)
             self._file_event(s, file, "parked", actor, {})
             return {"file_id": file.id, "parked": True, "parked_at": views.iso(file.parked_at)}
 
     def unpark_file(self, actor: User, file_id: int) -> dict[str, Any]:
-        with self.db.transaction() as s:
+        with self.command() as s:
             file = files_mod.get_file(s, file_id)
             file_links.unpark(s, actor, file)
             self._file_event(s, file, "unparked", actor, {})
@@ -380,7 +384,7 @@ class FileServices:
         new noting task at the creator post."""
         org.require_post(actor)
         reason = (reason or "").strip()
-        with self.db.transaction() as s:
+        with self.command() as s:
             file = files_mod.get_file(s, file_id)
             if not holding.acts_for(s, actor, file.creator_post_id):
                 raise Forbidden(f"only the creator post of file {file.file_no} can ask to "
@@ -440,7 +444,7 @@ class FileServices:
         org.require_post(actor)
         if file_id is None and not (file_no or "").strip():
             raise InvalidInput("file_no: give the physical file's number or its file_id")
-        with self.db.transaction() as s:
+        with self.command() as s:
             file = files_mod.get_file(s, file_id) if file_id is not None else s.scalar(
                 select(File).where(File.file_no == (file_no or "").strip()))
             created = file is None

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.commands.executor import CommandRunner
 from engine.domain import contact, org
 from engine.domain.offices import MONITOR_SCOPES, by_code
 from engine.errors import Conflict, InvalidInput, NotFound
@@ -69,14 +70,14 @@ def person_view(s: Session, user: User) -> dict[str, Any]:
             "additional_charges": [charge_view(c, names, today) for c in charges]}
 
 
-class PeopleServices:
+class PeopleServices(CommandRunner):
     db: Database
 
     # -------------------------------------------------------------- set-up
 
     def create_section(self, actor: User, fields: dict[str, Any]) -> dict[str, Any]:
         org.require_role(actor, "admin")
-        with self.db.transaction() as s:
+        with self.command() as s:
             dept = org.ensure_department(s, fields["department"],
                                          fields.get("department_name") or fields["department"])
             office = by_code(s, fields["office"]) if fields.get("office") else None
@@ -94,7 +95,7 @@ class PeopleServices:
 
     def create_post(self, actor: User, fields: dict[str, Any]) -> dict[str, Any]:
         org.require_role(actor, "admin")
-        with self.db.transaction() as s:
+        with self.command() as s:
             if s.scalar(select(Post.id).where(Post.code == fields["code"])) is not None:
                 raise Conflict(f"code: a post with code '{fields['code']}' exists")
             section = self._section(s, fields["department"], fields["section"])
@@ -124,7 +125,7 @@ class PeopleServices:
         fields = {**fields, "full_name": contact.name(fields.get("full_name"), "full_name"),
                   "email": contact.email(fields.get("email")),
                   "phone": contact.phone(fields.get("phone"))}
-        with self.db.transaction() as s:
+        with self.command() as s:
             if s.scalar(select(User.id).where(User.username == fields["username"])):
                 raise Conflict(f"username: '{fields['username']}' is taken")
             post = post_by_ref(s, fields["post"]) if fields.get("post") else None
@@ -165,7 +166,7 @@ class PeopleServices:
     def transfer(self, actor: User, username: str, post_ref: Any) -> dict[str, Any]:
         """Move a user to another post (or, with post null, relieve them of theirs)."""
         org.require_role(actor, "admin")
-        with self.db.transaction() as s:
+        with self.command() as s:
             user = org.user_by_username(s, username)
             if user.role != "officer":
                 raise InvalidInput(f"username: '{username}' is {user.role}; only officers "
@@ -191,7 +192,7 @@ class PeopleServices:
                    ends: Any) -> dict[str, Any]:
         """The user also acts for `post` from `starts` to `ends` (office days, inclusive)."""
         org.require_role(actor, "admin")
-        with self.db.transaction() as s:
+        with self.command() as s:
             user = org.user_by_username(s, username)
             if user.role != "officer":
                 raise InvalidInput(f"username: '{username}' is {user.role}; only officers "
@@ -230,7 +231,7 @@ class PeopleServices:
                     ) -> list[dict[str, Any]]:
         """End the user's additional charges not yet over (only for `post` if given)."""
         org.require_role(actor, "admin")
-        with self.db.transaction() as s:
+        with self.command() as s:
             user = org.user_by_username(s, username)
             today = org.office_today()
             query = select(AdditionalCharge).where(

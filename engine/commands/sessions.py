@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from engine.commands.desk import check_password_strength
+from engine.commands.executor import CommandRunner
 from engine.commands.people import audit
 from engine.domain import org, sessions
 from engine.errors import Conflict, InvalidInput, Unauthorized
@@ -30,14 +31,14 @@ def _check_password(password: str, field: str) -> str:
     return password
 
 
-class SessionServices:
+class SessionServices(CommandRunner):
     db: Database
     settings: Settings
 
     # ------------------------------------------------------------ API tokens
 
     def issue_api_token(self, user: User) -> dict[str, Any]:
-        with self.db.transaction() as s:
+        with self.command() as s:
             life = timedelta(hours=self.settings.api_token_hours)
             raw, row = sessions.issue_token(s, get_or_404(s, User, user.id, "user"), life)
             return {"token": raw, "expires_at": views.iso(row.expires_at)}
@@ -51,7 +52,7 @@ class SessionServices:
             return found[0]
 
     def revoke_api_token(self, raw: str) -> None:
-        with self.db.transaction() as s:
+        with self.command() as s:
             found = sessions.token_owner(s, raw)
             if isinstance(found, str):
                 raise Unauthorized(found)
@@ -71,7 +72,7 @@ class SessionServices:
     # ------------------------------------------------------------ ending every session
 
     def sign_off_everywhere(self, actor: User) -> None:
-        with self.db.transaction() as s:
+        with self.command() as s:
             sessions.end_all(s, get_or_404(s, User, actor.id, "user"))
 
     def change_password(self, actor: User, old: str, new: str, repeat: str | None = None,
@@ -83,7 +84,7 @@ class SessionServices:
             raise InvalidInput("repeat_password: the two new passwords differ")
         _check_password(new, "new_password")
         check_password_strength(new, actor.username)
-        with self.db.transaction() as s:
+        with self.command() as s:
             user = get_or_404(s, User, actor.id, "user")
             try:
                 org.authenticate(s, user.username, old or "")
@@ -100,7 +101,7 @@ class SessionServices:
         """An administrator sets a new password; the user's sessions and tokens end."""
         org.require_role(actor, "admin")
         _check_password(new, "password")
-        with self.db.transaction() as s:
+        with self.command() as s:
             user = org.user_by_username(s, username)
             user.password_hash = org.hash_password(new)
             sessions.end_all(s, user)
@@ -109,7 +110,7 @@ class SessionServices:
     def deactivate_user(self, actor: User, username: str) -> dict[str, Any]:
         """An administrator deactivates an account; its sessions and tokens end now."""
         org.require_role(actor, "admin")
-        with self.db.transaction() as s:
+        with self.command() as s:
             user = org.user_by_username(s, username)
             if user.id == actor.id:
                 raise Conflict("username: you cannot deactivate your own account")

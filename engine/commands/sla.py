@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.bpm.runtime import Runtime
+from engine.commands.executor import CommandRunner
 from engine.domain import org
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.notify import notices
@@ -41,7 +42,7 @@ from engine.store.sla_models import Holiday, SlaRule, WorkCalendar
 log = logging.getLogger(__name__)
 
 
-class SlaServices:
+class SlaServices(CommandRunner):
     db: Database
     runtime: Runtime
 
@@ -57,7 +58,7 @@ class SlaServices:
         name = (name or "").strip()
         if not name:
             raise InvalidInput("name: required (e.g. 'Republic Day')")
-        with self.db.transaction() as s:
+        with self.command() as s:
             if s.scalar(select(Holiday.id).where(Holiday.day == day)) is not None:
                 raise Conflict(f"day: {day.isoformat()} is already a holiday")
             holiday = Holiday(day=day, name=name[:200])
@@ -67,7 +68,7 @@ class SlaServices:
 
     def delete_holiday(self, actor: User, holiday_id: int) -> None:
         org.require_role(actor, "admin")
-        with self.db.transaction() as s:
+        with self.command() as s:
             holiday = s.get(Holiday, holiday_id)
             if holiday is None:
                 raise NotFound(f"no holiday with id {holiday_id}")
@@ -92,7 +93,7 @@ class SlaServices:
             WorkingCalendar(weekend=weekend, day_start=start, day_end=end, tz=tz)
         except (ValueError, KeyError) as exc:  # ZoneInfoNotFoundError is a KeyError
             raise InvalidInput(_plain(exc)) from None
-        with self.db.transaction() as s:
+        with self.command() as s:
             row = s.get(WorkCalendar, 1) or WorkCalendar(id=1)
             row.weekend = ",".join(str(d) for d in sorted(weekend))
             row.day_start, row.day_end = start.strftime("%H:%M"), end.strftime("%H:%M")
@@ -120,7 +121,7 @@ class SlaServices:
         if not isinstance(amount, int) or isinstance(amount, bool) or not 1 <= amount <= 366:
             raise InvalidInput("amount: a whole number from 1 to 366")
         task_spec = (fields.get("task_id") or "").strip() or None
-        with self.db.transaction() as s:
+        with self.command() as s:
             department_id = None
             if fields.get("department"):
                 department_id = s.scalar(select(Department.id).where(
@@ -142,7 +143,7 @@ class SlaServices:
 
     def delete_sla_rule(self, actor: User, rule_id: int) -> None:
         org.require_role(actor, "admin")
-        with self.db.transaction() as s:
+        with self.command() as s:
             rule = s.get(SlaRule, rule_id)
             if rule is None:
                 raise NotFound(f"no SLA rule with id {rule_id}")
@@ -184,7 +185,7 @@ class SlaServices:
 
     def _fire_batch(self, instance_ids: list[int]) -> int:
         fired = 0
-        with self.db.transaction() as s:
+        with self.command() as s:
             for instance_id in instance_ids:
                 try:
                     with s.begin_nested():
@@ -212,7 +213,7 @@ class SlaServices:
                 OpenTask.closed_at.is_(None)).order_by(OpenTask.warn_at).limit(limit)))
         warned = 0
         for task_id in due:
-            with self.db.transaction() as s:
+            with self.command() as s:
                 claimed = s.execute(
                     update(OpenTask).where(OpenTask.id == task_id, OpenTask.warn_at.is_not(None))
                     .values(warn_at=None).execution_options(synchronize_session=False))

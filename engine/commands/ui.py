@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.bpm.reader import read_bpmn
+from engine.commands.executor import CommandRunner
 from engine.domain import org, throttle
 from engine.errors import InvalidBpmn, InvalidInput, NotFound, SanchikaError, Unauthorized
 from engine.notify import notices
@@ -51,7 +52,7 @@ class TooManyAttempts(SanchikaError):
         self.retry_after = max(1, retry_after)  # seconds, for the Retry-After header
 
 
-class UiServices:
+class UiServices(CommandRunner):
     """Mixed into `Sanchika` (engine/app.py); uses its `db`, `definitions`, `handlers`
     and `settings`."""
 
@@ -77,7 +78,7 @@ class UiServices:
         username = (username or "").strip()[:64]
         now = utcnow()
         error: SanchikaError | None = None
-        with self.db.transaction() as s:
+        with self.command() as s:
             until = throttle.locked_until(s, username, ip, now)
             user = None
             if until is not None:
@@ -120,7 +121,7 @@ class UiServices:
         org.require_role(actor, "admin")
         if not (username or address):
             raise InvalidInput("username: give a username or an address to unlock")
-        with self.db.transaction() as s:
+        with self.command() as s:
             if username:
                 org.user_by_username(s, username)
             lifted = throttle.unlock(s, username, address)
@@ -132,7 +133,7 @@ class UiServices:
     def sign_out(self, sign_in_id: int | None) -> None:
         if not sign_in_id:
             return
-        with self.db.transaction() as s:
+        with self.command() as s:
             record = s.get(SignIn, int(sign_in_id))
             if record is not None and record.signed_out_at is None:
                 record.signed_out_at = utcnow()
@@ -148,7 +149,7 @@ class UiServices:
     def set_language(self, actor: User, language: str) -> None:
         if language not in UI_LANGUAGES:
             raise InvalidInput(f"language: one of {', '.join(UI_LANGUAGES)}")
-        with self.db.transaction() as s:
+        with self.command() as s:
             get_or_404(s, User, actor.id).language = language
 
     # ------------------------------------------------------------ officer's desk

@@ -74,13 +74,33 @@ def add_note(session: Session, file: File, actor: User, text: str) -> Note:
                 author_post_id=file.holder_post_id)
     session.add(note)
     session.flush()
+    _changed(session, file.id)
     return note
 
 
+def _command_cache(session: Session) -> dict | None:
+    ctx = session.info.get("command_context")
+    return None if ctx is None else ctx.cache
+
+
+def _changed(session: Session, file_id: int) -> None:
+    """The file's content changed in this command: seal and hash again when asked."""
+    cache = _command_cache(session)
+    if cache is not None:
+        cache.pop(("sealed", file_id), None)
+        cache.pop(("content_hash", file_id), None)
+
+
 def seal_notes(session: Session, file_id: int) -> None:
-    """The file moved on: every note written so far becomes immutable."""
+    """The file moved on: every note written so far becomes immutable (one UPDATE of the
+    unsealed rows; once per command unless a note was added since)."""
+    cache = _command_cache(session)
+    if cache is not None and cache.get(("sealed", file_id)):
+        return
     session.execute(update(Note).where(Note.file_id == file_id, Note.sealed.is_(False))
                     .values(sealed=True))
+    if cache is not None:
+        cache[("sealed", file_id)] = True
 
 
 def put_up_receipt(session: Session, file: File, receipt: Receipt, actor: User | None
@@ -98,13 +118,13 @@ def put_up_receipt(session: Session, file: File, receipt: Receipt, actor: User |
     receipt.file_id = file.id
     receipt.holder_post_id = None
     session.flush()
+    _changed(session, file.id)
     return item
 
 
 def lock(session: Session, file: File, approver: User | None) -> datetime:
     """Seal the notes and lock the file; returns the time of locking."""
-    seal_notes(session, file.id)
-    session.flush()
+    seal_notes(session, file.id)  # executed now, before the lock reaches the row
     file.locked = True
     file.locked_at = locked_at = utcnow()
     file.status = "approved"
@@ -131,8 +151,15 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def content_hash(session: Session, file: File) -> str:
-    """SHA-256 of what a locked file must keep unchanged (`content`)."""
-    return hashlib.sha256(canonical_json(content(session, file)).encode()).hexdigest()
+    """SHA-256 of what a locked file must keep unchanged (`content`). Worked out once per
+    command (the lock and the approval signature both need it)."""
+    cache = _command_cache(session)
+    if cache is not None and ("content_hash", file.id) in cache:
+        return cache[("content_hash", file.id)]
+    digest = hashlib.sha256(canonical_json(content(session, file)).encode()).hexdigest()
+    if cache is not None:
+        cache[("content_hash", file.id)] = digest
+    return digest
 
 
 def content(session: Session, file: File) -> dict:

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
 from engine.store.models import Counter
 
 
 def next_value(session: Session, key: str) -> int:
-    row = session.get(Counter, key, with_for_update=True)
-    if row is None:
-        row = Counter(key=key, value=0)
-        session.add(row)
-    row.value += 1
-    session.flush()
-    return row.value
+    """The counter's next value: one UPDATE ... RETURNING (the row lock serializes
+    concurrent writers); the first use of a key inserts it."""
+    value = session.execute(update(Counter).where(Counter.key == key)
+                            .values(value=Counter.value + 1).returning(Counter.value)
+                            .execution_options(synchronize_session=False)).scalar()
+    if value is None:
+        session.execute(insert(Counter).values(key=key, value=1))
+        return 1
+    return int(value)
 
 
 def diary_no(session: Session, dept_code: str, section_code: str, year: int) -> str:

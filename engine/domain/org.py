@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from engine.store import config_cache
 from engine.store.access_models import AdditionalCharge
 from engine.store.db import get_or_404
 from engine.store.models import Department, Post, Section, User, utcnow
@@ -26,7 +30,18 @@ def office_today(at: datetime | None = None) -> date:
 
 def acting_post_ids(session: Session, user: User, at: datetime | None = None) -> list[int]:
     """The posts a user holds now: the substantive post first, then every additional
-    charge in force on that office day. Acting, inboxes and visibility all use this."""
+    charge in force on that office day. Acting, inboxes and visibility all use this.
+    Worked out once per command (engine/commands/executor.py) for the command's actor."""
+    ctx = session.info.get("command_context")
+    if ctx is not None and at is None:
+        key = ("acting_posts", user.id)
+        if key not in ctx.cache:
+            ctx.cache[key] = _acting_post_ids(session, user, None)
+        return list(ctx.cache[key])
+    return _acting_post_ids(session, user, at)
+
+
+def _acting_post_ids(session: Session, user: User, at: datetime | None) -> list[int]:
     posts = [user.post_id] if user.post_id is not None else []
     day = office_today(at)
     charged = session.scalars(select(AdditionalCharge.post_id).where(
@@ -39,8 +54,19 @@ def acting_post_ids(session: Session, user: User, at: datetime | None = None) ->
     return posts
 
 
+# Production hashes passwords with scrypt (werkzeug's default). Only the test suite sets
+# SANCHIKA_TEST_CHEAP_HASH=1: one PBKDF2 round, so its thousands of sign-ins and demo users
+# cost microseconds. Stored hashes name their method, so either kind always verifies.
+STRONG_HASH = "scrypt"
+CHEAP_TEST_HASH = "pbkdf2:sha256:1"
+
+
+def password_method() -> str:
+    return CHEAP_TEST_HASH if os.environ.get("SANCHIKA_TEST_CHEAP_HASH") == "1" else STRONG_HASH
+
+
 def hash_password(password: str) -> str:
-    return generate_password_hash(password)
+    return generate_password_hash(password, method=password_method())
 
 
 def check_password(stored: str, password: str) -> bool:
@@ -58,7 +84,7 @@ def authenticate(session: Session, username: str, password: str) -> User:
 
 @lru_cache(maxsize=1)
 def _dummy_hash() -> str:
-    return generate_password_hash("not-a-real-password")
+    return hash_password("not-a-real-password")
 
 
 def user_by_username(session: Session, username: str) -> User:
@@ -86,17 +112,73 @@ def resolve_post(session: Session, ref: str | int, field: str = "to") -> Post:
     raise InvalidInput(f"{field}: no user or post called '{ref}'")
 
 
+@dataclass(frozen=True)
+class PostInfo:
+    """A post as the hot path reads it (code, approving power, place in the hierarchy),
+    from the in-process configuration cache (engine/store/config_cache.py)."""
+
+    id: int
+    code: str
+    title: str
+    section_id: int | None
+    superior_post_id: int | None
+    can_approve: bool
+    rank: int
+
+
+def _load_posts(session: Session) -> dict[Any, PostInfo]:
+    found: dict[Any, PostInfo] = {}
+    for p in session.scalars(select(Post)):
+        info = PostInfo(p.id, p.code, p.title, p.section_id, p.superior_post_id,
+                        bool(p.can_approve), p.rank)
+        found[p.id] = found[p.code] = info
+    return found
+
+
+def _load_user_posts(session: Session) -> dict[str, int | None]:
+    return dict(session.execute(select(User.username, User.post_id)).all())
+
+
+def post_info(session: Session, post_id: int) -> PostInfo:
+    found = config_cache.get("posts", session, _load_posts).get(post_id)
+    if found is None:  # made in another process within the cache's lifetime
+        post = session.get(Post, post_id)
+        if post is None:
+            raise InvalidInput(f"no post {post_id}")
+        return PostInfo(post.id, post.code, post.title, post.section_id,
+                        post.superior_post_id, bool(post.can_approve), post.rank)
+    return found
+
+
+def resolve_post_info(session: Session, ref: str | int, field: str = "to") -> PostInfo:
+    """resolve_post, answered from the configuration cache when it can be."""
+    posts = config_cache.get("posts", session, _load_posts)
+    if isinstance(ref, int) or ref.isdigit():
+        if int(ref) in posts:
+            return posts[int(ref)]
+    else:
+        users = config_cache.get("user_posts", session, _load_user_posts)
+        if ref in users:
+            if users[ref] is None:
+                raise InvalidInput(f"{field}: user '{ref}' holds no post")
+            if users[ref] in posts:
+                return posts[users[ref]]
+        elif ref in posts:
+            return posts[ref]
+    return post_info(session, resolve_post(session, ref, field).id)
+
+
 def holders_of(session: Session, post_id: int) -> list[User]:
     """Who is told about items arriving at a post: its holder and anyone holding it as an
     additional charge today."""
-    holders = list(session.scalars(select(User).where(User.post_id == post_id, User.active)))
     day = office_today()
-    holders += [u for u in session.scalars(
-        select(User).join(AdditionalCharge, AdditionalCharge.user_id == User.id).where(
-            AdditionalCharge.post_id == post_id, AdditionalCharge.ended_at.is_(None),
-            AdditionalCharge.starts_on <= day, AdditionalCharge.ends_on >= day, User.active))
-        if u not in holders]
-    return holders
+    charged = select(AdditionalCharge.user_id).where(
+        AdditionalCharge.post_id == post_id, AdditionalCharge.ended_at.is_(None),
+        AdditionalCharge.starts_on <= day, AdditionalCharge.ends_on >= day)
+    # one query: the substantive holders first, then the additional charges
+    return list(session.scalars(
+        select(User).where(User.active, or_(User.post_id == post_id, User.id.in_(charged)))
+        .order_by((User.post_id == post_id).desc(), User.id)))
 
 
 def require_post(user: User) -> int:

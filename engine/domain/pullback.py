@@ -36,23 +36,24 @@ def unopened_arrival(session: Session, file: File, actor: User) -> int | None:
     return last.id
 
 
-def record_opening(session: Session, file_id: int, movement_id: int, post_id: int) -> None:
+def record_opening(session: Session, file_id: int, movement_id: int, post_id: int) -> bool:
     """Record the first opening, re-checked under the movement's row lock: a pull back
     holds that lock too, so the two never both succeed (whichever commits first wins)."""
     movement = session.scalar(select(Movement).where(Movement.id == movement_id)
                               .with_for_update())
     if movement is None or movement.opened_at is not None:
-        return
+        return False
     holder = session.scalar(select(File.holder_post_id).where(File.id == file_id))
     later = session.scalar(select(Movement.id).where(
         Movement.file_id == file_id, Movement.id > movement_id).limit(1))
     if holder != post_id or later is not None:
-        return  # pulled back (or moved on) meanwhile: nothing was opened
+        return False  # pulled back (or moved on) meanwhile: nothing was opened
     now = utcnow()
     movement.opened_at = now
     session.execute(update(OpenTask).where(
         OpenTask.file_id == file_id, OpenTask.post_id == post_id,
         OpenTask.closed_at.is_(None), OpenTask.opened_at.is_(None)).values(opened_at=now))
+    return True
 
 
 def check(session: Session, actor: User, file: File) -> tuple[Movement, OpenTask]:

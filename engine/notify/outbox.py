@@ -12,8 +12,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.audit.history import COMMAND_CONTEXT
 from engine.store.desk_models import UserSetting
-from engine.store.models import OutboxMessage, User
+from engine.store.models import OutboxMessage, User, utcnow
 
 
 def channels_for(user: User, off: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
@@ -44,8 +45,21 @@ def notify_each(session: Session, event_key: str, messages: list[tuple[User, str
             for channel, recipient in channels_for(user, off.get(user.id, frozenset()))}
     if not rows:
         return
-    # Rows written earlier in this transaction and not flushed yet count too; no autoflush
-    # here, they are flushed with the rest of the action.
+    # every queued row has the same columns (one executemany): the extra ones default to NULL
+    columns = {"item_kind": None, "item_id": None, "message_key": None, "params": None,
+               **(extra or {})}
+    ctx = session.info.get(COMMAND_CONTEXT)
+    if ctx is not None:
+        # queued: one INSERT ... ON CONFLICT (event_key) DO NOTHING when the command ends
+        now = utcnow()
+        for key, (user, channel, recipient, subject, body) in rows.items():
+            ctx.add_outbox({"event_key": key, "channel": channel, "user_id": user.id,
+                            "recipient": recipient, "subject": subject, "body": body,
+                            # in-app messages are "delivered" by being readable in the API
+                            "status": "sent" if channel == "app" else "pending",
+                            "attempts": 0, "created_at": now, **columns})
+        return
+    # Outside a command: rows written earlier in this transaction count too.
     existing = {o.event_key for o in session.new if isinstance(o, OutboxMessage)}
     with session.no_autoflush:
         existing.update(session.scalars(select(OutboxMessage.event_key).where(
@@ -56,7 +70,6 @@ def notify_each(session: Session, event_key: str, messages: list[tuple[User, str
         session.add(OutboxMessage(
             event_key=key, channel=channel, user_id=user.id, recipient=recipient,
             subject=subject, body=body,
-            # in-app messages are "delivered" by being readable in the API
             status="sent" if channel == "app" else "pending",
             **(extra or {}),
         ))

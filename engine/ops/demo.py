@@ -40,7 +40,7 @@ def create_demo(app: Sanchika, password: str) -> dict[str, int]:
     """Idempotent: users and posts are created once; sample files only on an empty database."""
     if len(password) < 8:
         raise ValueError("the demo password must have at least 8 characters")
-    with app.db.transaction() as s:
+    with app.command() as s:
         dept = org.ensure_department(s, "GAD", "General Administration")
         est = org.ensure_section(s, dept, "EST", "Establishment")
         for code, title in HEADS:

@@ -1,8 +1,13 @@
-"""Background jobs of a running server: the timer sweep, kept by APScheduler in the main
-database, run by exactly one process at a time.
+"""Background jobs of a running server, run by exactly one process at a time: the timer
+sweep, checkpoints and backups.
 
 The timers themselves are rows in `timers` (written in the action's transaction, indexed
-by due time); the durable APScheduler job sweeps them every 250 ms. Every server process
+by due time). The sweep job that fires them every 250 ms lives in an in-memory job store,
+added afresh whenever a process takes the lease, so its own schedule writes nothing to the
+database four times a second; checkpoint and backup jobs stay durable (APScheduler's
+SQLAlchemy job store, table `scheduler_jobs`). Job rows stored before the code moved into
+engine/ops/ name their functions by the old module paths; `MOVED_JOB_MODULES` keeps those
+paths importable. Every server process
 runs a small lease keeper (engine/ops/lease.py): the process holding the lease starts the
 APScheduler scheduler, the others wait and take over within a few seconds when the holder
 dies. The first sweep runs as soon as the lease is taken, so timers that came due while
@@ -12,11 +17,14 @@ even two sweepers (a holder that lost its lease mid-sweep) never fire one timer 
 
 from __future__ import annotations
 
+import importlib
 import logging
+import sys
 import threading
 from datetime import UTC, datetime
 
 from apscheduler.job import Job
+from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -36,15 +44,28 @@ SWEEP_JOB = "sanchika-timer-sweep"
 CHECKPOINT_JOB = "sanchika-checkpoint"
 SWEEP_BUDGET = 1.0  # seconds of firing per run; the next run (250 ms later) goes on
 _schedulers: dict[str, TimerScheduler] = {}
+MEMORY_STORE = "memory"
+# old module path (in job rows stored by earlier versions) -> where it lives now
+MOVED_JOB_MODULES = {
+    "engine.scheduler": "engine.ops.scheduler",
+    "engine.backup_schedule": "engine.ops.backup_schedule",
+}
+
+
+def _keep_moved_job_paths() -> None:
+    """APScheduler resolves a stored job's "module:function" by importing the module: the
+    old names import the modules that hold those functions now."""
+    for old, new in MOVED_JOB_MODULES.items():
+        if old not in sys.modules:
+            sys.modules[old] = importlib.import_module(new)
 
 
 def sweep_timers(app_key: str) -> None:
-    """The durable job's target (referenced by name in the job store)."""
+    """The sweep job's target (referenced by "module:function", as APScheduler does)."""
     keeper = _schedulers.get(app_key)
     if keeper is None or not keeper.lease.held:
         return  # not the lease holder (any more): another process sweeps
-    # A bounded run: between runs APScheduler writes its own job row, which on SQLite
-    # needs the write lock our firing transactions keep taking.
+    # A bounded run, so one sweep never holds the SQLite write lock for long.
     fired = keeper.app.fire_due_timers(budget_seconds=SWEEP_BUDGET)
     warned = keeper.app.warn_due_soon()
     if fired or warned:
@@ -124,14 +145,17 @@ class TimerScheduler:
         # behind ours (BEGIN IMMEDIATE, 30 s busy timeout) instead of failing after 5 s.
         store = SQLAlchemyJobStore(engine=self.app.db.write_engine, tablename="scheduler_jobs")
         jobs = BackgroundScheduler(
-            jobstores={"default": store}, timezone=UTC,
+            jobstores={"default": store, MEMORY_STORE: MemoryJobStore()}, timezone=UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None})
         self._jobs = jobs
         jobs.start()
+        # A durable sweep row left by an earlier version goes: the sweep is in memory now.
+        if jobs.get_job(SWEEP_JOB, jobstore="default") is not None:
+            jobs.remove_job(SWEEP_JOB, jobstore="default")
         # next_run_time now: the first sweep (overdue timers) runs at once.
         jobs.add_job(f"{__name__}:sweep_timers", "interval", seconds=self.interval,
                      id=SWEEP_JOB, args=[self.key], replace_existing=True,
-                     next_run_time=datetime.now(UTC))
+                     jobstore=MEMORY_STORE, next_run_time=datetime.now(UTC))
         # Checkpoints and backups are the lease holder's too: one process, not one per worker.
         minutes = self.app.settings.checkpoint_minutes
         if minutes > 0:
@@ -169,3 +193,6 @@ def start(app: Sanchika, interval_seconds: float = 0.25, lease_ttl: float = 5.0
           ) -> TimerScheduler:
     """Start the lease keeper (and, while holding the lease, the timer sweep)."""
     return TimerScheduler(app, interval=interval_seconds, lease_ttl=lease_ttl).start()
+
+
+_keep_moved_job_paths()

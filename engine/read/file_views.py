@@ -62,8 +62,16 @@ def brief(f: File) -> dict[str, Any]:
     return {"id": f.id, "file_no": f.file_no, "subject": f.subject, "status": f.status}
 
 
-def extras(session: Session, f: File, actor: User | None, names: Any) -> dict[str, Any]:
+def extras(session: Session, f: File, actor: User | None, names: Any, fresh: bool = False
+           ) -> dict[str, Any]:
+    """`fresh`: the file was made in this very command, so it has no drafts, dispatches,
+    parts, scans, yellow notes or links yet (nothing to query)."""
     from engine.read.views import iso
+    if fresh:
+        return {"kind": f.kind, "parked": False, "parked_at": None, "parked_by": None,
+                "digitised_by": None, "digitised_at": None, "yellow_notes": [],
+                "drafts": [], "dispatches": [], "links": [], "main_file": None,
+                "part_no": f.part_no, "part_files": [], "documents": []}
     drafts = session.scalars(select(Draft).where(Draft.file_id == f.id).order_by(Draft.id))
     dispatches = session.scalars(select(Dispatch).where(Dispatch.file_id == f.id)
                                  .order_by(Dispatch.id))

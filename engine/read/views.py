@@ -174,9 +174,12 @@ def file_summary(f: File, names: Names) -> dict[str, Any]:
     }
 
 
-def file_view(session: Session, f: File, actor: User | None = None) -> dict[str, Any]:
+def file_view(session: Session, f: File, actor: User | None = None, fresh: bool = False
+              ) -> dict[str, Any]:
+    """`fresh`: the file was opened in this same command (see file_views.extras)."""
     names = Names(session)
-    notes = session.scalars(select(Note).where(Note.file_id == f.id).order_by(Note.para_no))
+    notes: list[Note] = [] if fresh else list(session.scalars(
+        select(Note).where(Note.file_id == f.id).order_by(Note.para_no)))
     corr = session.execute(
         select(Correspondence, Receipt).join(Receipt, Receipt.id == Correspondence.receipt_id)
         .where(Correspondence.file_id == f.id).order_by(Correspondence.id))
@@ -199,7 +202,7 @@ def file_view(session: Session, f: File, actor: User | None = None) -> dict[str,
                             "document": document_link(r.pdf_sha256)} for c, r in corr],
         "tasks": [task_row(t) for t in open_tasks_of(session, file_id=f.id)],
         "instance_id": f.instance_id,
-        **file_extras(session, f, actor, names),
+        **file_extras(session, f, actor, names, fresh),
     }
 
 

@@ -7,9 +7,10 @@ tokenizer keeps Devanagari vowel signs inside words, PostgreSQL with a GIN index
 to_tsvector('simple', terms) ('simple' does no stemming, so it works for both languages).
 Numbers are indexed by their parts too, so "11011" finds GAD/EST/11011/7/2026.
 
-The index is kept in step inside the writing transaction: a session hook notes every new
-or changed file, receipt and note, and rewrites their documents just before commit. Code
-that confirms a note some other way can call `index_note(session, note)`.
+The index is kept in step inside the writing command: `SearchIndexer`, one of the command's
+listeners, notes every new or changed file, receipt and note at each flush and brings their
+documents in step just before commit. Code that confirms a note some other way can call
+`index_note(session, note)`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from sqlalchemy import (
     case,
     column,
     delete,
-    event,
     func,
     insert,
     inspect,
@@ -34,17 +34,18 @@ from sqlalchemy import (
     select,
     table,
     text,
+    update,
 )
 from sqlalchemy.orm import Session
 
 from engine.domain import visibility
 from engine.ocr import text as ocr_text
 from engine.store.access_models import SearchDoc
+from engine.store.db import rows_changed
 from engine.store.models import File, Note, Receipt, User
 
 SNIPPET_CHARS = 160
 MAX_QUERY_WORDS = 12
-_PENDING = "search_pending"
 # the SQLite FTS5 table (created by the migration, kept in step by triggers on search_docs)
 FTS = table("search_fts", column("rowid"), column("rank"))
 
@@ -146,31 +147,71 @@ def _changed(obj: Any, fields: tuple[str, ...] | None) -> bool:
     return any(state.attrs[name].history.has_changes() for name in names)
 
 
-@event.listens_for(Session, "after_flush")
-def _note_changes(session: Session, _ctx: Any) -> None:
-    pending = session.info.setdefault(_PENDING, set())
-    for obj in list(session.new) + list(session.dirty):
-        if type(obj) not in _WATCHED:
-            continue
-        if obj not in session.new and not _changed(obj, _WATCHED[type(obj)]):
-            continue
-        if isinstance(obj, Note):
-            pending.add(("file", obj.file_id))
-        else:
-            pending.add(("file" if isinstance(obj, File) else "receipt", obj.id))
+class SearchIndexer:
+    """A command listener (engine/commands/executor.py): notes what each flush changed
+    and brings the documents in step just before the command commits.
+
+    Incremental where it can be: a new file or receipt gets its document from the object
+    itself, and a new note is appended to its file's document with one UPDATE. Anything
+    else (a changed subject, an edited note) rebuilds that item's document."""
+
+    def __init__(self) -> None:
+        self.created: dict[tuple[str, int], Any] = {}
+        self.rebuild: set[tuple[str, int]] = set()
+        self.appended: dict[int, list[str]] = {}
+
+    def flushed(self, ctx: Any) -> None:
+        session = ctx.session
+        for obj in session.new:
+            kind = _KINDS.get(type(obj))
+            if kind == "note":
+                self.appended.setdefault(obj.file_id, []).append(obj.text)
+            elif kind is not None:
+                self.created[(kind, obj.id)] = obj
+        for obj in session.dirty:
+            kind = _KINDS.get(type(obj))
+            if kind is None or not _changed(obj, _WATCHED[type(obj)]):
+                continue
+            self.rebuild.add(("file", obj.file_id) if kind == "note" else (kind, obj.id))
+
+    def before_commit(self, ctx: Any) -> None:
+        session = ctx.session
+        rebuild = set(self.rebuild)
+        docs = []
+        for key, obj in self.created.items():
+            if key in rebuild:
+                continue
+            if key[0] == "file":
+                rebuild.add(key)  # notes, if any, come from the table
+            else:
+                docs.append(_doc("receipt", obj.id, obj.diary_no, obj.subject, obj.sender, "",
+                                 [obj.letter_ref, obj.ack_no]))
+        for file_id, texts in self.appended.items():
+            if ("file", file_id) in rebuild:
+                continue
+            if not _append_notes(session, file_id, texts):
+                rebuild.add(("file", file_id))
+        if docs:
+            session.execute(insert(SearchDoc), docs)
+        for kind in ("file", "receipt"):
+            reindex(session, kind, [i for k, i in rebuild if k == kind])
 
 
-@event.listens_for(Session, "before_commit")
-def _write_index(session: Session) -> None:
-    session.flush()
-    pending = session.info.pop(_PENDING, set())
-    for kind in ("file", "receipt"):
-        reindex(session, kind, [i for k, i in pending if k == kind])
+_KINDS: dict[type, str] = {File: "file", Receipt: "receipt", Note: "note"}
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+def _append_notes(session: Session, file_id: int, texts: list[str]) -> bool:
+    """Append new green notes to the file's document (one UPDATE); False when the file has
+    no document yet."""
+    body = "\n".join(texts)
+    terms = " ".join(words(body))
+    result = session.execute(
+        update(SearchDoc).where(SearchDoc.kind == "file", SearchDoc.item_id == file_id)
+        .values(body=case((SearchDoc.body == "", body),
+                          else_=SearchDoc.body + "\n" + body),
+                terms=case((SearchDoc.terms == "", terms),
+                           else_=SearchDoc.terms + " " + terms)))
+    return bool(rows_changed(result))
 
 
 # ------------------------------------------------------------------ querying

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -17,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.sla.workcal import WorkingCalendar, parse_clock, parse_weekend
+from engine.store import config_cache
 from engine.store.models import File, Instance, Post, Section
 from engine.store.sla_models import Holiday, SlaRule, WorkCalendar
 
@@ -79,12 +81,32 @@ def department_of_post(session: Session, post_id: int) -> int | None:
                           .where(Post.id == post_id))
 
 
+@dataclass(frozen=True)
+class _Rule:
+    id: int
+    department_id: int | None
+    task_spec: str | None
+    priority: str | None
+    amount: int
+    unit: str
+
+
+def _load_rules(session: Session) -> list[_Rule]:
+    return [_Rule(r.id, r.department_id, r.task_spec, r.priority, r.amount, r.unit)
+            for r in session.scalars(select(SlaRule))]
+
+
+def _load_departments(session: Session) -> dict[int, int]:
+    return dict(session.execute(select(Post.id, Section.department_id)
+                                .join(Section, Post.section_id == Section.id)).all())
+
+
 def find_limit(session: Session, department_id: int | None, task_spec: str,
-               priority: str) -> Limit:
+               priority: str, rules: list[Any] | None = None) -> Limit:
     """The most specific rule: a task id match outranks a department match, which outranks
     a priority match; every set field of a rule must match."""
-    best: tuple[tuple[int, int, int], SlaRule] | None = None
-    for rule in session.scalars(select(SlaRule)):
+    best: tuple[tuple[int, int, int], Any] | None = None
+    for rule in rules if rules is not None else session.scalars(select(SlaRule)):
         if rule.department_id is not None and rule.department_id != department_id:
             continue
         if rule.task_spec is not None and rule.task_spec != task_spec:
@@ -120,9 +142,12 @@ class SlaPolicy:
                start: datetime) -> datetime:
         if self.override is not None:
             return start + self.override
-        limit = find_limit(session, department_of_post(session, post_id), task_spec,
-                           priority_of(session, instance))
-        calendar = load_calendar(session)
+        # rules, calendar and posts' departments: cached in-process (engine/store/config_cache.py)
+        departments = config_cache.get("post_departments", session, _load_departments)
+        rules = config_cache.get("sla_rules", session, _load_rules)
+        limit = find_limit(session, departments.get(post_id), task_spec,
+                           priority_of(session, instance), rules)
+        calendar = config_cache.get("work_calendar", session, load_calendar)
         if limit.unit == "working_hours":
             return calendar.add_working_time(start, timedelta(hours=limit.amount))
         return calendar.add_working_days(start, limit.amount)

@@ -15,6 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from engine.errors import Conflict, NotFound
+from engine.store.config_cache import INFO_KEY, ConfigCache
 
 Row = TypeVar("Row")
 
@@ -58,8 +59,20 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine, begin="BEGIN")
             _configure_sqlite(self.write_engine, begin="BEGIN IMMEDIATE")
-        self._read = sessionmaker(self.engine, expire_on_commit=False)
-        self._write = sessionmaker(self.write_engine, expire_on_commit=False)
+        # configuration every action reads (SLA rules, calendar, posts), cached per database
+        self.config = ConfigCache()
+        info = {INFO_KEY: self.config}
+        self._read = sessionmaker(self.engine, expire_on_commit=False, info=info)
+        # Write sessions never autoflush: a command flushes once at its end (or where it
+        # explicitly needs database-generated values), see engine/commands/executor.py.
+        self._write = sessionmaker(self.write_engine, expire_on_commit=False, autoflush=False,
+                                   info=info)
+        self.config.watch(self._write)
+
+    @property
+    def write_sessions(self) -> sessionmaker:
+        """The factory of write sessions (the executor listens to their flushes)."""
+        return self._write
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -172,6 +172,8 @@ class OpenTask(Base):
         Index("ix_open_tasks_inbox", "post_id", "due_at",
               sqlite_where=text("closed_at IS NULL"), postgresql_where=text("closed_at IS NULL")),
         UniqueConstraint("instance_id", "task_uuid"),
+        # the inbox pages by post, open state and arrival (migration 0012)
+        Index("ix_open_tasks_post_open", "post_id", "closed_at", "received_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
@@ -235,7 +237,9 @@ class OutboxMessage(Base):
 
     __tablename__ = "outbox"
     # The worker's query: pending rows that are due, and 'sending' rows whose lease ran out.
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    # A user's notifications by channel, newest first (migration 0012).
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),
+                      Index("ix_outbox_user_channel", "user_id", "channel", "id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     event_key: Mapped[str] = mapped_column(String(200), unique=True)
     channel: Mapped[str] = mapped_column(String(16))  # email | sms | app
@@ -279,6 +283,8 @@ class Document(Base):
 
 class Receipt(Base):
     __tablename__ = "receipts"
+    # the unique index migration 0006 made (an index, not a table constraint: same rule)
+    __table_args__ = (Index("uq_receipts_ack_no", "ack_no", unique=True),)
     id: Mapped[int] = mapped_column(primary_key=True)
     diary_no: Mapped[str] = mapped_column(String(64), unique=True)
     section_id: Mapped[int] = mapped_column(ForeignKey("sections.id"))
@@ -306,7 +312,7 @@ class Receipt(Base):
     # electronic (carries its scan) | physical (the paper is tracked, not scanned)
     form: Mapped[str] = mapped_column(String(16), default="physical",
                                       server_default="physical")
-    ack_no: Mapped[str | None] = mapped_column(String(64), unique=True)
+    ack_no: Mapped[str | None] = mapped_column(String(64))  # unique: uq_receipts_ack_no
     # where the paper of a physical receipt is now
     paper_location: Mapped[str | None] = mapped_column(String(200))
     # a copy sent along with a forward, and the receipt a new one was diarised from
@@ -380,6 +386,8 @@ class Movement(Base):
     """One send of a file or receipt from one post to another."""
 
     __tablename__ = "movements"
+    # the sent view: what a post sent, newest first (migration 0012)
+    __table_args__ = (Index("ix_movements_from_post", "from_post_id", "sent_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     file_id: Mapped[int | None] = mapped_column(ForeignKey("files.id"), index=True)
     receipt_id: Mapped[int | None] = mapped_column(ForeignKey("receipts.id"), index=True)

@@ -117,8 +117,11 @@ def find_files(query: dict) -> ResponseReturnValue:
 
 @blp.route("/files/<int:file_id>")
 def get_file(file_id: int) -> ResponseReturnValue:
-    """A file: notes, correspondence, drafts, status, holder, locked."""
-    return app_service().file(current_user(), file_id)
+    """A file: notes, correspondence, drafts, status, holder, locked. Opening it is
+    recorded (the first opening by the recipient ends the sender's chance to pull back)."""
+    svc, user = app_service(), current_user()
+    svc.record_opened(user, file_id)
+    return svc.file(user, file_id)
 
 
 @blp.route("/files/<int:file_id>/notes", methods=["POST"])
@@ -169,6 +172,11 @@ def list_definitions() -> ResponseReturnValue:
 
 
 @blp.route("/process-definitions", methods=["POST"])
+@blp.doc(requestBody={"required": True, "content": {
+    "application/xml": {"schema": {"type": "string", "description": "BPMN 2.0 XML"}},
+    "multipart/form-data": {"schema": {"type": "object", "required": ["bpmn"],
+                                       "properties": {"bpmn": {"type": "string",
+                                                               "format": "binary"}}}}}})
 def deploy() -> ResponseReturnValue:
     """Deploy a BPMN document (body: the XML, or multipart field 'bpmn')."""
     user = current_user()

@@ -18,6 +18,7 @@ bp = page_blueprint("track")
 def track(kind: str, subject_id: int) -> ResponseReturnValue:
     svc, user = service(), me()
     if kind == "files":
+        svc.record_opened(user, subject_id)
         item = svc.file(user, subject_id)
         movements = svc.track(user, subject_id)["movements"]
         number = item["file_no"]
@@ -34,6 +35,7 @@ def track(kind: str, subject_id: int) -> ResponseReturnValue:
 @login_required
 def history(file_id: int) -> ResponseReturnValue:
     svc, user = service(), me()
+    svc.record_opened(user, file_id)
     item = svc.file(user, file_id)
     events = svc.file_history(user, file_id)
     return render_template("history.html", item=item, events=events)

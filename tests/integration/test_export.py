@@ -12,8 +12,9 @@ import zipfile
 from pathlib import Path
 
 from engine.audit.export import check
+from tests.flow import inbox_task
+from tests.integration.test_audit_tamper import approved_file
 from tests.pdfs import make_pdf
-from tests.unit.test_audit_tamper import approved_file, inbox_task
 
 ROOT = Path(__file__).parents[2]
 
@@ -57,9 +58,9 @@ def exported(service, users, tmp_path, with_pdf=False):
         rid = service.diarise(users["clerk"], {"sender": "Scanner", "subject": "Scanned"},
                               pdf=make_pdf("Scanned letter"), pdf_name="letter.pdf")["id"]
         f = service.open_file(users["clerk"], "With a PDF", "11012", receipt_id=rid)
-        service.act(users["clerk"], inbox_task(service, users["clerk"], f["id"])["id"],
+        service.act(users["clerk"], inbox_task(service, users["clerk"], file_id=f["id"])["id"],
                     {"action": "submit", "to": "ds"})
-        service.act(users["ds"], inbox_task(service, users["ds"], f["id"])["id"],
+        service.act(users["ds"], inbox_task(service, users["ds"], file_id=f["id"])["id"],
                     {"action": "approve"})
         service.checkpoint()
     _, data = service.export_file(users["auditor"], f["id"])

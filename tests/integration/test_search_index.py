@@ -10,12 +10,6 @@ from engine.search import index as search
 from engine.store.access_models import SearchDoc
 
 
-def test_words_keep_devanagari_marks_and_split_numbers():
-    assert search.words("कर्मचारियों के वेतन-निर्धारण। GAD/EST/11011/7/2026") == [
-        "कर्मचारियों", "के", "वेतन", "निर्धारण", "gad", "est", "11011", "7", "2026"]
-    assert search.words(" ।,; ") == []
-
-
 def test_rebuilt_index_matches_the_kept_one(demo, users):
     clerk = users["clerk"]
     file = demo.open_file(clerk, "आवास आवंटन", "11011")

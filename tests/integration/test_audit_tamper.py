@@ -13,27 +13,24 @@ from sqlalchemy.exc import DBAPIError
 from engine.audit import checkpoints, history
 from engine.store.audit_models import ApprovalSignature, Checkpoint, CheckpointHead
 from engine.store.models import Instance
+from tests.flow import inbox_task
 from tests.tamper import tamper, unguarded
-
-
-def inbox_task(service, user, file_id):
-    return next(t for t in service.inbox(user) if t.get("file_id") == file_id)
 
 
 def approved_file(service, users, subject="Audit"):
     rid = service.diarise(users["clerk"], {"sender": "Collectorate", "subject": subject})["id"]
     f = service.open_file(users["clerk"], subject, "11011", receipt_id=rid)
     service.add_note(users["clerk"], f["id"], "Proposal as per rules.")
-    service.act(users["clerk"], inbox_task(service, users["clerk"], f["id"])["id"],
+    service.act(users["clerk"], inbox_task(service, users["clerk"], file_id=f["id"])["id"],
                 {"action": "forward", "to": "ds", "note": "Submitted."})
-    service.act(users["ds"], inbox_task(service, users["ds"], f["id"])["id"],
+    service.act(users["ds"], inbox_task(service, users["ds"], file_id=f["id"])["id"],
                 {"action": "approve", "note": "Approved."})
     return service.file(users["ds"], f["id"])
 
 
 def running_file(service, users, subject="Running"):
     f = service.open_file(users["clerk"], subject, "11011")
-    service.act(users["clerk"], inbox_task(service, users["clerk"], f["id"])["id"],
+    service.act(users["clerk"], inbox_task(service, users["clerk"], file_id=f["id"])["id"],
                 {"action": "forward", "to": "so"})
     return f
 
@@ -316,7 +313,7 @@ def test_workflow_state_moved_to_another_step_detected(service, users):
     other = running_file(service, users, "Donor")
     tamper(service, "UPDATE instances SET state = :s WHERE id = :i", tables=(),
            s=state, i=other["instance_id"])  # a copy of another file's blob
-    service.act(users["so"], inbox_task(service, users["so"], f["id"])["id"],
+    service.act(users["so"], inbox_task(service, users["so"], file_id=f["id"])["id"],
                 {"action": "submit", "to": "ds"})
     tamper(service, "UPDATE instances SET state = NULL, status = 'completed' WHERE id = :i",
            tables=(), i=f["instance_id"])

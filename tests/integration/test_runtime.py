@@ -12,10 +12,7 @@ from sqlalchemy import select, text, update
 from engine.audit import history
 from engine.errors import Conflict
 from engine.store.models import HistoryEvent, Instance, Note, OpenTask, Timer
-
-
-def inbox_task(service, user, file_id):
-    return next(t for t in service.inbox(user) if t.get("file_id") == file_id)
+from tests.flow import inbox_task
 
 
 def test_state_is_stored_without_the_spec(service, users):
@@ -50,7 +47,7 @@ def test_open_task_and_timer_rows(service, users):
 
 def test_completed_instance_drops_live_state(service, users):
     rid = service.diarise(users["clerk"], {"sender": "A", "subject": "B"})["id"]
-    task = next(t for t in service.inbox(users["clerk"]) if t.get("receipt_id") == rid)
+    task = inbox_task(service, users["clerk"], receipt_id=rid)
     service.act(users["clerk"], task["id"], {"action": "close", "remark": "no action needed"})
     with service.db.reader() as s:
         inst = s.scalar(select(Instance).where(Instance.subject_kind == "receipt",
@@ -61,7 +58,7 @@ def test_completed_instance_drops_live_state(service, users):
 
 def test_stale_version_is_a_conflict_and_writes_nothing(service, users):
     f = service.open_file(users["clerk"], "Stale", "11011")
-    task = inbox_task(service, users["clerk"], f["id"])
+    task = inbox_task(service, users["clerk"], file_id=f["id"])
     real_complete = service.runtime.complete
     gate = threading.Event()
     held: list = []
@@ -92,7 +89,7 @@ def test_stale_version_is_a_conflict_and_writes_nothing(service, users):
 
 def test_history_chain_detects_edits(service, users):
     f = service.open_file(users["clerk"], "Chain", "11011")
-    service.act(users["clerk"], inbox_task(service, users["clerk"], f["id"])["id"],
+    service.act(users["clerk"], inbox_task(service, users["clerk"], file_id=f["id"])["id"],
                 {"action": "forward", "to": "so"})
     with service.db.reader() as s:
         rows = history.events(s, f["instance_id"])
@@ -110,7 +107,7 @@ def test_sealed_notes_are_immutable_in_the_database(service, users):
     service.add_note(users["clerk"], f["id"], "draft paragraph")
     with service.db.write_engine.begin() as conn:  # unsealed: the holder may still correct it
         conn.execute(update(Note).where(Note.file_id == f["id"]).values(text="corrected"))
-    service.act(users["clerk"], inbox_task(service, users["clerk"], f["id"])["id"],
+    service.act(users["clerk"], inbox_task(service, users["clerk"], file_id=f["id"])["id"],
                 {"action": "forward", "to": "so"})
     with pytest.raises(Exception, match="read-only"), service.db.write_engine.begin() as conn:
         conn.execute(text("UPDATE notes SET text = 'changed later' WHERE file_id = :f"),
@@ -124,9 +121,9 @@ def test_sealed_notes_are_immutable_in_the_database(service, users):
 def test_locked_file_cannot_be_unlocked_by_sql(service, users):
     rid = service.diarise(users["clerk"], {"sender": "A", "subject": "Lock"})["id"]
     f = service.open_file(users["clerk"], "Lock", "11011", receipt_id=rid)
-    service.act(users["clerk"], inbox_task(service, users["clerk"], f["id"])["id"],
+    service.act(users["clerk"], inbox_task(service, users["clerk"], file_id=f["id"])["id"],
                 {"action": "forward", "to": "ds"})
-    service.act(users["ds"], inbox_task(service, users["ds"], f["id"])["id"],
+    service.act(users["ds"], inbox_task(service, users["ds"], file_id=f["id"])["id"],
                 {"action": "approve"})
     for sql in ("UPDATE files SET locked = false WHERE id = :f",
                 "UPDATE files SET subject = 'other' WHERE id = :f",
@@ -141,7 +138,7 @@ def test_locked_file_cannot_be_unlocked_by_sql(service, users):
 def test_every_history_event_is_in_the_same_transaction(service, users):
     """A failing handler rolls back the task completion and its history together."""
     f = service.open_file(users["clerk"], "Rollback", "11011")
-    service.act(users["clerk"], inbox_task(service, users["clerk"], f["id"])["id"],
+    service.act(users["clerk"], inbox_task(service, users["clerk"], file_id=f["id"])["id"],
                 {"action": "forward", "to": "ds"})
     with service.db.reader() as s:
         before = s.scalar(select(Instance.event_count).where(Instance.id == f["instance_id"]))
@@ -153,7 +150,7 @@ def test_every_history_event_is_in_the_same_transaction(service, users):
     service.handlers._handlers["lock_file"] = broken
     try:
         with pytest.raises(RuntimeError):
-            service.act(users["ds"], inbox_task(service, users["ds"], f["id"])["id"],
+            service.act(users["ds"], inbox_task(service, users["ds"], file_id=f["id"])["id"],
                         {"action": "approve"})
     finally:
         service.handlers._handlers["lock_file"] = original

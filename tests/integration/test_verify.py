@@ -14,20 +14,17 @@ from sqlalchemy import JSON, bindparam, text
 from engine.audit import history
 from engine.audit.verify import verify_all, verify_database
 from engine.domain.files import content_hash, get_file
+from tests.flow import inbox_task
 from tests.tamper import tamper, unguarded
-
-
-def inbox_task(service, user, file_id):
-    return next(t for t in service.inbox(user) if t.get("file_id") == file_id)
 
 
 def locked_file(service, users, subject="Tamper"):
     """A file with a receipt and a note, approved (and so locked) by the DS."""
     rid = service.diarise(users["clerk"], {"sender": "Collectorate", "subject": subject})["id"]
     f = service.open_file(users["clerk"], subject, "11011", receipt_id=rid)
-    service.act(users["clerk"], inbox_task(service, users["clerk"], f["id"])["id"],
+    service.act(users["clerk"], inbox_task(service, users["clerk"], file_id=f["id"])["id"],
                 {"action": "forward", "to": "ds", "note": "Submitted for approval."})
-    service.act(users["ds"], inbox_task(service, users["ds"], f["id"])["id"],
+    service.act(users["ds"], inbox_task(service, users["ds"], file_id=f["id"])["id"],
                 {"action": "approve", "note": "Approved."})
     f = service.file(users["ds"], f["id"])
     assert f["locked"] is True

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from datetime import timedelta
 
 from sqlalchemy import update
@@ -15,13 +14,14 @@ from engine.store.models import utcnow
 from engine.store.sla_models import SchedulerLease
 
 
-def test_one_holder_at_a_time_and_takeover_after_expiry(service):
-    a, b = Lease(service.db, ttl=1.0), Lease(service.db, ttl=1.0)
+def test_one_holder_at_a_time_and_takeover_after_expiry(service, clock):
+    a, b = (Lease(service.db, ttl=1.0, monotonic=clock.monotonic),
+            Lease(service.db, ttl=1.0, monotonic=clock.monotonic))
     assert a.acquire() is True and a.held
     assert b.acquire() is False and not b.held
     assert a.acquire() is True  # renewal
     assert a.current_holder() == a.holder
-    time.sleep(1.2)  # a stops renewing (as if it died on another host)
+    clock.advance(1.2)  # a stops renewing (as if it died on another host)
     assert not a.held
     assert b.acquire() is True
     assert a.acquire() is False  # the old holder cannot come back while b renews

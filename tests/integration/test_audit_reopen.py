@@ -10,8 +10,8 @@ from sqlalchemy.exc import DBAPIError
 from engine.audit.export import check
 from engine.domain.files import content, get_file
 from engine.store.audit_models import ApprovalSignature
+from tests.flow import inbox_task
 from tests.tamper import tamper
-from tests.unit.test_audit_tamper import inbox_task
 
 
 def test_reopened_file_verifies_and_exports_clean(service, users, tmp_path):
@@ -20,21 +20,21 @@ def test_reopened_file_verifies_and_exports_clean(service, users, tmp_path):
     draft = service.create_draft(clerk, f["id"], "Reply to the Collector", "Draft text v1")
     service.edit_draft(clerk, draft["id"], "Draft text v2")
     service.add_note(clerk, f["id"], "Put up with a draft reply.")
-    service.act(clerk, inbox_task(service, clerk, f["id"])["id"],
+    service.act(clerk, inbox_task(service, clerk, file_id=f["id"])["id"],
                 {"action": "submit", "to": "ds"})
-    service.act(ds, inbox_task(service, ds, f["id"])["id"], {"action": "approve"})
+    service.act(ds, inbox_task(service, ds, file_id=f["id"])["id"], {"action": "approve"})
     with service.db.reader() as s:
         held = content(s, get_file(s, f["id"]))
     assert [d["text"] for d in held["drafts"]] == ["Draft text v1", "Draft text v2"]
-    service.act(clerk, inbox_task(service, clerk, f["id"])["id"],
+    service.act(clerk, inbox_task(service, clerk, file_id=f["id"])["id"],
                 {"action": "close", "record_category": "B"})
     service.checkpoint()
     service.request_reopen(clerk, f["id"], "Court order received")
-    service.act(ds, inbox_task(service, ds, f["id"])["id"], {"action": "approve"})
+    service.act(ds, inbox_task(service, ds, file_id=f["id"])["id"], {"action": "approve"})
     service.add_note(clerk, f["id"], "Reopened on the court's order.")
-    service.act(clerk, inbox_task(service, clerk, f["id"])["id"],
+    service.act(clerk, inbox_task(service, clerk, file_id=f["id"])["id"],
                 {"action": "submit", "to": "ds"})
-    service.act(ds, inbox_task(service, ds, f["id"])["id"], {"action": "approve"})
+    service.act(ds, inbox_task(service, ds, file_id=f["id"])["id"], {"action": "approve"})
     with service.db.reader() as s:
         actions = [r.action for r in s.scalars(select(ApprovalSignature).where(
             ApprovalSignature.file_id == f["id"]).order_by(ApprovalSignature.id))]
@@ -50,9 +50,9 @@ def test_changed_draft_of_an_approved_file(service, users):
     clerk, ds = users["clerk"], users["ds"]
     f = service.open_file(clerk, "Draft", "11011")
     service.create_draft(clerk, f["id"], "Reply", "As approved")
-    service.act(clerk, inbox_task(service, clerk, f["id"])["id"],
+    service.act(clerk, inbox_task(service, clerk, file_id=f["id"])["id"],
                 {"action": "submit", "to": "ds"})
-    service.act(ds, inbox_task(service, ds, f["id"])["id"], {"action": "approve"})
+    service.act(ds, inbox_task(service, ds, file_id=f["id"])["id"], {"action": "approve"})
     with (
         pytest.raises(DBAPIError, match=r"never changed|read-only"),
         service.db.write_engine.begin() as conn,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from sqlalchemy import func, select
 
 import handlers
@@ -15,14 +14,6 @@ from engine.ops import scheduler
 from engine.store.audit_models import Checkpoint
 
 
-def test_interval_comes_from_the_environment(tmp_path):
-    env = {"SANCHIKA_DATA_DIR": str(tmp_path), "SANCHIKA_SECRET_KEY": "x"}
-    assert Settings.from_env(env).checkpoint_minutes == 60
-    assert Settings.from_env({**env, "SANCHIKA_CHECKPOINT_MINUTES": "5"}).checkpoint_minutes == 5
-    with pytest.raises(ValueError, match="SANCHIKA_CHECKPOINT_MINUTES"):
-        Settings.from_env({**env, "SANCHIKA_CHECKPOINT_MINUTES": "soon"})
-
-
 def test_scheduler_takes_checkpoints(settings, users):
     fast = Settings(**{**settings.__dict__, "checkpoint_minutes": 0.01})  # 0.6 s
     app = Sanchika(fast, handlers.registry)
@@ -30,10 +21,10 @@ def test_scheduler_takes_checkpoints(settings, users):
     jobs = scheduler.start(app, interval_seconds=5)
     try:
         assert jobs.get_job(scheduler.CHECKPOINT_JOB) is not None
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60  # a deadline, not a timing claim
         count = 0
         while time.monotonic() < deadline and count < 2:
-            time.sleep(0.3)
+            time.sleep(0.1)
             with app.db.reader() as s:
                 count = s.scalar(select(func.count()).select_from(Checkpoint))
         assert count >= 2

@@ -16,12 +16,8 @@ from engine.audit.replay import summary
 from engine.bpm.reexecute import Reexecutor, snapshot
 from engine.errors import Forbidden, InvalidInput
 from engine.store.models import Instance, ProcessDefinition, User
-from tests.conftest import wait_until_due
+from tests.flow import inbox_task, pass_due_time
 from tests.tamper import tamper
-
-
-def inbox_task(service, user, file_id):
-    return next(t for t in service.inbox(user) if t.get("file_id") == file_id)
 
 
 def seq_of(service, instance_id, kind, nth=0, **match):
@@ -36,11 +32,11 @@ def test_replay_a_file_at_several_points(service, users):
     rid = service.diarise(clerk, {"sender": "Treasury", "subject": "Pay fixation"})["id"]
     f = service.open_file(clerk, "Pay fixation", "11011", receipt_id=rid)
     service.add_note(clerk, f["id"], "Proposal is as per rules.")
-    service.act(clerk, inbox_task(service, clerk, f["id"])["id"],
+    service.act(clerk, inbox_task(service, clerk, file_id=f["id"])["id"],
                 {"action": "forward", "to": "so", "remark": "for checking"})
-    service.act(so, inbox_task(service, so, f["id"])["id"],
+    service.act(so, inbox_task(service, so, file_id=f["id"])["id"],
                 {"action": "submit", "to": "ds", "note": "Checked."})
-    service.act(ds, inbox_task(service, ds, f["id"])["id"], {"action": "approve"})
+    service.act(ds, inbox_task(service, ds, file_id=f["id"])["id"], {"action": "approve"})
     i = f["instance_id"]
 
     # 1. just after the note: with the clerk, one note, at noting
@@ -90,9 +86,9 @@ def test_replay_a_file_at_several_points(service, users):
 def test_replay_a_receipt(service, users):
     clerk, auditor = users["clerk"], users["auditor"]
     rid = service.diarise(clerk, {"sender": "Collector", "subject": "Flood relief"})["id"]
-    task = next(t for t in service.inbox(clerk) if t.get("receipt_id") == rid)
+    task = inbox_task(service, clerk, receipt_id=rid)
     service.act(clerk, task["id"], {"action": "forward", "to": "so"})
-    so_task = next(t for t in service.inbox(users["so"]) if t.get("receipt_id") == rid)
+    so_task = inbox_task(service, users["so"], receipt_id=rid)
     service.act(users["so"], so_task["id"], {"action": "close", "remark": "Noted; no action."})
     receipt = service.receipt(auditor, rid)
     first = service.replay_receipt(auditor, rid, 1)
@@ -137,15 +133,15 @@ def reexecution_differences(service, instance_id):
 def test_reexecution_matches_running_and_finished_instances(service, users):
     clerk, ds = users["clerk"], users["ds"]
     f = service.open_file(clerk, "Re-run", "11011")
-    service.act(clerk, inbox_task(service, clerk, f["id"])["id"],
+    service.act(clerk, inbox_task(service, clerk, file_id=f["id"])["id"],
                 {"action": "submit", "to": "ds"})
-    service.act(ds, inbox_task(service, ds, f["id"])["id"],
+    service.act(ds, inbox_task(service, ds, file_id=f["id"])["id"],
                 {"action": "return"})
     assert reexecution_differences(service, f["instance_id"]) == []
-    service.act(clerk, inbox_task(service, clerk, f["id"])["id"],
+    service.act(clerk, inbox_task(service, clerk, file_id=f["id"])["id"],
                 {"action": "submit", "to": "ds"})
-    service.act(ds, inbox_task(service, ds, f["id"])["id"], {"action": "reject"})
-    service.act(clerk, inbox_task(service, clerk, f["id"])["id"],
+    service.act(ds, inbox_task(service, ds, file_id=f["id"])["id"], {"action": "reject"})
+    service.act(clerk, inbox_task(service, clerk, file_id=f["id"])["id"],
                 {"action": "close", "record_category": "C"})
     with service.db.reader() as s:
         assert s.get(Instance, f["instance_id"]).status == "completed"
@@ -168,12 +164,12 @@ def test_reexecution_mismatch_on_altered_inputs(service, users):
     reaches the stored state."""
     clerk = users["clerk"]
     f = service.open_file(clerk, "Inputs", "11011")
-    service.act(clerk, inbox_task(service, clerk, f["id"])["id"],
+    service.act(clerk, inbox_task(service, clerk, file_id=f["id"])["id"],
                 {"action": "forward", "to": "so"})
     with service.db.reader() as s:
         completed = next(e for e in history.events(s, f["instance_id"])
                          if e.kind == "task_completed")
-    from tests.unit.test_audit_tamper import rewrite_chain
+    from tests.integration.test_audit_tamper import rewrite_chain
 
     rewrite_chain(service, f["instance_id"], lambda kind, data: (
         {**data, "inputs": {**data["inputs"], "holder_post": users["us"].post_id}}
@@ -185,14 +181,14 @@ def test_reexecution_mismatch_on_altered_inputs(service, users):
     assert completed.seq > 1
 
 
-def test_reexecution_replays_timer_firings(quick):
+def test_reexecution_replays_timer_firings(quick, clock):
     with quick.db.reader() as s:
         clerk = s.scalar(select(User).where(User.username == "clerk"))
     f = quick.open_file(clerk, "Timer replay", "11011")
-    wait_until_due(quick, clerk, f["id"])
+    pass_due_time(clock, quick, clerk, file_id=f["id"])
     assert quick.fire_due_timers() >= 1
     assert reexecution_differences(quick, f["instance_id"]) == []
-    task = inbox_task(quick, clerk, f["id"])
+    task = inbox_task(quick, clerk, file_id=f["id"])
     quick.act(clerk, task["id"], {"action": "forward", "to": "so", "reason": "was on leave"})
     assert reexecution_differences(quick, f["instance_id"]) == []
     replayed = quick.replay_file(clerk, f["id"], seq_of(quick, f["instance_id"],
