@@ -121,7 +121,7 @@ def test_init_with_an_organisation(env, tmp_path, service):
     path.write_text(ORG)
     out = sanchika(env, "init", "--organisation", str(path))
     assert out.returncode == 0, out.stderr
-    assert "imported 1 department(s), 2 section(s), 3 post(s), 4 user(s)" in out.stdout
+    assert "imported 1 department(s), 0 office(s), 2 section(s), 3 post(s), 4 user(s)" in out.stdout
     passwords = next((tmp_path / "instance").glob("initial-passwords-*.csv"))
     assert stat.S_IMODE(passwords.stat().st_mode) == 0o600
     rows = dict(line.split(",") for line in passwords.read_text().splitlines()[1:])
