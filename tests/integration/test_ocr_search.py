@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,6 @@ import pytest
 from bench.ocr import LETTERS, render
 from engine.ocr import tesseract
 from engine.ops import scheduler
-from tests.conftest import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 needs_ocr = pytest.mark.skipif(
@@ -29,15 +29,9 @@ HINDI = LETTERS["hin"][1]
 
 
 @pytest.fixture
-def settings(tmp_path, pg_database):
-    from engine.config import Settings
-
-    return Settings.from_env({
-        "SANCHIKA_DATA_DIR": str(tmp_path / "data"),
-        "SANCHIKA_DATABASE_URL": database_url(tmp_path, pg_database),
-        "SANCHIKA_SECRET_KEY": "test-secret",
-        "SANCHIKA_OCR_SECONDS": "0.5",
-    })
+def settings(settings):
+    """The test's settings, reading stored PDFs every half second."""
+    return replace(settings, ocr_seconds=0.5)
 
 
 def diarise_scan(api, pdf: bytes, subject: str, user: str = "clerk") -> dict:

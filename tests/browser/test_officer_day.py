@@ -13,6 +13,9 @@ from sqlalchemy import select
 
 from engine.store.models import (
     Department,
+    Dispatch,
+    Draft,
+    DraftVersion,
     File,
     Movement,
     Note,
@@ -61,7 +64,7 @@ def open_row(page, text: str, tab: str = "file", view: str = "inbox") -> None:
     submit(page, f"table.inbox tr:has-text('{text}') td a")
 
 
-def test_drafts_versions_compare_approve_dispatch_and_register_pdf(page, server):
+def test_drafts_versions_compare_approve_dispatch_and_register_pdf(page, server, demo):
     sign_in(page, "clerk")
     file_no = new_file(page, "Reply to the Treasury on pay fixation")
     # write a draft, then a second version
@@ -118,6 +121,13 @@ def test_drafts_versions_compare_approve_dispatch_and_register_pdf(page, server)
     assert "Director, Treasury" in text
     csv = page.request.get(page.locator("a.download:has-text('CSV')").get_attribute("href"))
     assert number in csv.text()
+    # the file page in Hindi: stored codes (draft status, dispatch mode) shown as words
+    page.goto("/?tab=file")
+    page.click("button[name=lang][value=hi]")
+    page.goto(page.url)
+    with page.expect_navigation():
+        page.locator("table.inbox").get_by_role("link", name=file_no, exact=True).click()
+    assert english_left(page, _data_words(demo)) == []
 
 
 def test_links_part_files_and_parking(page, server):
@@ -313,16 +323,19 @@ def _data_words(demo) -> list[str]:
                  *s.scalars(select(Receipt.subject)), *s.scalars(select(Receipt.sender)),
                  *s.scalars(select(Receipt.diary_no)), *s.scalars(select(Section.name)),
                  *s.scalars(select(Department.name)), *s.scalars(select(Note.text)),
-                 *s.scalars(select(Movement.remark))]
-    return sorted({w for w in words if w}, key=len, reverse=True)
+                 *s.scalars(select(Movement.remark)), *s.scalars(select(Draft.subject)),
+                 *s.scalars(select(DraftVersion.text)), *s.scalars(select(Dispatch.addressee)),
+                 *s.scalars(select(Dispatch.dispatch_no))]
+    lines = {line.strip() for w in words if w for line in w.splitlines()}
+    return sorted({w for w in words if w} | {x for x in lines if x}, key=len, reverse=True)
 
 
 def english_left(page, data: list[str]) -> list[str]:
     text = page.locator("body").inner_text()
     for word in data:
         text = text.replace(word, " ")
-    # allowed: the brand, the language switch, file formats, dates and times
-    text = re.sub(r"\b(Sanchika|English|PDF|CSV|UTC|GAD|EST)\b", " ", text)
+    # allowed: the brand, the language switch, file formats, time zone, the licence name
+    text = re.sub(r"\b(Sanchika|English|PDF|CSV|UTC|GAD|EST|GNU AGPL)\b", " ", text)
     return [text[max(0, m.start() - 30):m.end() + 30].replace("\n", " ")
             for m in re.finditer(r"[A-Za-z]{2,}", text)]
 
@@ -381,3 +394,30 @@ def test_phone_width_and_keyboard_on_the_new_pages(page, server):
         .filter(e => e.type !== 'hidden' && !(e.labels && e.labels.length)
                      && !e.getAttribute('aria-label')).map(e => e.name || e.id)""")
     assert unnamed == []
+
+
+def test_forward_a_receipt_with_copies_due_date_and_priority(page, server):
+    sign_in(page, "clerk")
+    open_row(page, "Court case", tab="receipt")
+    diary_no = page.locator("h1 .number").inner_text()
+    open_panel(page, "act-forward")
+    form = page.locator("#act-forward")
+    # the picker narrows by designation; the copies go to two more posts
+    page.fill("#to-forward-q", "section officer")
+    assert form.locator("select[name=to]").input_value() == "GAD-EST-SO"
+    form.locator("select[name=copies]").select_option(["GAD-EST-US", "GAD-EST-DS"])
+    page.fill("#due-forward", "2099-01-15")
+    page.select_option("#prio-forward", "Priority")
+    form.locator("button[type=submit]").click()
+    confirm(page)
+    assert f"{diary_no} forwarded to Section Officer, Establishment (Sunita Sharma)" in \
+        flash_text(page)
+    submit(page, f".flash a:has-text('{diary_no}')")
+    copies = page.locator("ul.copies").inner_text()
+    assert f"{diary_no}/C1" in copies and f"{diary_no}/C2" in copies
+    assert "Under Secretary" in copies and "Deputy Secretary" in copies
+    sign_out(page)
+    sign_in(page, "ds")
+    page.goto("/?tab=receipt")
+    numbers = page.locator("table.inbox tbody a").all_inner_texts()
+    assert len([n for n in numbers if re.fullmatch(rf"{re.escape(diary_no)}/C\d", n)]) == 1
