@@ -132,6 +132,7 @@ def test_bad_office_rows_are_named_and_nothing_imported(service):
         "REV,Revenue,X,X,X-DA,Dealing Assistant,1,no,,,xda,X Y,,,,,,,,,REV-SEH\n")
     found = problems(service, text)
     assert (2, "office_parent") in found  # no such parent
-    assert (3, "office_name") in found and (3, "office_kind") in found
+    assert (3, "office_name") in found
+    assert (3, "office_kind") in found
     assert (4, "office_parent") in found  # a division under a district
     assert (5, "office_parent") in found  # parent without an office_code

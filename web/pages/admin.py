@@ -182,7 +182,7 @@ def do(op: str) -> ResponseReturnValue:
 
 @bp.route("/admin/import", methods=["GET", "POST"])
 @login_required
-def import_csv():  # type: ignore[no-untyped-def]
+def import_csv() -> ResponseReturnValue:
     """Upload the organisation CSV (docs/organisation-import.md): every problem is named
     by row and column and nothing is imported, or all rows are."""
     _require_admin_page()
