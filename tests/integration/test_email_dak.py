@@ -24,7 +24,7 @@ from engine.intake.config import MailboxConfigError, load
 from engine.ops import scheduler
 from engine.store.intake_models import EmailReceipt, MailboxCursor
 from tests import imapserver
-from tests.conftest import database_url
+from tests.conftest import with_env
 from tests.pdfs import make_pdf
 
 pytestmark = pytest.mark.skipif(
@@ -70,13 +70,8 @@ def mailboxes(tmp_path: Path, imap, folder: str, monkeypatch) -> Path:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, pg_database, mailboxes: Path) -> Settings:
-    return Settings.from_env({
-        "SANCHIKA_DATA_DIR": str(tmp_path / "data"),
-        "SANCHIKA_DATABASE_URL": database_url(tmp_path, pg_database),
-        "SANCHIKA_SECRET_KEY": "test-secret",
-        "SANCHIKA_MAILBOXES": str(mailboxes),
-    })
+def settings(settings: Settings, mailboxes: Path) -> Settings:
+    return with_env(settings, SANCHIKA_MAILBOXES=str(mailboxes))
 
 
 def letter(subject: str, body: str = "Please find the letter attached.", *,

@@ -22,7 +22,7 @@ from engine.config import Settings
 from engine.exchange import envelope as envelopes
 from engine.ops.demo import create_demo
 from engine.store.models import Receipt
-from tests.conftest import PASSWORD, Client, _free_port, database_url
+from tests.conftest import PASSWORD, Client, _free_port, database_url, with_env
 from tests.flow import inbox, open_file
 
 
@@ -78,11 +78,8 @@ def secretariat(tmp_path: Path):
 
 
 @pytest.fixture
-def settings(tmp_path: Path, pg_database) -> Settings:
-    return Settings.from_env({
-        "SANCHIKA_DATA_DIR": str(tmp_path / "data"),
-        "SANCHIKA_DATABASE_URL": database_url(tmp_path, pg_database),
-        "SANCHIKA_SECRET_KEY": "test-secret", "SANCHIKA_INSTALLATION_NAME": "collectorate"})
+def settings(settings: Settings) -> Settings:
+    return with_env(settings, SANCHIKA_INSTALLATION_NAME="collectorate")
 
 
 def receipts_in(app: Sanchika) -> int:

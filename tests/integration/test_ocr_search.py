@@ -18,7 +18,7 @@ import pytest
 from bench.ocr import LETTERS, render
 from engine.ocr import tesseract
 from engine.ops import scheduler
-from tests.conftest import database_url
+from tests.conftest import with_env
 
 ROOT = Path(__file__).resolve().parents[2]
 needs_ocr = pytest.mark.skipif(
@@ -29,15 +29,8 @@ HINDI = LETTERS["hin"][1]
 
 
 @pytest.fixture
-def settings(tmp_path, pg_database):
-    from engine.config import Settings
-
-    return Settings.from_env({
-        "SANCHIKA_DATA_DIR": str(tmp_path / "data"),
-        "SANCHIKA_DATABASE_URL": database_url(tmp_path, pg_database),
-        "SANCHIKA_SECRET_KEY": "test-secret",
-        "SANCHIKA_OCR_SECONDS": "0.5",
-    })
+def settings(settings):
+    return with_env(settings, SANCHIKA_OCR_SECONDS="0.5")
 
 
 def diarise_scan(api, pdf: bytes, subject: str, user: str = "clerk") -> dict:
