@@ -74,23 +74,6 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path, templates: Template
     templates.drop(url)
 
 
-def with_env(settings: Settings, **env: str) -> Settings:
-    """The test's settings (same data folder, database and secret) plus SANCHIKA_* values,
-    read as `sanchika` reads them: for modules that override `settings`."""
-    return Settings.from_env({"SANCHIKA_DATA_DIR": str(settings.data_dir),
-                              "SANCHIKA_DATABASE_URL": settings.database_url,
-                              "SANCHIKA_SECRET_KEY": settings.secret_key, **env})
-
-
-def database_url(tmp_path: Path, pg_url: str | None = None) -> str:
-    """A fresh SQLite database in tmp_path, for a second installation a test runs beside
-    its own (the test's own database comes from `settings`)."""
-    if pg_url:
-        raise ValueError("a second installation uses SQLite; the test's own database "
-                         "comes from the `settings` fixture")
-    return f"sqlite:///{tmp_path / 'sanchika.db'}"
-
-
 @pytest.fixture
 def service(request: pytest.FixtureRequest, settings: Settings, templates: Templates
             ) -> Iterator[Sanchika]:
@@ -158,9 +141,6 @@ def web_app(demo: Sanchika) -> Flask:
 def api(web_app: Flask) -> AppClient:
     """The JSON API in-process (Flask's test client): what the API tests use."""
     return AppClient(web_app)
-
-
-Client = HttpClient  # the name earlier tests import
 
 
 @pytest.fixture

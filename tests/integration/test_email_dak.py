@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -24,7 +25,6 @@ from engine.intake.config import MailboxConfigError, load
 from engine.ops import scheduler
 from engine.store.intake_models import EmailReceipt, MailboxCursor
 from tests import imapserver
-from tests.conftest import with_env
 from tests.pdfs import make_pdf
 
 pytestmark = pytest.mark.skipif(
@@ -71,7 +71,8 @@ def mailboxes(tmp_path: Path, imap, folder: str, monkeypatch) -> Path:
 
 @pytest.fixture
 def settings(settings: Settings, mailboxes: Path) -> Settings:
-    return with_env(settings, SANCHIKA_MAILBOXES=str(mailboxes))
+    """The test's settings with the office mailbox configured."""
+    return replace(settings, mailboxes_file=mailboxes)
 
 
 def letter(subject: str, body: str = "Please find the letter attached.", *,

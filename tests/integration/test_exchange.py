@@ -10,6 +10,7 @@ import io
 import json
 import threading
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,9 @@ from engine.config import Settings
 from engine.exchange import envelope as envelopes
 from engine.ops.demo import create_demo
 from engine.store.models import Receipt
-from tests.conftest import PASSWORD, Client, _free_port, database_url, with_env
+from tests.clients import PASSWORD
+from tests.clients import HttpClient as Client
+from tests.conftest import _free_port
 from tests.flow import inbox, open_file
 
 
@@ -66,7 +69,7 @@ def secretariat(tmp_path: Path):
     folder.mkdir()
     settings = Settings.from_env({
         "SANCHIKA_DATA_DIR": str(folder / "data"),
-        "SANCHIKA_DATABASE_URL": database_url(folder, None),
+        "SANCHIKA_DATABASE_URL": f"sqlite:///{folder / 'sanchika.db'}",
         "SANCHIKA_SECRET_KEY": "other-secret", "SANCHIKA_INSTALLATION_NAME": "secretariat"})
     app = Sanchika(settings, handlers.registry)
     app.init()
@@ -79,7 +82,8 @@ def secretariat(tmp_path: Path):
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return with_env(settings, SANCHIKA_INSTALLATION_NAME="collectorate")
+    """This test's installation is the collectorate."""
+    return replace(settings, installation_name="collectorate")
 
 
 def receipts_in(app: Sanchika) -> int:

@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,6 @@ import pytest
 from bench.ocr import LETTERS, render
 from engine.ocr import tesseract
 from engine.ops import scheduler
-from tests.conftest import with_env
 
 ROOT = Path(__file__).resolve().parents[2]
 needs_ocr = pytest.mark.skipif(
@@ -30,7 +30,8 @@ HINDI = LETTERS["hin"][1]
 
 @pytest.fixture
 def settings(settings):
-    return with_env(settings, SANCHIKA_OCR_SECONDS="0.5")
+    """The test's settings, reading stored PDFs every half second."""
+    return replace(settings, ocr_seconds=0.5)
 
 
 def diarise_scan(api, pdf: bytes, subject: str, user: str = "clerk") -> dict:

@@ -5,6 +5,7 @@ init --organisation (all rows or none), doctor."""
 from __future__ import annotations
 
 import os
+import socket
 import stat
 import subprocess
 import sys
@@ -13,8 +14,13 @@ from pathlib import Path
 import pytest
 import requests
 
+import handlers
 from engine import __version__
+from engine.app import Sanchika
+from engine.config import Settings
+from engine.domain import uploads
 from tests.ops_servers import running
+from tests.pdfs import make_pdf
 
 STRONG = "Quiet-harbour-lamp-7"
 ORG = (Path(__file__).resolve().parents[1] / "data" / "organisation.csv").read_text()
@@ -52,8 +58,19 @@ def test_fresh_install_admin_and_owner_only_data(env, tmp_path, service):
     again = sanchika(env, "admin", "create", "chief", stdin=STRONG + "\n")
     assert again.returncode == 1 and "already exists" in again.stderr
     assert sanchika(env, "init").returncode == 0
+    assert sanchika(env, "checkpoint").returncode == 0  # makes keys/ and the master key
 
     data = tmp_path / "instance"
+    assert (data / "keys" / "master.key").is_file()
+    # a scanned letter stored into this data folder (uploads/ and its fan-out folder)
+    served = Sanchika(Settings.from_env({"SANCHIKA_DATA_DIR": str(data),
+                                         "SANCHIKA_DATABASE_URL": env["SANCHIKA_DATABASE_URL"]}),
+                      handlers.registry)
+    chief = served.authenticate("chief", STRONG)
+    with served.db.transaction() as s:
+        uploads.store_pdf(s, data, served.settings.max_upload_bytes, make_pdf(), "a.pdf", chief)
+    served.db.dispose()
+    assert len(list((data / "uploads").rglob("*"))) == 2
     loose = [f"{p} {stat.S_IMODE(p.stat().st_mode):o}" for p in [data, *data.rglob("*")]
              if stat.S_IMODE(p.stat().st_mode) & 0o077]
     assert loose == []
@@ -84,7 +101,14 @@ def test_doctor_names_what_to_fix(env, tmp_path):
     assert sanchika(env, "init").returncode == 0
     (data / "sanchika.toml").write_text('log_level = "info"\n')
     (data / "sanchika.toml").chmod(0o644)
-    out = sanchika(env, "doctor")
+    with socket.socket() as free:  # a port nobody listens on
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    boxes = tmp_path / "mailboxes.toml"
+    boxes.write_text(f'[[mailbox]]\nname = "est"\nhost = "127.0.0.1"\nport = {port}\n'
+                     'security = "plain"\nusername = "u"\npassword = "p"\npost = "X"\n')
+    out = sanchika({**env, "SANCHIKA_MAILBOXES": str(boxes)}, "doctor")
+    assert f"warn mailbox est: 127.0.0.1:{port} unreachable" in out.stdout
     assert out.returncode == 1
     assert "FAIL permissions" in out.stdout and "sanchika.toml is 0644" in out.stdout
     assert "FAIL administrator: no active administrator" in out.stdout
@@ -97,7 +121,7 @@ def test_init_with_an_organisation(env, tmp_path, service):
     path.write_text(ORG)
     out = sanchika(env, "init", "--organisation", str(path))
     assert out.returncode == 0, out.stderr
-    assert "imported 1 department(s), 2 section(s), 3 post(s), 4 user(s)" in out.stdout
+    assert "imported 1 department(s), 0 office(s), 2 section(s), 3 post(s), 4 user(s)" in out.stdout
     passwords = next((tmp_path / "instance").glob("initial-passwords-*.csv"))
     assert stat.S_IMODE(passwords.stat().st_mode) == 0o600
     rows = dict(line.split(",") for line in passwords.read_text().splitlines()[1:])

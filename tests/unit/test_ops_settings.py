@@ -99,3 +99,16 @@ def test_log_settings_are_checked(tmp_path: Path):
     assert Settings.from_env(env).log_format == "json"
     with pytest.raises(ValueError, match="SANCHIKA_LOG_LEVEL must be one of"):
         Settings.from_env({**env, "SANCHIKA_LOG_LEVEL": "loud"})
+
+
+def test_every_setting_is_known_to_the_file_and_documented():
+    """A setting read from `raw` must be settable in the TOML file and be in the table."""
+    import re
+
+    import engine.config as config
+
+    source = Path(config.__file__).read_text()
+    read = set(re.findall(r'raw(?:\.get\(|\[|, )"([A-Z_]+)"', source))
+    assert read - set(config.KNOWN) == set()
+    table = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
+    assert [name for name in sorted(read) if f"`SANCHIKA_{name}`" not in table] == []

@@ -176,6 +176,26 @@ def do(op: str):  # type: ignore[no-untyped-def]
     return redirect(back)
 
 
+# ------------------------------------------------------------------ organisation import
+
+
+@bp.route("/admin/import", methods=["GET", "POST"])
+@login_required
+def import_csv():  # type: ignore[no-untyped-def]
+    """Upload the organisation CSV (docs/organisation-import.md): every problem is named
+    by row and column and nothing is imported, or all rows are."""
+    _require_admin_page()
+    problems, result = [], None
+    if request.method == "POST":
+        upload = request.files.get("csv")
+        text = upload.read().decode("utf-8-sig", errors="replace") if upload else ""
+        try:
+            result = service().import_organisation_csv(me(), text)
+        except InvalidInput as exc:
+            problems = exc.details or [{"row": "", "column": "", "message": exc.message}]
+    return render_template("admin_import.html", problems=problems, result=result)
+
+
 # ------------------------------------------------------------------ one-time reset code
 
 
