@@ -80,7 +80,7 @@ def test_server_error_page_for_browsers(client, demo, monkeypatch):
     def broken(*_a, **_k):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(demo, "inbox_rows", broken)
+    monkeypatch.setattr(demo, "desk_list", broken)
     client.application.config["PROPAGATE_EXCEPTIONS"] = False
     r = client.get("/")
     assert r.status_code == 500
