@@ -16,12 +16,18 @@ from engine.bpm.definitions import Definitions
 from engine.bpm.handler_api import HandlerRegistry
 from engine.bpm.runtime import Runtime, StepResult
 from engine.commands.access import AccessServices
+from engine.commands.admin import AdminServices
 from engine.commands.audit import AuditServices
 from engine.commands.dak import DakServices
 from engine.commands.desk import DeskServices
+from engine.commands.email_dak import EmailDakServices
+from engine.commands.exchange import ExchangeServices
 from engine.commands.executor import Executor
 from engine.commands.files import FileServices
+from engine.commands.monitor import MonitorServices
+from engine.commands.ocr import OcrServices
 from engine.commands.people import PeopleServices
+from engine.commands.review import ReviewServices
 from engine.commands.sessions import SessionServices
 from engine.commands.sla import SlaServices
 from engine.commands.ui import UiServices
@@ -57,7 +63,9 @@ DEPLOY_ROLES = ("designer", "admin")
 
 
 class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaServices,
-               AuditServices, UiServices, SessionServices, DeskServices):
+               AuditServices, UiServices, SessionServices, DeskServices,
+               EmailDakServices, OcrServices, ExchangeServices, AdminServices,
+               MonitorServices, ReviewServices):
     def __init__(self, settings: Settings, handlers: HandlerRegistry):
         self.settings = settings
         self.db = Database(settings.database_url)

@@ -20,7 +20,8 @@ CONFIG_FILE = "sanchika.toml"
 KNOWN = ("DATA_DIR", "DATABASE_URL", "SECRET_KEY", "SMTP_URL", "SMS_URL", "SLA_DEFAULT",
          "MAX_UPLOAD_MB", "CHECKPOINT_MINUTES", "BACKUP_DIR", "BACKUP_MINUTES", "BACKUP_KEEP",
          "BACKUP_MAX_AGE_HOURS", "TRUSTED_PROXIES", "HTTPS", "HSTS_SECONDS", "METRICS_TOKEN",
-         "OUTBOX_ALERT", "LOG_LEVEL", "LOG_FORMAT")
+         "OUTBOX_ALERT", "LOG_LEVEL", "LOG_FORMAT", "MAILBOXES", "OCR_SECONDS",
+         "INSTALLATION_NAME")
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,12 @@ class Settings:
     api_token_hours: float = 12.0  # SANCHIKA_TOKEN_HOURS: an API token's life
     idle_minutes: float = 30.0  # SANCHIKA_IDLE_MINUTES: a web session ends after this idle
     session_hours: float = 12.0  # SANCHIKA_SESSION_HOURS: and after this in any case
+    mailboxes_file: Path | None = None  # SANCHIKA_MAILBOXES: e-mail diarisation (TOML)
+    ocr_seconds: float = 10.0  # SANCHIKA_OCR_SECONDS: how often stored PDFs are read; 0 off
+    installation_name: str = "sanchika"  # SANCHIKA_INSTALLATION_NAME: name partners know
+    # SANCHIKA_REVIEW_SCHEDULE: when the weekly review goes out, e.g. "mon 09:30" (office
+    # time, IST); "off" turns it off
+    review_schedule: str = "mon 09:30"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -81,6 +88,10 @@ class Settings:
             api_token_hours=_number(raw, "TOKEN_HOURS", 12.0),
             idle_minutes=_number(raw, "IDLE_MINUTES", 30.0),
             session_hours=_number(raw, "SESSION_HOURS", 12.0),
+            mailboxes_file=Path(raw["MAILBOXES"]).resolve() if raw.get("MAILBOXES") else None,
+            ocr_seconds=_number(raw, "OCR_SECONDS", 10.0, zero_allowed=True),
+            installation_name=(raw.get("INSTALLATION_NAME") or "sanchika").strip(),
+            review_schedule=raw.get("REVIEW_SCHEDULE") or "mon 09:30",
         )
 
 

@@ -6,13 +6,11 @@ from __future__ import annotations
 import os
 import socket
 import threading
-import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import requests
+from flask import Flask
 from sqlalchemy import create_engine, make_url, select, text
 
 import handlers
@@ -20,15 +18,22 @@ from engine.app import Sanchika
 from engine.config import Settings
 from engine.ops.demo import create_demo
 from engine.store.models import User
+from tests.clients import PASSWORD, AppClient, HttpClient
+from tests.clock import Clock
+from tests.dbtemplates import Templates
 
 PG_URL = os.environ.get("SANCHIKA_TEST_DATABASE_URL")
-PASSWORD = "demo-pass-1"
+# Test-only: one PBKDF2 round instead of scrypt (engine/domain/org.py). Set before any user
+# is made, and inherited by the `sanchika` processes some tests start.
+os.environ["SANCHIKA_TEST_CHEAP_HASH"] = "1"
+DEMO_COPIED = pytest.StashKey[bool]()
 
 
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[str | None]:
     """A database of this test run's own on the PostgreSQL server, so concurrent runs
-    (two checkouts, CI and a developer) never wipe each other's tables."""
+    (two checkouts, CI and a developer, xdist workers) never wipe each other's; the
+    templates and per-test databases are named after it."""
     if not PG_URL:
         yield None
         return
@@ -44,37 +49,48 @@ def pg_database() -> Iterator[str | None]:
     admin.dispose()
 
 
-def database_url(tmp_path: Path, pg_url: str | None) -> str:
-    if pg_url:
-        engine = create_engine(pg_url)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-        return pg_url
-    return f"sqlite:///{tmp_path / 'sanchika.db'}"
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory: pytest.TempPathFactory, pg_database: str | None
+              ) -> Iterator[Templates]:
+    """The migrated and the demo-filled database, built once, copied per test."""
+    made = Templates(tmp_path_factory.mktemp("templates"), pg_database, PASSWORD)
+    yield made
+    made.close()
 
 
 @pytest.fixture
-def settings(tmp_path: Path, pg_database: str | None) -> Settings:
-    return Settings.from_env({
+def settings(request: pytest.FixtureRequest, tmp_path: Path, templates: Templates
+             ) -> Iterator[Settings]:
+    """A test's settings. Its database is created by `service` (a copy of a template);
+    a test that uses the settings alone gets an empty database."""
+    url = templates.new_url(tmp_path)
+    if "service" not in request.fixturenames:
+        templates.create_empty(url)
+    yield Settings.from_env({
         "SANCHIKA_DATA_DIR": str(tmp_path / "data"),
-        "SANCHIKA_DATABASE_URL": database_url(tmp_path, pg_database),
+        "SANCHIKA_DATABASE_URL": url,
         "SANCHIKA_SECRET_KEY": "test-secret",
     })
+    templates.drop(url)
 
 
 @pytest.fixture
-def service(settings: Settings) -> Iterator[Sanchika]:
+def service(request: pytest.FixtureRequest, settings: Settings, templates: Templates
+            ) -> Iterator[Sanchika]:
+    """The facade on a migrated database with the shipped processes deployed (what
+    `Sanchika.init()` makes); with the demo organisation in it when the test uses `demo`."""
+    with_demo = "demo" in request.fixturenames
+    templates.copy("demo" if with_demo else "schema", settings)
+    request.node.stash[DEMO_COPIED] = with_demo
     app = Sanchika(settings, handlers.registry)
-    app.init()
     yield app
     app.db.dispose()
 
 
 @pytest.fixture
-def demo(service: Sanchika) -> Sanchika:
-    create_demo(service, PASSWORD)
+def demo(request: pytest.FixtureRequest, service: Sanchika) -> Sanchika:
+    if not request.node.stash.get(DEMO_COPIED, False):  # asked for late (getfixturevalue)
+        create_demo(service, PASSWORD)
     return service
 
 
@@ -88,36 +104,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-class Client:
-    """A real HTTP client against the running server, one bearer token per user."""
-
-    def __init__(self, base: str):
-        self.base = base
-        self.tokens: dict[str, str] = {}
-
-    def login(self, username: str, password: str = PASSWORD) -> str:
-        r = requests.post(f"{self.base}/api/v1/auth/token",
-                          json={"username": username, "password": password}, timeout=10)
-        assert r.status_code == 200, r.text
-        self.tokens[username] = r.json()["token"]
-        return self.tokens[username]
-
-    def call(self, method: str, path: str, user: str | None = None, **kwargs) -> requests.Response:
-        headers = kwargs.pop("headers", {})
-        if user is not None:
-            if user not in self.tokens:
-                self.login(user)
-            headers["Authorization"] = f"Bearer {self.tokens[user]}"
-        return requests.request(method, f"{self.base}/api/v1{path}", headers=headers,
-                                timeout=30, **kwargs)
-
-    def get(self, path: str, user: str | None = None, **kw) -> requests.Response:
-        return self.call("GET", path, user, **kw)
-
-    def post(self, path: str, user: str | None = None, **kw) -> requests.Response:
-        return self.call("POST", path, user, **kw)
 
 
 @pytest.fixture
@@ -145,14 +131,28 @@ def server(demo: Sanchika) -> Iterator[str]:
 
 
 @pytest.fixture
-def api(server: str) -> Client:
-    return Client(server)
+def web_app(demo: Sanchika) -> Flask:
+    from web.app import create_app
+
+    return create_app(demo.settings, demo)
+
+
+@pytest.fixture
+def api(web_app: Flask) -> AppClient:
+    """The JSON API in-process (Flask's test client): what the API tests use."""
+    return AppClient(web_app)
+
+
+@pytest.fixture
+def http_api(server: str) -> HttpClient:
+    """The JSON API over a real socket (waitress): for the few end-to-end tests."""
+    return HttpClient(server)
 
 
 @pytest.fixture
 def quick(demo: Sanchika) -> Iterator[Sanchika]:
-    """Every time limit is one second (SANCHIKA_SLA_DEFAULT). The demo is made with the
-    normal limits first, so a slow machine cannot make its sample items overdue."""
+    """Every time limit is one second (SANCHIKA_SLA_DEFAULT); tests move the `clock` past
+    it. The demo keeps its normal limits, so its sample items are never overdue."""
     fast = Settings(**{**demo.settings.__dict__, "sla_default": "PT1S"})
     app = Sanchika(fast, handlers.registry)
     with app.db.reader() as s:  # parse the processes now, not inside the timed second
@@ -162,8 +162,9 @@ def quick(demo: Sanchika) -> Iterator[Sanchika]:
     app.db.dispose()
 
 
-def wait_until_due(app: Sanchika, user: User, file_id: int) -> None:
-    """Sleep until the user's task on the file is past its due time (a little after)."""
-    task = next(t for t in app.inbox(user) if t.get("file_id") == file_id)
-    due = datetime.fromisoformat(task["due_at"])
-    time.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()) + 0.2)
+@pytest.fixture
+def clock() -> Iterator[Clock]:
+    """Time stands still for the test until it calls clock.advance(...) (tests/clock.py)."""
+    running = Clock().start()
+    yield running
+    running.stop()

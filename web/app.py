@@ -10,8 +10,12 @@ from engine.config import Settings
 from engine.ops.metrics import Metrics
 from web import errors
 from web.api import dak as api_dak
+from web.api import email_dak as api_email_dak
+from web.api import exchange as api_exchange
+from web.api import ocr as api_ocr
 from web.api import people as api_people
 from web.api import responses
+from web.api.admin import blp as admin_blp
 from web.api.audit import blp as audit_blp
 from web.api.core import blp
 from web.api.files import blp as files_blp
@@ -52,6 +56,10 @@ def create_app(settings: Settings | None = None, service: Sanchika | None = None
     api.register_blueprint(files_blp)
     api.register_blueprint(sla_blp)
     api.register_blueprint(health_blp)
+    api.register_blueprint(api_email_dak.blp)
+    api.register_blueprint(api_ocr.blp)
+    api.register_blueprint(api_exchange.blp)
+    api.register_blueprint(admin_blp)
     responses.document(api)
     errors.register(app)
     init_ui(app, service)

@@ -132,11 +132,17 @@ def _init_sessions(app: Flask, service: Sanchika) -> None:
 
 def init_ui(app: Flask, service: Sanchika) -> None:
     from web.pages import account as pages_account
+    from web.pages import admin as pages_admin
     from web.pages import auth as pages_auth
     from web.pages import dashboard as pages_dashboard
     from web.pages import designer as pages_designer
     from web.pages import desk as pages_desk
+    from web.pages import email_dak as pages_email_dak
+    from web.pages import exchange as pages_exchange
+    from web.pages import monitor as pages_monitor
+    from web.pages import ocr as pages_ocr
     from web.pages import registers as pages_registers
+    from web.pages import review as pages_review
     from web.pages import search as pages_search
     from web.pages import track as pages_track
     from web.pages import work as pages_work
@@ -158,7 +164,9 @@ def init_ui(app: Flask, service: Sanchika) -> None:
     _init_sessions(app, service)
 
     for module in (pages_auth, pages_desk, pages_search, pages_track, pages_designer,
-                   pages_dashboard, pages_work, pages_account, pages_registers):
+                   pages_dashboard, pages_work, pages_account, pages_registers,
+                   pages_email_dak, pages_ocr, pages_exchange, pages_admin, pages_monitor,
+                   pages_review):
         app.register_blueprint(module.bp)
 
     def _unread() -> int:

@@ -19,6 +19,7 @@ from engine.commands.people import audit
 from engine.domain import files as files_mod
 from engine.domain import org, receipts, visibility
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.ocr import text as ocr_text
 from engine.read import views
 from engine.search import index as search_index
 from engine.store.access_models import AccessGrant
@@ -167,5 +168,9 @@ class AccessServices(CommandRunner):
             raise InvalidInput("q: give a word or a number to search for")
         limit = min(max(int(limit), 1), 200)
         with self.db.reader() as s:
-            return [search_index.result_row(d, q)
+            rows = [search_index.result_row(d, q)
                     for d in search_index.matching(s, actor, q, kind, limit)]
+            for row in rows:  # a hit in a scanned letter: its page and line
+                row.update(ocr_text.locate(s, row["kind"], row["id"],
+                                           search_index.words(q)) or {})
+            return rows

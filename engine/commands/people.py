@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from engine.commands.executor import CommandRunner
 from engine.domain import contact, org
+from engine.domain.offices import MONITOR_SCOPES, by_code
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.read import views
 from engine.store.access_models import AdditionalCharge, AuditEntry
@@ -23,7 +24,6 @@ from engine.store.models import Department, Post, Section, User, utcnow
 if TYPE_CHECKING:
     from engine.store.db import Database
 
-MONITOR_SCOPES = ("department", "section")
 
 
 def audit(s: Session, actor: User, kind: str, subject: str, data: dict[str, Any]) -> None:
@@ -80,11 +80,18 @@ class PeopleServices(CommandRunner):
         with self.command() as s:
             dept = org.ensure_department(s, fields["department"],
                                          fields.get("department_name") or fields["department"])
+            office = by_code(s, fields["office"]) if fields.get("office") else None
+            if office is not None and office.department_id != dept.id:
+                raise InvalidInput(f"office: {office.code} belongs to another department")
+            if dept.retired_at is not None:
+                raise InvalidInput(f"department: {dept.code} is retired")
             section = org.ensure_section(s, dept, fields["code"], fields.get("name") or
                                          fields["code"])
+            if office is not None and section.office_id is None:
+                section.office_id = office.id
             audit(s, actor, "section_created", f"{dept.code}/{section.code}", dict(fields))
             return {"id": section.id, "department": dept.code, "code": section.code,
-                    "name": section.name}
+                    "name": section.name, "office": office.code if office else None}
 
     def create_post(self, actor: User, fields: dict[str, Any]) -> dict[str, Any]:
         org.require_role(actor, "admin")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
@@ -62,8 +63,23 @@ def _load_charges(session: Session) -> dict[int, list[tuple[int, date, date]]]:
     return found
 
 
+# Production hashes passwords with scrypt (werkzeug's default). Only the test suite sets
+# SANCHIKA_TEST_CHEAP_HASH=1: one PBKDF2 round, so its thousands of sign-ins and demo users
+# cost microseconds. Stored hashes name their method, so either kind always verifies.
+STRONG_HASH = "scrypt"
+CHEAP_TEST_HASH = "pbkdf2:sha256:1"
+
+
+def password_method() -> str:
+    return CHEAP_TEST_HASH if os.environ.get("SANCHIKA_TEST_CHEAP_HASH") == "1" else STRONG_HASH
+
+
 def hash_password(password: str) -> str:
-    return generate_password_hash(password)
+    return generate_password_hash(password, method=password_method())
+
+
+def check_password(stored: str, password: str) -> bool:
+    return check_password_hash(stored, password)
 
 
 def authenticate(session: Session, username: str, password: str) -> User:
@@ -77,7 +93,7 @@ def authenticate(session: Session, username: str, password: str) -> User:
 
 @lru_cache(maxsize=1)
 def _dummy_hash() -> str:
-    return generate_password_hash("not-a-real-password")
+    return hash_password("not-a-real-password")
 
 
 def user_by_username(session: Session, username: str) -> User:

@@ -109,6 +109,26 @@ def upload_name(filename: str | None) -> str:
     return name or "document.pdf"
 
 
+def store_bytes(data_dir: Path, data: bytes) -> str:
+    """Store any bytes by content (a mail, an attachment that is not a PDF) without a
+    `documents` row; returns the SHA-256 to read them back with `read_bytes`."""
+    sha256 = hashlib.sha256(data).hexdigest()
+    _write_once(path_for(data_dir, sha256), data)
+    return sha256
+
+
+def read_bytes(data_dir: Path, sha256: str) -> bytes:
+    """Bytes stored by `store_bytes` (or `store_pdf`), checked against their hash."""
+    path = path_for(data_dir, sha256)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise StoredFileAltered(f"stored file {sha256} is missing") from None
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise StoredFileAltered(f"stored file {sha256} no longer matches its hash")
+    return data
+
+
 def read(data_dir: Path, document: Document) -> bytes:
     """The stored bytes, after checking they still hash to the recorded value."""
     path = path_for(data_dir, document.sha256)

@@ -7,8 +7,11 @@ history) and for lists (find, search): both go through the SQL clauses below.
   held, created, diarised, sent or was sent: the item's *chain*. A receipt put up in a file
   is also read by the file's chain; a copy of a receipt is its own receipt, so its
   recipient reads the copy and its sender reads it through the movement.
-- A monitoring post (posts.monitors = 'department' or 'section', e.g. a Collector) reads
-  everything in that subtree, read-only: it holds no tasks for those items, so it cannot act.
+- A monitoring post (posts.monitors = 'department', 'section', 'office' or 'state', e.g. a
+  Collector or a divisional commissioner) reads everything of the sections in that scope
+  (an office scope covers the offices under it, engine/domain/offices.py) and everything
+  held now by a post of those sections (a file sent in from another office), read-only:
+  it holds no tasks for those items, so it cannot act.
 - Grading: Normal as above. Confidential: the chain, and monitoring posts only when their
   rank is at least CONFIDENTIAL_MONITOR_RANK (Deputy Secretary). Secret: the chain only,
   never a monitoring post.
@@ -26,10 +29,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, SQLColumnExpression, and_, exists, false, or_, select, true
 from sqlalchemy.orm import Session
 
+from engine.domain import offices
 from engine.domain.org import acting_post_ids
 from engine.errors import Forbidden
 from engine.store.access_models import AccessGrant
-from engine.store.models import File, Movement, Post, Receipt, Section, User, utcnow
+from engine.store.models import File, Movement, Post, Receipt, User, utcnow
 
 READ_ALL_ROLES = ("auditor", "admin")
 CONFIDENTIAL_MONITOR_RANK = 4
@@ -49,18 +53,13 @@ def _grading_allows(grading: SQLColumnExpression[Any] | None, rank: int) -> Colu
 
 def _monitor_scopes(session: Session, posts: list[int]) -> list[tuple[list[int], int]]:
     """(section ids, rank) for each monitoring post among the actor's posts."""
-    scopes = []
-    for post in session.scalars(select(Post).where(Post.id.in_(posts),
-                                                   Post.monitors.is_not(None))):
-        if post.monitors == "department":
-            dept = session.scalar(select(Section.department_id)
-                                  .where(Section.id == post.section_id))
-            sections = list(session.scalars(select(Section.id)
-                                             .where(Section.department_id == dept)))
-        else:
-            sections = [post.section_id]
-        scopes.append((sections, post.rank))
-    return scopes
+    return [(offices.monitor_sections(session, post), post.rank)
+            for post in session.scalars(select(Post).where(Post.id.in_(posts),
+                                                           Post.monitors.is_not(None)))]
+
+
+def _held_in(sections: list[int]) -> Any:
+    return select(Post.id).where(Post.section_id.in_(sections))
 
 
 def _granted(actor: User, column: SQLColumnExpression[Any],
@@ -93,7 +92,9 @@ def file_clause(session: Session, actor: User, at: datetime | None = None
     grading = getattr(File, "grading", None)
     parts = [file_chain(posts), _granted(actor, AccessGrant.file_id, File.id, at)]
     for sections, rank in _monitor_scopes(session, posts):
-        parts.append(and_(File.section_id.in_(sections), _grading_allows(grading, rank)))
+        parts.append(and_(or_(File.section_id.in_(sections),
+                              File.holder_post_id.in_(_held_in(sections))),
+                          _grading_allows(grading, rank)))
     return or_(*parts)
 
 
@@ -115,7 +116,8 @@ def receipt_clause(session: Session, actor: User, at: datetime | None = None
                          Receipt.diarised_post_id.in_(posts),
                          _moved_through(Movement.receipt_id, Receipt.id, posts)))
     for sections, rank in _monitor_scopes(session, posts):
-        parts.append(and_(Receipt.section_id.in_(sections),
+        parts.append(and_(or_(Receipt.section_id.in_(sections),
+                              Receipt.holder_post_id.in_(_held_in(sections))),
                           _grading_allows(Receipt.grading, rank)))
     return or_(*parts)
 

@@ -55,6 +55,7 @@ from typing import IO, Any
 from sqlalchemy import func, or_, select, update
 
 from engine.config import Settings
+from engine.notify import attachments
 from engine.store.db import Database, rows_changed
 from engine.store.models import OutboxMessage, utcnow
 
@@ -388,6 +389,9 @@ class Deliverer:
         email["Message-ID"] = f"<{msg.id}.{_stable_id(msg.event_key)}@{MESSAGE_ID_DOMAIN}>"
         email["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
         email.set_content(msg.body)
+        for name, content_type, data in attachments.of_message(self.db, msg.id):
+            maintype, _, subtype = content_type.partition("/")
+            email.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
         return email
 
     def _send_email(self, msg: Claimed, recipient: str) -> None:

@@ -45,6 +45,9 @@ def notify_each(session: Session, event_key: str, messages: list[tuple[User, str
             for channel, recipient in channels_for(user, off.get(user.id, frozenset()))}
     if not rows:
         return
+    # every queued row has the same columns (one executemany): the extra ones default to NULL
+    columns = {"item_kind": None, "item_id": None, "message_key": None, "params": None,
+               **(extra or {})}
     ctx = session.info.get(COMMAND_CONTEXT)
     if ctx is not None:
         # queued: one INSERT ... ON CONFLICT (event_key) DO NOTHING when the command ends
@@ -54,7 +57,7 @@ def notify_each(session: Session, event_key: str, messages: list[tuple[User, str
                             "recipient": recipient, "subject": subject, "body": body,
                             # in-app messages are "delivered" by being readable in the API
                             "status": "sent" if channel == "app" else "pending",
-                            "attempts": 0, "created_at": now})
+                            "attempts": 0, "created_at": now, **columns})
         return
     # Outside a command: rows written earlier in this transaction count too.
     existing = {o.event_key for o in session.new if isinstance(o, OutboxMessage)}

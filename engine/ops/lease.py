@@ -15,6 +15,7 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy import case, or_, update
@@ -40,8 +41,10 @@ def _pid_gone(pid: int) -> bool:
 
 
 class Lease:
-    def __init__(self, db: Database, name: str = "timers", ttl: float = 5.0):
+    def __init__(self, db: Database, name: str = "timers", ttl: float = 5.0,
+                 monotonic: Callable[[], float] = time.monotonic):
         self.db = db
+        self._monotonic = monotonic  # injectable, so tests move time instead of sleeping
         self.name = name
         self.ttl = timedelta(seconds=ttl)
         self.host = socket.gethostname()
@@ -51,11 +54,11 @@ class Lease:
     @property
     def held(self) -> bool:
         """True while our last successful renewal is younger than the ttl."""
-        return time.monotonic() < self._valid_until
+        return self._monotonic() < self._valid_until
 
     def acquire(self) -> bool:
         """Take or renew the lease; True if we hold it now."""
-        started = time.monotonic()
+        started = self._monotonic()
         try:
             got = self._try()
         except Conflict:  # another process inserted the row first

@@ -30,7 +30,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from engine.app import Sanchika
 from engine.errors import Conflict
-from engine.ops import alerts, backup_schedule
+from engine.exchange import schedule as exchange_schedule
+from engine.intake import schedule as intake_schedule
+from engine.ocr import schedule as ocr_schedule
+from engine.ops import alerts, backup_schedule, review_schedule
 from engine.ops.lease import Lease
 
 log = logging.getLogger(__name__)
@@ -81,6 +84,11 @@ class TimerScheduler:
         self._jobs: BackgroundScheduler | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._keep, name="sanchika-lease", daemon=True)
+
+    @property
+    def stopping(self) -> bool:
+        """Shutting down: long jobs (reading scans) stop at their next safe point."""
+        return self._stop.is_set()
 
     @property
     def active(self) -> bool:
@@ -157,6 +165,10 @@ class TimerScheduler:
             jobs.remove_job(CHECKPOINT_JOB)
         backup_schedule.install(jobs, self.app.settings)
         alerts.install(jobs, self.app.settings, self.app.db)
+        intake_schedule.install(jobs, self.app, self.key)  # mailboxes, if configured
+        ocr_schedule.install(jobs, self.app, self.key)  # reading scanned PDFs
+        exchange_schedule.install(jobs, self.app, self.key)  # packages for partners
+        review_schedule.install(jobs, self.app)  # the weekly review
 
     def _stop_jobs(self, wait: bool) -> None:
         jobs, self._jobs = self._jobs, None

@@ -39,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from engine.domain import visibility
+from engine.ocr import text as ocr_text
 from engine.store.access_models import SearchDoc
 from engine.store.db import rows_changed
 from engine.store.models import File, Note, Receipt, User
@@ -74,25 +75,29 @@ def green_notes() -> ColumnElement:
 # ------------------------------------------------------------------ documents
 
 
-def _file_docs(conn: Connection | Session, ids: Iterable[int] | None) -> Iterator[dict[str, Any]]:
+def _file_docs(conn: Connection | Session, ids: Iterable[int] | None, scans: bool = True
+               ) -> Iterator[dict[str, Any]]:
     query = select(File.id, File.file_no, File.subject)
     if ids is not None:
         query = query.where(File.id.in_(list(ids)))
     for file_id, number, subject in conn.execute(query).all():
         notes = conn.execute(select(Note.text).where(Note.file_id == file_id, green_notes())
                              .order_by(Note.para_no, Note.id)).scalars().all()
-        body = "\n".join(notes)
+        scanned = ocr_text.text_for(conn, "file", file_id) if scans else ""
+        body = "\n".join([*notes, scanned]).strip()
         yield _doc("file", file_id, number, subject, None, body, [])
 
 
-def _receipt_docs(conn: Connection | Session, ids: Iterable[int] | None
+def _receipt_docs(conn: Connection | Session, ids: Iterable[int] | None, scans: bool = True
                   ) -> Iterator[dict[str, Any]]:
     query = select(Receipt.id, Receipt.diary_no, Receipt.subject, Receipt.sender,
                    Receipt.letter_ref, Receipt.ack_no)
     if ids is not None:
         query = query.where(Receipt.id.in_(list(ids)))
     for rid, number, subject, sender, letter_ref, ack_no in conn.execute(query).all():
-        yield _doc("receipt", rid, number, subject, sender, "", [letter_ref, ack_no])
+        # the scanned letter's own words (its text layer or OCR), once it has been read
+        scanned = ocr_text.text_for(conn, "receipt", rid) if scans else ""
+        yield _doc("receipt", rid, number, subject, sender, scanned, [letter_ref, ack_no])
 
 
 def _doc(kind: str, item_id: int, number: str, subject: str, sender: str | None, body: str,
@@ -103,9 +108,10 @@ def _doc(kind: str, item_id: int, number: str, subject: str, sender: str | None,
 
 
 def document_rows(conn: Connection) -> Iterator[dict[str, Any]]:
-    """Every document, for building the index from scratch (the migration uses this)."""
-    yield from _file_docs(conn, None)
-    yield from _receipt_docs(conn, None)
+    """Every document, for building the index from scratch (the migration uses this,
+    before the recognised-text tables exist; the OCR job re-indexes what it reads)."""
+    yield from _file_docs(conn, None, scans=False)
+    yield from _receipt_docs(conn, None, scans=False)
 
 
 def reindex(session: Session, kind: str, ids: Iterable[int]) -> None:

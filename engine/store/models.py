@@ -60,6 +60,8 @@ class Department(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # a retired department keeps its records; nothing new is created in it
+    retired_at: Mapped[datetime | None]
 
 
 class Section(Base):
@@ -69,6 +71,9 @@ class Section(Base):
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
     code: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(200))
+    # the office the section works in (engine/store/admin_models.py); NULL: the
+    # department's secretariat, as before offices existed
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"), index=True)
     department: Mapped[Department] = relationship()
 
 
@@ -84,8 +89,9 @@ class Post(Base):
     can_approve: Mapped[bool] = mapped_column(Boolean, default=False)
     # 1 dealing hand, 2 section officer, 3 under secretary, 4 deputy, 5 joint, 6 secretary
     rank: Mapped[int] = mapped_column(Integer, default=1)
-    # A monitoring post (e.g. a Collector) reads everything in its 'department' or
-    # 'section' read-only (engine/domain/visibility.py); NULL for ordinary posts.
+    # A monitoring post (e.g. a Collector) reads everything in its 'department',
+    # 'section', 'office' (its office and the offices under it) or the whole 'state',
+    # read-only (engine/domain/visibility.py); NULL for ordinary posts.
     monitors: Mapped[str | None] = mapped_column(String(16))
     section: Mapped[Section] = relationship()
 
@@ -166,6 +172,8 @@ class OpenTask(Base):
         Index("ix_open_tasks_inbox", "post_id", "due_at",
               sqlite_where=text("closed_at IS NULL"), postgresql_where=text("closed_at IS NULL")),
         UniqueConstraint("instance_id", "task_uuid"),
+        # the inbox pages by post, open state and arrival (migration 0012)
+        Index("ix_open_tasks_post_open", "post_id", "closed_at", "received_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
@@ -229,7 +237,9 @@ class OutboxMessage(Base):
 
     __tablename__ = "outbox"
     # The worker's query: pending rows that are due, and 'sending' rows whose lease ran out.
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    # A user's notifications by channel, newest first (migration 0012).
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),
+                      Index("ix_outbox_user_channel", "user_id", "channel", "id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     event_key: Mapped[str] = mapped_column(String(200), unique=True)
     channel: Mapped[str] = mapped_column(String(16))  # email | sms | app
@@ -273,6 +283,8 @@ class Document(Base):
 
 class Receipt(Base):
     __tablename__ = "receipts"
+    # the unique index migration 0006 made (an index, not a table constraint: same rule)
+    __table_args__ = (Index("uq_receipts_ack_no", "ack_no", unique=True),)
     id: Mapped[int] = mapped_column(primary_key=True)
     diary_no: Mapped[str] = mapped_column(String(64), unique=True)
     section_id: Mapped[int] = mapped_column(ForeignKey("sections.id"))
@@ -300,7 +312,7 @@ class Receipt(Base):
     # electronic (carries its scan) | physical (the paper is tracked, not scanned)
     form: Mapped[str] = mapped_column(String(16), default="physical",
                                       server_default="physical")
-    ack_no: Mapped[str | None] = mapped_column(String(64), unique=True)
+    ack_no: Mapped[str | None] = mapped_column(String(64))  # unique: uq_receipts_ack_no
     # where the paper of a physical receipt is now
     paper_location: Mapped[str | None] = mapped_column(String(200))
     # a copy sent along with a forward, and the receipt a new one was diarised from
@@ -374,6 +386,8 @@ class Movement(Base):
     """One send of a file or receipt from one post to another."""
 
     __tablename__ = "movements"
+    # the sent view: what a post sent, newest first (migration 0012)
+    __table_args__ = (Index("ix_movements_from_post", "from_post_id", "sent_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     file_id: Mapped[int | None] = mapped_column(ForeignKey("files.id"), index=True)
     receipt_id: Mapped[int | None] = mapped_column(ForeignKey("receipts.id"), index=True)
@@ -391,13 +405,18 @@ class Movement(Base):
 # Tables of the people/access/search area, the audit tables and those of the web sign-in
 # (sign-ins, failed-attempt throttle) live in their own modules; importing them here puts
 # them in Base.metadata for Alembic and create_all.
-# The officer's desk: user settings (channels, session generation) and read marks.
+# The officer's desk: user settings (channels, session generation) and read marks; the
+# administrator's office: offices, password-reset codes, weekly reviews.
 from engine.store import (  # noqa: E402, F401
     access_models,
+    admin_models,
     audit_models,
     desk_models,
     web_models,
 )
+
+# The exchange between installations (partners, outgoing and received packages).
+from engine.store.exchange_models import ExchangeIn, ExchangeOut, Partner  # noqa: E402,F401
 
 # Tables of files in depth (subject heads, yellow notes, drafts, dispatch, links, scans):
 # imported here so Base.metadata knows them wherever models is imported.
@@ -410,6 +429,12 @@ from engine.store.file_models import (  # noqa: E402,F401
     SubjectHead,
     YellowNote,
 )
+
+# E-mail diarisation (mailbox cursors, taken mails and their attachments).
+from engine.store.intake_models import EmailAttachment, EmailReceipt, MailboxCursor  # noqa: E402,F401
+
+# Recognised text of stored PDFs (text layer or OCR), per page, and the reading's progress.
+from engine.store.ocr_models import DocumentPage, DocumentText  # noqa: E402,F401
 
 # SLA rules, the working calendar and the scheduler lease live in their own module.
 from engine.store.sla_models import Holiday, SchedulerLease, SlaRule, WorkCalendar  # noqa: E402,F401

@@ -12,11 +12,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from engine.audit.export import check
 from engine.audit.signing import payload
-
-
-def task_for(api, user, file_id):
-    tasks = api.get("/tasks", user).json()
-    return next(t for t in tasks if t.get("file_id") == file_id)
+from tests.flow import task_for
 
 
 def approved(api):
@@ -27,10 +23,10 @@ def approved(api):
                                           "receipt_id": r.json()["id"]}).json()
     assert api.post(f"/files/{f['id']}/notes", "clerk",
                     json={"text": "नियमानुसार प्रस्ताव।"}).status_code == 201
-    r = api.post(f"/tasks/{task_for(api, 'clerk', f['id'])['id']}", "clerk",
+    r = api.post(f"/tasks/{task_for(api, 'clerk', file_id=f['id'])['id']}", "clerk",
                  json={"action": "submit", "to": "ds"})
     assert r.status_code == 200, r.text
-    r = api.post(f"/tasks/{task_for(api, 'ds', f['id'])['id']}", "ds",
+    r = api.post(f"/tasks/{task_for(api, 'ds', file_id=f['id'])['id']}", "ds",
                  json={"action": "approve", "remark": "Approved."})
     assert r.status_code == 200, r.text
     return f, r

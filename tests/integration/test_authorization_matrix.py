@@ -241,7 +241,39 @@ OPERATIONS: dict[str, Callable[[Scenario], Request]] = {
         "unit": "working_days"}}),
     "DELETE /admin/sla-rules/{rule}": lambda sc: (
         "DELETE", f"/admin/sla-rules/{_rule(sc)}", {}),
+    "POST /admin/departments": lambda sc: ("POST", "/admin/departments", {"json": {
+        "code": f"MXD{next(_unique)}", "name": "Matrix department"}}),
+    "POST /admin/departments/{dept}/retire": lambda sc: (
+        "POST", f"/admin/departments/{_department(sc)}/retire", {}),
+    "POST /admin/offices": lambda sc: ("POST", "/admin/offices", {"json": {
+        "code": f"MXO{next(_unique)}", "name": "Matrix office", "kind": "directorate",
+        "department": "GAD"}}),
+    "POST /admin/offices/{office}/retire": lambda sc: (
+        "POST", f"/admin/offices/{_office(sc)}/retire", {}),
+    "POST /admin/users/{user}/reactivate": lambda sc: (
+        "POST", f"/admin/users/{_inactive_user(sc)}/reactivate", {}),
+    "POST /admin/users/{user}/reset-code": lambda sc: (
+        "POST", f"/admin/users/{sc.once('user', lambda: _postless_user(sc))}/reset-code", {}),
 }
+
+
+def _department(sc: Scenario) -> str:
+    return sc.once("dept", lambda: sc.app.create_department(
+        sc.u["admin"], {"code": f"MXR{next(_unique)}", "name": "To retire"})["code"])
+
+
+def _office(sc: Scenario) -> str:
+    return sc.once("office", lambda: sc.app.create_office(sc.u["admin"], {
+        "code": f"MXQ{next(_unique)}", "name": "To retire", "kind": "directorate",
+        "department": "GAD"})["code"])
+
+
+def _inactive_user(sc: Scenario) -> str:
+    def make() -> str:
+        name = _postless_user(sc)
+        sc.app.deactivate_user(sc.u["admin"], name)
+        return name
+    return sc.once("inactive", make)
 
 
 

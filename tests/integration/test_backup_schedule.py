@@ -9,8 +9,6 @@ import json
 import time
 from datetime import timedelta
 
-import pytest
-
 import handlers
 from engine.app import Sanchika
 from engine.config import Settings
@@ -22,18 +20,6 @@ from tests.backup_fixtures import restore_target  # noqa: F401  (the `target` fi
 def shipping(settings: Settings, dest, keep: int = 2, minutes: float = 15.0) -> Settings:
     return dataclasses.replace(settings, backup_dir=dest, backup_keep=keep,
                                backup_minutes=minutes)
-
-
-def test_settings_from_environment(tmp_path):
-    env = {"SANCHIKA_DATA_DIR": str(tmp_path / "d"), "SANCHIKA_SECRET_KEY": "k"}
-    plain = Settings.from_env(env)
-    assert plain.backup_dir is None and plain.backup_minutes == 15
-    ship = Settings.from_env({**env, "SANCHIKA_BACKUP_DIR": str(tmp_path / "b"),
-                              "SANCHIKA_BACKUP_MINUTES": "5", "SANCHIKA_BACKUP_KEEP": "3"})
-    assert (ship.backup_dir, ship.backup_minutes, ship.backup_keep) == (tmp_path / "b", 5, 3)
-    for bad in ("0", "-1", "soon"):
-        with pytest.raises(ValueError, match="SANCHIKA_BACKUP_MINUTES"):
-            Settings.from_env({**env, "SANCHIKA_BACKUP_MINUTES": bad})
 
 
 def test_job_ships_verifiable_snapshots_and_prunes(demo, target, tmp_path):

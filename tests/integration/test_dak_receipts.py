@@ -135,7 +135,7 @@ def test_paper_of_a_physical_receipt_is_tracked(api):
     assert [m["paper_location"] for m in view["movements"]] == [
         "In the SO's dak pad", "sent to Under Secretary, Establishment"]
     assert view["paper_location"] == "sent to Under Secretary, Establishment"
-    file = open_file(api, "us")
+    file = open_file(api, "us", subject="Leave rules", head="11013")
     act(api, "us", task_for(api, "us", receipt_id=receipt["id"])["id"],
         action="put_in_file", file_id=file["id"])
     assert api.get(f"/receipts/{receipt['id']}", "us").json()["paper_location"] == \

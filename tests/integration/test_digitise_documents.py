@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from engine.domain import org
-from tests.integration.files_helpers import act, error, new_file
+from tests.flow import act_on_file, error, open_file
 from tests.pdfs import make_pdf
 
 
@@ -14,7 +14,7 @@ def pdf_part(field: str, title: str, pages: int = 1):
 
 
 def test_digitise_existing_physical_file_keeps_number(api, demo):
-    paper = new_file(api, subject="Old pension case", kind="physical")
+    paper = open_file(api, subject="Old pension case", kind="physical")
     assert paper["kind"] == "physical"
     sheets = make_pdf("note sheets 1-12", pages=3)
     letter = make_pdf("letter from AG")
@@ -53,7 +53,7 @@ def test_digitise_unregistered_paper_file_by_number(api):
     assert f["kind"] == "electronic" and len(f["documents"]) == 2
     assert len(f["correspondence"]) == 2
     assert f["holder"]["code"] == "GAD-EST-DA"
-    act(api, "clerk", f["id"], action="forward", to="so")  # it moves like any e-file
+    act_on_file(api, "clerk", f["id"], action="forward", to="so")  # it moves like any e-file
     # a new file of that head and year does not take serial 7
     r = api.post("/files/digitise", "clerk",
                  data={"file_no": "GAD/EST/11011/3/2019", "subject": "Older"},
@@ -62,7 +62,7 @@ def test_digitise_unregistered_paper_file_by_number(api):
 
 
 def test_digitise_refusals_change_nothing(api, demo):
-    paper = new_file(api, subject="Paper", kind="physical")
+    paper = open_file(api, subject="Paper", kind="physical")
     msg = error(api.post("/files/digitise", "clerk", data={"file_id": paper["id"]},
                          files=[("note_sheet", ("x.pdf", b"not a pdf", "application/pdf"))]),
                 422)
@@ -88,7 +88,7 @@ def test_document_served_only_to_readers(api, demo):
         sec = org.ensure_section(s, dept, "LR", "Land Records")
         post = org.ensure_post(s, sec, "REV-LR-DA", "Dealing Assistant, Land Records")
         org.ensure_user(s, "revclerk", "Revenue Clerk", "demo-pass-1", post=post)
-    paper = new_file(api, subject="Secret-ish paper", kind="physical")
+    paper = open_file(api, subject="Secret-ish paper", kind="physical")
     sheets = make_pdf("gad only sheets")
     f = api.post("/files/digitise", "clerk", data={"file_id": paper["id"]},
                  files=[("note_sheet", ("s.pdf", sheets, "application/pdf"))]).json()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from tests.integration.files_helpers import act, error, new_file
+from tests.flow import act_on_file, error, open_file
 
 LETTER = "To the Director, Treasury\nSubject: pay fixation\nThe proposal is approved."
 
@@ -19,7 +19,7 @@ def draft_in(api, fid: int, user: str = "clerk", body: str = LETTER) -> dict:
 
 
 def test_versions_and_diff(api):
-    fid = new_file(api)["id"]
+    fid = open_file(api)["id"]
     d = draft_in(api, fid)
     assert d["version"] == 1 and d["status"] == "draft" and d["text"] == LETTER
     error(api.post(f"/files/{fid}/drafts", "so", json={"subject": "x", "text": "y"}), 403)
@@ -27,7 +27,7 @@ def test_versions_and_diff(api):
     r = api.post(f"/drafts/{d['id']}/versions", "clerk", json={"text": v2})
     assert r.status_code == 201 and r.json()["version"] == 2
     error(api.post(f"/drafts/{d['id']}/versions", "clerk", json={"text": v2}), 422)
-    act(api, "clerk", fid, action="forward", to="so")
+    act_on_file(api, "clerk", fid, action="forward", to="so")
     r = api.post(f"/drafts/{d['id']}/versions", "so", json={"text": v2 + "\nYours faithfully"})
     assert r.json()["version"] == 3 and r.json()["edited_by"] == "so"
     # the clerk no longer holds the file
@@ -53,14 +53,14 @@ def test_versions_and_diff(api):
 
 
 def test_dispatch_only_after_approval(api):
-    fid = new_file(api)["id"]
+    fid = open_file(api)["id"]
     d = draft_in(api, fid)
     msg = error(api.post(f"/drafts/{d['id']}/dispatch", "clerk", json={"mode": "post"}), 409)
     assert "not approved" in msg
     # the clerk's post cannot approve; the approver must hold the file
     error(api.post(f"/drafts/{d['id']}/approve", "clerk"), 403)
     error(api.post(f"/drafts/{d['id']}/approve", "ds"), 403)
-    act(api, "clerk", fid, action="forward", to="ds")
+    act_on_file(api, "clerk", fid, action="forward", to="ds")
     r = api.post(f"/drafts/{d['id']}/approve", "ds")
     assert r.status_code == 200 and r.json()["status"] == "approved"
     assert r.json()["approved_by"] == "ds"
@@ -90,10 +90,10 @@ def test_dispatch_only_after_approval(api):
 
 
 def test_file_approval_approves_pending_drafts_and_locks_them(api, demo):
-    fid = new_file(api)["id"]
+    fid = open_file(api)["id"]
     d = draft_in(api, fid)
-    act(api, "clerk", fid, action="forward", to="ds")
-    act(api, "ds", fid, action="approve")
+    act_on_file(api, "clerk", fid, action="forward", to="ds")
+    act_on_file(api, "ds", fid, action="approve")
     view = api.get(f"/files/{fid}", "clerk").json()
     assert view["drafts"][0]["status"] == "approved"
     assert view["drafts"][0]["approved_by"] == "ds"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.integration.files_helpers import act, error, new_file
+from tests.flow import act_on_file, error, expect, open_file
 from tests.pdfs import make_pdf
 
 
@@ -10,7 +10,7 @@ def test_file_view_has_every_part(api):
     letter = make_pdf("letter")
     receipt = api.post("/receipts", "clerk", data={"sender": "Treasury", "subject": "Pay"},
                        files={"pdf": ("t.pdf", letter, "application/pdf")}).json()
-    f = new_file(api, subject="Everything", receipt_id=receipt["id"])
+    f = open_file(api, subject="Everything", receipt_id=receipt["id"])
     fid = f["id"]
     corr = f["correspondence"][0]
     assert corr["pdf"] == f"/api/v1/receipts/{receipt['id']}/pdf"
@@ -21,12 +21,14 @@ def test_file_view_has_every_part(api):
         "correspondence_id"]
     error(api.post(f"/files/{fid}/notes", "clerk",
                    json={"text": "bad ref", "ref_correspondence_id": 424242}), 422)
-    api.post(f"/files/{fid}/yellow-notes", "clerk", json={"text": "my private draft"})
-    api.post(f"/files/{fid}/drafts", "clerk", json={"subject": "Reply", "text": "Dear Sir"})
-    other = new_file(api, subject="Related")
-    api.post(f"/files/{fid}/links", "clerk", json={"other_file_id": other["id"]})
-    api.post(f"/files/{fid}/parts", "clerk", json={"subject": "Part"})
-    api.post(f"/files/{fid}/park", "clerk")
+    expect(api.post(f"/files/{fid}/yellow-notes", "clerk", json={"text": "my private draft"}),
+           201)
+    expect(api.post(f"/files/{fid}/drafts", "clerk",
+                    json={"subject": "Reply", "text": "Dear Sir"}), 201)
+    other = open_file(api, subject="Related")
+    expect(api.post(f"/files/{fid}/links", "clerk", json={"other_file_id": other["id"]}), 201)
+    expect(api.post(f"/files/{fid}/parts", "clerk", json={"subject": "Part"}), 201)
+    expect(api.post(f"/files/{fid}/park", "clerk"), 200)
 
     view = api.get(f"/files/{fid}", "clerk").json()
     assert [n["para_no"] for n in view["notes"]] == [1]
@@ -40,5 +42,5 @@ def test_file_view_has_every_part(api):
     assert view["parked"] is True and view["kind"] == "electronic"
     assert view["digitised_by"] is None
     assert api.get(f"/files/{fid}", "collector").json()["yellow_notes"] == []
-    api.post(f"/files/{fid}/unpark", "clerk")
-    act(api, "clerk", fid, action="forward", to="so")
+    expect(api.post(f"/files/{fid}/unpark", "clerk"), 200)
+    act_on_file(api, "clerk", fid, action="forward", to="so")

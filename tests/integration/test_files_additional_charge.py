@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from engine.domain import org
-from tests.integration.files_helpers import act, error, new_file
+from tests.flow import act_on_file, error, open_file
 
 
 def test_additional_charge_works_on_files_of_that_post(api):
-    fid = new_file(api, subject="With the US")["id"]
-    act(api, "clerk", fid, action="forward", to="us")
+    fid = open_file(api, subject="With the US")["id"]
+    act_on_file(api, "clerk", fid, action="forward", to="us")
     error(api.post(f"/files/{fid}/yellow-notes", "so", json={"text": "not yet"}), 403)
     until = str(org.office_today() + timedelta(days=2))
     r = api.post("/admin/users/so/additional-charge", "admin",
@@ -29,7 +29,7 @@ def test_additional_charge_works_on_files_of_that_post(api):
     assert api.post(f"/files/{fid}/park", "so").status_code == 200
     assert api.post(f"/files/{fid}/unpark", "so").status_code == 200
     # and sends it on as the US: the US post's sent items, pulled back by the SO
-    act(api, "so", fid, action="forward", to="ds")
+    act_on_file(api, "so", fid, action="forward", to="ds")
     sent = api.get("/sent", "so").json()
     assert sent[0]["id"] == fid and sent[0]["can_pull_back"] is True
     assert api.post(f"/files/{fid}/pullback", "so").status_code == 200

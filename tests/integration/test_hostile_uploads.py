@@ -4,8 +4,6 @@ upload name, and a body over the size limit is a 413 that names the limit."""
 
 from __future__ import annotations
 
-import requests
-
 from tests.pdfs import active_content_pdf, deep_page_tree_pdf, huge_page_array_pdf, make_pdf
 
 FIELDS = {"sender": "Collector, Jaipur", "subject": "Scanned letter", "mode": "post"}
@@ -42,9 +40,9 @@ def test_pdfs_served_sandboxed_under_each_receipts_own_name(api, server):
 
 def test_too_large_body_names_the_limit(api, demo):
     limit = demo.settings.max_upload_bytes + 1024 * 1024
-    r = requests.post(f"{api.base}/api/v1/receipts", data=b"x" * (limit + 1),
-                      headers={"Authorization": f"Bearer {api.login('clerk')}",
-                               "Content-Type": "application/octet-stream"}, timeout=60)
+    r = api.request("POST", "/api/v1/receipts", data=b"x" * (limit + 1),
+                    headers={"Authorization": f"Bearer {api.login('clerk')}",
+                             "Content-Type": "application/octet-stream"})
     assert r.status_code == 413
     message = r.json()["error"]["message"]
     assert str(limit) in message and "20 MB" in message

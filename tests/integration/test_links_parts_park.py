@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from tests.integration.files_helpers import act, error, new_file, task_for
+from tests.flow import act_on_file, error, expect, open_file, task_for
 
 
 def test_links_are_listed_from_both_sides(api):
-    a = new_file(api, subject="Main matter")
-    b = new_file(api, subject="Related matter")
+    a = open_file(api, subject="Main matter")
+    b = open_file(api, subject="Related matter")
     r = api.post(f"/files/{a['id']}/links", "clerk", json={"other_file_id": b["id"]})
     assert r.status_code == 201, r.text
     assert [f["file_no"] for f in api.get(f"/files/{a['id']}", "collector").json()["links"]] == [
@@ -21,15 +21,15 @@ def test_links_are_listed_from_both_sides(api):
 
 
 def test_part_files(api):
-    main = new_file(api, subject="Recruitment of JAs", head="1201")
-    act(api, "clerk", main["id"], action="forward", to="ds")
+    main = open_file(api, subject="Recruitment of JAs", head="1201")
+    act_on_file(api, "clerk", main["id"], action="forward", to="ds")
     # the main file is with the DS; the clerk opens a part file to go on working
     r = api.post(f"/files/{main['id']}/parts", "clerk", json={"subject": "Roster points"})
     assert r.status_code == 201, r.text
     part = r.json()
     assert part["file_no"] == main["file_no"] + "/P1"
     assert part["main_file"]["id"] == main["id"] and part["part_no"] == 1
-    assert task_for(api, "clerk", part["id"])["name"] == "Noting"
+    assert task_for(api, "clerk", file_id=part["id"])["name"] == "Noting"
     assert part["instance_id"] != api.get(f"/files/{main['id']}", "ds").json()["instance_id"]
     second = api.post(f"/files/{main['id']}/parts", "ds", json={}).json()
     assert second["file_no"] == main["file_no"] + "/P2"
@@ -39,12 +39,12 @@ def test_part_files(api):
     # a part of a part is refused
     error(api.post(f"/files/{part['id']}/parts", "clerk", json={}), 422)
     # the part file moves on its own
-    act(api, "clerk", part["id"], action="forward", to="so")
-    assert task_for(api, "so", part["id"])["name"] == "Noting"
+    act_on_file(api, "clerk", part["id"], action="forward", to="so")
+    assert task_for(api, "so", file_id=part["id"])["name"] == "Noting"
 
 
 def test_park_and_unpark(api):
-    fid = new_file(api, subject="To be parked")["id"]
+    fid = open_file(api, subject="To be parked")["id"]
     error(api.post(f"/files/{fid}/park", "so"), 403)
     r = api.post(f"/files/{fid}/park", "clerk")
     assert r.status_code == 200 and r.json()["parked"] is True
@@ -58,14 +58,14 @@ def test_park_and_unpark(api):
     error(api.post(f"/files/{fid}/park", "clerk"), 409)
 
     assert api.post(f"/files/{fid}/unpark", "clerk").json()["parked"] is False
-    assert task_for(api, "clerk", fid)["parked"] is False
+    assert task_for(api, "clerk", file_id=fid)["parked"] is False
     assert api.get("/parked", "clerk").json() == []
     error(api.post(f"/files/{fid}/unpark", "clerk"), 409)
 
     # acting on a parked file takes it up again
-    api.post(f"/files/{fid}/park", "clerk")
+    expect(api.post(f"/files/{fid}/park", "clerk"), 200)
     task_id = api.get("/parked", "clerk").json()[0]["id"]
     assert api.post(f"/tasks/{task_id}", "clerk",
                     json={"action": "forward", "to": "so"}).status_code == 200
     assert api.get(f"/files/{fid}", "so").json()["parked"] is False
-    assert task_for(api, "so", fid)["parked"] is False
+    assert task_for(api, "so", file_id=fid)["parked"] is False

@@ -70,7 +70,7 @@ def test_transfer_leaves_pending_items_with_the_post(api):
 
 def test_additional_charge_joins_both_inboxes_and_ends(api, demo):
     today = org.office_today()
-    file = open_file(api, subject="Budget estimates")
+    file = open_file(api, subject="Budget estimates", head="11013")
     act(api, "clerk", task_for(api, "clerk", file_id=file["id"])["id"],
         action="forward", to="us")
     us_task = task_for(api, "us", file_id=file["id"])

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from engine.audit.verify import verify_database
-from tests.integration.files_helpers import act, error, new_file, task_for
+from tests.flow import act_on_file, error, expect, open_file, task_for
 
 
 def closed_approved_file(api) -> dict:
-    f = new_file(api, subject="Closed and reopened")
-    api.post(f"/files/{f['id']}/notes", "clerk", json={"text": "first para"})
-    act(api, "clerk", f["id"], action="forward", to="ds")
-    act(api, "ds", f["id"], action="approve")
-    act(api, "clerk", f["id"], action="close", record_category="C")
+    f = open_file(api, subject="Closed and reopened")
+    expect(api.post(f"/files/{f['id']}/notes", "clerk", json={"text": "first para"}), 201)
+    act_on_file(api, "clerk", f["id"], action="forward", to="ds")
+    act_on_file(api, "ds", f["id"], action="approve")
+    act_on_file(api, "clerk", f["id"], action="close", record_category="C")
     return f
 
 
@@ -25,15 +25,15 @@ def test_reopen_with_approval(api, demo):
     assert r.status_code == 201, r.text
     assert r.json()["approver"]["code"] == "GAD-EST-DS"
     error(api.post(f"/files/{fid}/reopen", "clerk", json={"reason": "again"}), 409)
-    task = task_for(api, "ds", fid)
+    task = task_for(api, "ds", file_id=fid)
     assert task["name"] == "Reopen approval"
     assert api.get(f"/files/{fid}", "clerk").json()["status"] == "closed"
 
-    act(api, "ds", fid, action="approve", remark="Reopen for compliance")
+    act_on_file(api, "ds", fid, action="approve", remark="Reopen for compliance")
     view = api.get(f"/files/{fid}", "clerk").json()
     assert view["status"] == "open" and view["locked"] is False
     assert view["holder"]["code"] == "GAD-EST-DA" and view["record_category"] is None
-    assert task_for(api, "clerk", fid)["name"] == "Noting"
+    assert task_for(api, "clerk", file_id=fid)["name"] == "Noting"
     # earlier notes stay sealed; new ones follow
     assert api.post(f"/files/{fid}/notes", "clerk",
                     json={"text": "court order noted"}).json()["para_no"] == 2
@@ -45,8 +45,8 @@ def test_reopen_with_approval(api, demo):
              for e in api.get(f"/files/{fid}/history", "auditor").json()]
     assert ("handler_called", "reopen_file") in kinds
     # the file can be approved and closed again, and nothing looks tampered with
-    act(api, "clerk", fid, action="forward", to="ds")
-    act(api, "ds", fid, action="approve")
+    act_on_file(api, "clerk", fid, action="forward", to="ds")
+    act_on_file(api, "ds", fid, action="approve")
     assert api.get(f"/files/{fid}", "clerk").json()["locked"] is True
 
     report = verify_database(demo.db)
@@ -54,11 +54,12 @@ def test_reopen_with_approval(api, demo):
 
 
 def test_reopen_refused_or_not_closed(api):
-    open_file = new_file(api)
-    error(api.post(f"/files/{open_file['id']}/reopen", "clerk", json={"reason": "x"}), 409)
+    still_open = open_file(api)
+    error(api.post(f"/files/{still_open['id']}/reopen", "clerk", json={"reason": "x"}), 409)
     f = closed_approved_file(api)
-    api.post(f"/files/{f['id']}/reopen", "clerk", json={"reason": "x", "to": "secretary"})
-    act(api, "secretary", f["id"], action="reject", remark="No grounds")
+    expect(api.post(f"/files/{f['id']}/reopen", "clerk",
+                    json={"reason": "x", "to": "secretary"}), 201)
+    act_on_file(api, "secretary", f["id"], action="reject", remark="No grounds")
     view = api.get(f"/files/{f['id']}", "clerk").json()
     assert view["status"] == "closed" and view["locked"] is True and view["tasks"] == []
     notes = api.get("/notifications", "clerk").json()

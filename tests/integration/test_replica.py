@@ -24,6 +24,7 @@ from engine.ops.backup import figures
 from engine.ops.demo import create_demo
 from tests import pgcluster
 from tests.conftest import PASSWORD
+from tests.flow import inbox_task
 
 
 @pytest.fixture
@@ -95,7 +96,7 @@ def test_streaming_replica_follows_and_takes_over(servers, tmp_path):
     receipts = [app.diarise(clerk, {"sender": "Collectorate", "subject": f"Letter {n}"})
                 for n in range(20)]
     opened = app.open_file(clerk, "Second site drill", "11011", receipt_id=receipts[0]["id"])
-    task = next(t for t in app.inbox(clerk) if t.get("file_id") == opened["id"])
+    task = inbox_task(app, clerk, file_id=opened["id"])
     app.act(clerk, task["id"], {"action": "forward", "to": "so", "note": "Put up."})
     lsn = scalar(primary.url("sanchika"), "SELECT pg_current_wal_lsn()::text")
     lag = wait_for(lambda: scalar(standby, "SELECT pg_wal_lsn_diff(pg_last_wal_replay_lsn(), "
@@ -123,7 +124,7 @@ def test_streaming_replica_follows_and_takes_over(servers, tmp_path):
     after = promoted.diarise(clerk, {"sender": "Collectorate", "subject": "After failover"})
     assert after["diary_no"] not in {r["diary_no"] for r in receipts}
     so = promoted.authenticate("so", PASSWORD)
-    task = next(t for t in promoted.inbox(so) if t.get("file_id") == opened["id"])
+    task = inbox_task(promoted, so, file_id=opened["id"])
     promoted.act(so, task["id"], {"action": "forward", "to": "us"})
     assert verify_database(promoted.db).problems == []
     promoted.db.dispose()

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from tests.flow import act, diarise, error, open_file, task_for
+from tests.flow import act, diarise, error, expect, open_file, task_for
 
 HINDI_NOTE = ("प्रस्ताव नियमानुसार है। कर्मचारियों के वेतन निर्धारण हेतु आदेश जारी किए "
               "जाएं तथा वित्त विभाग की सहमति प्राप्त की जाए।")
@@ -25,8 +25,8 @@ def test_hindi_and_english_over_subject_sender_notes_and_numbers(api):
     file = open_file(api, subject="Pay fixation of Junior Assistants", head="11011")
     r = api.post(f"/files/{file['id']}/notes", "clerk", json={"text": HINDI_NOTE})
     assert r.status_code == 201, r.text
-    api.post(f"/files/{file['id']}/notes", "clerk",
-             json={"text": "The Finance Department's concurrence is awaited."})
+    expect(api.post(f"/files/{file['id']}/notes", "clerk",
+                    json={"text": "The Finance Department's concurrence is awaited."}), 201)
     f, rc, en = ("file", file["id"]), ("receipt", receipt["id"]), ("receipt", english["id"])
     mine = {f, rc, en}
 
@@ -77,7 +77,7 @@ def test_hindi_and_english_over_subject_sender_notes_and_numbers(api):
 
 
 def test_index_follows_writes(api):
-    file = open_file(api, subject="Residential quarters allotment")
+    file = open_file(api, subject="Residential quarters allotment", head="11013")
     assert search(api, "clerk", "allotment")
     assert search(api, "clerk", "गृह") == []
     act(api, "clerk", task_for(api, "clerk", file_id=file["id"])["id"], action="forward",

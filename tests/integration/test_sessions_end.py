@@ -55,7 +55,8 @@ def test_password_change_ends_every_session_and_token(server, api):
     web = web_sign_in(server, "so").cookies.get_dict()
     other_token = api.login("so")
     api.login("so")
-    r = api.post("/me/password", "so", json={"old_password": "wrong", "new_password": "x" * 9})
+    r = api.post("/me/password", "so", json={"old_password": "wrong",
+                                              "new_password": "Better-pass-2026"})
     assert r.status_code == 422 and "old_password" in r.json()["error"]["message"]
     r = api.post("/me/password", "so", json={"old_password": PASSWORD,
                                               "new_password": "new-pass-22"})

@@ -3,17 +3,17 @@ administrator lifts a user's lock through the API."""
 
 from __future__ import annotations
 
-import requests
-
+from tests.clients import Reply
 from tests.conftest import PASSWORD
 
 
-def token(api, username: str, password: str) -> requests.Response:
-    return requests.post(f"{api.base}/api/v1/auth/token",
-                         json={"username": username, "password": password}, timeout=10)
+def token(api, username: str, password: str) -> Reply:
+    return api.request("POST", "/api/v1/auth/token",
+                       json={"username": username, "password": password})
 
 
-def test_retry_after_and_admin_unlock(api):
+def test_retry_after_and_admin_unlock(api, clock):
+    # the clock stands still, so the delay cannot run out while the test runs
     for n in range(3):  # the third failure earns a delay
         assert token(api, "us", f"guess-{n}").status_code == 401
     r = token(api, "us", PASSWORD)

@@ -5,7 +5,6 @@ pulled back (urgent SMS), approved; each recipient in their own language."""
 from __future__ import annotations
 
 import dataclasses
-import time
 
 import pytest
 from sqlalchemy import select, update
@@ -14,17 +13,19 @@ import handlers
 from engine.app import Sanchika
 from engine.notify import notices
 from engine.notify.delivery import Deliverer
-from engine.store.models import OpenTask, OutboxMessage, User, utcnow
+from engine.store.models import OpenTask, OutboxMessage, User
+from tests.flow import inbox_task
 from tests.integration.test_delivery import gateway, settings, smtp_server  # noqa: F401
 
 PASSWORD = "demo-pass-1"
 
 
 @pytest.fixture
-def quick(demo):
-    """Every limit two seconds: warned after 1.6 s, breached after 2 s (the demo, made
-    first with the normal limits on test_delivery's settings with SMTP and SMS, keeps its
-    own)."""
+def quick(demo, clock):
+    """Every limit two seconds of the test clock, which stands still until a test moves
+    it (so a busy machine never makes a step late): warned after 1.6 s, breached after 2 s
+    (the demo, made first with the normal limits on test_delivery's settings with SMTP and
+    SMS, keeps its own)."""
     app = Sanchika(dataclasses.replace(demo.settings, sla_default="PT2S"), handlers.registry)
     with app.db.transaction() as s:  # the demo's own tasks are not part of these tests
         s.execute(update(OpenTask).values(warn_at=None))
@@ -53,17 +54,18 @@ def deliver(app) -> None:
     Deliverer(app.db, app.settings).deliver_due(limit=1000)
 
 
-def test_due_soon_warns_the_holder_once(quick, people, smtp_server, gateway):  # noqa: F811
+def test_due_soon_warns_the_holder_once(quick, people, smtp_server, gateway,  # noqa: F811
+                                        clock):
     smtp_server.clear()
     gateway.clear()
     file = quick.open_file(people["clerk"], "Warn me", "11011")
     acted = quick.open_file(people["clerk"], "Acted in time", "11011")
-    task = next(t for t in quick.inbox(people["clerk"]) if t.get("file_id") == acted["id"])
+    task = inbox_task(quick, people["clerk"], file_id=acted["id"])
     quick.act(people["clerk"], task["id"], {"action": "forward", "to": "so"})
     with quick.db.reader() as s:
         warn_at = max(s.scalars(select(OpenTask.warn_at).where(OpenTask.warn_at.is_not(None))))
     assert quick.warn_due_soon() == 0  # not yet
-    time.sleep(max(0.0, (warn_at - utcnow()).total_seconds()) + 0.05)
+    clock.advance_past(warn_at, margin=0.05)
     # the clerk's file, and the other file now at so; not the task the clerk closed
     assert quick.warn_due_soon() == 2
     assert quick.warn_due_soon() == 0  # never twice
@@ -77,7 +79,7 @@ def test_due_soon_warns_the_holder_once(quick, people, smtp_server, gateway):  #
     sms = [m for m in gateway.received if "due by" in m["text"]]
     assert sorted(m["to"] for m in sms) == sorted([people["clerk"].phone, people["so"].phone])
     # Then the limit passes: holder and superior hear of the breach, once.
-    time.sleep(0.5)
+    clock.advance(0.5)
     quick.fire_due_timers()
     quick.fire_due_timers()
     quick.warn_due_soon()
@@ -92,14 +94,15 @@ def test_due_soon_warns_the_holder_once(quick, people, smtp_server, gateway):  #
     assert len(keys) == len(set(keys))
 
 
-def test_texts_follow_each_recipients_language(quick, people, smtp_server):  # noqa: F811
+def test_texts_follow_each_recipients_language(quick, people, smtp_server,  # noqa: F811
+                                               clock):
     set_language(quick, "clerk", "hi")
     smtp_server.clear()
     so, clerk = people["so"], people["clerk"]
     file = quick.open_file(so, "Leave rules", "11011")
-    task = next(t for t in quick.inbox(so) if t.get("file_id") == file["id"])
+    task = inbox_task(quick, so, file_id=file["id"])
     quick.act(so, task["id"], {"action": "forward", "to": "clerk"})
-    time.sleep(2.1)
+    clock.advance(2.1)
     quick.fire_due_timers()  # breach at the clerk: clerk (Hindi) and so (English) told
     deliver(quick)
     by_user = {}
@@ -124,9 +127,9 @@ def test_approval_is_announced_in_the_creators_language(quick, people, smtp_serv
     set_language(quick, "clerk", "hi")
     clerk, ds = people["clerk"], people["ds"]
     file = quick.open_file(clerk, "Approve me", "11011")
-    task = next(t for t in quick.inbox(clerk) if t.get("file_id") == file["id"])
+    task = inbox_task(quick, clerk, file_id=file["id"])
     quick.act(clerk, task["id"], {"action": "submit", "to": "ds"})
-    task = next(t for t in quick.inbox(ds) if t.get("file_id") == file["id"])
+    task = inbox_task(quick, ds, file_id=file["id"])
     smtp_server.clear()
     quick.act(ds, task["id"], {"action": "approve"})
     deliver(quick)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.integration.files_helpers import act, error, new_file, task_for
+from tests.flow import act_on_file, error, open_file, task_for
 
 
 def test_unknown_or_retired_head_is_refused_naming_head(api):
@@ -15,7 +15,7 @@ def test_unknown_or_retired_head_is_refused_naming_head(api):
                  json={"department": "GAD", "code": "424242", "title": "Pensions"})
     assert r.status_code == 201, r.text
     head = r.json()
-    f = new_file(api, head="424242")
+    f = open_file(api, head="424242")
     assert f["file_no"].startswith("GAD/EST/424242/") and f["head"] == "424242"
     error(api.post("/admin/subject-heads", "admin",
                    json={"department": "GAD", "code": "424242", "title": "Again"}), 409)
@@ -38,22 +38,22 @@ def test_only_admin_configures_heads(api):
 
 
 def test_file_kind(api):
-    assert new_file(api)["kind"] == "electronic"
-    assert new_file(api, kind="physical")["kind"] == "physical"
+    assert open_file(api)["kind"] == "electronic"
+    assert open_file(api, kind="physical")["kind"] == "physical"
     error(api.post("/files", "clerk", json={"subject": "x", "head": "11011", "kind": "paper"}),
           422)
 
 
 def test_priority_change_by_section_officer_updates_open_tasks(api):
-    fid = new_file(api)["id"]
-    assert task_for(api, "clerk", fid)["priority"] == "Normal"
+    fid = open_file(api)["id"]
+    assert task_for(api, "clerk", file_id=fid)["priority"] == "Normal"
     msg = error(api.post(f"/files/{fid}/priority", "clerk", json={"priority": "Immediate"}), 403)
     assert "Section Officer" in msg
-    act(api, "clerk", fid, action="forward", to="so")
+    act_on_file(api, "clerk", fid, action="forward", to="so")
     r = api.post(f"/files/{fid}/priority", "so", json={"priority": "Immediate"})
     assert r.status_code == 200, r.text
     assert r.json()["previous"] == "Normal"
-    assert task_for(api, "so", fid)["priority"] == "Immediate"
+    assert task_for(api, "so", file_id=fid)["priority"] == "Immediate"
     assert api.get(f"/files/{fid}", "clerk").json()["priority"] == "Immediate"
     history = api.get(f"/files/{fid}/history", "so").json()
     assert any(e["kind"] == "priority_changed" and e["actor"] == "so" for e in history)

@@ -3,10 +3,9 @@ passed through, grading, the monitoring officer (read-only), and recorded grants
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-from tests.flow import act, diarise, error, inbox, open_file, task_for
+from tests.flow import act, diarise, error, expect, inbox, open_file, task_for
 from tests.pdfs import make_pdf
 
 
@@ -24,7 +23,7 @@ def found(api, user: str, q: str, kind: str | None = None) -> set[tuple[str, int
 
 
 def test_officers_see_what_passed_through_their_posts(api):
-    file = open_file(api, subject="Promotion of stenographers zetaword")
+    file = open_file(api, subject="Promotion of stenographers zetaword", head="11013")
     fid = file["id"]
     paths = [f"/files/{fid}", f"/files/{fid}/track", f"/files/{fid}/history"]
     assert all(readable(api, "clerk", p) for p in paths)
@@ -75,9 +74,10 @@ def test_secret_is_hidden_from_the_department_and_the_monitor(api):
 
 
 def test_monitoring_officer_reads_the_department_but_cannot_act(api):
-    file = open_file(api, subject="Annual property returns")
+    file = open_file(api, subject="Annual property returns", head="11013")
     fid = file["id"]
-    api.post(f"/files/{fid}/notes", "clerk", json={"text": "Returns received from 40 staff."})
+    expect(api.post(f"/files/{fid}/notes", "clerk",
+                    json={"text": "Returns received from 40 staff."}), 201)
     for path in (f"/files/{fid}", f"/files/{fid}/track", f"/files/{fid}/history"):
         assert readable(api, "collector", path)
     assert fid in [f["id"] for f in api.get("/files", "collector",
@@ -92,7 +92,7 @@ def test_monitoring_officer_reads_the_department_but_cannot_act(api):
 
 
 def test_grant_gives_read_is_recorded_and_revocable(api):
-    file = open_file(api, subject="Disciplinary case kappaword")
+    file = open_file(api, subject="Disciplinary case kappaword", head="11013")
     fid = file["id"]
     grant = {"user": "us", "file_id": fid, "reason": "Inquiry officer needs the file"}
     # the holder here is a Dealing Assistant: below Section Officer, so no
@@ -144,16 +144,17 @@ def test_admin_grants_a_secret_receipt_to_the_monitor(api):
                for e in api.get(f"/receipts/{secret['id']}", "collector").json()["history"])
 
 
-def test_grant_lapses_at_its_time(api):
-    file = open_file(api, subject="Tender committee minutes")
+def test_grant_lapses_at_its_time(api, clock):
+    file = open_file(api, subject="Tender committee minutes", head="11013")
     fid = file["id"]
     act(api, "clerk", task_for(api, "clerk", file_id=fid)["id"], action="forward", to="so")
-    until = (datetime.now(UTC) + timedelta(seconds=3)).isoformat()
+    until = (clock.now() + timedelta(seconds=3)).isoformat()
     r = api.post("/grants", "so", json={"user": "ds", "file_id": fid, "until": until,
                                         "reason": "Minutes to be seen before the meeting"})
     assert r.status_code == 201, r.text
     assert readable(api, "ds", f"/files/{fid}")
-    time.sleep(3.5)
+    assert readable(api, "ds", f"/files/{fid}")  # time stands still: not lapsed yet
+    clock.advance(3.5)
     assert not readable(api, "ds", f"/files/{fid}")
     listed = api.get("/grants", "so", params={"file_id": fid}).json()
     assert [g["active"] for g in listed] == [False]

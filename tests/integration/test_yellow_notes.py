@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from tests.integration.files_helpers import act, error, new_file
+from tests.flow import act_on_file, error, open_file
 
 
 def test_yellow_note_edit_delete_confirm_and_privacy(api):
-    fid = new_file(api)["id"]
+    fid = open_file(api)["id"]
     r = api.post(f"/files/{fid}/yellow-notes", "clerk", json={"text": "पहला मसौदा draft"})
     assert r.status_code == 201, r.text
     yid = r.json()["id"]
@@ -45,10 +45,10 @@ def test_yellow_note_edit_delete_confirm_and_privacy(api):
 
 
 def test_only_the_holder_writes_yellow_notes_and_confirms_while_holding(api):
-    fid = new_file(api)["id"]
+    fid = open_file(api)["id"]
     error(api.post(f"/files/{fid}/yellow-notes", "so", json={"text": "not mine"}), 403)
     yid = api.post(f"/files/{fid}/yellow-notes", "clerk", json={"text": "kept"}).json()["id"]
-    act(api, "clerk", fid, action="forward", to="so")
+    act_on_file(api, "clerk", fid, action="forward", to="so")
     # the file moved on: the author still sees and edits the draft, but cannot confirm it
     assert api.call("PATCH", f"/yellow-notes/{yid}", "clerk",
                     json={"text": "kept, edited"}).status_code == 200
@@ -59,9 +59,9 @@ def test_only_the_holder_writes_yellow_notes_and_confirms_while_holding(api):
 def test_note_references_a_correspondence_item_of_the_same_file(api):
     receipt = api.post("/receipts", "clerk", json={"sender": "Treasury", "subject": "Letter"})
     receipt = receipt.json()
-    f1 = new_file(api, receipt_id=receipt["id"])
+    f1 = open_file(api, receipt_id=receipt["id"])
     corr_id = f1["correspondence"][0]["correspondence_id"]
-    f2 = new_file(api, subject="Other file")
+    f2 = open_file(api, subject="Other file")
     r = api.post(f"/files/{f1['id']}/yellow-notes", "clerk",
                  json={"text": "As at PUC", "ref_correspondence_id": corr_id})
     assert r.status_code == 201 and r.json()["ref_correspondence_id"] == corr_id
@@ -78,6 +78,6 @@ def test_note_references_a_correspondence_item_of_the_same_file(api):
 
 
 def test_green_notes_route_still_works(api):
-    fid = new_file(api)["id"]
+    fid = open_file(api)["id"]
     r = api.post(f"/files/{fid}/notes", "clerk", json={"text": "green"})
     assert r.status_code == 201 and r.json() == {"file_id": fid, "para_no": 1, "text": "green"}

@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from engine.commands.people import MONITOR_SCOPES
+from engine.domain.offices import MONITOR_SCOPES
 from engine.domain.org import ROLES
 from web.api.auth import current_user
 from web.api.core import app_service
@@ -25,6 +25,8 @@ class SectionCreate(Schema):
     department_name = fields.String(load_default=None, validate=validate.Length(max=200))
     code = fields.String(required=True, validate=validate.Length(min=1, max=16))
     name = fields.String(load_default=None, validate=validate.Length(max=200))
+    office = fields.String(load_default=None, metadata={
+        "description": "the office's code (default: the department's secretariat)"})
 
 
 class PostCreate(Schema):
@@ -37,7 +39,8 @@ class PostCreate(Schema):
     superior = fields.String(load_default=None)
     monitors = fields.String(load_default=None, validate=validate.OneOf(MONITOR_SCOPES),
                              metadata={"description": "a monitoring post reads everything "
-                                                      "in its department or section"})
+                                                      "in its department, section, office "
+                                                      "(and those under it) or the state"})
 
 
 class UserCreate(Schema):

@@ -237,6 +237,10 @@ class SearchHit(Schema):
     subject = fields.String(required=True)
     sender = _s(required=True)
     snippet = fields.String(required=True)
+    # a hit inside a scanned letter (its recognised text): where
+    page = fields.Integer(metadata={"description": "page of the scan holding the word"})
+    line = fields.String(metadata={"description": "that line of the recognised text"})
+    document = fields.String(metadata={"description": "SHA-256 of the scanned PDF"})
 
 
 class Record(Schema):
@@ -259,6 +263,15 @@ OPERATIONS: dict[tuple[str, str], tuple[Any, Any, Any]] = {
     ("POST", "/api/v1/admin/users/{username}/deactivate"): (200, Record, OBJ),
     ("POST", "/api/v1/admin/users/{username}/reset-password"): (204, None, None),
     ("POST", "/api/v1/admin/users/{username}/unlock"): (200, Record, OBJ),
+    ("GET", "/api/v1/admin/organisation"): (200, Record, OBJ),
+    ("POST", "/api/v1/admin/departments"): (201, Record, OBJ),
+    ("POST", "/api/v1/admin/departments/{code}/retire"): (200, Record, OBJ),
+    ("POST", "/api/v1/admin/offices"): (201, Record, OBJ),
+    ("POST", "/api/v1/admin/offices/{code}/retire"): (200, Record, OBJ),
+    ("GET", "/api/v1/admin/users"): (200, Record, LIST),
+    ("POST", "/api/v1/admin/users/{username}/reactivate"): (200, Record, OBJ),
+    ("POST", "/api/v1/admin/users/{username}/reset-code"): (200, Record, OBJ),
+    ("POST", "/api/v1/admin/reset-code"): (204, None, None),
     ("GET", "/api/v1/me"): (200, Me, OBJ),
     ("GET", "/api/v1/health"): (200, Health, OBJ),
     ("POST", "/api/v1/receipts"): (201, Receipt, OBJ),
@@ -329,6 +342,24 @@ OPERATIONS: dict[tuple[str, str], tuple[Any, Any, Any]] = {
     ("POST", "/api/v1/admin/sla-rules"): (201, Record, OBJ),
     ("DELETE", "/api/v1/admin/sla-rules/{rule_id}"): (204, None, None),
     ("GET", "/api/v1/reports/pendency"): (200, Record, OBJ),
+    # e-mail diarisation, recognised text, the exchange between installations
+    ("GET", "/api/v1/email-receipts"): (200, Record, LIST),
+    ("GET", "/api/v1/email-receipts/{email_id}"): (200, Record, OBJ),
+    ("POST", "/api/v1/email-receipts/{email_id}/confirm"): (201, Receipt, OBJ),
+    ("POST", "/api/v1/email-receipts/{email_id}/reject"): (200, Record, OBJ),
+    ("GET", "/api/v1/email-receipts/{email_id}/eml"): (200, "binary", "message/rfc822"),
+    ("GET", "/api/v1/email-receipts/{email_id}/attachments/{position}"):
+        (200, "binary", "application/octet-stream"),
+    ("GET", "/api/v1/mailboxes"): (200, Record, LIST),
+    ("GET", "/api/v1/receipts/{receipt_id}/text"): (200, Record, OBJ),
+    ("GET", "/api/v1/ocr/status"): (200, Record, OBJ),
+    ("GET", "/api/v1/exchange/identity"): (200, Record, OBJ),
+    ("POST", "/api/v1/exchange/partners"): (201, Record, OBJ),
+    ("GET", "/api/v1/exchange/partners"): (200, Record, LIST),
+    ("POST", "/api/v1/files/{file_id}/send-to-partner"): (202, Record, OBJ),
+    ("GET", "/api/v1/exchange/outbox"): (200, Record, LIST),
+    ("POST", "/api/v1/exchange/inbox"): (201, Record, OBJ),
+    ("GET", "/api/v1/receipts/{receipt_id}/package"): (200, "binary", ZIP),
 }
 NAMED = (Error, Health, Token, Me, Task, ActionResult, Movement, Receipt, FileSummary, File,
          Track, HistoryEvent, Notification, Definition, Deployed, SearchHit, Record)

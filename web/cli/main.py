@@ -15,6 +15,7 @@ from engine.config import Settings
 from engine.errors import InvalidBpmn, SanchikaError
 from web.cli import audit as cli_audit
 from web.cli import ops as cli_ops
+from web.cli import review as cli_review
 
 
 def _service() -> Sanchika:
@@ -45,6 +46,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     result = create_demo(app, args.password)
     print("demo organisation ready: GAD/EST with clerk, so, us, ds, secretary, collector, "
           f"designer, auditor, admin ({result['samples']} sample files created)")
+    if not args.no_state:
+        from engine.ops.demo_state import create_state
+
+        made = create_state(app, args.password)
+        print("demo state ready: Labour, Revenue and Finance departments, a directorate, "
+              "the Bhopal division with two districts and tehsils, the Chief Secretary's "
+              f"monitoring cell ({made['files']} files and {made['receipts']} receipts "
+              "created); users: docs/monitoring.md")
     return 0
 
 
@@ -151,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="create the DEMO organisation, every user with one "
                           "shared password (for trying Sanchika, never in production)")
     demo.add_argument("--password", required=True, help="password for every demo user")
+    demo.add_argument("--no-state", action="store_true",
+                      help="only the small GAD demo, without the offices and a few hundred "
+                           "files and receipts")
     serve = sub.add_parser("serve", help="web UI + API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=5000)
@@ -177,10 +189,11 @@ def main(argv: list[str] | None = None) -> int:
                          help="only verify the snapshot against its manifest")
     audit_commands = cli_audit.register(sub)
     ops_commands = cli_ops.register(sub)
+    review_commands = cli_review.register(sub)
     args = parser.parse_args(argv)
     commands = {"init": cmd_init, "demo": cmd_demo, "serve": cmd_serve, "deploy": cmd_deploy,
                 "verify": cmd_verify, "backup": cmd_backup, "restore": cmd_restore,
-                **audit_commands, **ops_commands}
+                **audit_commands, **ops_commands, **review_commands}
     try:
         return commands[args.command](args)
     except (SanchikaError, ValueError) as exc:

@@ -26,7 +26,7 @@ def csv_response(name: str, header: Sequence[str], rows: Sequence[Sequence[objec
 
 
 def pdf_response(name: str, template: str, **context: object) -> Response:
-    from weasyprint import HTML  # type: ignore[import-untyped]  # loads Pango: on use only
+    from weasyprint import HTML  # loads Pango: on use only
 
     html = render_template(template, **context)
     data = HTML(string=html, base_url=str(STATIC)).write_pdf()

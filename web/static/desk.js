@@ -42,6 +42,7 @@
     const update = function () {
       const n = Array.prototype.filter.call(boxes, function (b) { return b.checked; }).length;
       counter.textContent = n ? counter.dataset.template.replace("{n}", n) : "";
+      if (n) document.getElementById("bulk-panel").open = true;
     };
     boxes.forEach(function (b) { b.addEventListener("change", update); });
     update();

@@ -6,6 +6,9 @@ Revision ID: 0006_dak_people
 Revises: 0004_documents
 """
 
+import unicodedata
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -107,11 +110,45 @@ def upgrade() -> None:
     _backfill(bind)
 
 
-def _backfill(bind: sa.engine.Connection) -> None:
-    """Index what is already there (the same documents engine.search.index writes)."""
-    from engine.search.index import document_rows
+def words(value: str | None) -> list[str]:
+    """Lower-cased words: runs of letters, digits and combining marks (matras, virama).
+    A frozen copy of what the search index did when this migration was written, so later
+    changes to the application cannot change (or break) this upgrade."""
+    out: list[str] = []
+    current: list[str] = []
+    for ch in (value or "").lower():
+        if unicodedata.category(ch)[0] in "LNM":
+            current.append(ch)
+        elif current:
+            out.append("".join(current))
+            current = []
+    if current:
+        out.append("".join(current))
+    return out
 
-    for row in document_rows(bind):
+
+def _doc(kind: str, item_id: int, number: str, subject: str, sender: str | None, body: str,
+         extra: list[str | None]) -> dict[str, Any]:
+    terms = " ".join(words(" ".join(filter(None, [number, subject, sender, body, *extra]))))
+    return {"kind": kind, "item_id": item_id, "number": number, "subject": subject,
+            "sender": sender, "body": body, "terms": terms}
+
+
+def _backfill(bind: sa.engine.Connection) -> None:
+    """Index what is already there: one document per file (number, subject, the text of
+    its notes) and per receipt (diary number, subject, sender, letter reference)."""
+    rows: list[dict[str, Any]] = []
+    files = bind.execute(sa.text("SELECT id, file_no, subject FROM files ORDER BY id")).all()
+    for file_id, number, subject in files:
+        notes = bind.execute(sa.text(
+            "SELECT text FROM notes WHERE file_id = :id ORDER BY para_no, id"),
+            {"id": file_id}).scalars().all()
+        rows.append(_doc("file", file_id, number, subject, None, "\n".join(notes), []))
+    receipts = bind.execute(sa.text(
+        "SELECT id, diary_no, subject, sender, letter_ref, ack_no FROM receipts ORDER BY id"))
+    for rid, number, subject, sender, letter_ref, ack_no in receipts.all():
+        rows.append(_doc("receipt", rid, number, subject, sender, "", [letter_ref, ack_no]))
+    for row in rows:
         bind.execute(sa.text(
             "INSERT INTO search_docs (kind, item_id, number, subject, sender, body, terms) "
             "VALUES (:kind, :item_id, :number, :subject, :sender, :body, :terms)"), row)
