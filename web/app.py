@@ -23,7 +23,7 @@ from web.api.health import blp as health_blp
 from web.api.health import init_health
 from web.api.sla import blp as sla_blp
 from web.errors import SanchikaApi
-from web.security import init_security
+from web.security import DatabaseInt, init_security
 from web.serving import init_serving
 from web.ui import init_ui
 
@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None, service: Sanchika | None = None
     settings = settings or Settings.from_env()
     service = service or Sanchika(settings, handlers.registry)
     app = Flask(__name__)
+    app.url_map.converters["int"] = DatabaseInt  # before any route is added
     app.config.update(
         SECRET_KEY=settings.secret_key,
         # room for the largest allowed upload plus its form fields

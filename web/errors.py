@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_smorest import Api
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import SanchikaError
@@ -83,6 +84,14 @@ def too_large_message() -> str:
 
 
 def register(app: Flask) -> None:
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(DataError)
+    def _out_of_range(exc: Exception) -> tuple[Response, int]:
+        # e.g. an id of 30 digits: SQLite cannot bind it, PostgreSQL refuses it as out of
+        # range; either way the request was wrong and nothing was written
+        return error_response(422, "invalid", "a number in the request is out of range "
+                              "for its field (ids and counts fit in 64 bits)")
+
     @app.errorhandler(SanchikaError)
     def _domain(exc: SanchikaError) -> tuple[Response, int]:
         response, status = error_response(exc.status, exc.code, exc.message, exc.details)

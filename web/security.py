@@ -10,6 +10,7 @@ attributes, which diagram-js writes into the markup it creates. A PDF is served 
 from __future__ import annotations
 
 from flask import Flask, Response, request
+from werkzeug.routing import IntegerConverter, Map
 
 PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'{styles}; "
             "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
@@ -19,6 +20,15 @@ INLINE_STYLE_BLUEPRINTS = ("track", "designer")
 PERMISSIONS = ("camera=(), microphone=(), geolocation=(), payment=(), usb=(), "
                "serial=(), bluetooth=(), publickey-credentials-get=(self), "
                "publickey-credentials-create=(self)")
+
+
+class DatabaseInt(IntegerConverter):
+    """An id in a path fits a database integer (64-bit signed); a larger number is no such
+    page (404), not an overflow deep in the database driver."""
+
+    def __init__(self, map: Map, fixed_digits: int = 0, min: int | None = None,
+                 max: int | None = 2**63 - 1, signed: bool = False) -> None:
+        super().__init__(map, fixed_digits, min, max, signed)
 
 
 def content_security_policy(response: Response) -> str | None:

@@ -15,6 +15,7 @@ from flask import (
     Flask,
     Response,
     abort,
+    current_app,
     g,
     render_template,
     request,
@@ -125,8 +126,11 @@ def _init_sessions(app: Flask, service: Sanchika) -> None:
         if not user_id.isdigit() or not isinstance(started, int | float) \
                 or time.time() - started > absolute:
             return None
-        user = service.session_user(int(user_id), session.get("sign_in_id"),
-                                    session.get("generation"))
+        # the service of the app serving this request: the login manager is shared by
+        # every app made in this process (two installations in one test run)
+        svc = current_app.extensions.get("sanchika", service)
+        user = svc.session_user(int(user_id), session.get("sign_in_id"),
+                                session.get("generation"))
         return WebUser(user) if user is not None else None
 
 

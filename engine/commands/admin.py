@@ -282,3 +282,21 @@ class AdminServices(CommandRunner):
             throttle.unlock(s, user.username)
             sessions.end_all(s, user)
             audit(s, user, "password_reset_used", user.username, {})
+
+    # ------------------------------------------------------------ import
+
+    def import_organisation_csv(self, actor: User, text: str) -> dict[str, Any]:
+        """The organisation CSV (engine/ops/org_import.py) uploaded by an administrator:
+        every row checked first, every problem named, all rows or none."""
+        from engine.ops.org_import import import_organisation
+
+        org.require_role(actor, "admin")
+        result = import_organisation(self.db, text)
+        with self.command() as s:
+            audit(s, actor, "organisation_imported", "csv",
+                  {"departments": result.departments, "offices": result.offices,
+                   "sections": result.sections, "posts": result.posts,
+                   "users": result.users})
+        return {"departments": result.departments, "offices": result.offices,
+                "sections": result.sections, "posts": result.posts, "users": result.users,
+                "passwords": result.passwords}

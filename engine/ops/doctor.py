@@ -1,6 +1,7 @@
 """`sanchika doctor`: what an operator should fix before (or while) running Sanchika:
 data-folder permissions, keys, the database and its migrations, the browser assets, the
-mail server where configured, backups, the clock, and that an administrator exists."""
+mail server, IMAP mailboxes and Tesseract where configured, backups, the clock, and that an
+administrator exists."""
 
 from __future__ import annotations
 
@@ -32,6 +33,10 @@ def run(settings: Settings, db: Database) -> list[Check]:
     checks += [assets(), health.backup(settings)]
     if settings.smtp_url:
         checks.append(smtp(settings.smtp_url))
+    if settings.mailboxes_file:
+        checks += mailboxes(settings.mailboxes_file)
+    if settings.ocr_seconds > 0:
+        checks.append(tesseract())
     checks.append(serving(settings))
     return checks
 
@@ -102,6 +107,45 @@ def smtp(url: str) -> Check:
         return Check("mail", False, f"cannot reach {target.host}:{target.port}: {exc}",
                      "check SANCHIKA_SMTP_URL and the firewall", critical=False)
     return Check("mail", True, f"mail server {target.host}:{target.port} answers")
+
+
+def _reachable(host: str, port: int) -> str | None:
+    try:
+        with socket.create_connection((host, port), timeout=5):
+            return None
+    except OSError as exc:
+        return str(exc)
+
+
+def mailboxes(path: Path) -> list[Check]:
+    """The IMAP mailboxes of e-mail diarisation (SANCHIKA_MAILBOXES): readable, and each
+    server answering."""
+    from engine.intake.config import MailboxConfigError, load
+
+    try:
+        config = load(path)
+    except MailboxConfigError as exc:
+        return [Check("mailboxes", False, str(exc), f"correct {path} (docs/dak-intake.md)")]
+    out = []
+    for box in config.mailboxes:
+        problem = _reachable(box.host, box.port)
+        out.append(Check(f"mailbox {box.name}", problem is None,
+                         f"{box.host}:{box.port} " + (f"unreachable: {problem}" if problem
+                                                      else "answers"),
+                         None if problem is None else "check the host, port and firewall",
+                         critical=False))
+    return out or [Check("mailboxes", True, f"{path}: no mailbox configured", critical=False)]
+
+
+def tesseract() -> Check:
+    """Tesseract with Hindi and English, for scanned letters without a text layer."""
+    from engine.ocr import tesseract as ocr
+
+    found = ocr.status(fresh=True)
+    return Check("tesseract", found.available,
+                 found.message + (f" ({found.version})" if found.version else ""),
+                 None if found.available else "apt-get install tesseract-ocr tesseract-ocr-hin "
+                 "tesseract-ocr-eng (or set SANCHIKA_OCR_SECONDS=0)", critical=False)
 
 
 def serving(settings: Settings) -> Check:

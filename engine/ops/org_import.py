@@ -19,7 +19,9 @@ from typing import Any
 from sqlalchemy import select
 
 from engine.domain import org
+from engine.domain.offices import MONITOR_SCOPES
 from engine.errors import InvalidInput
+from engine.ops import org_import_offices
 from engine.ops.admin import USERNAME
 from engine.ops.passwords import require_strong
 from engine.store.db import Database
@@ -27,7 +29,8 @@ from engine.store.models import Department, Post, Section, User
 
 COLUMNS = ("department_code", "department_name", "section_code", "section_name", "post_code",
            "post_title", "rank", "can_approve", "superior_post", "monitors", "username",
-           "full_name", "role", "email", "phone", "language", "password")
+           "full_name", "role", "email", "phone", "language", "password",
+           *org_import_offices.COLUMNS)
 REQUIRED_COLUMNS = ("department_code", "section_code", "post_code", "username")
 CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,15}$")
 POST_CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,63}$")
@@ -42,6 +45,7 @@ LANGUAGES = ("en", "hi")
 class ImportResult:
     departments: int = 0
     sections: int = 0
+    offices: int = 0
     posts: int = 0
     users: int = 0
     # username -> generated first password (rows that gave none)
@@ -99,6 +103,8 @@ def import_organisation(db: Database, text: str) -> ImportResult:
         existing_users = set(s.scalars(select(User.username)))
         departments = {d.code: d for d in s.scalars(select(Department))}
         plan = _check(rows, problems, existing_posts, existing_users, departments)
+        plan["offices"] = org_import_offices.check(s, rows, problems)
+        problems.items.sort(key=lambda p: p["row"])
         if problems.items:
             raise InvalidInput(_summary(problems.items), problems.items)
         return _write(s, rows, plan, departments)
@@ -151,8 +157,8 @@ def _check(rows: list[_Row], problems: _Problems, existing_posts: set[str],  # n
                 problems.add(n, "rank", "a number from 1 (dealing hand) to 6 (secretary)")
             if row["can_approve"].lower() not in YES | NO:
                 problems.add(n, "can_approve", "yes or no")
-            if row["monitors"] not in ("", "department", "section"):
-                problems.add(n, "monitors", "empty, 'department' or 'section'")
+            if row["monitors"] not in ("", *MONITOR_SCOPES):
+                problems.add(n, "monitors", f"empty or one of {', '.join(MONITOR_SCOPES)}")
             if row["superior_post"]:
                 superiors[post] = row["superior_post"]
         else:
@@ -217,15 +223,17 @@ def _write(s: Any, rows: list[_Row], plan: dict[str, Any],
     result = ImportResult()
     sections: dict[tuple[str, str], Section] = {}
     posts: dict[str, Post] = {}
+    for row in rows:  # departments first: offices belong to them
+        dept_code = row["department_code"]
+        if row["post_code"] and dept_code not in departments:
+            departments[dept_code] = org.ensure_department(s, dept_code, row["department_name"])
+            result.departments += 1
+    result.offices = org_import_offices.write(s, plan["offices"], departments)
     for row in rows:
         dept_code, section_code = row["department_code"], row["section_code"]
         post_code = row["post_code"]
         post = None
         if post_code:
-            if dept_code not in departments:
-                departments[dept_code] = org.ensure_department(
-                    s, dept_code, row["department_name"])
-                result.departments += 1
             key = (dept_code, section_code)
             if key not in sections:
                 dept = departments[dept_code]
@@ -234,6 +242,8 @@ def _write(s: Any, rows: list[_Row], plan: dict[str, Any],
                 sections[key] = org.ensure_section(s, dept, section_code,
                                                    row["section_name"] or section_code)
                 result.sections += before is None
+                if row["office_code"] and sections[key].office_id is None:
+                    sections[key].office_id = org_import_offices.office_id(s, row["office_code"])
             post = Post(code=post_code, title=row["post_title"], section_id=sections[key].id,
                         rank=int(row["rank"] or 1),
                         can_approve=row["can_approve"].lower() in YES,

@@ -72,7 +72,8 @@ def test_admin_sets_up_an_office(page, server):
         page.select_option("#post-superior", superior)  # may sit in another office
         submit(page, "new-post")
     posts = page.locator("#posts").inner_text()
-    assert "District Officer, Mandla" in posts and "GAD-EST-DS" in posts
+    assert "District Officer, Mandla" in posts
+    assert "GAD-EST-DS" in posts
     shot(page, "admin-organisation")
 
     go(page, "Administration")
@@ -178,3 +179,44 @@ def test_weekly_review_button_mails_each_secretary(page, server, demo,
     for message in got.values():
         assert [p.get_content_type() for p in message.iter_attachments()] == \
             ["application/pdf"]
+
+
+CSV_HEADER = ("department_code,department_name,section_code,section_name,post_code,post_title,"
+              "rank,can_approve,superior_post,monitors,username,full_name,role,email,phone,"
+              "language,password,office_code,office_name,office_kind,office_parent\n")
+CSV_GOOD = ("WCD,Women and Child Development,EST,Establishment,WCD-DA,Dealing Assistant,1,no,"
+            ",,wcd.da,Kamla Devi,,,,,,WCD-SECTT,WCD Secretariat,secretariat,\n"
+            "WCD,Women and Child Development,DPO,District Programme Office,WCD-DPO,"
+            "District Programme Officer,3,yes,,,wcd.dpo,Rekha Sahu,,,,,,WCD-DIST-BPL,"
+            "DPO Bhopal,district,WCD-SECTT\n")
+CSV_BAD_ROW = ("WCD,Women and Child Development,DPO,District Programme Office,WCD-SUP,"
+               "Supervisor,11,maybe,,,wcd.sup,,,,,,,WCD-FLD,,village,\n")
+
+
+def upload(page, text: str) -> None:
+    page.set_input_files("#import-csv", files=[{
+        "name": "organisation.csv", "mimeType": "text/csv", "buffer": text.encode()}])
+    with page.expect_navigation():
+        page.click("#import-form button[type=submit]")
+
+
+def test_admin_imports_an_organisation(page, server):
+    sign_in(page, "admin")
+    go(page, "Administration")
+    with page.expect_navigation():
+        page.click(".subnav >> text=Import")
+    upload(page, CSV_HEADER + CSV_GOOD + CSV_BAD_ROW)
+    problems = page.locator("#import-problems").inner_text()
+    assert "Nothing was imported" in problems
+    for column in ("rank", "can_approve", "full_name", "office_name", "office_kind"):
+        assert column in problems
+    shot(page, "admin-import-problems")
+    go(page, "Administration")
+    assert "WCD" not in page.locator("#departments").inner_text()
+
+    with page.expect_navigation():
+        page.click(".subnav >> text=Import")
+    upload(page, CSV_HEADER + CSV_GOOD)
+    assert "2 posts, 2 users" in page.locator("#import-result").inner_text()
+    go(page, "Administration")
+    assert "DPO Bhopal" in page.locator("#offices").inner_text()

@@ -95,6 +95,10 @@ def test_real_responses_match_the_document(api, spec):
     file = call("POST", "/files", "clerk", 201, json={"subject": "Schema file", "head": "11013"})
     call("GET", "/files", "clerk", 200, params={"q": "Schema"})
     call("POST", f"/files/{file['id']}/notes", "clerk", 201, json={"text": "para"})
+    yellow = call("POST", f"/files/{file['id']}/yellow-notes", "clerk", 201,
+                  json={"text": "a draft"})
+    call("PATCH", f"/yellow-notes/{yellow['id']}", "clerk", 200, json={"text": "redrafted"})
+    call("GET", f"/files/{file['id']}/yellow-notes", "clerk", 200)
     call("GET", f"/files/{file['id']}", "clerk", 200)
     task = task_for(api, "clerk", file_id=file["id"])
     call("GET", "/tasks", "clerk", 200)
@@ -112,6 +116,9 @@ def test_real_responses_match_the_document(api, spec):
     call("GET", "/admin/sla-rules", "admin", 200)
     call("GET", "/admin/calendar", "admin", 200)
     call("GET", "/admin/subject-heads", "admin", 200)
+    head = call("POST", "/admin/subject-heads", "admin", 201,
+                json={"department": "GAD", "code": "1999", "title": "Schema checks"})
+    call("POST", f"/admin/subject-heads/{head['id']}/retire", "admin", 200)
     call("GET", "/admin/audit", "admin", 200)
     call("GET", "/reports/pendency", "auditor", 200)
     call("GET", f"/files/{file['id']}/replay", "auditor", 200)

@@ -172,6 +172,11 @@ def list_definitions() -> ResponseReturnValue:
 
 
 @blp.route("/process-definitions", methods=["POST"])
+@blp.doc(requestBody={"required": True, "content": {
+    "application/xml": {"schema": {"type": "string", "description": "BPMN 2.0 XML"}},
+    "multipart/form-data": {"schema": {"type": "object", "required": ["bpmn"],
+                                       "properties": {"bpmn": {"type": "string",
+                                                               "format": "binary"}}}}}})
 def deploy() -> ResponseReturnValue:
     """Deploy a BPMN document (body: the XML, or multipart field 'bpmn')."""
     user = current_user()

@@ -243,6 +243,26 @@ class SearchHit(Schema):
     document = fields.String(metadata={"description": "SHA-256 of the scanned PDF"})
 
 
+class YellowNote(Schema):
+    id = fields.Integer(required=True)
+    file_id = fields.Integer(required=True)
+    text = fields.String(required=True)
+    kind = fields.String(required=True, metadata={"description": "always 'yellow'"})
+    ref_correspondence_id = _i(required=True)
+    created_at = _s(required=True)
+    updated_at = _s(required=True)
+
+
+class SubjectHead(Schema):
+    id = fields.Integer(required=True)
+    department = _s(required=True, metadata={"description": "department code"})
+    department_id = fields.Integer(required=True)
+    code = fields.String(required=True)
+    title = fields.String(required=True)
+    active = fields.Boolean(required=True)
+    retired_at = _s(required=True)
+
+
 class Record(Schema):
     """A record of this area: an object whose fields the operation's description names."""
 
@@ -306,17 +326,17 @@ OPERATIONS: dict[tuple[str, str], tuple[Any, Any, Any]] = {
     ("POST", "/api/v1/admin/users/{username}/additional-charge"): (201, Record, OBJ),
     ("DELETE", "/api/v1/admin/users/{username}/additional-charge"): (200, Record, LIST),
     ("GET", "/api/v1/admin/audit"): (200, Record, LIST),
-    ("POST", "/api/v1/files/{file_id}/yellow-notes"): (201, Record, OBJ),
-    ("GET", "/api/v1/files/{file_id}/yellow-notes"): (200, Record, LIST),
-    ("PUT", "/api/v1/yellow-notes/{note_id}"): (200, Record, OBJ),
-    ("PATCH", "/api/v1/yellow-notes/{note_id}"): (200, Record, OBJ),
+    ("POST", "/api/v1/files/{file_id}/yellow-notes"): (201, YellowNote, OBJ),
+    ("GET", "/api/v1/files/{file_id}/yellow-notes"): (200, YellowNote, LIST),
+    ("PUT", "/api/v1/yellow-notes/{note_id}"): (200, YellowNote, OBJ),
+    ("PATCH", "/api/v1/yellow-notes/{note_id}"): (200, YellowNote, OBJ),
     ("DELETE", "/api/v1/yellow-notes/{note_id}"): (204, None, None),
     ("POST", "/api/v1/yellow-notes/{note_id}/confirm"): (201, Record, OBJ),
     ("POST", "/api/v1/files/{file_id}/pullback"): (200, Record, OBJ),
     ("GET", "/api/v1/sent"): (200, Record, LIST),
-    ("GET", "/api/v1/admin/subject-heads"): (200, Record, LIST),
-    ("POST", "/api/v1/admin/subject-heads"): (201, Record, OBJ),
-    ("POST", "/api/v1/admin/subject-heads/{head_id}/retire"): (200, Record, OBJ),
+    ("GET", "/api/v1/admin/subject-heads"): (200, SubjectHead, LIST),
+    ("POST", "/api/v1/admin/subject-heads"): (201, SubjectHead, OBJ),
+    ("POST", "/api/v1/admin/subject-heads/{head_id}/retire"): (200, SubjectHead, OBJ),
     ("POST", "/api/v1/files/{file_id}/priority"): (200, Record, OBJ),
     ("POST", "/api/v1/files/{file_id}/drafts"): (201, Record, OBJ),
     ("GET", "/api/v1/drafts/{draft_id}"): (200, Record, OBJ),
@@ -329,7 +349,7 @@ OPERATIONS: dict[tuple[str, str], tuple[Any, Any, Any]] = {
     ("POST", "/api/v1/files/{file_id}/parts"): (201, FileSummary, OBJ),
     ("POST", "/api/v1/files/{file_id}/park"): (200, Record, OBJ),
     ("POST", "/api/v1/files/{file_id}/unpark"): (200, Record, OBJ),
-    ("GET", "/api/v1/parked"): (200, Record, LIST),
+    ("GET", "/api/v1/parked"): (200, Task, LIST),
     ("POST", "/api/v1/files/{file_id}/reopen"): (201, Record, OBJ),
     ("POST", "/api/v1/files/digitise"): (201, Record, OBJ),
     ("GET", "/api/v1/documents/{sha256}"): (200, "binary", PDF),
@@ -362,7 +382,8 @@ OPERATIONS: dict[tuple[str, str], tuple[Any, Any, Any]] = {
     ("GET", "/api/v1/receipts/{receipt_id}/package"): (200, "binary", ZIP),
 }
 NAMED = (Error, Health, Token, Me, Task, ActionResult, Movement, Receipt, FileSummary, File,
-         Track, HistoryEvent, Notification, Definition, Deployed, SearchHit, Record)
+         Track, HistoryEvent, Notification, Definition, Deployed, SearchHit, YellowNote,
+         SubjectHead, Record)
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 
 

@@ -122,8 +122,8 @@ def import_organisation_file(app: Sanchika, path: Path) -> int:
             print(f"  {path}:{d['row']}: {d['column'] or 'line'}: {d['message']}",
                   file=sys.stderr)
         return 1
-    print(f"imported {result.departments} department(s), {result.sections} section(s), "
-          f"{result.posts} post(s), {result.users} user(s)")
+    print(f"imported {result.departments} department(s), {result.offices} office(s), "
+          f"{result.sections} section(s), {result.posts} post(s), {result.users} user(s)")
     if result.passwords:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         out = app.settings.data_dir / f"initial-passwords-{stamp}.csv"
