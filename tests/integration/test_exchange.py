@@ -26,7 +26,7 @@ from engine.store.models import Receipt
 from tests.clients import PASSWORD
 from tests.clients import HttpClient as Client
 from tests.conftest import _free_port
-from tests.flow import inbox, open_file
+from tests.flow import diarise, inbox, open_file
 
 
 class Server:
@@ -337,3 +337,27 @@ def test_receipt_travels_with_its_scan_and_history_and_is_refused_when_altered(
     # sent again: a replay, refused
     r = post(package)
     assert r.status_code == 409 and receipts_in(other_app) == before + 1
+
+
+def test_page_sends_a_receipt_in_hindi(demo, api, server, secretariat):
+    import re
+
+    from tests.integration.test_email_dak import _signed_in
+
+    other_app, other_server = secretariat
+    pair(api, server, Client(other_server.url), other_server.url)
+    sent = diarise(api, subject="Flood relief claims")
+    clerk = _signed_in(server, "clerk", "hi")
+    page = clerk.get(f"{server}/exchange", timeout=10).text
+    assert "किसी अन्य संस्थापन को आवती भेजें" in page and sent["diary_no"] in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    r = clerk.post(f"{server}/exchange/send-receipt", timeout=10, data={
+        "csrf_token": token, "receipt_id": "", "partner": "secretariat", "post": "GAD-EST-SO"})
+    assert "भेजने के लिए आवती चुनें" in r.text
+    r = clerk.post(f"{server}/exchange/send-receipt", timeout=10, data={
+        "csrf_token": token, "receipt_id": str(sent["id"]), "partner": "secretariat",
+        "post": "GAD-EST-SO", "remark": ""})
+    assert r.status_code == 200 and "भेजी जा रही है" in r.text and sent["diary_no"] in r.text
+    before = receipts_in(other_app)
+    assert demo.deliver_exchange() == 1
+    assert receipts_in(other_app) == before + 1
