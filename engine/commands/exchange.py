@@ -45,6 +45,11 @@ class ExchangeServices:
     settings: Settings
     runtime: Runtime
 
+    if TYPE_CHECKING:  # provided by Sanchika
+        def _act(self, s: Session, actor: User, task: OpenTask, body: dict[str, Any]
+                 ) -> dict[str, Any]: ...
+        def _pdfs(self, s: Session, file: File) -> dict[str, bytes]: ...
+
     # -------------------------------------------------------------- partners
 
     def installation(self) -> dict[str, Any]:
@@ -100,7 +105,7 @@ class ExchangeServices:
             if file.holder_post_id not in org.acting_post_ids(s, actor):
                 raise InvalidInput(f"file_id: file {file.file_no} is not with your post")
             partner = self._partner_named(s, partner_name)
-            package = export.build(s, file, self._pdfs(s, file))  # type: ignore[attr-defined]
+            package = export.build(s, file, self._pdfs(s, file))
             # A file holding a receipt that came from this partner answers the partner's
             # file: the reply goes back into it.
             in_reply_to = s.scalar(select(ExchangeIn.number).join(
@@ -209,8 +214,9 @@ class ExchangeServices:
                 s.flush()
                 task = s.scalar(select(OpenTask).where(OpenTask.receipt_id == receipt.id,
                                                        OpenTask.closed_at.is_(None)))
-                self._act(s, holder, task,  # type: ignore[attr-defined]
-                          {"action": "put_in_file", "file_id": original.id})
+                if task is None:
+                    raise Conflict(f"receipt {receipt.diary_no} has no open task to act on")
+                self._act(s, holder, task, {"action": "put_in_file", "file_id": original.id})
             s.add(ExchangeIn(partner_id=partner.id, nonce=env["nonce"], number=env["number"],
                              envelope=raw_envelope, package_sha256=env["package_sha256"],
                              receipt_id=receipt.id))
