@@ -99,15 +99,11 @@ def check(package: bytes) -> tuple[dict[str, Any], list[str]]:
         proofs = json.loads(data["checkpoint.json"])
     except (KeyError, ValueError) as exc:
         return {}, [*problems, f"package incomplete or unreadable: {exc}"]
-    chains: dict[Any, list[dict[str, Any]]] = {}
-    for event in chain:
-        chains.setdefault(event.get("instance_id"), []).append(event)
-    for events in chains.values():
-        problems += export._check_chain(events)
-    for p in proofs or []:
-        problems += checkpoints.check_proof(p, chains.get(p["instance_head"][0], []))
-    if set(chains) != set(receipt.get("instances") or []):
-        problems.append("history.json: does not hold the receipt's processes")
+    try:
+        problems += _check_history(receipt, chain, proofs)
+    except (AttributeError, KeyError, IndexError, TypeError) as exc:
+        # well-formed JSON of the wrong shape: refused, never a server error
+        return {}, [*problems, f"package: receipt or history malformed ({exc!r})"]
     scan = None
     digest = receipt.get("pdf_sha256")
     if digest:
@@ -117,6 +113,22 @@ def check(package: bytes) -> tuple[dict[str, Any], list[str]]:
         elif hashlib.sha256(scan).hexdigest() != digest:
             problems.append("the scan's SHA-256 is not the one the receipt names (altered)")
     return {"receipt": receipt, "events": len(chain), "scan": scan}, problems
+
+
+def _check_history(receipt: dict[str, Any], chain: list[dict[str, Any]],
+                   proofs: list[dict[str, Any]]) -> list[str]:
+    """Every chain whole and unaltered, tied to its checkpoint, one per process."""
+    problems: list[str] = []
+    chains: dict[Any, list[dict[str, Any]]] = {}
+    for event in chain:
+        chains.setdefault(event.get("instance_id"), []).append(event)
+    for events in chains.values():
+        problems += export._check_chain(events)
+    for p in proofs or []:
+        problems += checkpoints.check_proof(p, chains.get(p["instance_head"][0], []))
+    if set(chains) != set(receipt.get("instances") or []):
+        problems.append("history.json: does not hold the receipt's processes")
+    return problems
 
 
 def _json(value: Any) -> bytes:

@@ -333,6 +333,11 @@ def test_receipt_travels_with_its_scan_and_history_and_is_refused_when_altered(
                          else src.read(name))
     _found, problems = receipt_package.check(swapped.getvalue())
     assert any("differs from the manifest" in p for p in problems), problems
+    # not a zip, or the right members of the wrong shape: refused with a reason
+    assert receipt_package.check(b"not a zip")[1]
+    _found, problems = receipt_package.check(
+        altered("history.json", b'"instance_id"', b'"instance"'))
+    assert problems, problems
 
     # the genuine package, delivered through the outbox: a verified electronic receipt
     assert demo.deliver_exchange() == 1
