@@ -1,5 +1,5 @@
 """The exchange between installations (a mixin of Sanchika): partners registered by an
-administrator, a file sent to a partner's post as the signed export package through the
+administrator, a file or a receipt sent to a partner's post as the signed export package through the
 exchange outbox, and a package received from a partner put up as a verified electronic
 receipt in that post's inbox."""
 
@@ -17,12 +17,21 @@ from engine.domain import files as files_mod
 from engine.domain import org, receipts, uploads, visibility
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.exchange import envelope as envelopes
-from engine.exchange import identity, receive, transport
+from engine.exchange import identity, receipt_package, receive, transport
 from engine.intake.mailpdf import text_pdf
 from engine.read import views
 from engine.sla.policy import limit_for
 from engine.store.exchange_models import ExchangeIn, ExchangeOut, Partner
-from engine.store.models import Correspondence, File, OpenTask, Post, Receipt, User, utcnow
+from engine.store.models import (
+    Correspondence,
+    Document,
+    File,
+    OpenTask,
+    Post,
+    Receipt,
+    User,
+    utcnow,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -96,10 +105,7 @@ class ExchangeServices(CommandRunner):
             visibility.require_read_file(s, actor, file)
             if file.holder_post_id not in org.acting_post_ids(s, actor):
                 raise InvalidInput(f"file_id: file {file.file_no} is not with your post")
-            partner = s.scalar(select(Partner).where(Partner.name == (partner_name or ""),
-                                                     Partner.active.is_(True)))
-            if partner is None:
-                raise InvalidInput(f"partner: no registered partner '{partner_name}'")
+            partner = self._partner_named(s, partner_name)
             package = export.build(s, file, self._pdfs(s, file))
             # A file holding a receipt that came from this partner answers the partner's
             # file: the reply goes back into it.
@@ -107,21 +113,60 @@ class ExchangeServices(CommandRunner):
                 Correspondence, Correspondence.receipt_id == ExchangeIn.receipt_id).where(
                 Correspondence.file_id == file.id, ExchangeIn.partner_id == partner.id)
                 .order_by(ExchangeIn.id.desc()).limit(1))
-            sha = uploads.store_bytes(self.settings.data_dir, package)
-            env = envelopes.make(
-                sender=self.settings.installation_name, to=partner.name, to_post=post.strip(),
-                kind="file", number=file.file_no, subject=file.subject,
-                remark=(remark or "").strip()[:2000] or None,
-                sent_at=utcnow().isoformat(), package=package, in_reply_to=in_reply_to)
-            row = ExchangeOut(partner_id=partner.id, kind="file", item_id=file.id,
-                              envelope=envelopes.canonical(env).decode(),
-                              signature=envelopes.sign(
-                                  identity.private_key(self.settings.data_dir), env),
-                              package_sha256=sha, sent_by=actor.id, status="pending",
-                              attempts=0, next_attempt_at=utcnow())
-            s.add(row)
-            s.flush()
-            return self._out_row(row, partner)
+            return self._queue(s, actor, partner, post, remark, "file", file.id, file.file_no,
+                               file.subject, package, in_reply_to)
+
+    def send_receipt_to_partner(self, actor: User, receipt_id: int, partner_name: str,
+                                post: str, remark: str | None = None) -> dict[str, Any]:
+        """Queue a receipt (its fields, scan and history, engine/exchange/receipt_package.py)
+        for a partner's post, signed and delivered like a file."""
+        org.require_post(actor)
+        if not (post or "").strip():
+            raise InvalidInput("post: the partner's post code is required")
+        with self.db.transaction() as s:
+            receipt = receipts.get_receipt(s, receipt_id)
+            visibility.require_read_receipt(s, actor, receipt)
+            if receipt.holder_post_id not in org.acting_post_ids(s, actor):
+                raise InvalidInput(f"receipt_id: receipt {receipt.diary_no} is not with "
+                                   "your post")
+            partner = self._partner_named(s, partner_name)
+            scan = None
+            if receipt.pdf_sha256:
+                document = s.get(Document, receipt.pdf_sha256)
+                if document is None:
+                    raise InvalidInput(f"receipt_id: the scan of {receipt.diary_no} is missing")
+                scan = uploads.read(self.settings.data_dir, document)
+            package = receipt_package.build(s, receipt, scan)
+            return self._queue(s, actor, partner, post, remark, "receipt", receipt.id,
+                               receipt.diary_no, receipt.subject, package, None)
+
+    @staticmethod
+    def _partner_named(s: Session, name: str) -> Partner:
+        partner = s.scalar(select(Partner).where(Partner.name == (name or ""),
+                                                 Partner.active.is_(True)))
+        if partner is None:
+            raise InvalidInput(f"partner: no registered partner '{name}'")
+        return partner
+
+    def _queue(self, s: Session, actor: User, partner: Partner, post: str,
+               remark: str | None, kind: str, item_id: int, number: str, subject: str,
+               package: bytes, in_reply_to: str | None) -> dict[str, Any]:
+        """The signed envelope and the package, put in the exchange outbox."""
+        sha = uploads.store_bytes(self.settings.data_dir, package)
+        env = envelopes.make(
+            sender=self.settings.installation_name, to=partner.name, to_post=post.strip(),
+            kind=kind, number=number, subject=subject,
+            remark=(remark or "").strip()[:2000] or None,
+            sent_at=utcnow().isoformat(), package=package, in_reply_to=in_reply_to)
+        row = ExchangeOut(partner_id=partner.id, kind=kind, item_id=item_id,
+                          envelope=envelopes.canonical(env).decode(),
+                          signature=envelopes.sign(
+                              identity.private_key(self.settings.data_dir), env),
+                          package_sha256=sha, sent_by=actor.id, status="pending",
+                          attempts=0, next_attempt_at=utcnow())
+        s.add(row)
+        s.flush()
+        return self._out_row(row, partner)
 
     def exchange_outbox(self, actor: User) -> list[dict[str, Any]]:
         """Packages sent (or waiting to go): an administrator sees all, others their own."""
@@ -197,6 +242,8 @@ class ExchangeServices(CommandRunner):
 
     def _put_up(self, s: Session, holder: User, partner: Partner, env: dict[str, Any],
                 found: dict[str, Any], package: bytes) -> Receipt:
+        if env["kind"] == "receipt":
+            return self._put_up_receipt(s, holder, partner, env, found, package)
         content = found["file"].get("content") or {}
         lines = [f"Received from {partner.name}, verified "
                  f"({found['events']} history events, {found['signatures']} signature(s))",
@@ -214,6 +261,35 @@ class ExchangeServices(CommandRunner):
             "letter_date": env["sent_at"][:10], "pdf_sha256": document.sha256})
         receipt.remark = (f"received from {partner.name}, verified: file {env['number']}"
                           + (f" — {env['remark']}" if env["remark"] else ""))[:2000]
+        return self._start_receipt(s, holder, receipt)
+
+    def _put_up_receipt(self, s: Session, holder: User, partner: Partner,
+                        env: dict[str, Any], found: dict[str, Any], package: bytes
+                        ) -> Receipt:
+        """A partner's receipt: its verified scan becomes this receipt's scan (a text
+        page of its fields when it had none); its history is kept in the package."""
+        sent = found["receipt"]
+        uploads.store_bytes(self.settings.data_dir, package)  # kept, by hash
+        scan = found["scan"]
+        if scan is None:
+            scan = text_pdf([f"Receipt {env['number']} received from {partner.name}, "
+                             f"verified ({found['events']} history events)",
+                             f"Sender: {sent.get('sender')}", f"Subject: {env['subject']}",
+                             f"Letter: {sent.get('letter_ref') or ''} "
+                             f"{sent.get('letter_date') or ''}"], env["number"])
+        name = sent.get("pdf_name") or f"{env['number'].replace('/', '-')}.pdf"
+        document = uploads.store_pdf(s, self.settings.data_dir,
+                                     self.settings.max_upload_bytes, scan, name, holder)
+        receipt = receipts.diarise(s, holder, {
+            "sender": f"{partner.name} (verified)", "subject": env["subject"],
+            "mode": "electronic", "form": "electronic", "letter_ref": env["number"],
+            "letter_date": env["sent_at"][:10], "pdf_sha256": document.sha256})
+        receipt.remark = (f"received from {partner.name}, verified: receipt {env['number']} "
+                          f"from {sent.get('sender')}, {found['events']} history events"
+                          + (f" — {env['remark']}" if env["remark"] else ""))[:2000]
+        return self._start_receipt(s, holder, receipt)
+
+    def _start_receipt(self, s: Session, holder: User, receipt: Receipt) -> Receipt:
         instance, _result = self.runtime.start(
             s, "dak_receipt",
             {"receipt_id": receipt.id, "holder_post": holder.post_id,

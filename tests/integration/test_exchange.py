@@ -26,7 +26,7 @@ from engine.store.models import Receipt
 from tests.clients import PASSWORD
 from tests.clients import HttpClient as Client
 from tests.conftest import _free_port
-from tests.flow import inbox, open_file
+from tests.flow import diarise, inbox, open_file
 
 
 class Server:
@@ -258,3 +258,132 @@ def test_pages_register_a_partner_and_send_a_file_in_hindi(demo, api, server, se
     assert "पहुँचने की प्रतीक्षा में" in r.text
     assert demo.deliver_exchange() == 1
     assert "पहुँचा दिया गया" in clerk.get(f"{server}/exchange", timeout=10).text
+
+
+def test_receipt_travels_with_its_scan_and_history_and_is_refused_when_altered(
+        demo, api, server, secretariat):
+    from engine.domain import uploads
+    from engine.store.exchange_models import ExchangeOut
+    from tests.pdfs import make_pdf
+
+    other_app, other_server = secretariat
+    other = Client(other_server.url)
+    pair(api, server, other, other_server.url)
+    scan = make_pdf("Letter of the Revenue Board")
+    r = api.post("/receipts", "clerk", files={"pdf": ("board.pdf", scan, "application/pdf")},
+                 data={"sender": "Revenue Board", "subject": "Mutation backlog",
+                       "mode": "post"})
+    assert r.status_code == 201, r.text
+    sent = r.json()
+    # only the post holding the receipt may send it; a partner must be registered
+    r = api.post(f"/receipts/{sent['id']}/send-to-partner", "clerk",
+                 json={"partner": "nowhere", "post": "GAD-EST-SO"})
+    assert r.status_code == 422
+    assert "partner" in r.text
+    r = api.post(f"/receipts/{sent['id']}/send-to-partner", "clerk",
+                 json={"partner": "secretariat", "post": "GAD-EST-SO", "remark": "please see"})
+    assert r.status_code == 202, r.text
+    assert r.json()["kind"] == "receipt"
+    assert r.json()["number"] == sent["diary_no"]
+    with demo.db.reader() as s:
+        out = s.scalar(select(ExchangeOut).where(ExchangeOut.kind == "receipt"))
+    package = uploads.read_bytes(demo.settings.data_dir, out.package_sha256)
+    inbox_url = f"{other_server.url}/api/v1/exchange/inbox"
+
+    def post(data: bytes) -> requests.Response:
+        return requests.post(inbox_url, data={"envelope": out.envelope,
+                                              "signature": out.signature},
+                             files={"package": ("p.zip", data, "application/zip")}, timeout=30)
+
+    def altered(member: str, old: bytes, new: bytes) -> bytes:
+        """The package with one member changed and its manifest entry rebuilt."""
+        import hashlib
+
+        buf = io.BytesIO()
+        with zipfile.ZipFile(io.BytesIO(package)) as src, zipfile.ZipFile(buf, "w") as dst:
+            manifest = json.loads(src.read("manifest.json"))
+            for name in src.namelist():
+                data = src.read(name)
+                if name == member:
+                    data = data.replace(old, new)
+                    manifest["members"][name] = hashlib.sha256(data).hexdigest()
+                if name != "manifest.json":
+                    dst.writestr(name, data)
+            dst.writestr("manifest.json", json.dumps(manifest))
+        return buf.getvalue()
+
+    before = receipts_in(other_app)
+    # the bytes differ from those signed: refused before anything is read
+    r = post(altered("receipt.json", b"Revenue Board", b"Revenue Bored"))
+    assert r.status_code == 422
+    assert "altered" in r.json()["error"]["message"]
+    assert receipts_in(other_app) == before
+    # the package's own checks (as if the signed hash matched): a history event changed,
+    # a member changed behind the manifest's back, the scan swapped
+    from engine.exchange import receipt_package
+    _found, problems = receipt_package.check(package)
+    assert problems == []
+    _found, problems = receipt_package.check(
+        altered("history.json", b'"clerk"', b'"admin"'))
+    assert any("altered" in p for p in problems), problems
+    swapped = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(package)) as src, zipfile.ZipFile(swapped, "w") as dst:
+        for name in src.namelist():
+            dst.writestr(name, make_pdf("forged") if name.startswith("documents/")
+                         else src.read(name))
+    _found, problems = receipt_package.check(swapped.getvalue())
+    assert any("differs from the manifest" in p for p in problems), problems
+    # not a zip, or the right members of the wrong shape: refused with a reason
+    assert receipt_package.check(b"not a zip")[1]
+    _found, problems = receipt_package.check(
+        altered("history.json", b'"instance_id"', b'"instance"'))
+    assert problems, problems
+
+    # the genuine package, delivered through the outbox: a verified electronic receipt
+    assert demo.deliver_exchange() == 1
+    assert receipts_in(other_app) == before + 1
+    received = [other.get(f"/receipts/{t['receipt_id']}", "so").json()
+                for t in inbox(other, "so") if t["kind"] == "receipt"]
+    [receipt] = [x for x in received if x["subject"] == "Mutation backlog"]
+    assert receipt["sender"] == "collectorate (verified)"
+    assert receipt["letter_ref"] == sent["diary_no"]
+    assert receipt["form"] == "electronic"
+    assert "verified: receipt" in receipt["remark"]
+    assert "Revenue Board" in receipt["remark"]
+    assert "please see" in receipt["remark"]
+    # its scan is the very scan sent
+    assert other.get(f"/receipts/{receipt['id']}/pdf", "so").content == scan
+    kept = other.get(f"/receipts/{receipt['id']}/package", "so")
+    assert kept.status_code == 200
+    assert kept.content == package
+    # sent again: a replay, refused
+    r = post(package)
+    assert r.status_code == 409
+    assert receipts_in(other_app) == before + 1
+
+
+def test_page_sends_a_receipt_in_hindi(demo, api, server, secretariat):
+    import re
+
+    from tests.integration.test_email_dak import _signed_in
+
+    other_app, other_server = secretariat
+    pair(api, server, Client(other_server.url), other_server.url)
+    sent = diarise(api, subject="Flood relief claims")
+    clerk = _signed_in(server, "clerk", "hi")
+    page = clerk.get(f"{server}/exchange", timeout=10).text
+    assert "किसी अन्य संस्थापन को आवती भेजें" in page
+    assert sent["diary_no"] in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    r = clerk.post(f"{server}/exchange/send-receipt", timeout=10, data={
+        "csrf_token": token, "receipt_id": "", "partner": "secretariat", "post": "GAD-EST-SO"})
+    assert "भेजने के लिए आवती चुनें" in r.text
+    r = clerk.post(f"{server}/exchange/send-receipt", timeout=10, data={
+        "csrf_token": token, "receipt_id": str(sent["id"]), "partner": "secretariat",
+        "post": "GAD-EST-SO", "remark": ""})
+    assert r.status_code == 200
+    assert "भेजी जा रही है" in r.text
+    assert sent["diary_no"] in r.text
+    before = receipts_in(other_app)
+    assert demo.deliver_exchange() == 1
+    assert receipts_in(other_app) == before + 1

@@ -64,6 +64,16 @@ def send_to_partner(body: dict, file_id: int) -> ResponseReturnValue:
                                               body["post"], body["remark"]), 202
 
 
+@blp.route("/receipts/<int:receipt_id>/send-to-partner", methods=["POST"])
+@blp.arguments(SendToPartner)
+@blp.response(202)
+def send_receipt_to_partner(body: dict, receipt_id: int) -> ResponseReturnValue:
+    """Send the receipt (its fields, scan and history, signed) to a post of a partner
+    installation, through the exchange outbox like a file."""
+    return app_service().send_receipt_to_partner(current_user(), receipt_id, body["partner"],
+                                                 body["post"], body["remark"]), 202
+
+
 @blp.route("/exchange/outbox")
 def outbox() -> ResponseReturnValue:
     """Packages sent to partners and their delivery state (yours; all for an admin)."""

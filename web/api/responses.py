@@ -377,6 +377,7 @@ OPERATIONS: dict[tuple[str, str], tuple[Any, Any, Any]] = {
     ("POST", "/api/v1/exchange/partners"): (201, Record, OBJ),
     ("GET", "/api/v1/exchange/partners"): (200, Record, LIST),
     ("POST", "/api/v1/files/{file_id}/send-to-partner"): (202, Record, OBJ),
+    ("POST", "/api/v1/receipts/{receipt_id}/send-to-partner"): (202, Record, OBJ),
     ("GET", "/api/v1/exchange/outbox"): (200, Record, LIST),
     ("POST", "/api/v1/exchange/inbox"): (201, Record, OBJ),
     ("GET", "/api/v1/receipts/{receipt_id}/package"): (200, "binary", ZIP),

@@ -1,4 +1,4 @@
-"""Other installations: sending a file to a partner installation's post, the packages
+"""Other installations: sending a file or a receipt to a partner installation's post, the packages
 sent and their delivery, and (administrators) this installation's key and its partners."""
 
 from __future__ import annotations
@@ -20,10 +20,13 @@ bp = page_blueprint("exchange")
 def exchange() -> ResponseReturnValue:
     svc, user = service(), me()
     mine = [f for f in svc.find_files(user) if f["status"] == "open"] if user.post_id else []
+    # the receipts on the officer's desk (its inbox), each once
+    held = {r["receipt_id"]: r for r in svc.inbox_rows(user)
+            if r.get("receipt_id")} if user.post_id else {}
     return render_template(
         "exchange.html", partners=svc.partners(user), outbox=svc.exchange_outbox(user),
-        files=mine, identity=svc.installation() if user.role == "admin" else None,
-        form=request.args)
+        files=mine, receipts=list(held.values()),
+        identity=svc.installation() if user.role == "admin" else None, form=request.args)
 
 
 @bp.post("/exchange/send")
@@ -37,6 +40,21 @@ def send() -> ResponseReturnValue:
                                          form.get("post", "").strip(),
                                          form.get("remark", "").strip() or None)
     flash(_("File %(no)s is on its way to %(partner)s.", no=row["number"],
+            partner=row["partner"]))
+    return redirect(url_for("exchange.exchange"))
+
+
+@bp.post("/exchange/send-receipt")
+@login_required
+def send_receipt():  # type: ignore[no-untyped-def]
+    form = request.form
+    receipt_id = form.get("receipt_id", "")
+    if not receipt_id.isdigit():
+        raise InvalidInput(_("Choose the receipt to send."))
+    row = service().send_receipt_to_partner(me(), int(receipt_id), form.get("partner", ""),
+                                            form.get("post", "").strip(),
+                                            form.get("remark", "").strip() or None)
+    flash(_("Receipt %(no)s is on its way to %(partner)s.", no=row["number"],
             partner=row["partner"]))
     return redirect(url_for("exchange.exchange"))
 
