@@ -1,5 +1,5 @@
 """In-process cache of configuration that every action reads and admins rarely change: SLA
-rules, the working calendar with its holidays, the posts (code, approving power, which
+rules, the working calendars of the offices with their holidays, the office tree, the posts (code, approving power, which
 department each belongs to) and which post each username holds.
 
 Without it every opened task re-read all rules, the calendar and all holidays. One cache
@@ -22,11 +22,12 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine.store.admin_models import Office
 from engine.store.models import Post, Section, User
 from engine.store.sla_models import Holiday, SlaRule, WorkCalendar
 
 TTL_SECONDS = 5.0
-WATCHED: tuple[type, ...] = (SlaRule, WorkCalendar, Holiday, Post, Section, User)
+WATCHED: tuple[type, ...] = (SlaRule, WorkCalendar, Holiday, Post, Section, User, Office)
 INFO_KEY = "config_cache"
 _CHANGED = "config_changed"
 
