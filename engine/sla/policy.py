@@ -3,8 +3,9 @@
 A limit comes from the most specific SLA rule matching the task's post's department, the
 BPMN task id and the item's priority; without one, the CSMOP default (7 working days;
 Priority 3, Immediate 1, Top Priority 4 working hours). Limits count working time on the
-calendar of the receiving post's office (engine/sla/calendars.py, workcal.py). SANCHIKA_SLA_DEFAULT replaces every limit with one
-plain clock duration (demonstrations and tests)."""
+calendar of the receiving post's office (engine/sla/calendars.py, workcal.py).
+SANCHIKA_SLA_DEFAULT replaces every limit with one plain clock duration (demonstrations and
+tests)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """In-process cache of configuration that every action reads and admins rarely change: SLA
-rules, the working calendars of the offices with their holidays, the office tree, the posts (code, approving power, which
-department each belongs to) and which post each username holds.
+rules, the offices' working calendars with their holidays, the office tree, the posts (code,
+approving power, department and office) and which post each username holds.
 
 Without it every opened task re-read all rules, the calendar and all holidays. One cache
 per `Database` (engine/store/db.py); every session of that database finds it in
