@@ -18,9 +18,10 @@ depends_on = None
 def _holidays_table(with_office: bool) -> sa.Table:
     """The holidays table as SQLite's batch mode should rebuild it (its old unique
     constraint on day has no name, so it can only be left out of the copy)."""
-    columns = [sa.Column("id", sa.Integer(), primary_key=True),
-               sa.Column("day", sa.Date(), nullable=False),
-               sa.Column("name", sa.String(length=200), nullable=False)]
+    columns: list[sa.Column[object]] = [
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False)]
     if with_office:
         columns.append(sa.Column("office_id", sa.Integer(), nullable=True))
     return sa.Table("holidays", sa.MetaData(), *columns)
