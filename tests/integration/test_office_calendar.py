@@ -3,6 +3,7 @@ there and not in the secretariat; an office's own calendar is inherited below it
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,7 +13,7 @@ from engine.sla.policy import SlaPolicy, load_calendar
 from engine.store.admin_models import Office
 from engine.store.models import Instance, OpenTask, Post
 from tests.flow import expect, open_file
-from tests.org_setup import setup_division
+from tests.org_setup import page_client, setup_division
 
 IST = ZoneInfo("Asia/Kolkata")
 
@@ -89,3 +90,20 @@ def _admin(demo):
     from engine.store.models import User
     with demo.db.reader() as s:
         return s.scalar(select(User).where(User.username == "admin"))
+
+
+def test_the_calendar_page_chooses_the_office(api, web_app):
+    setup_division(api)
+    client = page_client(web_app, "admin")
+    page = client.get("/admin/calendar?office=REV-DIST-SEH").get_data(as_text=True)
+    assert 'id="cal-office"' in page and 'value="REV-DIST-SEH" selected' in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
+    r = client.post("/admin/do/holiday_add", data={
+        "csrf_token": token, "day": "2026-11-23", "name": "Sehore fair",
+        "office": "REV-DIST-SEH", "next": "/admin/calendar?office=REV-DIST-SEH"})
+    assert r.status_code == 302 and r.headers["Location"].endswith("office=REV-DIST-SEH")
+    there = client.get("/admin/calendar?office=REV-DIST-SEH").get_data(as_text=True)
+    assert "Sehore fair" in there
+    assert "Sehore fair" not in client.get("/admin/calendar").get_data(as_text=True)
+    [row] = [h for h in api.get("/admin/holidays", "admin").json() if h["name"] == "Sehore fair"]
+    assert row["office"] == "REV-DIST-SEH"
