@@ -10,7 +10,7 @@ attributes, which diagram-js writes into the markup it creates. A PDF is served 
 from __future__ import annotations
 
 from flask import Flask, Response, request
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, Map
 
 PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'{styles}; "
             "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
@@ -26,9 +26,9 @@ class DatabaseInt(IntegerConverter):
     """An id in a path fits a database integer (64-bit signed); a larger number is no such
     page (404), not an overflow deep in the database driver."""
 
-    def __init__(self, map: object, *args: object, **kwargs: object) -> None:
-        kwargs.setdefault("max", 2**63 - 1)
-        super().__init__(map, *args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, map: Map, fixed_digits: int = 0, min: int | None = None,
+                 max: int | None = 2**63 - 1, signed: bool = False) -> None:
+        super().__init__(map, fixed_digits, min, max, signed)
 
 
 def content_security_policy(response: Response) -> str | None:

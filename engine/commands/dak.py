@@ -130,6 +130,7 @@ class DakServices(CommandRunner):
             return
         given = str(body.get("paper_location") or "").strip()[:200] or None
         if receipt.status == "open" and receipt.holder_post_id is not None:
+            s.flush()  # the movement this step just added (write sessions do not autoflush)
             moved = s.scalar(select(Movement).where(
                 Movement.receipt_id == receipt.id, Movement.to_post_id == receipt.holder_post_id,
                 Movement.sent_at == receipt.holder_since).order_by(Movement.id.desc()).limit(1))

@@ -36,6 +36,11 @@ class ExchangeServices:
     settings: Settings
     runtime: Runtime
 
+    if TYPE_CHECKING:  # provided by Sanchika
+        def _act(self, s: Session, actor: User, task: OpenTask, body: dict[str, Any]
+                 ) -> dict[str, Any]: ...
+        def _pdfs(self, s: Session, file: File) -> dict[str, bytes]: ...
+
     # -------------------------------------------------------------- partners
 
     def installation(self) -> dict[str, Any]:
@@ -94,7 +99,7 @@ class ExchangeServices:
                                                      Partner.active.is_(True)))
             if partner is None:
                 raise InvalidInput(f"partner: no registered partner '{partner_name}'")
-            package = export.build(s, file, self._pdfs(s, file))  # type: ignore[attr-defined]
+            package = export.build(s, file, self._pdfs(s, file))
             # A file holding a receipt that came from this partner answers the partner's
             # file: the reply goes back into it.
             in_reply_to = s.scalar(select(ExchangeIn.number).join(
@@ -164,8 +169,9 @@ class ExchangeServices:
                 s.flush()
                 task = s.scalar(select(OpenTask).where(OpenTask.receipt_id == receipt.id,
                                                        OpenTask.closed_at.is_(None)))
-                self._act(s, holder, task,  # type: ignore[attr-defined]
-                          {"action": "put_in_file", "file_id": original.id})
+                if task is None:
+                    raise Conflict(f"receipt {receipt.diary_no} has no open task to act on")
+                self._act(s, holder, task, {"action": "put_in_file", "file_id": original.id})
             s.add(ExchangeIn(partner_id=partner.id, nonce=env["nonce"], number=env["number"],
                              envelope=raw_envelope, package_sha256=env["package_sha256"],
                              receipt_id=receipt.id))

@@ -24,7 +24,7 @@ def attach(session: Session, message: OutboxMessage, filename: str, content_type
 
 def of_message(db: Database, outbox_id: int) -> list[tuple[str, str, bytes]]:
     with db.reader() as s:
-        return [tuple(r) for r in s.execute(  # type: ignore[misc]
+        return [(name, kind, data) for name, kind, data in s.execute(
             select(OutboxAttachment.filename, OutboxAttachment.content_type,
                    OutboxAttachment.data).where(OutboxAttachment.outbox_id == outbox_id)
             .order_by(OutboxAttachment.id))]

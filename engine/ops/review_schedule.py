@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from engine.domain.org import OFFICE_TZ
 
+if TYPE_CHECKING:
+    from engine.app import Sanchika
+
 log = logging.getLogger(__name__)
 JOB = "sanchika-weekly-review"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_apps: dict[str, object] = {}
+_apps: dict[str, Sanchika] = {}
 
 
 def parse(value: str) -> tuple[str, int, int] | None:
@@ -29,13 +33,13 @@ def parse(value: str) -> tuple[str, int, int] | None:
     return match[1], int(match[2]), int(match[3])
 
 
-def install(scheduler: BaseScheduler, app: object) -> None:
-    when = parse(app.settings.review_schedule)  # type: ignore[attr-defined]
+def install(scheduler: BaseScheduler, app: Sanchika) -> None:
+    when = parse(app.settings.review_schedule)
     if when is None:
         if scheduler.get_job(JOB) is not None:
             scheduler.remove_job(JOB)
         return
-    key = app.settings.database_url  # type: ignore[attr-defined]
+    key = app.settings.database_url
     _apps[key] = app
     day, hour, minute = when
     scheduler.add_job(f"{__name__}:run", CronTrigger(day_of_week=day, hour=hour,
@@ -48,7 +52,7 @@ def run(key: str) -> None:
     if app is None:
         return
     try:
-        result = app.send_weekly_review()  # type: ignore[attr-defined]
+        result = app.send_weekly_review()
     except Exception:  # the job must survive; the next week tries again
         log.exception("weekly review failed")
         return

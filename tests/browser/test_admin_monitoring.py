@@ -72,7 +72,8 @@ def test_admin_sets_up_an_office(page, server):
         page.select_option("#post-superior", superior)  # may sit in another office
         submit(page, "new-post")
     posts = page.locator("#posts").inner_text()
-    assert "District Officer, Mandla" in posts and "GAD-EST-DS" in posts
+    assert "District Officer, Mandla" in posts
+    assert "GAD-EST-DS" in posts
     shot(page, "admin-organisation")
 
     go(page, "Administration")

@@ -77,7 +77,8 @@ def test_clerk_to_approval_in_the_browser(page, server):
     preview = page.locator("iframe.pdf")
     assert preview.count() == 1
     served = page.request.get(preview.get_attribute("src"))
-    assert served.status == 200 and served.body() == pdf
+    assert served.status == 200
+    assert served.body() == pdf
     shot(page, "receipt")
 
     # Put it up in a new file, from the receipt page.
@@ -152,7 +153,8 @@ def test_clerk_to_approval_in_the_browser(page, server):
     page.click("text=Track")
     assert current_steps(page) == ["closure"]  # back with the creator for closure
     movements = page.locator("ol.timeline > li").all_inner_texts()
-    assert len(movements) >= 3 and "Deputy Secretary" in movements[-1]
+    assert len(movements) >= 3
+    assert "Deputy Secretary" in movements[-1]
 
     # The history timeline shows every recorded step, chained.
     page.goto(file_url.replace("/files/", "/files/") + "/history")

@@ -106,16 +106,19 @@ def test_drafts_versions_compare_approve_dispatch_and_register_pdf(page, server,
     item.locator("select[name=mode]").select_option("speed_post")
     submit(page, ".draft-item form[action$='/dispatch'] button[type=submit]")
     number = page.locator(".flash strong").first.inner_text()
-    assert number and number in page.locator("ul.dispatches").inner_text()
+    assert number
+    assert number in page.locator("ul.dispatches").inner_text()
     shot(page, "file-drafts")
     # the dispatch register (page and PDF) lists it
     submit(page, ".flash a:has-text('Dispatch register')")
     assert number in page.locator("table.register").inner_text()
     shot(page, "dispatch-register")
     pdf = page.request.get(page.locator("a.download:has-text('PDF')").get_attribute("href"))
-    assert pdf.status == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.status == 200
+    assert pdf.headers["content-type"] == "application/pdf"
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.body())).pages)
-    assert number in text and "Director, Treasury" in text
+    assert number in text
+    assert "Director, Treasury" in text
     csv = page.request.get(page.locator("a.download:has-text('CSV')").get_attribute("href"))
     assert number in csv.text()
     # the file page in Hindi: stored codes (draft status, dispatch mode) shown as words
@@ -184,7 +187,8 @@ def test_close_then_reopen_from_the_approvers_file_page(page, server):
     submit(page, ".views a:has-text('Closed')")
     submit(page, f"table.inbox tr:has-text('{subject}') td a")
     closure = page.locator("section.closure").inner_text()
-    assert "Orders issued; nothing more to do." in closure and "B: keep permanently" in closure
+    assert "Orders issued; nothing more to do." in closure
+    assert "B: keep permanently" in closure
     assert "Ramesh Kumar" in closure
     # approval marks and signatures on the note sheet
     assert page.locator(".mark-approve").count() == 1
@@ -250,7 +254,8 @@ def test_send_three_receipts_at_once_with_due_date_and_priority(page, server, de
     up = [a.inner_text() for a in page.locator("table.inbox tbody td:nth-child(2) a").all()]
     submit(page, "th a.sort:has-text('Number')")
     down = [a.inner_text() for a in page.locator("table.inbox tbody td:nth-child(2) a").all()]
-    assert up == sorted(up) and down == up[::-1]
+    assert up == sorted(up)
+    assert down == up[::-1]
     # two of them into one new file, in one action
     page.goto("/?tab=receipt")
     boxes = page.locator("input[name=task_id]")
@@ -302,7 +307,8 @@ def test_change_password_signs_out_other_sessions(page, server, browser):
         go(page, "My settings")
         page.uncheck("#ch-email")
         submit(page, "#form-settings button[type=submit]")
-        assert not page.is_checked("#ch-email") and page.is_checked("#ch-sms")
+        assert not page.is_checked("#ch-email")
+        assert page.is_checked("#ch-sms")
     finally:
         other.close()
 
@@ -376,7 +382,8 @@ def test_phone_width_and_keyboard_on_the_new_pages(page, server):
     page.set_viewport_size({"width": 1366, "height": 768})
     page.reload()
     box = page.locator("aside.actionbar").bounding_box()
-    assert box["y"] < 768 and box["x"] > 683
+    assert box["y"] < 768
+    assert box["x"] > 683
     # one action form open at a time
     summaries = page.locator("aside.actionbar details > summary")
     summaries.nth(1).click()
@@ -407,8 +414,10 @@ def test_forward_a_receipt_with_copies_due_date_and_priority(page, server):
         flash_text(page)
     submit(page, f".flash a:has-text('{diary_no}')")
     copies = page.locator("ul.copies").inner_text()
-    assert f"{diary_no}/C1" in copies and f"{diary_no}/C2" in copies
-    assert "Under Secretary" in copies and "Deputy Secretary" in copies
+    assert f"{diary_no}/C1" in copies
+    assert f"{diary_no}/C2" in copies
+    assert "Under Secretary" in copies
+    assert "Deputy Secretary" in copies
     sign_out(page)
     sign_in(page, "ds")
     page.goto("/?tab=receipt")

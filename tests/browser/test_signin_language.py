@@ -86,7 +86,8 @@ def test_lockout_after_repeated_failures_and_the_sign_in_register(page, server, 
     assert sum("wrong password" in r for r in so_rows) == 5
     assert sum("refused: locked" in r for r in so_rows) == 1
     clerk_rows = [r.split("\t") for r in rows if r.startswith("clerk")]
-    assert clerk_rows and clerk_rows[0][3].strip() not in ("", "—")  # signed off
+    assert clerk_rows
+    assert clerk_rows[0][3].strip() not in ("", "—")
     shot(page, "sign-ins")
     # ...and any file's history, from the file list.
     go(page, "Find files")
@@ -110,7 +111,8 @@ def test_hindi_ui_shows_hindi_labels_and_is_remembered(page, server):
     for label in ("आवती डायरी करें", "फ़ाइलें खोजें", "डैशबोर्ड", "सूचनाएँ"):
         assert label in nav
     headers = page.locator("table.inbox thead").inner_text()
-    assert "विषय" in headers and "नियत तिथि" in headers
+    assert "विषय" in headers
+    assert "नियत तिथि" in headers
     # Devanagari is drawn with the locally served Noto Sans Devanagari.
     wait_for_js(page, "document.fonts.check('16px \"Noto Sans Devanagari\"', 'इनबॉक्स')")
     loaded = page.evaluate("""() => [...document.fonts].filter(
@@ -138,6 +140,8 @@ def test_the_api_token_endpoint_shares_the_lockout(server, demo):
         r = requests.post(url, json={"username": "us", "password": "nope-nope"}, timeout=10)
         assert r.status_code == 401
     r = requests.post(url, json={"username": "us", "password": PASSWORD}, timeout=10)
-    assert r.status_code == 429 and r.json()["error"]["code"] == "too_many_attempts"
+    assert r.status_code == 429
+    assert r.json()["error"]["code"] == "too_many_attempts"
     r = requests.post(url, json={"username": "ds", "password": PASSWORD}, timeout=10)
-    assert r.status_code == 200 and r.json()["token"]
+    assert r.status_code == 200
+    assert r.json()["token"]

@@ -39,12 +39,14 @@ def test_whole_lifecycle(api, demo):
         note="Checked; may be seen by US.")
     act(api, "us", task_for(api, "us", file_id=fid)["id"], action="forward", to="ds")
     approval = task_for(api, "ds", file_id=fid)
-    assert approval["name"] == "Approval" and "approve" in approval["actions"]
+    assert approval["name"] == "Approval"
+    assert "approve" in approval["actions"]
     assert approval["due_at"] is not None
     act(api, "ds", approval["id"], action="approve", remark="Approved.")
 
     f = api.get(f"/files/{fid}", "clerk").json()
-    assert f["locked"] is True and f["status"] == "approved"
+    assert f["locked"] is True
+    assert f["status"] == "approved"
     assert all(not n["editable"] for n in f["notes"])
 
     # After approval nothing may be added, through the API or by plain SQL.
@@ -61,7 +63,9 @@ def test_whole_lifecycle(api, demo):
     assert closure["name"] == "Closure"
     act(api, "clerk", closure["id"], action="close", record_category="B")
     f = api.get(f"/files/{fid}", "auditor").json()
-    assert f["status"] == "closed" and f["record_category"] == "B" and f["tasks"] == []
+    assert f["status"] == "closed"
+    assert f["record_category"] == "B"
+    assert f["tasks"] == []
 
     track = api.get(f"/files/{fid}/track", "auditor").json()
     hops = [(m["from"]["code"], m["to"]["code"], m["action"]) for m in track["movements"]]
@@ -78,7 +82,8 @@ def test_whole_lifecycle(api, demo):
     events = api.get(f"/files/{fid}/history", "auditor").json()
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     kinds = [e["kind"] for e in events]
-    assert kinds[0] == "instance_started" and kinds[-1] == "instance_completed"
+    assert kinds[0] == "instance_started"
+    assert kinds[-1] == "instance_completed"
     completed = [(e["actor"], e["data"]["action"]) for e in events if e["kind"] == "task_completed"]
     assert completed == [("clerk", "forward"), ("so", "forward"), ("us", "forward"),
                          ("ds", "approve"), ("clerk", "close")]
@@ -129,9 +134,11 @@ def test_receipt_forward_and_close(api):
     act(api, "clerk", task_for(api, "clerk", receipt_id=rid)["id"], action="forward", to="so")
     r = api.post(f"/tasks/{task_for(api, 'so', receipt_id=rid)['id']}", "so",
                  json={"action": "close"})
-    assert r.status_code == 422 and "remark" in r.json()["error"]["message"]
+    assert r.status_code == 422
+    assert "remark" in r.json()["error"]["message"]
     act(api, "so", task_for(api, "so", receipt_id=rid)["id"], action="close",
         remark="Information sent")
     got = api.get(f"/receipts/{rid}", "auditor").json()
-    assert got["status"] == "closed" and got["holder"] is None
+    assert got["status"] == "closed"
+    assert got["holder"] is None
     assert [e["kind"] for e in got["history"]][-1] == "instance_completed"

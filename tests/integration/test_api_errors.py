@@ -12,7 +12,8 @@ def test_auth_required_and_wrong_password(api):
     r = api.post("/auth/token", json={"username": "clerk", "password": "wrong"})
     assert r.status_code == 401
     r = api.get("/tasks", headers={"Authorization": "Bearer forged.token.value"})
-    assert r.status_code == 401 and "invalid token" in r.json()["error"]["message"]
+    assert r.status_code == 401
+    assert "invalid token" in r.json()["error"]["message"]
 
 
 def test_missing_field_is_named(api):
@@ -20,7 +21,8 @@ def test_missing_field_is_named(api):
     assert r.status_code == 422
     assert "sender" in r.json()["error"]["message"]
     r = api.post("/files", "clerk", json={"subject": "x", "head": "bad head!"})
-    assert r.status_code == 422 and "head" in r.json()["error"]["message"]
+    assert r.status_code == 422
+    assert "head" in r.json()["error"]["message"]
 
 
 def test_not_the_holder(api):
@@ -41,7 +43,8 @@ def test_action_not_allowed_here(api):
     assert r.status_code == 422
     assert "allowed: forward, return, submit" in r.json()["error"]["message"]
     r = api.post(f"/tasks/{task['id']}", "clerk", json={"action": "forward", "to": "nobody"})
-    assert r.status_code == 422 and "nobody" in r.json()["error"]["message"]
+    assert r.status_code == 422
+    assert "nobody" in r.json()["error"]["message"]
     r = api.post(f"/tasks/{task['id']}", "clerk", json={"action": "return"})
     assert r.status_code == 422
     # nothing moved
@@ -52,7 +55,8 @@ def test_only_approvers_approve(api):
     fid = api.post("/files", "clerk", json={"subject": "Authority", "head": "11011"}).json()["id"]
     r = api.post(f"/tasks/{task_for(api, 'clerk', file_id=fid)['id']}", "clerk",
                  json={"action": "submit", "to": "us"})
-    assert r.status_code == 422 and "cannot approve" in r.json()["error"]["message"]
+    assert r.status_code == 422
+    assert "cannot approve" in r.json()["error"]["message"]
 
 
 def test_priority_needs_section_officer(api):

@@ -55,13 +55,16 @@ def test_everything_verifies_clean(service, users):
     running_file(service, users, "After the checkpoint")
     report = service.verify_report()
     assert report.problems == []
-    assert report.checkpoints == 1 and report.signatures >= 1
+    assert report.checkpoints == 1
+    assert report.signatures >= 1
     assert report.reexecuted == report.instances >= 4
     with service.db.reader() as s:
         sig = s.scalar(select(ApprovalSignature).where(ApprovalSignature.file_id == f["id"]))
-        assert sig.username == "ds" and sig.action == "approve"
+        assert sig.username == "ds"
+        assert sig.action == "approve"
         kinds = [e.kind for e in history.events(s, f["instance_id"])]
-    assert "approval_signed" in kinds and "note_added" in kinds
+    assert "approval_signed" in kinds
+    assert "note_added" in kinds
     assert "correspondence_added" in kinds
 
 
@@ -101,7 +104,8 @@ def test_locked_note_refused_then_forced_edit_detected(service, users):
     tamper(service, "UPDATE notes SET text = 'Rejected.' WHERE file_id = :f AND para_no = 3",
            tables=("notes",), f=f["id"])
     found = problems(service)
-    assert len(found) == 2 and all(f"file {f['file_no']}" in p for p in found)
+    assert len(found) == 2
+    assert all(f"file {f['file_no']}" in p for p in found)
     assert any("differ from what instance" in p for p in found)  # the lock's content hash
     assert any("approve by ds" in p and "differ from what was signed" in p for p in found)
 
@@ -117,7 +121,8 @@ def test_edited_note_event_detected(service, users):
     tamper(service, text("UPDATE history_events SET data = :d WHERE id = :id").bindparams(
         bindparam("d", type_=JSON)), d={**event.data, "text": "Changed text"}, id=event.id)
     found = problems(service)
-    assert found and f"event #{event.seq} (note_added) was altered" in found[0]
+    assert found
+    assert f"event #{event.seq} (note_added) was altered" in found[0]
 
 
 def test_deleted_and_reordered_events_detected(service, users):
@@ -169,7 +174,8 @@ def test_consistently_rewritten_chain_caught_by_checkpoint(service, users):
     rewrite_chain(service, f["instance_id"], reroute)
     found = problems(service)
     assert len(found) == 1, found
-    assert f["file_no"] in found[0] and "not the one checkpoint #1 recorded" in found[0]
+    assert f["file_no"] in found[0]
+    assert "not the one checkpoint #1 recorded" in found[0]
 
 
 def test_whole_chain_deleted_after_checkpoint(service, users):
@@ -232,7 +238,8 @@ def test_checkpoint_chain_and_heads(service, users):
     running_file(service, users, "Two")
     third = service.checkpoint()
     assert (first["seq"], second["seq"], third["seq"]) == (1, 2, 3)
-    assert second["instances"] == 0 and third["instances"] == 1
+    assert second["instances"] == 0
+    assert third["instances"] == 1
     tamper(service, "DELETE FROM checkpoints WHERE seq = 2", tables=("checkpoints",))
     found = problems(service)
     assert any("checkpoint #2 missing" in p for p in found), found
@@ -302,7 +309,8 @@ def test_altered_workflow_state_detected(service, users):
            s=json.dumps(state), i=f["instance_id"])
     found = problems(service)
     assert len(found) == 1, found
-    assert f["file_no"] in found[0] and "re-executing" in found[0]
+    assert f["file_no"] in found[0]
+    assert "re-executing" in found[0]
     assert "process data at noting differs" in found[0]
 
 

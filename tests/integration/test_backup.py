@@ -63,19 +63,22 @@ def test_backup_restore_loses_nothing(api, demo, keys, target, tmp_path):
         diarise_pdf(api, f"letter {n}")
     source = demo.settings
     before = figures(source.database_url)
-    assert before["documents"]["rows"] == 3 and before["history_events"]["rows"] > 0
+    assert before["documents"]["rows"] == 3
+    assert before["history_events"]["rows"] > 0
 
     result = backup(source, tmp_path / "bk")
     manifest = result.manifest
     assert manifest["database"]["tables"] == before
-    assert manifest["uploads"]["count"] == 3 and result.uploads_copied == 3
+    assert manifest["uploads"]["count"] == 3
+    assert result.uploads_copied == 3
     assert manifest["uploads"]["missing"] == []
     assert {f["path"] for f in manifest["keys"]["files"]} == set(keys)
     assert manifest["schema_revision"]
     assert not (result.snapshot / "secret_key").exists()
 
     restored = restore(target, tmp_path / "bk")
-    assert restored.problems == [] and restored.verify.problems == []
+    assert restored.problems == []
+    assert restored.verify.problems == []
     assert restored.verify.instances > 0
     assert figures(target.database_url) == before  # row counts and per-table hashes
     assert upload_files(target.data_dir / "uploads") == upload_files(source.data_dir / "uploads")
@@ -121,7 +124,8 @@ def test_keep_prunes_old_snapshots_and_their_uploads(api, demo, target, tmp_path
     (demo.settings.data_dir / "uploads" / only_in_first).unlink()  # as if purged later
     diarise_pdf(api, "new")
     last = backup(demo.settings, tmp_path / "bk", keep=1)
-    assert len(last.pruned) == 1 and snapshots(tmp_path / "bk") == [last.snapshot]
+    assert len(last.pruned) == 1
+    assert snapshots(tmp_path / "bk") == [last.snapshot]
     sha = Path(only_in_first).name
     assert not store_path(tmp_path / "bk", sha).exists()
     assert last.manifest["uploads"]["missing"] == [sha]  # the database still names it
@@ -181,7 +185,8 @@ def test_deleted_upload_is_refused(api, demo, target, tmp_path):
     store_path(tmp_path / "bk", entry["sha256"]).unlink()
     problems = _refused(target, tmp_path / "bk")
     assert len(problems) == 1
-    assert entry["sha256"] in problems[0] and problems[0].endswith("missing")
+    assert entry["sha256"] in problems[0]
+    assert problems[0].endswith("missing")
     _target_untouched(target)
 
 
@@ -211,9 +216,11 @@ def test_occupied_target_needs_force(api, demo, target, tmp_path):
     with pytest.raises(BackupError) as caught:
         restore(target, snapshot)
     assert "refusing to restore over existing data" in caught.value.message
-    assert "tables" in caught.value.message and "holds" in caught.value.message
+    assert "tables" in caught.value.message
+    assert "holds" in caught.value.message
     done = restore(target, snapshot, force=True)
-    assert done.problems == [] and done.verify.problems == []
+    assert done.problems == []
+    assert done.verify.problems == []
     assert not stray.exists()
     assert figures(target.database_url) == manifest["database"]["tables"]
 
@@ -247,7 +254,9 @@ def test_snapshot_is_consistent_while_the_server_writes(api, demo, target, tmp_p
         thread.join(timeout=60)
     assert not failures
     receipts = [t.manifest["database"]["tables"]["receipts"]["rows"] for t in taken]
-    assert receipts == sorted(receipts) and receipts[0] < receipts[-1]
+    assert receipts == sorted(receipts)
+    assert receipts[0] < receipts[-1]
     for i, snap in enumerate(taken):
         done = restore(target, snap.snapshot, force=i > 0)
-        assert done.problems == [] and done.verify.problems == [], snap.snapshot
+        assert done.problems == [], snap.snapshot
+        assert done.verify.problems == [], snap.snapshot

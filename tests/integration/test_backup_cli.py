@@ -45,18 +45,21 @@ def test_backup_restore_serve_with_the_cli(api, demo, target, tmp_path):
 
     done = sanchika(demo.settings, "backup", str(dest))
     assert done.returncode == 0, done.stderr
-    assert "snapshot: " in done.stdout and "1 copied" in done.stdout
+    assert "snapshot: " in done.stdout
+    assert "1 copied" in done.stdout
     again = sanchika(demo.settings, "backup", str(dest), "--keep", "1")
     assert again.returncode == 0, again.stderr
     assert "0 copied (0 B), 1 already in the store" in again.stdout
     assert "pruned: 1 older snapshot(s)" in again.stdout
 
     checked = sanchika(target, "restore", "--check", str(dest))
-    assert checked.returncode == 0 and "verified" in checked.stdout, checked.stderr
+    assert checked.returncode == 0, checked.stderr
+    assert "verified" in checked.stdout, checked.stderr
     restored = sanchika(target, "restore", str(dest))
     assert restored.returncode == 0, restored.stdout + restored.stderr
     assert "row counts and table hashes equal the manifest" in restored.stdout
-    assert "verified: " in restored.stdout and ": intact" in restored.stdout
+    assert "verified: " in restored.stdout
+    assert ": intact" in restored.stdout
     verify = sanchika(target, "verify")
     assert verify.returncode == 0, verify.stdout + verify.stderr
 
@@ -82,10 +85,12 @@ def test_backup_restore_serve_with_the_cli(api, demo, target, tmp_path):
                 time.sleep(0.1)
         headers = {"Authorization": f"Bearer {token}"}
         got = requests.get(f"{base}/receipts/{receipt['id']}", headers=headers, timeout=10)
-        assert got.status_code == 200 and got.json()["diary_no"] == receipt["diary_no"]
+        assert got.status_code == 200
+        assert got.json()["diary_no"] == receipt["diary_no"]
         served = requests.get(f"{base}/receipts/{receipt['id']}/pdf", headers=headers,
                               timeout=10)
-        assert served.status_code == 200 and served.content == pdf
+        assert served.status_code == 200
+        assert served.content == pdf
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -108,7 +113,9 @@ def test_cli_refuses_a_damaged_backup_naming_the_file(api, demo, target, tmp_pat
     assert f"{db_file.name}: SHA-256 differs from the manifest" in checked.stderr
     refused = sanchika(target, "restore", str(dest))
     assert refused.returncode == 1
-    assert "does not verify" in refused.stderr and db_file.name in refused.stderr
+    assert "does not verify" in refused.stderr
+    assert db_file.name in refused.stderr
     assert not (target.data_dir / "uploads").exists()
     nothing = sanchika(target, "restore", str(tmp_path / "nowhere"))
-    assert nothing.returncode == 1 and "no snapshot here" in nothing.stderr
+    assert nothing.returncode == 1
+    assert "no snapshot here" in nothing.stderr

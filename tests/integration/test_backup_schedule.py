@@ -36,7 +36,9 @@ def test_job_ships_verifiable_snapshots_and_prunes(demo, target, tmp_path):
     for snap in kept:
         assert check_snapshot(snap)[1] == []
     done = restore(target, tmp_path / "second-site")
-    assert done.snapshot == kept[-1] and done.problems == [] and done.verify.problems == []
+    assert done.snapshot == kept[-1]
+    assert done.problems == []
+    assert done.verify.problems == []
 
 
 def test_failure_is_reported_and_the_last_success_kept(demo, tmp_path):
@@ -56,7 +58,8 @@ def test_serve_scheduler_installs_the_job_and_runs_it(settings, tmp_path):
     jobs = scheduler.start(app)
     try:
         job = jobs.get_job(backup_schedule.JOB)
-        assert job is not None and job.trigger.interval == timedelta(minutes=7)
+        assert job is not None
+        assert job.trigger.interval == timedelta(minutes=7)
         status_file = app.settings.data_dir / backup_schedule.STATUS_FILE
         deadline = time.monotonic() + 60
         while not status_file.exists() and time.monotonic() < deadline:

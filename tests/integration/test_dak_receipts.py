@@ -20,7 +20,8 @@ def test_electronic_needs_its_scan_physical_is_tracked(api):
     assert inbox(api, "clerk") == before  # nothing diarised
 
     physical = diarise(api, form="physical", paper_location="Dak register, R&I section")
-    assert physical["form"] == "physical" and physical["pdf"] is None
+    assert physical["form"] == "physical"
+    assert physical["pdf"] is None
     assert physical["paper_location"] == "Dak register, R&I section"
 
     r = api.post("/receipts", "clerk", data={**LETTER, "form": "physical"},
@@ -30,7 +31,8 @@ def test_electronic_needs_its_scan_physical_is_tracked(api):
     r = api.post("/receipts", "clerk", data={**LETTER, "form": "electronic"},
                  files={"pdf": ("a.pdf", make_pdf("scan"), "application/pdf")})
     assert r.status_code == 201, r.text
-    assert r.json()["form"] == "electronic" and r.json()["paper_location"] is None
+    assert r.json()["form"] == "electronic"
+    assert r.json()["paper_location"] is None
     r = api.post("/receipts", "clerk", json={**LETTER, "form": "carrier pigeon"})
     assert "form" in error(r, 422)
 
@@ -39,7 +41,8 @@ def test_acknowledgement_number_for_the_sender(api):
     first, second = diarise(api), diarise(api)
     pattern = re.compile(r"^ACK/(\d{4})/GAD/(\d+)$")
     a, b = pattern.match(first["ack_no"]), pattern.match(second["ack_no"])
-    assert a and b, (first["ack_no"], second["ack_no"])
+    assert a, (first["ack_no"], second["ack_no"])
+    assert b, (first["ack_no"], second["ack_no"])
     assert int(b.group(2)) == int(a.group(2)) + 1
     assert api.get(f"/receipts/{first['id']}", "clerk").json()["ack_no"] == first["ack_no"]
 
@@ -53,13 +56,15 @@ def test_new_receipt_from_an_existing_ones_metadata(api):
                  json={"subject": "Second letter of the batch"})
     assert r.status_code == 201, r.text
     made = r.json()
-    assert made["id"] != source["id"] and made["diary_no"] != source["diary_no"]
+    assert made["id"] != source["id"]
+    assert made["diary_no"] != source["diary_no"]
     assert made["from_receipt_id"] == source["id"]
     assert made["subject"] == "Second letter of the batch"
     for key in ("sender", "mode", "category", "letter_ref", "letter_date", "language",
                 "grading"):
         assert made[key] == source[key], key
-    assert made["pdf"] is None and made["form"] == "physical"  # the scan is not copied
+    assert made["pdf"] is None
+    assert made["form"] == "physical"
 
     # the same through POST /receipts, as an electronic receipt with a scan of its own
     r = api.post("/receipts", "clerk", json={"from_receipt_id": source["id"],
@@ -70,7 +75,8 @@ def test_new_receipt_from_an_existing_ones_metadata(api):
                  files={"pdf": ("c.pdf", other, "application/pdf")})
     assert r.status_code == 201, r.text
     third = r.json()
-    assert third["sender"] == LETTER["sender"] and third["form"] == "electronic"
+    assert third["sender"] == LETTER["sender"]
+    assert third["form"] == "electronic"
     assert api.get(third["pdf"].removeprefix("/api/v1"), "clerk").content == other
 
     # only from a receipt one may read
@@ -110,7 +116,8 @@ def test_forward_with_copies(api):
     assert us_copy["diary_no"].startswith(original["diary_no"] + "/C")
     copy_task = task_for(api, "us", receipt_id=us_copy["id"])
     got = api.get(f"/receipts/{us_copy['id']}", "us").json()
-    assert got["copy_of_id"] == original["id"] and got["subject"] == original["subject"]
+    assert got["copy_of_id"] == original["id"]
+    assert got["subject"] == original["subject"]
     assert got["movements"][0]["action"] == "copy"
     assert got["movements"][0]["from"]["code"] == "GAD-EST-DA"
     assert api.get(f"/receipts/{us_copy['id']}/pdf", "us").content == pdf
@@ -163,6 +170,7 @@ def test_put_up_and_close_rules(api):
     assert api.get(f"/receipts/{receipt['id']}", "clerk").json()["status"] == "open"
     act(api, "clerk", task["id"], action="put_in_file", subject="New matter", head="11012")
     view = api.get(f"/receipts/{receipt['id']}", "clerk").json()
-    assert view["status"] == "filed" and view["file_id"]
+    assert view["status"] == "filed"
+    assert view["file_id"]
     r = api.post(f"/tasks/{task['id']}", "clerk", json={"action": "close", "remark": "late"})
     assert error(r, 409)

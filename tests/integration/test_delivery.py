@@ -203,14 +203,16 @@ def messages_to(smtp_server, address: str) -> list:
 def test_every_message_is_delivered_exactly_once(demo, users, deliverer, smtp_server, gateway):
     file = forward_file(demo, users)
     email_rows, sms_rows = rows(demo, channel="email"), rows(demo, channel="sms")
-    assert email_rows and sms_rows  # the demo's samples plus our forward
+    assert email_rows
+    assert sms_rows
     assert all(r.status == "pending" and r.attempts == 0 for r in email_rows + sms_rows)
 
     first = deliverer.deliver_due()
     second = deliverer.deliver_due()
 
     assert first["sent"] == len(email_rows) + len(sms_rows)
-    assert second["sent"] == 0 and second["retrying"] == 0
+    assert second["sent"] == 0
+    assert second["retrying"] == 0
     assert len(smtp_server.received) == len(email_rows)
     ids = [r["message"]["Message-ID"] for r in smtp_server.received]
     assert len(set(ids)) == len(ids)
@@ -281,7 +283,8 @@ def test_sms_gateway_failing_twice_then_recovering(drained, users, deliverer, cl
     assert deliverer.deliver_due()["sent"] == 0
 
     assert gateway.requests == 3
-    assert len(gateway.received) == 1 and gateway.received[0]["to"] == users["so"].phone
+    assert len(gateway.received) == 1
+    assert gateway.received[0]["to"] == users["so"].phone
     row = rows(drained, id=sms.id)[0]
     assert (row.status, row.attempts, row.next_attempt_at) == ("sent", 3, None)
     assert row.sent_at is not None
@@ -356,7 +359,8 @@ def test_rolled_back_action_leaves_no_outbox_row(drained, users, deliverer, smtp
 
     assert len(rows(drained)) == before
     assert deliverer.deliver_due()["sent"] == 0
-    assert smtp_server.received == [] and gateway.received == []
+    assert smtp_server.received == []
+    assert gateway.received == []
 
     # the same action committed notifies exactly once per channel
     drained.act(clerk, task["id"], {"action": "forward", "to": "so"})
@@ -417,8 +421,10 @@ def test_unconfigured_channel_waits_without_counting_attempts(drained, users, cl
     assert (counts["sent"], counts["unconfigured"]) == (1, 1)
     assert partial.deliver_due()["unconfigured"] == 0  # marked once, not rewritten
     [mail] = rows(drained, channel="email", status="pending")
-    assert mail.attempts == 0 and mail.last_error == NOT_CONFIGURED["email"]
-    assert len(gateway.received) == 1 and smtp_server.received == []
+    assert mail.attempts == 0
+    assert mail.last_error == NOT_CONFIGURED["email"]
+    assert len(gateway.received) == 1
+    assert smtp_server.received == []
 
     full = Deliverer(drained.db, drained.settings, clock=clock)
     assert full.deliver_due()["sent"] == 1
@@ -433,7 +439,8 @@ def test_smtp_server_down_is_retried(drained, users, clock, smtp_server):
     assert (counts["sent"], counts["retrying"]) == (1, 1)
     [mail] = rows(drained, channel="email", status="pending")
     assert mail.attempts == 1
-    assert "unreachable" in mail.last_error and "127.0.0.1" in mail.last_error
+    assert "unreachable" in mail.last_error
+    assert "127.0.0.1" in mail.last_error
 
     clock.advance(30)
     assert Deliverer(drained.db, drained.settings, clock=clock).deliver_due()["sent"] == 1
@@ -444,7 +451,8 @@ def test_a_crashed_workers_claim_is_recovered(drained, users, deliverer, clock, 
     forward_file(drained, users)
     [sms] = rows(drained, channel="sms", status="pending")
     claimed = deliverer._claim(sms.id)  # a worker claims the row and dies before sending
-    assert claimed is not None and claimed.attempts == 1
+    assert claimed is not None
+    assert claimed.attempts == 1
     assert rows(drained, id=sms.id)[0].status == "sending"
     assert deliverer._claim(sms.id) is None  # nobody else can take it meanwhile
 
@@ -480,7 +488,8 @@ def test_late_outcome_is_fenced_by_the_attempt(drained, users, deliverer, clock,
     deliverer._recover_expired(clock.now)
     clock.advance(deliverer.backoff_base)
     new = deliverer._claim(sms.id)
-    assert new is not None and new.attempts == old.attempts + 1
+    assert new is not None
+    assert new.attempts == old.attempts + 1
     assert deliverer._record_sent(old) is False
     assert deliverer._record_failure(old, "late") is None
     assert rows(drained, id=sms.id)[0].status == "sending"

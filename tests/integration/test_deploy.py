@@ -47,7 +47,8 @@ def refused(service, xml: bytes) -> InvalidBpmn:
     assert count(service) == before, "a refused document must not be stored"
     for detail in info.value.details:
         assert set(detail) == {"element_id", "line", "message"}
-        assert "Error(" not in detail["message"] and "<" not in detail["message"][:1]
+        assert "Error(" not in detail["message"]
+        assert "<" not in detail["message"][:1]
     return info.value
 
 
@@ -121,9 +122,11 @@ def test_deploy_versions_and_parse_once(service, demo):
     before = service.definitions.parse_count
     changed = GOOD.replace(b'name="Noting"', b'name="Noting (v2)"')
     definition, created = service.deploy(changed, None)
-    assert created and definition.version == 2
+    assert created
+    assert definition.version == 2
     again, created_again = service.deploy(changed, None)
-    assert not created_again and again.version == 2
+    assert not created_again
+    assert again.version == 2
     assert service.definitions.parse_count == before + 1
     with service.db.reader() as s:
         clerk = s.scalar(select(User).where(User.username == "clerk"))
@@ -133,7 +136,8 @@ def test_deploy_versions_and_parse_once(service, demo):
         versions = dict(s.execute(
             select(Instance.id, ProcessDefinition.version)
             .join(ProcessDefinition, ProcessDefinition.id == Instance.definition_id)).all())
-    assert 1 in versions.values() and 2 in versions.values()
+    assert 1 in versions.values()
+    assert 2 in versions.values()
     # Loading and acting on many instances does not parse again.
     service.inbox(clerk)
     assert service.definitions.parse_count == before + 1
@@ -163,12 +167,14 @@ def test_api_deploy_422_with_details(api):
                  headers={"Content-Type": "application/xml"})
     assert r.status_code == 422
     err = r.json()["error"]
-    assert err["details"][0]["element_id"] == "work" and err["details"][0]["line"] == 9
+    assert err["details"][0]["element_id"] == "work"
+    assert err["details"][0]["line"] == 9
     r = api.post("/process-definitions", "clerk", data=GOOD,
                  headers={"Content-Type": "application/xml"})
     assert r.status_code == 403
     changed = GOOD.replace(b'name="Approval"', b'name="Approval v2"')
     r = api.post("/process-definitions", "designer", data=changed,
                  headers={"Content-Type": "application/xml"})
-    assert r.status_code == 201 and r.json() == {**r.json(), "process_id": "file_approval",
+    assert r.status_code == 201
+    assert r.json() == {**r.json(), "process_id": "file_approval",
                                                   "version": 2}

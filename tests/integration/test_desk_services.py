@@ -26,7 +26,8 @@ def test_lists_sort_filter_page_and_unread(demo, users):
     clerk, so = users["clerk"], users["so"]
     made = [_receipt(demo, clerk, n) for n in range(PAGE_SIZE + 3)]
     first = demo.desk_list(clerk, Query(tab="receipt", view="inbox", sort="number"))
-    assert first["total"] >= PAGE_SIZE + 3 and len(first["rows"]) == PAGE_SIZE
+    assert first["total"] >= PAGE_SIZE + 3
+    assert len(first["rows"]) == PAGE_SIZE
     assert first["pages"] == 2
     numbers = [r["number"] for r in first["rows"]]
     assert numbers == sorted(numbers)
@@ -34,7 +35,8 @@ def test_lists_sort_filter_page_and_unread(demo, users):
     assert not set(numbers) & {r["number"] for r in second["rows"]}
     # the clerk diarised them: unread until opened
     row = next(r for r in first["rows"] if r["item_id"] == made[0]["id"])
-    assert row["unread"] and row["from_user"] == "Sender 0"
+    assert row["unread"]
+    assert row["from_user"] == "Sender 0"
     demo.mark_read(clerk, "receipt", made[0]["id"])
     again = demo.desk_list(clerk, Query(tab="receipt", sort="number"))["rows"]
     assert not next(r for r in again if r["item_id"] == made[0]["id"])["unread"]
@@ -62,7 +64,8 @@ def test_lists_sort_filter_page_and_unread(demo, users):
     # several receipts into one new file, in one go
     tasks = [_task(demo, so, "receipt", r["id"])["id"] for r in made[:2]]
     filed = demo.file_receipts(so, tasks, subject="Letters together", head="11011")
-    assert len(filed["done"]) == 2 and not filed["refused"]
+    assert len(filed["done"]) == 2
+    assert not filed["refused"]
     view = demo.file(so, filed["file"]["id"])
     assert {c["diary_no"] for c in view["correspondence"]} == {m["diary_no"] for m in made[:2]}
     created = demo.desk_list(so, Query(tab="file", view="created"))
@@ -87,7 +90,8 @@ def test_notifications_link_count_and_speak_the_readers_language(demo, users):
     assert "(forwarded)" in mine["body"]
     hindi = demo.notification_list(so, "hi")["messages"]
     said = next(m for m in hindi if m["id"] == mine["id"])
-    assert "प्राप्त" in said["subject"] and "अग्रेषित" in said["body"]
+    assert "प्राप्त" in said["subject"]
+    assert "अग्रेषित" in said["body"]
     demo.mark_notifications_seen(so, max(m["id"] for m in english))
     assert demo.unread_notifications(so) == 0
 
@@ -129,4 +133,5 @@ def test_registers(demo, users):
     demo.act(clerk, _task(demo, clerk, "file", file["id"])["id"],
              {"action": "forward", "to": "so"})
     moves = demo.movement_register(clerk, file["id"])["rows"]
-    assert moves[-1]["to"].startswith("Section Officer") and moves[-1]["sent_by"] == "Ramesh Kumar"
+    assert moves[-1]["to"].startswith("Section Officer")
+    assert moves[-1]["sent_by"] == "Ramesh Kumar"

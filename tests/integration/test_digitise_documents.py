@@ -23,19 +23,26 @@ def test_digitise_existing_physical_file_keeps_number(api, demo):
                         ("correspondence", ("ag.pdf", letter, "application/pdf"))])
     assert r.status_code == 201, r.text
     f = r.json()
-    assert f["file_no"] == paper["file_no"] and f["id"] == paper["id"]
-    assert f["kind"] == "electronic" and f["digitised_by"] == "clerk" and f["digitised_at"]
+    assert f["file_no"] == paper["file_no"]
+    assert f["id"] == paper["id"]
+    assert f["kind"] == "electronic"
+    assert f["digitised_by"] == "clerk"
+    assert f["digitised_at"]
     assert [(d["kind"], d["pages"]) for d in f["documents"]] == [("note_sheet", 3)]
     assert f["documents"][0]["sha256"] == hashlib.sha256(sheets).hexdigest()
-    assert len(f["correspondence"]) == 1 and f["correspondence"][0]["sender"] == "AG"
+    assert len(f["correspondence"]) == 1
+    assert f["correspondence"][0]["sender"] == "AG"
     got = api.get(f["documents"][0]["pdf"].removeprefix("/api/v1"), "collector")
-    assert got.status_code == 200 and got.content == sheets
+    assert got.status_code == 200
+    assert got.content == sheets
     assert got.headers["Content-Type"] == "application/pdf"
     corr = api.get(f["correspondence"][0]["document"].removeprefix("/api/v1"), "collector")
-    assert corr.status_code == 200 and corr.content == letter
+    assert corr.status_code == 200
+    assert corr.content == letter
     history = api.get(f"/files/{paper['id']}/history", "clerk").json()
     digitised = [e for e in history if e["kind"] == "digitised"]
-    assert digitised and digitised[0]["actor"] == "clerk"
+    assert digitised
+    assert digitised[0]["actor"] == "clerk"
     # already electronic now
     error(api.post("/files/digitise", "clerk", data={"file_id": paper["id"]},
                    files=[pdf_part("note_sheet", "again")]), 409)
@@ -49,8 +56,11 @@ def test_digitise_unregistered_paper_file_by_number(api):
                         pdf_part("correspondence", "letter 2")])
     assert r.status_code == 201, r.text
     f = r.json()
-    assert f["file_no"] == "GAD/EST/11011/7/2019" and f["year"] == 2019 and f["serial"] == 7
-    assert f["kind"] == "electronic" and len(f["documents"]) == 2
+    assert f["file_no"] == "GAD/EST/11011/7/2019"
+    assert f["year"] == 2019
+    assert f["serial"] == 7
+    assert f["kind"] == "electronic"
+    assert len(f["documents"]) == 2
     assert len(f["correspondence"]) == 2
     assert f["holder"]["code"] == "GAD-EST-DA"
     act_on_file(api, "clerk", f["id"], action="forward", to="so")  # it moves like any e-file

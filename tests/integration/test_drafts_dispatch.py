@@ -21,15 +21,19 @@ def draft_in(api, fid: int, user: str = "clerk", body: str = LETTER) -> dict:
 def test_versions_and_diff(api):
     fid = open_file(api)["id"]
     d = draft_in(api, fid)
-    assert d["version"] == 1 and d["status"] == "draft" and d["text"] == LETTER
+    assert d["version"] == 1
+    assert d["status"] == "draft"
+    assert d["text"] == LETTER
     error(api.post(f"/files/{fid}/drafts", "so", json={"subject": "x", "text": "y"}), 403)
     v2 = LETTER.replace("is approved", "is approved with effect from 1 April")
     r = api.post(f"/drafts/{d['id']}/versions", "clerk", json={"text": v2})
-    assert r.status_code == 201 and r.json()["version"] == 2
+    assert r.status_code == 201
+    assert r.json()["version"] == 2
     error(api.post(f"/drafts/{d['id']}/versions", "clerk", json={"text": v2}), 422)
     act_on_file(api, "clerk", fid, action="forward", to="so")
     r = api.post(f"/drafts/{d['id']}/versions", "so", json={"text": v2 + "\nYours faithfully"})
-    assert r.json()["version"] == 3 and r.json()["edited_by"] == "so"
+    assert r.json()["version"] == 3
+    assert r.json()["edited_by"] == "so"
     # the clerk no longer holds the file
     error(api.post(f"/drafts/{d['id']}/versions", "clerk", json={"text": "mine"}), 403)
 
@@ -62,7 +66,8 @@ def test_dispatch_only_after_approval(api):
     error(api.post(f"/drafts/{d['id']}/approve", "ds"), 403)
     act_on_file(api, "clerk", fid, action="forward", to="ds")
     r = api.post(f"/drafts/{d['id']}/approve", "ds")
-    assert r.status_code == 200 and r.json()["status"] == "approved"
+    assert r.status_code == 200
+    assert r.json()["status"] == "approved"
     assert r.json()["approved_by"] == "ds"
     error(api.post(f"/drafts/{d['id']}/approve", "ds"), 409)
     # approved: the text is read-only
@@ -74,8 +79,10 @@ def test_dispatch_only_after_approval(api):
                  json={"mode": "speed_post", "date": "2026-11-20"})
     assert r.status_code == 201, r.text
     first = r.json()
-    assert first["dispatch_no"] == "GAD/DSP/1/2026" and first["date"] == "2026-11-20"
-    assert first["addressee"] == "Director, Treasury" and first["mode"] == "speed_post"
+    assert first["dispatch_no"] == "GAD/DSP/1/2026"
+    assert first["date"] == "2026-11-20"
+    assert first["addressee"] == "Director, Treasury"
+    assert first["mode"] == "speed_post"
     # the creator issues a copy to another addressee: the next number
     second = api.post(f"/drafts/{d['id']}/dispatch", "clerk",
                       json={"mode": "email", "addressee": "AG, Lucknow",

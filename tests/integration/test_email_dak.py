@@ -136,7 +136,8 @@ def test_mail_becomes_pending_receipt_then_diarised_once(demo, api, folder, imap
                                   if b"\\Seen" in f], "the seen flag")
         assert len(flags) == 1
         eml = api.get(f"/email-receipts/{mail['id']}/eml", "clerk")
-        assert eml.status_code == 200 and b"Pay fixation" in eml.content
+        assert eml.status_code == 200
+        assert b"Pay fixation" in eml.content
         att = api.get(f"/email-receipts/{mail['id']}/attachments/2", "clerk")
         assert att.content == b"PK\x03\x04 not a pdf"
 
@@ -156,7 +157,8 @@ def test_mail_becomes_pending_receipt_then_diarised_once(demo, api, folder, imap
         assert r.status_code == 201, r.text
         receipt = r.json()
         assert receipt["subject"] == "Pay fixation: Shri Mohan Lal, LDC"
-        assert receipt["mode"] == "email" and receipt["form"] == "electronic"
+        assert receipt["mode"] == "email"
+        assert receipt["form"] == "electronic"
         assert receipt["letter_date"] == "2026-11-30"
         assert api.get(f"/receipts/{receipt['id']}/pdf", "clerk").content == scan
         again = api.post(f"/email-receipts/{mail['id']}/confirm", "clerk", json={})
@@ -223,9 +225,11 @@ def test_reject_needs_a_remark(demo, api, folder, imap):
     demo.poll_mailboxes()
     [mail] = api.get("/email-receipts", "clerk").json()
     r = api.post(f"/email-receipts/{mail['id']}/reject", "clerk", json={"remark": ""})
-    assert r.status_code == 422 and "remark" in r.text
+    assert r.status_code == 422
+    assert "remark" in r.text
     r = api.post(f"/email-receipts/{mail['id']}/reject", "clerk", json={"remark": "spam"})
-    assert r.status_code == 200 and r.json()["status"] == "rejected"
+    assert r.status_code == 200
+    assert r.json()["status"] == "rejected"
     assert api.post(f"/email-receipts/{mail['id']}/confirm", "clerk", json={}).status_code \
         == 409
     assert api.get("/email-receipts?status=rejected", "clerk").json()[0]["remark"] == "spam"
@@ -237,7 +241,8 @@ def test_mail_without_pdf_is_diarised_with_a_pdf_of_its_text(demo, api, folder, 
     demo.poll_mailboxes()
     [mail] = api.get("/email-receipts", "clerk").json()
     r = api.post(f"/email-receipts/{mail['id']}/confirm", "clerk", json={"letter_date": "x"})
-    assert r.status_code == 422 and "letter_date" in r.text
+    assert r.status_code == 422
+    assert "letter_date" in r.text
     assert api.get("/email-receipts", "clerk").json()  # still pending: nothing changed
     r = api.post(f"/email-receipts/{mail['id']}/confirm", "clerk", json={})
     assert r.status_code == 201, r.text
@@ -258,7 +263,8 @@ def test_tls_and_starttls_with_the_servers_certificate(tmp_path, imap, demo, sec
     # an untrusted certificate is refused, and said so; nothing else breaks
     path.write_text(mailbox_toml(imap, "secure", security=security, after="keep", ca=False))
     result = poll_mailbox(demo.db, demo.settings.data_dir, load(path).mailboxes[0])
-    assert result.error and "CERTIFICATE_VERIFY_FAILED" in result.error
+    assert result.error
+    assert "CERTIFICATE_VERIFY_FAILED" in result.error
     with demo.db.reader() as s:
         assert "CERTIFICATE_VERIFY_FAILED" in s.get(MailboxCursor, "secure").error
 
@@ -275,7 +281,8 @@ def test_move_after_taking(tmp_path, imap, demo, monkeypatch):
     from engine.intake.poll import poll_mailbox
     result = poll_mailbox(demo.db, demo.settings.data_dir, load(path).mailboxes[0])
     assert (result.taken, result.error) == (1, None)
-    assert imap.count(folder) == 0 and imap.count("Diarised") == before + 1
+    assert imap.count(folder) == 0
+    assert imap.count("Diarised") == before + 1
 
 
 def test_configuration_errors_name_the_key(tmp_path):
@@ -303,7 +310,8 @@ def _signed_in(server: str, username: str, language: str = "en"):
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     r = web.post(f"{server}/login", data={"username": username, "password": PASSWORD,
                                           "csrf_token": token}, timeout=10)
-    assert r.status_code == 200 and "/login" not in r.url, r.text[:500]
+    assert r.status_code == 200, r.text[:500]
+    assert "/login" not in r.url, r.text[:500]
     token = re.search(r'name="csrf_token" value="([^"]+)"', r.text).group(1)
     r = web.post(f"{server}/language", data={"lang": language, "csrf_token": token},
                  timeout=10)
@@ -319,20 +327,25 @@ def test_pages_confirm_and_reject_in_hindi(demo, server, folder, imap):
     demo.poll_mailboxes()
     web = _signed_in(server, "clerk", "hi")
     listing = web.get(f"{server}/dak/email", timeout=10).text
-    assert "ई-मेल डाक" in listing and "वेतन निर्धारण" in listing
+    assert "ई-मेल डाक" in listing
+    assert "वेतन निर्धारण" in listing
     first, second = [int(i) for i in re.findall(r'/dak/email/(\d+)"', listing)]
     page = web.get(f"{server}/dak/email/{first}", timeout=10).text
-    assert "इस मेल को डायरी करें" in page and 'value="वेतन निर्धारण"' in page
-    assert 'value="2026-11-30"' in page and "पत्र संलग्न है।" in page
+    assert "इस मेल को डायरी करें" in page
+    assert 'value="वेतन निर्धारण"' in page
+    assert 'value="2026-11-30"' in page
+    assert "पत्र संलग्न है।" in page
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     r = web.post(f"{server}/dak/email/{first}/confirm", timeout=10, data={
         "csrf_token": token, "sender": "तहसीलदार सदर", "subject": "वेतन निर्धारण: मोहन लाल",
         "language": "hi", "grading": "Normal", "letter_date": "2026-11-30", "scan": "1"})
-    assert r.status_code == 200 and "/receipts/" in r.url, r.text[:300]
+    assert r.status_code == 200, r.text[:300]
+    assert "/receipts/" in r.url, r.text[:300]
     assert "वेतन निर्धारण: मोहन लाल" in r.text
     r = web.post(f"{server}/dak/email/{second}/reject", timeout=10,
                  data={"csrf_token": token, "remark": "विज्ञापन"})
-    assert r.status_code == 200 and r.url.endswith("/dak/email")
+    assert r.status_code == 200
+    assert r.url.endswith("/dak/email")
     rejected = web.get(f"{server}/dak/email?status=rejected", timeout=10).text
     assert "विज्ञापन" in rejected
     # an administrator sees how each mailbox's last poll went

@@ -117,7 +117,8 @@ def test_file_travels_verified_once_even_through_a_partner_outage(demo, api, ser
     assert r.status_code == 202, r.text
     assert demo.deliver_exchange() == 0
     [row] = api.get("/exchange/outbox", "clerk").json()
-    assert row["status"] == "pending" and "not reachable" in row["last_error"]
+    assert row["status"] == "pending"
+    assert "not reachable" in row["last_error"]
     # up again: delivered once
     other_server.start()
     from engine.store.exchange_models import ExchangeOut
@@ -127,7 +128,8 @@ def test_file_travels_verified_once_even_through_a_partner_outage(demo, api, ser
     assert demo.deliver_exchange() == 1
     assert demo.deliver_exchange() == 0
     [row] = api.get("/exchange/outbox", "clerk").json()
-    assert row["status"] == "sent" and row["attempts"] == 2
+    assert row["status"] == "sent"
+    assert row["attempts"] == 2
     assert receipts_in(other_app) == before + 1
     received = [other.get(f"/receipts/{t['receipt_id']}", "so").json()
                 for t in inbox(other, "so") if t["kind"] == "receipt"]
@@ -152,7 +154,8 @@ def test_file_travels_verified_once_even_through_a_partner_outage(demo, api, ser
     assert other_app.deliver_exchange() == 1
     original = api.get(f"/files/{f['id']}", "clerk").json()
     answers = [c for c in original["correspondence"] if c["sender"] == "secretariat (verified)"]
-    assert len(answers) == 1 and answers[0]["subject"] == "Posting of Tehsildars: orders"
+    assert len(answers) == 1
+    assert answers[0]["subject"] == "Posting of Tehsildars: orders"
 
 
 def test_forged_altered_and_replayed_packages_are_refused(demo, api, server, secretariat,
@@ -184,7 +187,8 @@ def test_forged_altered_and_replayed_packages_are_refused(demo, api, server, sec
                 data = data.replace(b"Court case", b"Court kase")
             dst.writestr(name, data)
     r = post(out.envelope, out.signature, altered.getvalue())
-    assert r.status_code == 422 and "altered" in r.json()["error"]["message"]
+    assert r.status_code == 422
+    assert "altered" in r.json()["error"]["message"]
     # altered and re-signed by someone without the collectorate's key: forged
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     env = json.loads(out.envelope)
@@ -192,7 +196,8 @@ def test_forged_altered_and_replayed_packages_are_refused(demo, api, server, sec
         altered.getvalue()).hexdigest())
     r = post(envelopes.canonical(forged).decode(),
              envelopes.sign(Ed25519PrivateKey.generate(), forged), altered.getvalue())
-    assert r.status_code == 403 and "forged" in r.json()["error"]["message"]
+    assert r.status_code == 403
+    assert "forged" in r.json()["error"]["message"]
     # an envelope changed after signing (another post): forged/altered too
     moved = dict(env, to_post="GAD-SECY")
     r = post(envelopes.canonical(moved).decode(), out.signature, package)
@@ -201,7 +206,8 @@ def test_forged_altered_and_replayed_packages_are_refused(demo, api, server, sec
     # the genuine package is taken once; sent again it is a replay
     assert post(out.envelope, out.signature, package).status_code == 201
     r = post(out.envelope, out.signature, package)
-    assert r.status_code == 409 and "replay" in r.json()["error"]["message"]
+    assert r.status_code == 409
+    assert "replay" in r.json()["error"]["message"]
     assert receipts_in(other_app) == before + 1
     # the outbox takes that 409 as "already delivered"
     assert demo.deliver_exchange() == 1
@@ -212,7 +218,8 @@ def test_partner_registration_is_for_administrators_and_checks_the_key(api):
     body = {"name": "district", "url": "http://127.0.0.1:9", "public_key": "not a key"}
     assert api.post("/exchange/partners", "clerk", json=body).status_code == 403
     r = api.post("/exchange/partners", "admin", json=body)
-    assert r.status_code == 422 and "public_key" in r.text
+    assert r.status_code == 422
+    assert "public_key" in r.text
     r = api.post("/exchange/partners", "admin", json={**body, "url": "ftp://x"})
     assert r.status_code == 422
 
@@ -230,20 +237,24 @@ def test_pages_register_a_partner_and_send_a_file_in_hindi(demo, api, server, se
     assert r.status_code == 201, r.text
     admin = _signed_in(server, "admin", "hi")
     page = admin.get(f"{server}/exchange", timeout=10).text
-    assert "साझेदार पंजीकृत करें" in page and "BEGIN PUBLIC KEY" in page
+    assert "साझेदार पंजीकृत करें" in page
+    assert "BEGIN PUBLIC KEY" in page
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     r = admin.post(f"{server}/exchange/partners", timeout=10, data={
         "csrf_token": token, "name": ident["name"], "url": other_server.url,
         "public_key": ident["public_key"]})
-    assert r.status_code == 200 and "secretariat" in r.text
+    assert r.status_code == 200
+    assert "secretariat" in r.text
     f = open_file(api, subject="Land records digitisation", head="11014")
     clerk = _signed_in(server, "clerk", "hi")
     page = clerk.get(f"{server}/exchange", timeout=10).text
-    assert "किसी अन्य संस्थापन को फ़ाइल भेजें" in page and f["file_no"] in page
+    assert "किसी अन्य संस्थापन को फ़ाइल भेजें" in page
+    assert f["file_no"] in page
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     r = clerk.post(f"{server}/exchange/send", timeout=10, data={
         "csrf_token": token, "file_id": str(f["id"]), "partner": "secretariat",
         "post": "GAD-EST-SO", "remark": ""})
-    assert r.status_code == 200 and "पहुँचने की प्रतीक्षा में" in r.text
+    assert r.status_code == 200
+    assert "पहुँचने की प्रतीक्षा में" in r.text
     assert demo.deliver_exchange() == 1
     assert "पहुँचा दिया गया" in clerk.get(f"{server}/exchange", timeout=10).text

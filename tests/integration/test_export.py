@@ -81,7 +81,8 @@ def test_export_is_complete_and_verifies_offline(service, users, tmp_path):
             "checkpoint.json"} <= names
     assert any(n.startswith("public_keys/") for n in names)
     assert any(n.startswith("documents/") and n.endswith(".pdf") for n in names)
-    assert file_json["file"]["file_no"] == f["file_no"] and file_json["documents_missing"] == []
+    assert file_json["file"]["file_no"] == f["file_no"]
+    assert file_json["documents_missing"] == []
     assert [e["seq"] for e in chain] == list(range(1, len(chain) + 1))
     assert [s["username"] for s in sigs] == ["ds"]
     assert [p["instance_head"][0] for p in proof] == [f["instance_id"]]
@@ -146,7 +147,8 @@ def test_tampered_exports_fail(service, users, tmp_path):
     # the CLI on another machine: exit 1, naming what is wrong
     bad = tmp_path / "bad-note.zip"
     run = verify_export(bad, tmp_path)
-    assert run.returncode == 1 and "content hash" in run.stdout, run.stdout + run.stderr
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "content hash" in run.stdout, run.stdout + run.stderr
     # an edit without fixing the manifest is named by the manifest
     unfixed = tmp_path / "unfixed.zip"
     rewrite(path, unfixed, note, fix_manifest=False)
@@ -174,7 +176,8 @@ def test_cli_export_and_keys(settings, service, users, tmp_path):
     assert run.returncode == 0, run.stderr
     assert check(dest)[1] == []
     run = cli("checkpoint")
-    assert run.returncode == 0 and run.stdout.startswith("checkpoint #1 at "), run.stderr
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("checkpoint #1 at "), run.stderr
     keys = tmp_path / "keys"
     run = cli("keys", "export", str(keys))
     assert run.returncode == 0, run.stderr
@@ -185,4 +188,5 @@ def test_cli_export_and_keys(settings, service, users, tmp_path):
         assert z.read(f"public_keys/{ds_key['key_id']}.pem").decode() == \
             (keys / ds_key["file"]).read_text()
     run = cli("verify")
-    assert run.returncode == 0 and "1 checkpoints" in run.stdout, run.stdout + run.stderr
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "1 checkpoints" in run.stdout, run.stdout + run.stderr

@@ -17,7 +17,8 @@ def test_file_view_has_every_part(api):
     assert api.get(corr["document"].removeprefix("/api/v1"), "collector").content == letter
     r = api.post(f"/files/{fid}/notes", "clerk",
                  json={"text": "See PUC", "ref_correspondence_id": corr["correspondence_id"]})
-    assert r.status_code == 201 and r.json()["ref_correspondence_id"] == corr[
+    assert r.status_code == 201
+    assert r.json()["ref_correspondence_id"] == corr[
         "correspondence_id"]
     error(api.post(f"/files/{fid}/notes", "clerk",
                    json={"text": "bad ref", "ref_correspondence_id": 424242}), 422)
@@ -39,7 +40,8 @@ def test_file_view_has_every_part(api):
     assert view["dispatches"] == []
     assert [x["id"] for x in view["links"]] == [other["id"]]
     assert [p["file_no"] for p in view["part_files"]] == [f["file_no"] + "/P1"]
-    assert view["parked"] is True and view["kind"] == "electronic"
+    assert view["parked"] is True
+    assert view["kind"] == "electronic"
     assert view["digitised_by"] is None
     assert api.get(f"/files/{fid}", "collector").json()["yellow_notes"] == []
     expect(api.post(f"/files/{fid}/unpark", "clerk"), 200)

@@ -31,7 +31,8 @@ def test_additional_charge_works_on_files_of_that_post(api):
     # and sends it on as the US: the US post's sent items, pulled back by the SO
     act_on_file(api, "so", fid, action="forward", to="ds")
     sent = api.get("/sent", "so").json()
-    assert sent[0]["id"] == fid and sent[0]["can_pull_back"] is True
+    assert sent[0]["id"] == fid
+    assert sent[0]["can_pull_back"] is True
     assert api.post(f"/files/{fid}/pullback", "so").status_code == 200
     view = api.get(f"/files/{fid}", "us").json()
     assert view["holder"]["code"] == "GAD-EST-US"

@@ -21,7 +21,8 @@ def test_pdfs_past_the_reader_limits_are_refused(api, demo):
         r = diarise_with(api, pdf)
         assert r.status_code == 422, r.text
         message = r.json()["error"]["message"]
-        assert message.startswith("pdf: the PDF goes over a safety limit") and limit in message
+        assert message.startswith("pdf: the PDF goes over a safety limit")
+        assert limit in message
     assert api.get("/tasks", "clerk").json() == before
     assert not (demo.settings.data_dir / "uploads").exists()
 
@@ -32,7 +33,8 @@ def test_pdfs_served_sandboxed_under_each_receipts_own_name(api, server):
     second = diarise_with(api, pdf, "C:\\scans\\second upload.pdf").json()
     for receipt, name in ((first, "first-upload.pdf"), (second, "second upload.pdf")):
         r = api.get(f"/receipts/{receipt['id']}/pdf", "clerk")
-        assert r.status_code == 200 and r.content == pdf
+        assert r.status_code == 200
+        assert r.content == pdf
         assert r.headers["Content-Security-Policy"] == "sandbox"
         assert r.headers["Content-Disposition"].startswith("inline")
         assert name in r.headers["Content-Disposition"]
@@ -45,7 +47,8 @@ def test_too_large_body_names_the_limit(api, demo):
                              "Content-Type": "application/octet-stream"})
     assert r.status_code == 413
     message = r.json()["error"]["message"]
-    assert str(limit) in message and "20 MB" in message
+    assert str(limit) in message
+    assert "20 MB" in message
 
 
 def test_ordinary_pdf_still_accepted(api):

@@ -17,8 +17,10 @@ from engine.store.sla_models import SchedulerLease
 def test_one_holder_at_a_time_and_takeover_after_expiry(service, clock):
     a, b = (Lease(service.db, ttl=1.0, monotonic=clock.monotonic),
             Lease(service.db, ttl=1.0, monotonic=clock.monotonic))
-    assert a.acquire() is True and a.held
-    assert b.acquire() is False and not b.held
+    assert a.acquire() is True
+    assert a.held
+    assert b.acquire() is False
+    assert not b.held
     assert a.acquire() is True  # renewal
     assert a.current_holder() == a.holder
     clock.advance(1.2)  # a stops renewing (as if it died on another host)

@@ -28,7 +28,8 @@ def test_part_files(api):
     assert r.status_code == 201, r.text
     part = r.json()
     assert part["file_no"] == main["file_no"] + "/P1"
-    assert part["main_file"]["id"] == main["id"] and part["part_no"] == 1
+    assert part["main_file"]["id"] == main["id"]
+    assert part["part_no"] == 1
     assert task_for(api, "clerk", file_id=part["id"])["name"] == "Noting"
     assert part["instance_id"] != api.get(f"/files/{main['id']}", "ds").json()["instance_id"]
     second = api.post(f"/files/{main['id']}/parts", "ds", json={}).json()
@@ -47,13 +48,16 @@ def test_park_and_unpark(api):
     fid = open_file(api, subject="To be parked")["id"]
     error(api.post(f"/files/{fid}/park", "so"), 403)
     r = api.post(f"/files/{fid}/park", "clerk")
-    assert r.status_code == 200 and r.json()["parked"] is True
+    assert r.status_code == 200
+    assert r.json()["parked"] is True
     assert all(t.get("file_id") != fid for t in api.get("/tasks", "clerk").json())
     parked = api.get("/parked", "clerk").json()
     assert [t["file_id"] for t in parked] == [fid]
-    assert parked[0]["parked"] is True and parked[0]["overdue"] is False
+    assert parked[0]["parked"] is True
+    assert parked[0]["overdue"] is False
     view = api.get(f"/files/{fid}", "auditor").json()
-    assert view["parked"] is True and view["holder"]["code"] == "GAD-EST-DA"
+    assert view["parked"] is True
+    assert view["holder"]["code"] == "GAD-EST-DA"
     assert view["parked_by"] == "clerk"
     error(api.post(f"/files/{fid}/park", "clerk"), 409)
 

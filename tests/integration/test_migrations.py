@@ -79,7 +79,8 @@ def test_the_search_backfill_cuts_words_as_the_index_does():
     from engine.search.index import words
 
     spec = importlib.util.spec_from_file_location("m0006", VERSIONS / "0006_dak_people.py")
-    assert spec and spec.loader
+    assert spec
+    assert spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     for text in ("GAD/EST/11011/7/2026 Pay fixation", "वार्षिक अवकाश नियमावली में संशोधन।",

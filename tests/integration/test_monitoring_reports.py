@@ -34,13 +34,16 @@ def test_division_monitor_drills_down_to_the_item(demo, state):
     commr = _user(demo, "commr")
     top = demo.monitor_pendency(commr)
     assert [r["key"] for r in top["rows"]] == ["REV-DIV-BPL"]
-    assert top["rows"][0]["held"] == 1 and top["total"]["held"] == 1
+    assert top["rows"][0]["held"] == 1
+    assert top["total"]["held"] == 1
     division = demo.monitor_pendency(commr, office="REV-DIV-BPL")
     district = next(r for r in division["rows"] if r["key"] == "REV-DIST-SEH")
-    assert district["held"] == 1 and district["oldest_days"] is not None
+    assert district["held"] == 1
+    assert district["oldest_days"] is not None
     sections = demo.monitor_pendency(commr, office="REV-DIST-SEH")
     section = sections["rows"][0]
-    assert section["level"] == "section" and sections["crumbs"][-1]["key"] == "REV-DIV-BPL"
+    assert section["level"] == "section"
+    assert sections["crumbs"][-1]["key"] == "REV-DIV-BPL"
     posts = demo.monitor_pendency(commr, section=section["key"])
     assert [(r["code"], r["held"], r["officer"]) for r in posts["rows"]] == \
         [("SEH-DA", 1, "sehda")]
@@ -60,29 +63,35 @@ def test_time_at_desk_and_adoption(demo, state):
     commr = _user(demo, "commr")
     desk = demo.time_at_desk(commr)
     stays = [(r["post"], r["action"]) for r in desk["stays"] if r["number"] == state["file_no"]]
-    assert ("SEH-DA", "forward") in stays and ("SEH-DA", None) in stays
+    assert ("SEH-DA", "forward") in stays
+    assert ("SEH-DA", None) in stays
     admin = _user(demo, "admin")
     desk_all = demo.time_at_desk(admin)
     assert ("GAD-EST-US", "return") in [(r["post"], r["action"]) for r in desk_all["stays"]
                                         if r["number"] == state["file_no"]]
     adoption = demo.adoption(commr)
     units = {u["code"]: u for u in adoption["units"]}
-    assert units["REV"]["files"] == 1 and units["REV-DIST-SEH"]["files_electronic"] == 1
+    assert units["REV"]["files"] == 1
+    assert units["REV-DIST-SEH"]["files_electronic"] == 1
     assert sum(m["forwarded"] for m in adoption["monthly"]) == 1  # the district's forward
 
 
 def test_pages_csv_and_pdf_in_hindi(demo, state):
     client = page_client(create_app(demo.settings, demo), "commr")
     page = client.get("/monitor?office=REV-DIST-SEH").get_data(as_text=True)
-    assert "Establishment, Sehore" in page and "/monitor/items?section=" in page
+    assert "Establishment, Sehore" in page
+    assert "/monitor/items?section=" in page
     r = client.get("/monitor/desk-time?format=csv")
-    assert r.status_code == 200 and r.mimetype == "text/csv"
+    assert r.status_code == 200
+    assert r.mimetype == "text/csv"
     assert state["file_no"] in r.get_data(as_text=True)
     client.post("/language", data={"lang": "hi", "csrf_token": _token(client)})
     r = client.get("/monitor/desk-time?format=pdf")
-    assert r.status_code == 200 and r.mimetype == "application/pdf"
+    assert r.status_code == 200
+    assert r.mimetype == "application/pdf"
     text = PdfReader(io.BytesIO(r.data)).pages[0].extract_text()
-    assert "SEH-DA" in text and "पद" in text  # the per-post table, headed in Hindi
+    assert "SEH-DA" in text
+    assert "पद" in text
     where = client.get(f"/monitor/where?number={state['file_no']}").get_data(as_text=True)
     assert 'id="stuck-with"' in where
     assert client.get("/monitor/where?number=NOPE").status_code == 404
@@ -115,7 +124,8 @@ def test_weekly_review_mails_a_pdf_per_secretary(demo, state, smtp_server):  # n
     commr_pdf = next(iter(got["commr@rev.example.gov.in"].iter_attachments()))
     text = "".join(page.extract_text() for page in
                    PdfReader(io.BytesIO(commr_pdf.get_content())).pages)
-    assert "Sehore" in text and "Mutation dispute" in text
+    assert "Sehore" in text
+    assert "Mutation dispute" in text
     # the same week again: PDFs remade, no second e-mail
     smtp_server.clear()
     demo.send_weekly_review()
@@ -124,6 +134,7 @@ def test_weekly_review_mails_a_pdf_per_secretary(demo, state, smtp_server):  # n
     rows = demo.weekly_reviews(_user(demo, "commr"))
     assert [r["post"]["code"] for r in rows] == ["BPL-COMM"]
     data, name = demo.weekly_review_pdf(_user(demo, "commr"), rows[0]["id"])
-    assert data.startswith(b"%PDF") and name.endswith("BPL-COMM.pdf")
+    assert data.startswith(b"%PDF")
+    assert name.endswith("BPL-COMM.pdf")
     with pytest.raises(Exception, match="admin role"):
         demo.send_weekly_review(_user(demo, "clerk"))

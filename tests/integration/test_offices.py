@@ -50,7 +50,8 @@ def test_office_rules(api):
     assert api.post("/admin/offices/REV-FLD-1/retire", "admin").json()["retired"]
     org = api.get("/admin/organisation", "admin").json()
     depth = {o["code"]: o["depth"] for o in org["offices"]}
-    assert depth["REV-SECTT"] == 0 and depth["REV-DIST-SEH"] == 2
+    assert depth["REV-SECTT"] == 0
+    assert depth["REV-DIST-SEH"] == 2
     assert api.post("/admin/departments", "admin",
                     json={"code": "TMP", "name": "Temporary"}).status_code == 201
     assert api.post("/admin/departments/TMP/retire", "admin").json()["retired"]
@@ -60,7 +61,8 @@ def test_office_rules(api):
 
 def test_deactivate_reactivate_and_reset_code(api):
     r = api.post("/admin/users/clerk/deactivate", "admin")
-    assert r.status_code == 200 and r.json()["active"] is False
+    assert r.status_code == 200
+    assert r.json()["active"] is False
     assert api.post("/auth/token", json={"username": "clerk",
                                          "password": "demo-pass-1"}).status_code == 401
     # the post counts as vacant: a new user takes it and finds the pending items there
@@ -70,7 +72,8 @@ def test_deactivate_reactivate_and_reset_code(api):
     assert any(t.get("receipt_id") for t in api.get("/tasks", "clerk2").json())
     # back, but without the post someone else holds now
     r = api.post("/admin/users/clerk/reactivate", "admin")
-    assert r.status_code == 200 and r.json()["post"] is None
+    assert r.status_code == 200
+    assert r.json()["post"] is None
 
     code = api.post("/admin/users/so/reset-code", "admin").json()["code"]
     assert error(api.post("/admin/reset-code", json={
@@ -85,7 +88,8 @@ def test_deactivate_reactivate_and_reset_code(api):
         "username": "so", "code": code, "password": "new-pass-13"}), 401)
     assert "admin role" in error(api.post("/admin/users/so/reset-code", "clerk2"), 403)
     users = {u["username"]: u for u in api.get("/admin/users", "admin").json()}
-    assert users["clerk"]["active"] and not users["clerk"]["locked"]
+    assert users["clerk"]["active"]
+    assert not users["clerk"]["locked"]
     kinds = [e["kind"] for e in api.get("/admin/audit", "admin").json()]
     assert {"user_deactivated", "password_reset_issued", "password_reset_used"} <= set(kinds)
 

@@ -28,7 +28,8 @@ def test_failing_backup_notifies_once_per_incident(demo, tmp_path):
     backup_schedule.ship_now(settings)  # still failing: the same incident
     alerts.check(settings, demo.db)
     sent = admin_notices(demo, "ops:backup_failed:never")
-    assert len(sent) == 1 and "failing" in sent[0].body
+    assert len(sent) == 1
+    assert "failing" in sent[0].body
 
     good = replace(settings, backup_dir=tmp_path / "backups")
     assert backup_schedule.ship_now(good)["ok"] is True
@@ -45,7 +46,9 @@ def test_outbox_backlog_notifies_once(demo):
         for n in range(3):
             outbox.notify(s, f"test-backlog-{n}", [clerk], "subject", "body")
     found = alerts.check(settings, demo.db)
-    assert len(found) == 1 and found[0].startswith("ops:outbox_backlog:")
+    assert len(found) == 1
+    assert found[0].startswith("ops:outbox_backlog:")
     alerts.check(settings, demo.db)
     sent = admin_notices(demo, "ops:outbox_backlog:")
-    assert len(sent) == 1 and "waiting to be delivered" in sent[0].body
+    assert len(sent) == 1
+    assert "waiting to be delivered" in sent[0].body

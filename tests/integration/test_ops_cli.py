@@ -44,19 +44,23 @@ def sanchika(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.Com
 def test_version():
     out = subprocess.run([sys.executable, "-m", "web.cli", "--version"], capture_output=True,
                          text=True, timeout=60)
-    assert out.returncode == 0 and out.stdout.strip() == f"sanchika {__version__}"
+    assert out.returncode == 0
+    assert out.stdout.strip() == f"sanchika {__version__}"
 
 
 def test_fresh_install_admin_and_owner_only_data(env, tmp_path, service):
     weak = sanchika(env, "admin", "create", "chief", stdin="password123\n")
-    assert weak.returncode == 1 and "too weak" in weak.stderr
+    assert weak.returncode == 1
+    assert "too weak" in weak.stderr
     short = sanchika(env, "admin", "create", "chief", stdin="Ab1-\n")
-    assert short.returncode == 1 and "at least 12 characters" in short.stderr
+    assert short.returncode == 1
+    assert "at least 12 characters" in short.stderr
     made = sanchika(env, "admin", "create", "chief", "--full-name", "Chief Admin",
                     stdin=STRONG + "\n")
     assert made.returncode == 0, made.stderr
     again = sanchika(env, "admin", "create", "chief", stdin=STRONG + "\n")
-    assert again.returncode == 1 and "already exists" in again.stderr
+    assert again.returncode == 1
+    assert "already exists" in again.stderr
     assert sanchika(env, "init").returncode == 0
     assert sanchika(env, "checkpoint").returncode == 0  # makes keys/ and the master key
 
@@ -78,11 +82,13 @@ def test_fresh_install_admin_and_owner_only_data(env, tmp_path, service):
 
     # the administrator signs in (same database as this test's service)
     user = service.authenticate("chief", STRONG)
-    assert user.role == "admin" and user.full_name == "Chief Admin"
+    assert user.role == "admin"
+    assert user.full_name == "Chief Admin"
     with running(service) as base:
         r = requests.post(f"{base}/api/v1/auth/token", timeout=10,
                           json={"username": "chief", "password": STRONG})
-        assert r.status_code == 200 and r.json()["role"] == "admin"
+        assert r.status_code == 200
+        assert r.json()["role"] == "admin"
 
     doctor = sanchika(env, "doctor")
     assert "ok   administrator: 1 active" in doctor.stdout
@@ -110,7 +116,8 @@ def test_doctor_names_what_to_fix(env, tmp_path):
     out = sanchika({**env, "SANCHIKA_MAILBOXES": str(boxes)}, "doctor")
     assert f"warn mailbox est: 127.0.0.1:{port} unreachable" in out.stdout
     assert out.returncode == 1
-    assert "FAIL permissions" in out.stdout and "sanchika.toml is 0644" in out.stdout
+    assert "FAIL permissions" in out.stdout
+    assert "sanchika.toml is 0644" in out.stdout
     assert "FAIL administrator: no active administrator" in out.stdout
     assert "sanchika admin create" in out.stdout
     assert "(settings file:" in out.stdout
@@ -135,4 +142,5 @@ def test_init_with_an_organisation(env, tmp_path, service):
     assert out.returncode == 1
     assert "nothing imported" in out.stderr
     assert f"{bad}:2: post_code: post REV-LR-DA already exists" in out.stderr
-    assert f"{bad}:3: rank:" in out.stderr and f"{bad}:3: superior_post:" in out.stderr
+    assert f"{bad}:3: rank:" in out.stderr
+    assert f"{bad}:3: superior_post:" in out.stderr

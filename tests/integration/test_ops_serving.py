@@ -67,7 +67,8 @@ def test_forwarded_headers_are_ignored_unless_proxies_are_trusted(demo, caplog):
                          timeout=10)
         assert r.status_code == 200
     line = _access_lines(caplog, "GET /health")[-1]
-    assert line.startswith("127.0.0.1 ") and "203.0.113.9" not in line
+    assert line.startswith("127.0.0.1 ")
+    assert "203.0.113.9" not in line
 
 
 def test_access_log_line_and_request_id(demo, caplog):
@@ -77,7 +78,8 @@ def test_access_log_line_and_request_id(demo, caplog):
                               json={"username": "clerk", "password": PASSWORD}).json()["token"]
         r = requests.get(f"{base}/api/v1/tasks", timeout=10, headers={
             "Authorization": f"Bearer {token}", "X-Request-Id": "trace-42"})
-        assert r.status_code == 200 and r.headers["X-Request-Id"] == "trace-42"
+        assert r.status_code == 200
+        assert r.headers["X-Request-Id"] == "trace-42"
         fresh = requests.get(f"{base}/health", timeout=10).headers["X-Request-Id"]
         assert re.fullmatch(r"[0-9a-f]{32}", fresh)
         bad = requests.get(f"{base}/health", headers={"X-Request-Id": "x y\u00e9"}, timeout=10)
@@ -94,7 +96,9 @@ def test_https_marks_cookies_secure_and_sends_hsts(demo):
                          headers={"X-Forwarded-Proto": "https"})
         assert r.headers["Strict-Transport-Security"].startswith("max-age=")
         cookie = r.headers.get("Set-Cookie", "")
-        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+        assert "Secure" in cookie
+        assert "HttpOnly" in cookie
+        assert "SameSite=Lax" in cookie
     with running(demo) as base:
         r = requests.get(f"{base}/login", timeout=10)
         assert "Strict-Transport-Security" not in r.headers
@@ -131,12 +135,15 @@ def test_health_ready_version_and_metrics(demo):
         r = requests.get(f"{base}/ready", timeout=10)  # no server holds the lease yet
         assert r.status_code == 503
         checks = {c["name"]: c for c in r.json()["checks"]}
-        assert checks["database"]["ok"] and checks["migrations"]["ok"]
-        assert not checks["scheduler"]["ok"] and "fix" in checks["scheduler"]
+        assert checks["database"]["ok"]
+        assert checks["migrations"]["ok"]
+        assert not checks["scheduler"]["ok"]
+        assert "fix" in checks["scheduler"]
         jobs = scheduler.start(demo)
         try:
             r = requests.get(f"{base}/ready", timeout=10)
-            assert r.status_code == 200 and r.json()["status"] == "ready"
+            assert r.status_code == 200
+            assert r.json()["status"] == "ready"
         finally:
             jobs.shutdown(wait=True)
 
@@ -166,7 +173,8 @@ def test_metrics_token(demo):
         assert requests.get(f"{base}/metrics", timeout=10).status_code == 401
         r = requests.get(f"{base}/metrics", headers={"Authorization": "Bearer s3cret"},
                          timeout=10)
-        assert r.status_code == 200 and "sanchika_open_tasks" in r.text
+        assert r.status_code == 200
+        assert "sanchika_open_tasks" in r.text
 
 
 def test_version_in_the_footer_and_the_api_page(demo):
@@ -192,7 +200,8 @@ def test_close_needs_a_record_category(api, category):
     task = task_for(api, "clerk", file_id=file["id"])
     body = {"action": "close"} | ({} if category is None else {"record_category": category})
     r = api.post(f"/tasks/{task['id']}", "clerk", json=body)
-    assert r.status_code == 422 and "record_category" in r.json()["error"]["message"]
+    assert r.status_code == 422
+    assert "record_category" in r.json()["error"]["message"]
     assert api.get(f"/files/{file['id']}", "clerk").json()["status"] != "closed"
     act(api, "clerk", task["id"], action="close", record_category="C")
     assert api.get(f"/files/{file['id']}", "clerk").json()["record_category"] == "C"
@@ -201,10 +210,12 @@ def test_close_needs_a_record_category(api, category):
 def test_inbox_rows_carry_number_and_subject(api):
     file = open_file(api, "clerk", subject="Row labels")
     row = task_for(api, "clerk", file_id=file["id"])
-    assert row["number"] == file["file_no"] and row["subject"] == "Row labels"
+    assert row["number"] == file["file_no"]
+    assert row["subject"] == "Row labels"
     receipt = api.post("/receipts", "clerk", json={"sender": "A", "subject": "Dak label"}).json()
     row = task_for(api, "clerk", receipt_id=receipt["id"])
-    assert row["number"] == receipt["diary_no"] and row["subject"] == "Dak label"
+    assert row["number"] == receipt["diary_no"]
+    assert row["subject"] == "Dak label"
 
 
 def test_exact_number_ranks_first_in_search(api):

@@ -40,8 +40,11 @@ def test_import_with_hierarchy_and_given_password(service):
     with service.db.reader() as s:
         da = s.scalar(select(Post).where(Post.code == "FIN-BUD-DA"))
         so = s.scalar(select(Post).where(Post.code == "FIN-BUD-SO"))
-        assert da.superior_post_id == so.id and so.can_approve and so.monitors == "section"
-        assert user.post_id == da.id and user.phone == "+91 90000 00001"
+        assert da.superior_post_id == so.id
+        assert so.can_approve
+        assert so.monitors == "section"
+        assert user.post_id == da.id
+        assert user.phone == "+91 90000 00001"
 
 
 def test_every_bad_row_is_named(service):
@@ -51,13 +54,20 @@ def test_every_bad_row_is_named(service):
         "FIN,Finance,BUD,Budget,FIN-BUD-X,Clerk,1,no,,,officer1,Officer,,,,,\n"
         "FIN,Other name,BUD,Budget,FIN-BUD-X,Clerk,1,no,,,officer1,Officer,wizard,,,,\n")
     found = problems(service, text)
-    assert (2, "department_code") in found and (2, "post_title") in found
-    assert (2, "rank") in found and (2, "can_approve") in found and (2, "monitors") in found
-    assert (2, "username") in found and (2, "email") in found and (2, "language") in found
+    assert (2, "department_code") in found
+    assert (2, "post_title") in found
+    assert (2, "rank") in found
+    assert (2, "can_approve") in found
+    assert (2, "monitors") in found
+    assert (2, "username") in found
+    assert (2, "email") in found
+    assert (2, "language") in found
     assert (2, "password") in found
     assert (3, "username") in found
-    assert (5, "department_name") in found and (5, "post_code") in found
-    assert (5, "username") in found and (5, "role") in found
+    assert (5, "department_name") in found
+    assert (5, "post_code") in found
+    assert (5, "username") in found
+    assert (5, "role") in found
 
 
 def test_superiors_must_exist_and_not_loop(service):
@@ -66,7 +76,8 @@ def test_superiors_must_exist_and_not_loop(service):
         "D,Dept,S,Sec,P-B,B,2,no,P-A,,,,,,,,\n"
         "D,Dept,S,Sec,P-C,C,2,no,P-Z,,,,,,,,\n")
     found = problems(service, text)
-    assert (2, "superior_post") in found and (3, "superior_post") in found
+    assert (2, "superior_post") in found
+    assert (3, "superior_post") in found
     assert (4, "superior_post") in found
 
 
@@ -121,6 +132,7 @@ def test_bad_office_rows_are_named_and_nothing_imported(service):
         "REV,Revenue,X,X,X-DA,Dealing Assistant,1,no,,,xda,X Y,,,,,,,,,REV-SEH\n")
     found = problems(service, text)
     assert (2, "office_parent") in found  # no such parent
-    assert (3, "office_name") in found and (3, "office_kind") in found
+    assert (3, "office_name") in found
+    assert (3, "office_kind") in found
     assert (4, "office_parent") in found  # a division under a district
     assert (5, "office_parent") in found  # parent without an office_code

@@ -59,7 +59,8 @@ def test_transfer_leaves_pending_items_with_the_post(api):
     act(api, "clerk2", pending_task["id"], action="forward", to="so")
     history = api.get(f"/receipts/{pending['id']}", "clerk2").json()["history"]
     done = [e for e in history if e["kind"] == "task_completed"][-1]
-    assert done["actor"] == "clerk2" and done["data"]["as_post"] == "GAD-EST-DA"
+    assert done["actor"] == "clerk2"
+    assert done["data"]["as_post"] == "GAD-EST-DA"
     # the clerk works at the new post
     new = diarise(api, subject="First letter at the new desk")
     assert task_for(api, "clerk", receipt_id=new["id"])
@@ -77,7 +78,8 @@ def test_additional_charge_joins_both_inboxes_and_ends(api, demo):
     letter = diarise(api, subject="For the Section Officer")
     act(api, "clerk", task_for(api, "clerk", receipt_id=letter["id"])["id"],
         action="forward", to="so")
-    assert inbox(api, "so") and all(t["post"]["code"] == "GAD-EST-SO" for t in inbox(api, "so"))
+    assert inbox(api, "so")
+    assert all(t["post"]["code"] == "GAD-EST-SO" for t in inbox(api, "so"))
     assert api.post(f"/tasks/{us_task['id']}", "so",
                     json={"action": "forward", "to": "ds"}).status_code == 403
 
@@ -89,7 +91,8 @@ def test_additional_charge_joins_both_inboxes_and_ends(api, demo):
     r = api.post("/admin/users/so/additional-charge", "admin",
                  json={"post": "GAD-EST-US", "until": str(today + timedelta(days=3))})
     assert r.status_code == 201, r.text
-    assert r.json()["active"] and r.json()["from"] == str(today)
+    assert r.json()["active"]
+    assert r.json()["from"] == str(today)
     assert error(api.post("/admin/users/so/additional-charge", "admin",
                           json={"post": "GAD-EST-US", "until": str(today)}), 409)
 
@@ -100,9 +103,11 @@ def test_additional_charge_joins_both_inboxes_and_ends(api, demo):
     act(api, "so", us_task["id"], action="forward", to="ds", note="Seen for US (addl. charge).")
     events = api.get(f"/files/{file['id']}/history", "so").json()
     done = [e for e in events if e["kind"] == "task_completed"][-1]
-    assert done["actor"] == "so" and done["data"]["as_post"] == "GAD-EST-US"
+    assert done["actor"] == "so"
+    assert done["data"]["as_post"] == "GAD-EST-US"
     note = api.get(f"/files/{file['id']}", "so").json()["notes"][-1]
-    assert note["author"] == "so" and note["post"]["code"] == "GAD-EST-US"
+    assert note["author"] == "so"
+    assert note["post"]["code"] == "GAD-EST-US"
     # a yellow note, confirmed green, is written for the charged post too
     act(api, "ds", task_for(api, "ds", file_id=file["id"])["id"], action="return")
     r = api.post(f"/files/{file['id']}/yellow-notes", "so", json={"text": "Draft for US."})
@@ -110,14 +115,16 @@ def test_additional_charge_joins_both_inboxes_and_ends(api, demo):
     r = api.post(f"/yellow-notes/{r.json()['id']}/confirm", "so")
     assert r.status_code == 201, r.text
     note = api.get(f"/files/{file['id']}", "so").json()["notes"][-1]
-    assert note["text"] == "Draft for US." and note["post"]["code"] == "GAD-EST-US"
+    assert note["text"] == "Draft for US."
+    assert note["post"]["code"] == "GAD-EST-US"
     person = api.get("/admin/users/so", "admin").json()
     assert [p["code"] for p in person["acting_posts"]] == ["GAD-EST-SO", "GAD-EST-US"]
     assert [p["code"] for p in api.get("/me", "so").json()["posts"]] == \
         ["GAD-EST-SO", "GAD-EST-US"]
 
     r = api.call("DELETE", "/admin/users/so/additional-charge", "admin")
-    assert r.status_code == 200 and r.json()[0]["active"] is False
+    assert r.status_code == 200
+    assert r.json()[0]["active"] is False
     assert {t["post"]["code"] for t in inbox(api, "so")} == {"GAD-EST-SO"}
     assert api.call("DELETE", "/admin/users/so/additional-charge", "admin").status_code == 404
 
@@ -129,7 +136,8 @@ def test_additional_charge_joins_both_inboxes_and_ends(api, demo):
     r = api.post("/admin/users/clerk/additional-charge", "admin",
                  json={"post": "GAD-EST-SO", "from": str(today + timedelta(days=1)),
                        "until": str(today + timedelta(days=2))})
-    assert r.status_code == 201 and r.json()["active"] is False
+    assert r.status_code == 201
+    assert r.json()["active"] is False
     with demo.db.reader() as s:
         us = s.scalar(select(User).where(User.username == "us"))
         clerk = s.scalar(select(User).where(User.username == "clerk"))

@@ -20,8 +20,10 @@ def test_pull_back_before_opening(api, demo):
     fid = open_file(api, subject="Recall me")["id"]
     act_on_file(api, "clerk", fid, action="forward", to="so")
     sent = api.get("/sent", "clerk").json()
-    assert sent[0]["id"] == fid and sent[0]["kind"] == "file"
-    assert sent[0]["can_pull_back"] is True and sent[0]["opened_at"] is None
+    assert sent[0]["id"] == fid
+    assert sent[0]["kind"] == "file"
+    assert sent[0]["can_pull_back"] is True
+    assert sent[0]["opened_at"] is None
     assert sent[0]["to"]["code"] == "GAD-EST-SO"
 
     r = api.post(f"/files/{fid}/pullback", "clerk")
@@ -38,7 +40,8 @@ def test_pull_back_before_opening(api, demo):
     assert "app" in messages(demo, "clerk", event)
     history = api.get(f"/files/{fid}/history", "clerk").json()
     pulled = [e for e in history if e["kind"] == "pulled_back"]
-    assert len(pulled) == 1 and pulled[0]["actor"] == "clerk"
+    assert len(pulled) == 1
+    assert pulled[0]["actor"] == "clerk"
     assert pulled[0]["data"]["from"] == "GAD-EST-SO"
     track = api.get(f"/files/{fid}/track", "clerk").json()
     assert [m["action"] for m in track["movements"]] == ["forward", "pulled_back"]
@@ -57,7 +60,8 @@ def test_pull_back_after_opening_is_refused(api):
     assert api.get("/sent", "clerk").json()[0]["can_pull_back"] is True
     assert api.get(f"/files/{fid}", "so").status_code == 200
     sent = api.get("/sent", "clerk").json()[0]
-    assert sent["opened_at"] is not None and sent["can_pull_back"] is False
+    assert sent["opened_at"] is not None
+    assert sent["can_pull_back"] is False
     assert "opened" in error(api.post(f"/files/{fid}/pullback", "clerk"), 409)
     assert task_for(api, "so", file_id=fid)["name"] == "Noting"
 

@@ -24,7 +24,8 @@ def test_upload_store_and_serve(api, demo):
     stored = path_for(demo.settings.data_dir, sha)
     assert stored.read_bytes() == pdf
     got = api.get(f"/receipts/{receipt['id']}/pdf", "clerk")
-    assert got.status_code == 200 and got.content == pdf
+    assert got.status_code == 200
+    assert got.content == pdf
     assert got.headers["Content-Type"] == "application/pdf"
     # the same scan again is stored once
     again = diarise_with(api, pdf, "copy.pdf").json()
@@ -40,7 +41,8 @@ def test_not_a_pdf_is_refused_and_nothing_stored(api, demo):
         r = diarise_with(api, payload)
         assert r.status_code == 422, r.text
         message = r.json()["error"]["message"]
-        assert message.startswith("pdf:") and word in message
+        assert message.startswith("pdf:")
+        assert word in message
     assert api.get("/tasks", "clerk").json() == before
     assert not (demo.settings.data_dir / "uploads").exists()
 
@@ -49,7 +51,8 @@ def test_size_limit(api, demo, monkeypatch):
     from dataclasses import replace
     monkeypatch.setattr(demo, "settings", replace(demo.settings, max_upload_bytes=500))
     r = diarise_with(api, make_pdf("big", pages=3))
-    assert r.status_code == 422 and "over the limit" in r.json()["error"]["message"]
+    assert r.status_code == 422
+    assert "over the limit" in r.json()["error"]["message"]
 
 
 def test_missing_pdf_link_and_fields_checked(api):
@@ -58,7 +61,8 @@ def test_missing_pdf_link_and_fields_checked(api):
     assert api.get(f"/receipts/{plain['id']}/pdf", "clerk").status_code == 404
     r = api.post("/receipts", "clerk", data={"subject": "no sender"},
                  files={"pdf": ("a.pdf", make_pdf(), "application/pdf")})
-    assert r.status_code == 422 and "sender" in r.json()["error"]["message"]
+    assert r.status_code == 422
+    assert "sender" in r.json()["error"]["message"]
     assert api.get(f"/receipts/{plain['id']}/pdf").status_code == 401
 
 

@@ -31,8 +31,10 @@ def test_reopen_with_approval(api, demo):
 
     act_on_file(api, "ds", fid, action="approve", remark="Reopen for compliance")
     view = api.get(f"/files/{fid}", "clerk").json()
-    assert view["status"] == "open" and view["locked"] is False
-    assert view["holder"]["code"] == "GAD-EST-DA" and view["record_category"] is None
+    assert view["status"] == "open"
+    assert view["locked"] is False
+    assert view["holder"]["code"] == "GAD-EST-DA"
+    assert view["record_category"] is None
     assert task_for(api, "clerk", file_id=fid)["name"] == "Noting"
     # earlier notes stay sealed; new ones follow
     assert api.post(f"/files/{fid}/notes", "clerk",
@@ -61,6 +63,8 @@ def test_reopen_refused_or_not_closed(api):
                     json={"reason": "x", "to": "secretary"}), 201)
     act_on_file(api, "secretary", f["id"], action="reject", remark="No grounds")
     view = api.get(f"/files/{f['id']}", "clerk").json()
-    assert view["status"] == "closed" and view["locked"] is True and view["tasks"] == []
+    assert view["status"] == "closed"
+    assert view["locked"] is True
+    assert view["tasks"] == []
     notes = api.get("/notifications", "clerk").json()
     assert any("not reopened" in n["subject"] for n in notes)

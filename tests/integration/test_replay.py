@@ -46,8 +46,10 @@ def test_replay_a_file_at_several_points(service, users):
     assert at_note["notes"][0]["sealed"] is False
     diary_no = f["correspondence"][0]["diary_no"]
     assert [c["diary_no"] for c in at_note["correspondence"]] == [diary_no]
-    assert "noting" in at_note["active_steps"] and "noting_sla_timer" in at_note["active_steps"]
-    assert at_note["movements"] == [] and at_note["locked"] is False
+    assert "noting" in at_note["active_steps"]
+    assert "noting_sla_timer" in at_note["active_steps"]
+    assert at_note["movements"] == []
+    assert at_note["locked"] is False
 
     # 2. once the SO's task is ready: with the SO, one movement, the note sealed
     with_so = service.replay_file(auditor, f["id"], seq_of(service, i, "task_ready", 1))
@@ -65,12 +67,15 @@ def test_replay_a_file_at_several_points(service, users):
     assert at_approval["holder"]["code"] == "GAD-EST-DS"
     assert at_approval["active_steps"] == ["approval", "approval_sla_timer"]
     assert [n["text"] for n in at_approval["notes"]] == ["Proposal is as per rules.", "Checked."]
-    assert at_approval["status"] == "open" and at_approval["signatures"] == []
+    assert at_approval["status"] == "open"
+    assert at_approval["signatures"] == []
 
     # 4. the newest: approved, locked, signed, back with the creator for closure
     now = service.replay_file(auditor, f["id"])
-    assert now["latest"] is True and now["at"]["kind"] == "approval_signed"
-    assert now["status"] == "approved" and now["locked"] is True
+    assert now["latest"] is True
+    assert now["at"]["kind"] == "approval_signed"
+    assert now["status"] == "approved"
+    assert now["locked"] is True
     assert now["active_steps"] == ["closure"]
     assert now["holder"]["code"] == "GAD-EST-DA"
     assert [s["signer"] for s in now["signatures"]] == ["ds"]
@@ -80,7 +85,9 @@ def test_replay_a_file_at_several_points(service, users):
         [(m["from"]["code"], m["to"]["code"], m["action"]) for m in now["movements"]]
     assert now["content_hash"] == now["signatures"][0]["content_hash"]
     text = summary(now)
-    assert f["file_no"] in text and "signed: approve by ds" in text and "Checked." in text
+    assert f["file_no"] in text
+    assert "signed: approve by ds" in text
+    assert "Checked." in text
 
 
 def test_replay_a_receipt(service, users):
@@ -92,13 +99,17 @@ def test_replay_a_receipt(service, users):
     service.act(users["so"], so_task["id"], {"action": "close", "remark": "Noted; no action."})
     receipt = service.receipt(auditor, rid)
     first = service.replay_receipt(auditor, rid, 1)
-    assert first["at"]["kind"] == "instance_started" and first["holder"] is None
+    assert first["at"]["kind"] == "instance_started"
+    assert first["holder"] is None
     forwarded = service.replay_receipt(auditor, rid, seq_of(service, receipt["instance_id"],
                                                              "task_ready", 1))
-    assert forwarded["holder"]["code"] == "GAD-EST-SO" and forwarded["status"] == "open"
+    assert forwarded["holder"]["code"] == "GAD-EST-SO"
+    assert forwarded["status"] == "open"
     final = service.replay_receipt(auditor, rid)
-    assert final["status"] == "closed" and final["completed"] is True
-    assert final["remark"] == "Noted; no action." and final["holder"] is None
+    assert final["status"] == "closed"
+    assert final["completed"] is True
+    assert final["remark"] == "Noted; no action."
+    assert final["holder"] is None
     assert final["active_steps"] == []
 
 
@@ -222,6 +233,8 @@ def test_cli_replay(settings, service, users):
     run = run_cli(settings, "replay", str(f["id"]), "--json")
     assert run.returncode == 0, run.stderr
     view = json.loads(run.stdout)
-    assert view["notes"][0]["text"] == "हिंदी में टिप्पणी" and view["latest"] is True
+    assert view["notes"][0]["text"] == "हिंदी में टिप्पणी"
+    assert view["latest"] is True
     run = run_cli(settings, "replay", "NO/SUCH/FILE")
-    assert run.returncode == 1 and "no file" in run.stderr
+    assert run.returncode == 1
+    assert "no file" in run.stderr

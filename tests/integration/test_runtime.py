@@ -20,7 +20,8 @@ def test_state_is_stored_without_the_spec(service, users):
     with service.db.reader() as s:
         inst = s.get(Instance, f["instance_id"])
         state = json.loads(inst.state)
-        assert "spec" not in state and "subprocess_specs" not in state
+        assert "spec" not in state
+        assert "subprocess_specs" not in state
         assert inst.version >= 1
         # ...and it still loads, with the cached spec re-attached
         workflow = service.runtime.load(inst)
@@ -35,7 +36,8 @@ def test_open_task_and_timer_rows(service, users):
         task = s.scalar(select(OpenTask).where(OpenTask.file_id == f["id"]))
         timer = s.scalar(select(Timer).where(Timer.instance_id == f["instance_id"],
                                              Timer.status == "pending"))
-    assert task.post_id == users["clerk"].post_id and task.closed_at is None
+    assert task.post_id == users["clerk"].post_id
+    assert task.closed_at is None
     assert timer.task_spec == "noting_sla_timer"
     assert task.due_at == timer.due_at
     service.act(users["clerk"], task.id, {"action": "forward", "to": "so"})
@@ -52,7 +54,8 @@ def test_completed_instance_drops_live_state(service, users):
     with service.db.reader() as s:
         inst = s.scalar(select(Instance).where(Instance.subject_kind == "receipt",
                                                Instance.subject_id == rid))
-    assert inst.status == "completed" and inst.state is None
+    assert inst.status == "completed"
+    assert inst.state is None
     assert inst.event_count > 3
 
 

@@ -57,7 +57,8 @@ def test_password_change_ends_every_session_and_token(server, api):
     api.login("so")
     r = api.post("/me/password", "so", json={"old_password": "wrong",
                                               "new_password": "Better-pass-2026"})
-    assert r.status_code == 422 and "old_password" in r.json()["error"]["message"]
+    assert r.status_code == 422
+    assert "old_password" in r.json()["error"]["message"]
     r = api.post("/me/password", "so", json={"old_password": PASSWORD,
                                               "new_password": "new-pass-22"})
     assert r.status_code == 204, r.text
@@ -65,7 +66,8 @@ def test_password_change_ends_every_session_and_token(server, api):
     assert api.get("/me", "so").status_code == 401
     r = requests.get(f"{server}/api/v1/me", headers={"Authorization": f"Bearer {other_token}"},
                      timeout=10)
-    assert r.status_code == 401 and "revoked" in r.json()["error"]["message"]
+    assert r.status_code == 401
+    assert "revoked" in r.json()["error"]["message"]
     assert signed_in(server, web_sign_in(server, "so", "new-pass-22").cookies.get_dict())
 
 
@@ -77,12 +79,15 @@ def test_reset_and_deactivation_end_sessions(server, api):
     assert signed_in(server, web)
     r = api.post("/admin/users/us/reset-password", "admin", json={"password": "reset-pass-1"})
     assert r.status_code == 204, r.text
-    assert not signed_in(server, web) and api.get("/me", "us").status_code == 401
+    assert not signed_in(server, web)
+    assert api.get("/me", "us").status_code == 401
     web = web_sign_in(server, "us", "reset-pass-1").cookies.get_dict()
     api.login("us", "reset-pass-1")
     r = api.post("/admin/users/us/deactivate", "admin")
-    assert r.status_code == 200 and r.json()["active"] is False
-    assert not signed_in(server, web) and api.get("/me", "us").status_code == 401
+    assert r.status_code == 200
+    assert r.json()["active"] is False
+    assert not signed_in(server, web)
+    assert api.get("/me", "us").status_code == 401
 
 
 def test_tokens_expire_and_can_be_revoked(server, api, demo):
@@ -90,18 +95,21 @@ def test_tokens_expire_and_can_be_revoked(server, api, demo):
     assert api.get("/me", "ds").status_code == 200
     assert api.call("DELETE", "/auth/token", "ds").status_code == 204
     r = api.get("/me", "ds")
-    assert r.status_code == 401 and "revoked" in r.json()["error"]["message"]
+    assert r.status_code == 401
+    assert "revoked" in r.json()["error"]["message"]
     token = api.login("ds")
     assert token.startswith("snk_")
     with demo.db.transaction() as s:  # the clock moves past the token's life
         s.execute(update(ApiToken).values(expires_at=utcnow() - timedelta(seconds=1)))
     r = api.get("/me", "ds")
-    assert r.status_code == 401 and "expired" in r.json()["error"]["message"]
+    assert r.status_code == 401
+    assert "expired" in r.json()["error"]["message"]
     # sign off everywhere: every token and web session of mine
     web = web_sign_in(server, "ds").cookies.get_dict()
     api.login("ds")
     assert api.post("/auth/sign-off-everywhere", "ds").status_code == 204
-    assert not signed_in(server, web) and api.get("/me", "ds").status_code == 401
+    assert not signed_in(server, web)
+    assert api.get("/me", "ds").status_code == 401
 
 
 def test_idle_session_ends(settings, demo):

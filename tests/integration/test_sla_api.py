@@ -48,7 +48,8 @@ def test_calendar_update_and_validation(api):
                    "own": False, "inherited_from": None}
     r = api.call("PUT", "/admin/calendar", "admin", json={"weekend": [6], "day_start": "09:30"})
     assert r.status_code == 200, r.text
-    assert r.json()["weekend"] == [6] and r.json()["day_hours"] == 8.5
+    assert r.json()["weekend"] == [6]
+    assert r.json()["day_hours"] == 8.5
     for bad in ({"day_end": "08:00"}, {"weekend": [7]}, {"weekend": [0, 1, 2, 3, 4, 5, 6]},
                 {"timezone": "Mars/Olympus"}, {"day_start": "ten"}):
         r = api.call("PUT", "/admin/calendar", "admin", json=bad)
@@ -63,7 +64,8 @@ def test_sla_rules_crud_and_effect_on_inbox(api):
     r = api.post("/admin/sla-rules", "admin", json=rule)
     assert r.status_code == 201, r.text
     created = r.json()
-    assert created["department"] == "GAD" and created["priority"] is None
+    assert created["department"] == "GAD"
+    assert created["priority"] is None
     assert api.post("/admin/sla-rules", "admin", json=rule).status_code == 409
     for bad in ({**rule, "unit": "days"}, {**rule, "amount": 0}, {**rule, "amount": "3"},
                 {**rule, "priority": "Urgent"}, {**rule, "department": "NOPE"},
@@ -94,13 +96,17 @@ def test_pendency_report_and_late_actions(api, demo):
     report = api.get("/reports/pendency", "so").json()
     clerk_row = next(p for p in report["posts"] if p["officers"] == ["clerk"])
     # demo: two receipts and this file wait with the clerk
-    assert clerk_row["held"] >= 3 and clerk_row["overdue"] == 1
-    assert clerk_row["oldest"] is not None and clerk_row["average_days_held"] >= 0
+    assert clerk_row["held"] >= 3
+    assert clerk_row["overdue"] == 1
+    assert clerk_row["oldest"] is not None
+    assert clerk_row["average_days_held"] >= 0
     us_row = next(p for p in report["posts"] if p["officers"] == ["us"])
-    assert us_row["held"] == 1 and us_row["overdue"] == 0
+    assert us_row["held"] == 1
+    assert us_row["overdue"] == 0
 
     late = api.post(f"/tasks/{task['id']}", "clerk", json={"action": "forward", "to": "so"})
-    assert late.status_code == 422 and "reason" in late.json()["error"]["message"]
+    assert late.status_code == 422
+    assert "reason" in late.json()["error"]["message"]
     ok = api.post(f"/tasks/{task['id']}", "clerk",
                   json={"action": "forward", "to": "so", "reason": "Awaited the treasury"})
     assert ok.status_code == 200, ok.text
@@ -108,8 +114,10 @@ def test_pendency_report_and_late_actions(api, demo):
     for viewer in ("clerk", "auditor", "admin"):
         report = api.get("/reports/pendency", viewer).json()
         [entry] = report["late_actions"]
-        assert entry["reason"] == "Awaited the treasury" and entry["by"] == "clerk"
-        assert entry["number"] == f["file_no"] and entry["late_by_hours"] >= 1
+        assert entry["reason"] == "Awaited the treasury"
+        assert entry["by"] == "clerk"
+        assert entry["number"] == f["file_no"]
+        assert entry["late_by_hours"] >= 1
     assert api.get("/reports/pendency", "designer").status_code == 403
     # the counts are the department's, but the late file's number and reason are shown
     # only to those who may read the file: `us` never held it
@@ -136,4 +144,5 @@ def test_officers_see_only_their_department(api, demo):
     assert "FIN-BUD-DA" not in [p["post"]["code"] for p in gad_view["posts"]]
     everything = api.get("/reports/pendency", "auditor").json()
     codes = [p["post"]["code"] for p in everything["posts"]]
-    assert "FIN-BUD-DA" in codes and "GAD-EST-DA" in codes
+    assert "FIN-BUD-DA" in codes
+    assert "GAD-EST-DA" in codes

@@ -110,12 +110,14 @@ def test_texts_follow_each_recipients_language(quick, people, smtp_server,  # no
         by_user.setdefault(m["rcpt_tos"][0].split("@")[0], []).append(m["message"])
     received = next(m for m in by_user["clerk"] if "प्राप्त" in str(m["Subject"]))
     assert str(received["Subject"]) == f"{file['file_no']} प्राप्त हुई"
-    assert "अग्रेषित" in received.get_content() and "so" in received.get_content()
+    assert "अग्रेषित" in received.get_content()
+    assert "so" in received.get_content()
     hindi_breach = [m for m in by_user["clerk"]
                     if str(m["Subject"]) == f"समय-सीमा समाप्त: file {file['file_no']}"]
     english_breach = [m for m in by_user["so"]
                       if str(m["Subject"]) == f"Time limit passed: file {file['file_no']}"]
-    assert len(hindi_breach) == 1 and len(english_breach) == 1
+    assert len(hindi_breach) == 1
+    assert len(english_breach) == 1
     assert "की समय-सीमा समाप्त हो गई है" in hindi_breach[0].get_content()
     with quick.db.reader() as s:
         app_rows = list(s.scalars(select(OutboxMessage).where(

@@ -78,8 +78,10 @@ def test_due_time_follows_the_posts_department_task_and_holidays(demo, users):
     from engine.store.models import Timer
     with demo.db.reader() as s:
         timer = s.scalar(select(Timer).where(Timer.instance_id == file["instance_id"]))
-    assert timer.due_at == task.due_at and timer.task_spec == "noting_sla_timer"
-    assert task.warn_at is not None and task.received_at < task.warn_at < task.due_at
+    assert timer.due_at == task.due_at
+    assert timer.task_spec == "noting_sla_timer"
+    assert task.warn_at is not None
+    assert task.received_at < task.warn_at < task.due_at
 
 
 def test_priority_grading_shortens_the_limit(demo, users):

@@ -7,7 +7,8 @@ from tests.flow import act_on_file, error, open_file, task_for
 
 def test_unknown_or_retired_head_is_refused_naming_head(api):
     msg = error(api.post("/files", "clerk", json={"subject": "x", "head": "424242"}), 422)
-    assert msg.startswith("head:") and "11011" in msg
+    assert msg.startswith("head:")
+    assert "11011" in msg
     heads = api.get("/admin/subject-heads", "clerk", params={"department": "GAD"}).json()
     assert {"11011", "11012", "1201"} <= {h["code"] for h in heads}
 
@@ -16,7 +17,8 @@ def test_unknown_or_retired_head_is_refused_naming_head(api):
     assert r.status_code == 201, r.text
     head = r.json()
     f = open_file(api, head="424242")
-    assert f["file_no"].startswith("GAD/EST/424242/") and f["head"] == "424242"
+    assert f["file_no"].startswith("GAD/EST/424242/")
+    assert f["head"] == "424242"
     error(api.post("/admin/subject-heads", "admin",
                    json={"department": "GAD", "code": "424242", "title": "Again"}), 409)
     error(api.post("/admin/subject-heads", "admin",

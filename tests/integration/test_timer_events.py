@@ -32,9 +32,11 @@ def test_deploying_a_timer_start_process_schedules_one_instance(service, clock):
     _, created_again = service.deploy(BPMN.read_bytes(), None)
     assert not created_again  # the same document: no second scheduled instance
     [instance] = _instances(service, "scheduled_check")
-    assert instance.status == "running" and instance.subject_kind is None
+    assert instance.status == "running"
+    assert instance.subject_kind is None
     [start_timer] = _timers(service, instance.id)
-    assert start_timer.task_spec == "every_morning" and start_timer.status == "pending"
+    assert start_timer.task_spec == "every_morning"
+    assert start_timer.status == "pending"
 
     assert service.fire_due_timers() == 0  # not due yet: nothing runs early
     clock.advance_past(start_timer.due_at, margin=-0.05)

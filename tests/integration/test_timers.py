@@ -36,7 +36,8 @@ def test_due_timer_escalates_once(quick, clock):
             OutboxMessage.subject.like("Time limit passed: file%"),
             OutboxMessage.channel == "app")))
     assert statuses == ["fired"]
-    assert len(fired) == 1 and fired[0].data["lag_ms"] >= 0
+    assert len(fired) == 1
+    assert fired[0].data["lag_ms"] >= 0
     assert len(escalations) == 1
     assert {m.recipient for m in breach} >= {"clerk", "so"}  # holder and superior post
     task = inbox_task(quick, clerk, file_id=f["id"])

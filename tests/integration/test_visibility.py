@@ -29,20 +29,23 @@ def test_officers_see_what_passed_through_their_posts(api):
     assert all(readable(api, "clerk", p) for p in paths)
     assert not any(readable(api, "so", p) for p in paths)
     message = error(api.get(f"/files/{fid}", "so"), 403)
-    assert file["file_no"] in message and "never passed through a post you hold" in message
+    assert file["file_no"] in message
+    assert "never passed through a post you hold" in message
     assert api.get("/files", "so", params={"q": "zetaword"}).json() == []
     assert found(api, "so", "zetaword") == set()
     assert found(api, "clerk", "zetaword") == {("file", fid)}
 
     act(api, "clerk", task_for(api, "clerk", file_id=fid)["id"], action="forward", to="so")
-    assert readable(api, "so", f"/files/{fid}") and not readable(api, "us", f"/files/{fid}")
+    assert readable(api, "so", f"/files/{fid}")
+    assert not readable(api, "us", f"/files/{fid}")
     act(api, "so", task_for(api, "so", file_id=fid)["id"], action="forward", to="us")
     # holder, previous holders and senders all keep reading it
     assert all(readable(api, u, f"/files/{fid}") for u in ("clerk", "so", "us"))
     assert not readable(api, "ds", f"/files/{fid}")
     assert [f["id"] for f in api.get("/files", "so", params={"q": "zetaword"}).json()] == [fid]
     # auditor and admin read everything; a designer holds no post and reads nothing
-    assert readable(api, "auditor", f"/files/{fid}") and readable(api, "admin", f"/files/{fid}")
+    assert readable(api, "auditor", f"/files/{fid}")
+    assert readable(api, "admin", f"/files/{fid}")
     assert not readable(api, "designer", f"/files/{fid}")
 
 
@@ -109,8 +112,11 @@ def test_grant_gives_read_is_recorded_and_revocable(api):
     r = api.post("/grants", "so", json={**grant, "until": "2099-12-31"})
     assert r.status_code == 201, r.text
     given = r.json()
-    assert given["active"] and given["user"] == "us" and given["granted_by"] == "so"
-    assert readable(api, "us", f"/files/{fid}") and readable(api, "us", f"/files/{fid}/track")
+    assert given["active"]
+    assert given["user"] == "us"
+    assert given["granted_by"] == "so"
+    assert readable(api, "us", f"/files/{fid}")
+    assert readable(api, "us", f"/files/{fid}/track")
     assert ("file", fid) in found(api, "us", "kappaword")
     # still read-only: the grant gives no task
     assert all(t.get("file_id") != fid for t in inbox(api, "us"))
@@ -119,13 +125,16 @@ def test_grant_gives_read_is_recorded_and_revocable(api):
     assert [g["id"] for g in listed] == [given["id"]]
     events = api.get(f"/files/{fid}/history", "auditor").json()
     granted = [e for e in events if e["kind"] == "access_granted"]
-    assert granted and granted[0]["actor"] == "so" and granted[0]["data"]["user"] == "us"
+    assert granted
+    assert granted[0]["actor"] == "so"
+    assert granted[0]["data"]["user"] == "us"
     audit = api.get("/admin/audit", "admin").json()
     assert any(a["kind"] == "access_granted" and a["subject"] == file["file_no"] for a in audit)
 
     assert api.call("DELETE", f"/grants/{given['id']}", "ds").status_code == 403
     r = api.call("DELETE", f"/grants/{given['id']}", "so")
-    assert r.status_code == 200 and r.json()["active"] is False
+    assert r.status_code == 200
+    assert r.json()["active"] is False
     assert not readable(api, "us", f"/files/{fid}")
     assert ("file", fid) not in found(api, "us", "kappaword")
     assert error(api.call("DELETE", f"/grants/{given['id']}", "so"), 409)

@@ -49,7 +49,8 @@ def test_delays_grow_then_the_pair_is_locked_and_success_clears_the_count(demo):
     assert row.locked_until - row.last_failure_at == timedelta(minutes=5)
     with pytest.raises(TooManyAttempts) as locked:
         demo.sign_in("so", PASSWORD, "10.0.0.1")
-    assert locked.value.status == 429 and 290 <= locked.value.retry_after <= 300
+    assert locked.value.status == 429
+    assert 290 <= locked.value.retry_after <= 300
     # the officer signs in from another address meanwhile, which clears the user's count
     assert demo.sign_in("so", PASSWORD, "10.9.9.9")[0].username == "so"
     # other users are not locked out from the same address
@@ -87,7 +88,8 @@ def test_the_user_is_alerted_and_an_admin_lifts_the_lock(demo, users):
         demo.sign_in("ds", PASSWORD, "198.51.100.99")
     alerts = [n for n in demo.notifications(users["ds"])
               if n["subject"] == "Someone is trying to sign in as you"]
-    assert len(alerts) == 1 and "5 wrong passwords" in alerts[0]["body"]
+    assert len(alerts) == 1
+    assert "5 wrong passwords" in alerts[0]["body"]
     with pytest.raises(Forbidden):
         demo.unlock_sign_in(users["clerk"], "ds")
     assert demo.unlock_sign_in(users["admin"], "ds")["lifted"] >= 2
@@ -111,9 +113,11 @@ def test_sign_in_and_sign_off_are_recorded_and_shown_to_auditors_only(demo, user
     with demo.db.reader() as s:
         rows = list(s.scalars(select(SignIn).order_by(SignIn.id)))
     assert [(r.username, r.outcome) for r in rows] == [("clerk", "ok"), ("clerk", "failed")]
-    assert rows[0].signed_out_at is not None and rows[1].signed_out_at is None
+    assert rows[0].signed_out_at is not None
+    assert rows[1].signed_out_at is None
     listed = demo.sign_ins(users["auditor"])
-    assert listed[0]["outcome"] == "failed" and listed[1]["signed_out_at"]
+    assert listed[0]["outcome"] == "failed"
+    assert listed[1]["signed_out_at"]
     with pytest.raises(Forbidden):
         demo.sign_ins(users["clerk"])
 
@@ -122,9 +126,11 @@ def test_dashboard_counts(demo, users):
     d = demo.dashboard(users["clerk"])
     assert d["mine"] == {"total": 3, "overdue": 0, "files": 1, "receipts": 2}
     pending = {r["post"]: r["pending"] for r in d["section"]}
-    assert pending["GAD-EST-DA"] == 3 and pending["GAD-EST-US"] == 1
+    assert pending["GAD-EST-DA"] == 3
+    assert pending["GAD-EST-US"] == 1
     assert sum(r["files"] for r in d["created"]) == 2
-    assert d["created"][0]["department"] == "GAD" and len(d["created"][0]["month"]) == 7
+    assert d["created"][0]["department"] == "GAD"
+    assert len(d["created"][0]["month"]) == 7
     # an item past its time shows as overdue for me and in the per-post overdue list
     with demo.db.transaction() as s:
         task = s.scalar(select(OpenTask).where(OpenTask.post_id == users["clerk"].post_id,

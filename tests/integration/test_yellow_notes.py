@@ -13,14 +13,16 @@ def test_yellow_note_edit_delete_confirm_and_privacy(api):
     assert r.json()["kind"] == "yellow"
 
     r = api.call("PATCH", f"/yellow-notes/{yid}", "clerk", json={"text": "second wording"})
-    assert r.status_code == 200 and r.json()["text"] == "second wording"
+    assert r.status_code == 200
+    assert r.json()["text"] == "second wording"
 
     mine = api.get(f"/files/{fid}", "clerk").json()
     assert [n["text"] for n in mine["yellow_notes"]] == ["second wording"]
     assert mine["notes"] == []
     # nobody else sees, edits, deletes or confirms it
     other = api.get(f"/files/{fid}", "collector").json()
-    assert other["yellow_notes"] == [] and other["notes"] == []
+    assert other["yellow_notes"] == []
+    assert other["notes"] == []
     assert api.get(f"/files/{fid}/yellow-notes", "collector").json() == []
     error(api.call("PATCH", f"/yellow-notes/{yid}", "so", json={"text": "x"}), 404)
     error(api.call("DELETE", f"/yellow-notes/{yid}", "so"), 404)
@@ -64,7 +66,8 @@ def test_note_references_a_correspondence_item_of_the_same_file(api):
     f2 = open_file(api, subject="Other file")
     r = api.post(f"/files/{f1['id']}/yellow-notes", "clerk",
                  json={"text": "As at PUC", "ref_correspondence_id": corr_id})
-    assert r.status_code == 201 and r.json()["ref_correspondence_id"] == corr_id
+    assert r.status_code == 201
+    assert r.json()["ref_correspondence_id"] == corr_id
     note = api.post(f"/yellow-notes/{r.json()['id']}/confirm", "clerk").json()
     assert note["ref_correspondence_id"] == corr_id
     assert api.get(f"/files/{f1['id']}", "clerk").json()["notes"][0][
@@ -80,4 +83,5 @@ def test_note_references_a_correspondence_item_of_the_same_file(api):
 def test_green_notes_route_still_works(api):
     fid = open_file(api)["id"]
     r = api.post(f"/files/{fid}/notes", "clerk", json={"text": "green"})
-    assert r.status_code == 201 and r.json() == {"file_id": fid, "para_no": 1, "text": "green"}
+    assert r.status_code == 201
+    assert r.json() == {"file_id": fid, "para_no": 1, "text": "green"}

@@ -54,7 +54,9 @@ def test_golden_state_loads_where_it_was_stored() -> None:
     ready = workflow.get_tasks(state=TaskState.READY, manual=True)
     assert [t.task_spec.name for t in ready] == ["noting"]
     data = ready[0].data
-    assert data["holder_post"] == 4 and data["creator_post"] == 5 and data["file_id"] == 3
+    assert data["holder_post"] == 4
+    assert data["creator_post"] == 5
+    assert data["file_id"] == 3
     # the SLA boundary timer waits with the due time the SLA rules gave it
     timers = [t for t in workflow.get_tasks(state=TaskState.WAITING)
               if t.task_spec.name == "noting_sla_timer"]

@@ -18,10 +18,15 @@ def test_html_only_mail_without_message_id_is_known_by_its_hash():
     raw = msg.as_bytes()
     mail = parse(raw)
     assert mail.message_id == "sha256:" + hashlib.sha256(raw).hexdigest()
-    assert mail.sender == "dm-office@example.gov.in" and mail.sender_address == mail.sender
-    assert mail.subject == "बैठक की सूचना" and mail.sent_at is None
-    assert "बैठक" in mail.body and "सोमवार" in mail.body and "<b>" not in mail.body
-    assert "x()" not in mail.body and "धन्यवाद" in mail.body
+    assert mail.sender == "dm-office@example.gov.in"
+    assert mail.sender_address == mail.sender
+    assert mail.subject == "बैठक की सूचना"
+    assert mail.sent_at is None
+    assert "बैठक" in mail.body
+    assert "सोमवार" in mail.body
+    assert "<b>" not in mail.body
+    assert "x()" not in mail.body
+    assert "धन्यवाद" in mail.body
 
 
 def test_attachments_pdf_or_not_and_a_missing_subject():
@@ -33,6 +38,7 @@ def test_attachments_pdf_or_not_and_a_missing_subject():
                        filename="../../etc/scan.bin")
     msg.add_attachment(b"GIF89a", maintype="image", subtype="gif", filename="logo.gif")
     mail = parse(msg.as_bytes())
-    assert mail.subject == "(no subject)" and mail.sent_at is None
+    assert mail.subject == "(no subject)"
+    assert mail.sent_at is None
     assert [(a.filename, a.is_pdf) for a in mail.attachments] == [
         ("scan.bin", True), ("logo.gif", False)]  # the name never carries a path

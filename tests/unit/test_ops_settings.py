@@ -18,7 +18,8 @@ def test_toml_file_in_the_data_dir_and_env_wins(tmp_path: Path):
         'trusted_proxies = 1\nhttps = true\nbackup_minutes = 30\nsla_default = "P3D"\n')
     settings = Settings.from_env({"SANCHIKA_DATA_DIR": str(data),
                                   "SANCHIKA_BACKUP_MINUTES": "5"})
-    assert settings.trusted_proxies == 1 and settings.https is True
+    assert settings.trusted_proxies == 1
+    assert settings.https is True
     assert settings.backup_minutes == 5.0  # the environment wins
     assert settings.sla_default == "P3D"
     assert settings.config_file == (data / "sanchika.toml").resolve()
@@ -90,8 +91,11 @@ def test_json_log_lines_carry_the_extras():
                                "backup %s done", ("s1",), None)
     record.event, record.rows = "backup_done", 12
     line = json.loads(JsonFormatter().format(record))
-    assert line["message"] == "backup s1 done" and line["level"] == "INFO"
-    assert line["event"] == "backup_done" and line["rows"] == 12 and "time" in line
+    assert line["message"] == "backup s1 done"
+    assert line["level"] == "INFO"
+    assert line["event"] == "backup_done"
+    assert line["rows"] == 12
+    assert "time" in line
 
 
 def test_log_settings_are_checked(tmp_path: Path):

@@ -205,8 +205,10 @@ def test_messages_are_plain_english():
     for script in scripts:
         for problem in check_script(script):
             assert not problem.message[0].isupper(), problem
-            assert '"' not in problem.message and "Line " not in problem.message, problem
-            assert "ast." not in problem.message and "<" not in problem.message, problem
+            assert '"' not in problem.message, problem
+            assert "Line " not in problem.message, problem
+            assert "ast." not in problem.message, problem
+            assert "<" not in problem.message, problem
 
 
 def test_check_expression_wants_one_expression():

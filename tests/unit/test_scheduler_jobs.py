@@ -31,7 +31,8 @@ def test_sweep_job_is_in_memory_and_checkpoint_job_durable(settings, users):
     jobs = scheduler.start(app, interval_seconds=5)
     try:
         sweep = jobs.get_job(scheduler.SWEEP_JOB)
-        assert sweep is not None and sweep.func is scheduler.sweep_timers
+        assert sweep is not None
+        assert sweep.func is scheduler.sweep_timers
         stored = _rows(app)
         assert scheduler.SWEEP_JOB not in stored
         assert stored[scheduler.CHECKPOINT_JOB]["func"] == "engine.ops.scheduler:take_checkpoint"

@@ -19,7 +19,8 @@ def test_checkpoint_interval_comes_from_the_environment(tmp_path):
 def test_backup_settings_from_environment(tmp_path):
     env = {"SANCHIKA_DATA_DIR": str(tmp_path / "d"), "SANCHIKA_SECRET_KEY": "k"}
     plain = Settings.from_env(env)
-    assert plain.backup_dir is None and plain.backup_minutes == 15
+    assert plain.backup_dir is None
+    assert plain.backup_minutes == 15
     ship = Settings.from_env({**env, "SANCHIKA_BACKUP_DIR": str(tmp_path / "b"),
                               "SANCHIKA_BACKUP_MINUTES": "5", "SANCHIKA_BACKUP_KEEP": "3"})
     assert (ship.backup_dir, ship.backup_minutes, ship.backup_keep) == (tmp_path / "b", 5, 3)

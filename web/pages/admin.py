@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required
 
@@ -30,14 +31,14 @@ def _require_admin_page() -> None:
 
 @bp.get("/admin")
 @login_required
-def organisation():  # type: ignore[no-untyped-def]
+def organisation() -> ResponseReturnValue:
     _require_admin_page()
     return render_template("admin_org.html", o=service().organisation(me()))
 
 
 @bp.get("/admin/users")
 @login_required
-def users():  # type: ignore[no-untyped-def]
+def users() -> ResponseReturnValue:
     _require_admin_page()
     svc = service()
     return render_template("admin_users.html", users=svc.users_list(me()),
@@ -46,7 +47,7 @@ def users():  # type: ignore[no-untyped-def]
 
 @bp.get("/admin/calendar")
 @login_required
-def calendar():  # type: ignore[no-untyped-def]
+def calendar() -> ResponseReturnValue:
     _require_admin_page()
     svc, user = service(), me()
     if user.role != "admin":
@@ -63,7 +64,7 @@ def calendar():  # type: ignore[no-untyped-def]
 
 @bp.get("/admin/heads")
 @login_required
-def heads():  # type: ignore[no-untyped-def]
+def heads() -> ResponseReturnValue:
     _require_admin_page()
     svc = service()
     return render_template("admin_heads.html", heads=svc.subject_heads(me()),
@@ -72,7 +73,7 @@ def heads():  # type: ignore[no-untyped-def]
 
 @bp.get("/admin/audit")
 @login_required
-def audit():  # type: ignore[no-untyped-def]
+def audit() -> ResponseReturnValue:
     _require_admin_page()
     return render_template("admin_audit.html", rows=service().audit_log(me(), limit=300))
 
@@ -168,7 +169,7 @@ CONFIRMED = ("department_retire", "office_retire", "user_deactivate", "user_rese
 
 @bp.post("/admin/do/<op>")
 @login_required
-def do(op: str):  # type: ignore[no-untyped-def]
+def do(op: str) -> ResponseReturnValue:
     if op not in OPS:
         abort(404)
     back = request.form.get("next") or url_for("admin.organisation")
@@ -188,7 +189,7 @@ def do(op: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/admin/import", methods=["GET", "POST"])
 @login_required
-def import_csv():  # type: ignore[no-untyped-def]
+def import_csv() -> ResponseReturnValue:
     """Upload the organisation CSV (docs/organisation-import.md): every problem is named
     by row and column and nothing is imported, or all rows are."""
     _require_admin_page()
@@ -207,7 +208,7 @@ def import_csv():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/reset-password", methods=["GET", "POST"])
-def reset_password():  # type: ignore[no-untyped-def]
+def reset_password() -> ResponseReturnValue:
     """Set a new password with the one-time code the administrator gave (no sign-in)."""
     if request.method == "POST":
         password = request.form.get("password", "")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 
 from flask import flash, redirect, render_template, request, send_file, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required
 
@@ -21,7 +22,7 @@ bp = page_blueprint("email_dak")
 
 @bp.get("/dak/email")
 @login_required
-def email_list():  # type: ignore[no-untyped-def]
+def email_list() -> ResponseReturnValue:
     status = request.args.get("status", "pending")
     if status not in STATUSES:
         status = "pending"
@@ -33,7 +34,7 @@ def email_list():  # type: ignore[no-untyped-def]
 
 @bp.get("/dak/email/<int:email_id>")
 @login_required
-def email_receipt(email_id: int):  # type: ignore[no-untyped-def]
+def email_receipt(email_id: int) -> ResponseReturnValue:
     mail = service().email_receipt(me(), email_id)
     return render_template("email_receipt.html", m=mail, form=mail["prefill"],
                            languages=LANGUAGES, gradings=GRADINGS)
@@ -41,7 +42,7 @@ def email_receipt(email_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/dak/email/<int:email_id>/confirm")
 @login_required
-def confirm(email_id: int):  # type: ignore[no-untyped-def]
+def confirm(email_id: int) -> ResponseReturnValue:
     fields = {k: request.form.get(k, "").strip() for k in EDITABLE}
     scan = request.form.get("scan", "")
     try:
@@ -57,7 +58,7 @@ def confirm(email_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/dak/email/<int:email_id>/reject")
 @login_required
-def reject(email_id: int):  # type: ignore[no-untyped-def]
+def reject(email_id: int) -> ResponseReturnValue:
     remark = request.form.get("remark", "").strip()
     if not remark:
         flash(_("Say why the mail is not diarised."), "error")
@@ -69,14 +70,14 @@ def reject(email_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/dak/email/<int:email_id>/eml")
 @login_required
-def eml(email_id: int):  # type: ignore[no-untyped-def]
+def eml(email_id: int) -> ResponseReturnValue:
     data, name, mime = service().email_file(me(), email_id, None)
     return send_file(io.BytesIO(data), mimetype=mime, download_name=name, as_attachment=True)
 
 
 @bp.get("/dak/email/<int:email_id>/attachments/<int:position>")
 @login_required
-def attachment(email_id: int, position: int):  # type: ignore[no-untyped-def]
+def attachment(email_id: int, position: int) -> ResponseReturnValue:
     data, name, mime = service().email_file(me(), email_id, position)
     return send_file(io.BytesIO(data), mimetype=mime, download_name=name,
                      as_attachment=mime != "application/pdf", max_age=0)

@@ -4,6 +4,7 @@ sent and their delivery, and (administrators) this installation's key and its pa
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required
 
@@ -16,7 +17,7 @@ bp = page_blueprint("exchange")
 
 @bp.get("/exchange")
 @login_required
-def exchange():  # type: ignore[no-untyped-def]
+def exchange() -> ResponseReturnValue:
     svc, user = service(), me()
     mine = [f for f in svc.find_files(user) if f["status"] == "open"] if user.post_id else []
     return render_template(
@@ -27,7 +28,7 @@ def exchange():  # type: ignore[no-untyped-def]
 
 @bp.post("/exchange/send")
 @login_required
-def send():  # type: ignore[no-untyped-def]
+def send() -> ResponseReturnValue:
     form = request.form
     file_id = form.get("file_id", "")
     if not file_id.isdigit():
@@ -42,7 +43,7 @@ def send():  # type: ignore[no-untyped-def]
 
 @bp.post("/exchange/partners")
 @login_required
-def register():  # type: ignore[no-untyped-def]
+def register() -> ResponseReturnValue:
     form = request.form
     row = service().register_partner(me(), form.get("name", ""), form.get("url", ""),
                                      form.get("public_key", "").strip())

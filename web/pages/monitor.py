@@ -6,6 +6,7 @@ language."""
 from __future__ import annotations
 
 from flask import request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required
 
@@ -28,7 +29,7 @@ def _months() -> int:
 
 @bp.get("/monitor")
 @login_required
-def pendency():  # type: ignore[no-untyped-def]
+def pendency() -> ResponseReturnValue:
     office = request.args.get("office") or None
     section = _int_arg("section")
     p = service().monitor_pendency(me(), office=office, section=section)
@@ -46,7 +47,7 @@ def pendency():  # type: ignore[no-untyped-def]
 
 @bp.get("/monitor/items")
 @login_required
-def items():  # type: ignore[no-untyped-def]
+def items() -> ResponseReturnValue:
     level = {"office": request.args.get("office") or None, "section": _int_arg("section"),
              "post": _int_arg("post"), "overdue": request.args.get("overdue") == "1"}
     r = service().monitor_items(me(), **level)
@@ -66,7 +67,7 @@ def items():  # type: ignore[no-untyped-def]
 
 @bp.get("/monitor/where")
 @login_required
-def where():  # type: ignore[no-untyped-def]
+def where() -> ResponseReturnValue:
     number = request.args.get("number", "").strip()
     found, problem = None, None
     if number:
@@ -80,7 +81,7 @@ def where():  # type: ignore[no-untyped-def]
 
 @bp.get("/monitor/desk-time")
 @login_required
-def desk_time():  # type: ignore[no-untyped-def]
+def desk_time() -> ResponseReturnValue:
     report = service().time_at_desk(me(), months=_months(), post=_int_arg("post"))
     fmt = wanted()
     if fmt == "csv":
@@ -98,7 +99,7 @@ def desk_time():  # type: ignore[no-untyped-def]
 
 @bp.get("/monitor/adoption")
 @login_required
-def adoption():  # type: ignore[no-untyped-def]
+def adoption() -> ResponseReturnValue:
     a = service().adoption(me(), months=_months())
     fmt = wanted()
     if fmt == "csv" and request.args.get("table") == "monthly":

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import render_template
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from engine.errors import SanchikaError
@@ -17,7 +18,7 @@ bp = page_blueprint("ocr")
 
 @bp.get("/admin/ocr")
 @login_required
-def ocr_status():  # type: ignore[no-untyped-def]
+def ocr_status() -> ResponseReturnValue:
     return render_template("ocr_status.html", s=service().ocr_status(me()))
 
 

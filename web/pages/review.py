@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 
 from flask import flash, redirect, render_template, send_file, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required
 
@@ -17,13 +18,13 @@ bp = page_blueprint("review")
 
 @bp.get("/reviews")
 @login_required
-def reviews():  # type: ignore[no-untyped-def]
+def reviews() -> ResponseReturnValue:
     return render_template("reviews.html", rows=service().weekly_reviews(me()))
 
 
 @bp.post("/reviews/send")
 @login_required
-def send():  # type: ignore[no-untyped-def]
+def send() -> ResponseReturnValue:
     out = service().send_weekly_review(me())
     flash(_("Weekly review of the week of %(week)s: %(n)s PDFs made, %(m)s e-mails queued.",
             week=out["week"], n=out["reviews"], m=out["emails_queued"]), "ok")
@@ -32,6 +33,6 @@ def send():  # type: ignore[no-untyped-def]
 
 @bp.get("/reviews/<int:review_id>.pdf")
 @login_required
-def pdf(review_id: int):  # type: ignore[no-untyped-def]
+def pdf(review_id: int) -> ResponseReturnValue:
     data, name = service().weekly_review_pdf(me(), review_id)
     return send_file(io.BytesIO(data), mimetype="application/pdf", download_name=name)
