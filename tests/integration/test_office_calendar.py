@@ -46,7 +46,8 @@ def test_a_district_holiday_moves_the_due_time_there_only(api, demo):
         "day": "2026-11-23", "name": "Fair", "office": "REV-DIV-BPL"}), 201)
     r = api.post("/admin/holidays", "admin", json={"day": "2026-11-24", "name": "X",
                                                    "office": "NOWHERE"})
-    assert r.status_code == 422 and "office" in r.text
+    assert r.status_code == 422
+    assert "office" in r.text
 
 
 def test_an_office_task_opens_with_its_offices_holidays(api, demo):
@@ -63,7 +64,8 @@ def test_an_office_task_opens_with_its_offices_holidays(api, demo):
         district = s.scalar(select(Office.id).where(Office.code == "REV-DIST-SEH"))
         there = load_calendar(s, district).add_working_days(task.received_at, 7)
         default = load_calendar(s).add_working_days(task.received_at, 7)
-    assert task.due_at == there and there > default
+    assert task.due_at == there
+    assert there > default
 
 
 def test_an_offices_own_calendar_is_inherited_below_it(api, demo):
@@ -72,13 +74,17 @@ def test_an_offices_own_calendar_is_inherited_below_it(api, demo):
         "code": "SEH-TEH", "name": "Tehsil Ichhawar", "kind": "field",
         "department": "REV", "parent": "REV-DIST-SEH"}), 201)
     cal = expect(api.get("/admin/calendar?office=SEH-TEH", "admin"), 200)
-    assert cal["own"] is False and cal["inherited_from"] is None
+    assert cal["own"] is False
+    assert cal["inherited_from"] is None
     expect(api.call("PUT", "/admin/calendar", "admin", json={
         "office": "REV-DIST-SEH", "weekend": [6], "day_start": "09:30"}), 200)
     own = expect(api.get("/admin/calendar?office=REV-DIST-SEH", "admin"), 200)
-    assert own["own"] is True and own["weekend"] == [6] and own["day_start"] == "09:30"
+    assert own["own"] is True
+    assert own["weekend"] == [6]
+    assert own["day_start"] == "09:30"
     below = expect(api.get("/admin/calendar?office=SEH-TEH", "admin"), 200)
-    assert below["inherited_from"] == "REV-DIST-SEH" and below["weekend"] == [6]
+    assert below["inherited_from"] == "REV-DIST-SEH"
+    assert below["weekend"] == [6]
     # the installation's calendar is untouched
     assert expect(api.get("/admin/calendar", "admin"), 200)["weekend"] == [5, 6]
     # dropping the district's own calendar: inherited from the installation again
@@ -96,12 +102,14 @@ def test_the_calendar_page_chooses_the_office(api, web_app):
     setup_division(api)
     client = page_client(web_app, "admin")
     page = client.get("/admin/calendar?office=REV-DIST-SEH").get_data(as_text=True)
-    assert 'id="cal-office"' in page and 'value="REV-DIST-SEH" selected' in page
+    assert 'id="cal-office"' in page
+    assert 'value="REV-DIST-SEH" selected' in page
     token = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
     r = client.post("/admin/do/holiday_add", data={
         "csrf_token": token, "day": "2026-11-23", "name": "Sehore fair",
         "office": "REV-DIST-SEH", "next": "/admin/calendar?office=REV-DIST-SEH"})
-    assert r.status_code == 302 and r.headers["Location"].endswith("office=REV-DIST-SEH")
+    assert r.status_code == 302
+    assert r.headers["Location"].endswith("office=REV-DIST-SEH")
     there = client.get("/admin/calendar?office=REV-DIST-SEH").get_data(as_text=True)
     assert "Sehore fair" in there
     assert "Sehore fair" not in client.get("/admin/calendar").get_data(as_text=True)

@@ -26,9 +26,11 @@ def test_an_office_without_its_own_calendar_inherits_up_the_tree():
     c = calendars()
     assert c.for_office(3).weekend == frozenset({6})          # its own
     assert c.for_office(4).day_start == time(9, 30)           # the district's, inherited
-    assert c.source(4) == 3 and c.source(3) == 3
+    assert c.source(4) == 3
+    assert c.source(3) == 3
     assert c.for_office(2).weekend == DEFAULT.weekend         # above the district: default
-    assert c.source(2) is None and c.source(None) is None
+    assert c.source(2) is None
+    assert c.source(None) is None
     assert c.for_office(None).day_start == DEFAULT.day_start
 
 
@@ -39,7 +41,8 @@ def test_holidays_add_up_from_the_installation_down():
     assert c.for_office(2).holidays == {NEW_YEAR, RAKHI}
     assert c.for_office(4).holidays == {NEW_YEAR, RAKHI, FAIR}  # field office under district
     assert c.for_office(5).holidays == {NEW_YEAR, RAKHI}        # the other district: no fair
-    assert not c.for_office(5).is_working_day(RAKHI) and c.for_office(5).is_working_day(FAIR)
+    assert not c.for_office(5).is_working_day(RAKHI)
+    assert c.for_office(5).is_working_day(FAIR)
 
 
 def test_a_post_works_by_its_offices_calendar():
