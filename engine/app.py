@@ -34,6 +34,7 @@ from engine.commands.ui import UiServices
 from engine.config import Settings
 from engine.domain import files as files_mod
 from engine.domain import holding, org, receipts, uploads, visibility, yellow_notes
+from engine.domain.handler_context import OfficeContext
 from engine.errors import ActionNotAllowed, Conflict, Forbidden, InvalidInput, NotFound
 from engine.notify import notices, outbox
 from engine.read import views
@@ -72,6 +73,7 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
         self.definitions = Definitions(handlers.names(), settings.max_bpmn_bytes)
         self.runtime = Runtime(self.definitions, handlers)
         self.runtime.sla = SlaPolicy(settings.sla_default)
+        self.runtime.handler_context = OfficeContext
         self.executor = Executor(self.db, [search.SearchIndexer])
 
     # ------------------------------------------------------------ set-up

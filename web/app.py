@@ -23,7 +23,7 @@ from web.api.health import blp as health_blp
 from web.api.health import init_health
 from web.api.sla import blp as sla_blp
 from web.errors import SanchikaApi
-from web.security import DatabaseInt, init_security
+from web.security import DatabaseInt, init_security, strict_query_arguments
 from web.serving import init_serving
 from web.ui import init_ui
 
@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None, service: Sanchika | None = None
     service = service or Sanchika(settings, handlers.registry)
     app = Flask(__name__)
     app.url_map.converters["int"] = DatabaseInt  # before any route is added
+    strict_query_arguments()
     app.config.update(
         SECRET_KEY=settings.secret_key,
         # room for the largest allowed upload plus its form fields

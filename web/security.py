@@ -31,6 +31,16 @@ class DatabaseInt(IntegerConverter):
         super().__init__(map, fixed_digits, min, max, signed)
 
 
+def strict_query_arguments() -> None:
+    """The API refuses query parameters it does not know (422 naming them), as it does
+    for JSON fields; webargs would otherwise drop them silently."""
+    from flask_smorest import Blueprint
+    from marshmallow import RAISE
+
+    parser = Blueprint.ARGUMENTS_PARSER
+    parser.DEFAULT_UNKNOWN_BY_LOCATION = {**parser.DEFAULT_UNKNOWN_BY_LOCATION, "query": RAISE}
+
+
 def content_security_policy(response: Response) -> str | None:
     if response.mimetype == "application/pdf":
         return "sandbox"

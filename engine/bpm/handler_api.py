@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,9 @@ class HandlerContext:
 
 
 Handler = Callable[[HandlerContext], None]
+# A handler may declare the application's richer context (a HandlerContext subclass that
+# the runtime is configured to build, e.g. engine/domain/handler_context.py).
+C = TypeVar("C", bound=HandlerContext)
 
 
 class HandlerRegistry:
@@ -29,9 +32,10 @@ class HandlerRegistry:
         self._handlers: dict[str, Handler] = {}
         self.descriptions: dict[str, str] = {}
 
-    def register(self, name: str, description: str) -> Callable[[Handler], Handler]:
-        def wrap(fn: Handler) -> Handler:
-            self._handlers[name] = fn
+    def register(self, name: str, description: str
+                 ) -> Callable[[Callable[[C], None]], Callable[[C], None]]:
+        def wrap(fn: Callable[[C], None]) -> Callable[[C], None]:
+            self._handlers[name] = cast(Handler, fn)
             self.descriptions[name] = description
             return fn
         return wrap

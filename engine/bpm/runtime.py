@@ -47,6 +47,8 @@ class Runtime:
         # Sets SLA timers' due times from the rules; None keeps the diagram's durations.
         self.sla: SlaPolicy | None = None
         self.cache = WorkflowCache()
+        # what handlers receive; the e-Office gives them its own (engine/app.py)
+        self.handler_context: type[HandlerContext] = HandlerContext
 
     # ------------------------------------------------------------------ public
 
@@ -162,8 +164,9 @@ class Runtime:
             for task in started:
                 handler = meta[task.task_spec.name]["handler"]
                 before = history.canonical_json(task.data)
-                ctx = HandlerContext(session=session, instance=instance,
-                                     task_spec=task.task_spec.name, data=task.data, actor=actor)
+                ctx = self.handler_context(session=session, instance=instance,
+                                           task_spec=task.task_spec.name, data=task.data,
+                                           actor=actor)
                 self.handlers.get(handler)(ctx)
                 record: dict[str, Any] = {"handler": handler, "result": ctx.results}
                 if history.canonical_json(task.data) != before:

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.commands.desk import check_password_strength
+from engine.commands.executor import CommandRunner
 from engine.commands.people import audit
 from engine.domain import offices, org, sessions, throttle
 from engine.errors import Conflict, InvalidInput, NotFound, Unauthorized
@@ -54,7 +55,7 @@ def office_row(o: Office, dept_codes: dict[int, str], codes: dict[int, str]) -> 
             "retired": o.retired_at is not None}
 
 
-class AdminServices:
+class AdminServices(CommandRunner):
     db: Database
 
     # ------------------------------------------------------------ the organisation
@@ -128,7 +129,7 @@ class AdminServices:
         org.require_role(actor, "admin")
         code = _code(fields.get("code"), "code", 16)
         name = _name(fields.get("name"))
-        with self.db.transaction() as s:
+        with self.command() as s:
             if s.scalar(select(Department.id).where(Department.code == code)) is not None:
                 raise Conflict(f"code: a department with code '{code}' exists")
             dept = org.ensure_department(s, code, name)
@@ -147,7 +148,7 @@ class AdminServices:
         """Nothing new is created in a retired department; refused while anyone active
         still holds one of its posts or any of its posts holds an open item."""
         org.require_role(actor, "admin")
-        with self.db.transaction() as s:
+        with self.command() as s:
             dept = s.scalar(select(Department).where(Department.code == code))
             if dept is None:
                 raise NotFound(f"no department with code '{code}'")
@@ -182,7 +183,7 @@ class AdminServices:
         code = _code(fields.get("code"), "code", 32)
         name = _name(fields.get("name"))
         kind = offices.check_kind(str(fields.get("kind") or ""))
-        with self.db.transaction() as s:
+        with self.command() as s:
             if s.scalar(select(Office.id).where(Office.code == code)) is not None:
                 raise Conflict(f"code: an office with code '{code}' exists")
             dept = s.scalar(select(Department).where(
@@ -205,7 +206,7 @@ class AdminServices:
 
     def retire_office(self, actor: User, code: str) -> dict[str, Any]:
         org.require_role(actor, "admin")
-        with self.db.transaction() as s:
+        with self.command() as s:
             office = offices.by_code(s, code, "code")
             if office.retired_at is not None:
                 raise Conflict(f"office {code} is already retired")
@@ -227,7 +228,7 @@ class AdminServices:
         """Give a deactivated account back (deactivation: SessionServices.deactivate_user).
         If someone else holds their old post by now, they come back without a post."""
         org.require_role(actor, "admin")
-        with self.db.transaction() as s:
+        with self.command() as s:
             user = org.user_by_username(s, username)
             if user.active:
                 raise Conflict(f"'{username}' is already active")
@@ -246,7 +247,7 @@ class AdminServices:
         org.require_role(actor, "admin")
         code = "-".join("".join(secrets.choice(RESET_ALPHABET) for _ in range(4))
                         for _ in range(3))
-        with self.db.transaction() as s:
+        with self.command() as s:
             user = org.user_by_username(s, username)
             if not user.active:
                 raise Conflict(f"'{username}' is inactive; reactivate the account first")
@@ -266,7 +267,7 @@ class AdminServices:
         """The user sets a new password with the code (no sign-in needed); every session
         and token of theirs ends."""
         check_password_strength(new_password or "", (username or "").strip())
-        with self.db.transaction() as s:
+        with self.command() as s:
             user = s.scalar(select(User).where(User.username == (username or "").strip()))
             now = utcnow()
             rows = list(s.scalars(select(PasswordReset).where(
@@ -291,7 +292,7 @@ class AdminServices:
 
         org.require_role(actor, "admin")
         result = import_organisation(self.db, text)
-        with self.db.transaction() as s:
+        with self.command() as s:
             audit(s, actor, "organisation_imported", "csv",
                   {"departments": result.departments, "offices": result.offices,
                    "sections": result.sections, "posts": result.posts,

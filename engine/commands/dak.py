@@ -130,10 +130,16 @@ class DakServices(CommandRunner):
             return
         given = str(body.get("paper_location") or "").strip()[:200] or None
         if receipt.status == "open" and receipt.holder_post_id is not None:
-            s.flush()  # the movement this step just added (write sessions do not autoflush)
-            moved = s.scalar(select(Movement).where(
-                Movement.receipt_id == receipt.id, Movement.to_post_id == receipt.holder_post_id,
-                Movement.sent_at == receipt.holder_since).order_by(Movement.id.desc()).limit(1))
+            # the movement this action made is not flushed yet (one flush per command)
+            moved = next((m for m in s.new if isinstance(m, Movement)
+                          and m.receipt_id == receipt.id
+                          and m.to_post_id == receipt.holder_post_id
+                          and m.sent_at == receipt.holder_since), None) or s.scalar(
+                select(Movement).where(
+                    Movement.receipt_id == receipt.id,
+                    Movement.to_post_id == receipt.holder_post_id,
+                    Movement.sent_at == receipt.holder_since)
+                .order_by(Movement.id.desc()).limit(1))
             if moved is not None and moved.paper_location is None:
                 holder = get_or_404(s, Post, receipt.holder_post_id)
                 moved.paper_location = given or f"sent to {holder.title}"

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
+from engine.commands.executor import CommandRunner
 from engine.domain import org, receipts, uploads
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.intake import config as intake_config
@@ -36,7 +37,7 @@ EDITABLE = ("sender", "subject", "category", "letter_ref", "letter_date", "langu
             "grading")
 
 
-class EmailDakServices:
+class EmailDakServices(CommandRunner):
     db: Database
     settings: Settings
     runtime: Runtime
@@ -166,7 +167,7 @@ class EmailDakServices:
         unknown = sorted(set(fields) - set(EDITABLE))
         if unknown:
             raise InvalidInput(f"{unknown[0]}: not a field of an e-mail receipt")
-        with self.db.transaction() as s:
+        with self.command() as s:
             row = self._claim(s, actor, email_id, "diarised", None)
             chosen = self._scan_of(s, row, scan)
             if chosen is not None:
@@ -198,7 +199,7 @@ class EmailDakServices:
         remark = (remark or "").strip()
         if not remark:
             raise InvalidInput("remark: say why the mail is not diarised")
-        with self.db.transaction() as s:
+        with self.command() as s:
             row = self._claim(s, actor, email_id, "rejected", remark[:2000])
             return self._email_row(s, row, views.Names(s))
 

@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 from sqlalchemy import select
 
 from engine.audit import export
+from engine.commands.executor import CommandRunner
 from engine.domain import files as files_mod
 from engine.domain import org, receipts, uploads, visibility
 from engine.errors import Conflict, InvalidInput, NotFound
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from engine.store.db import Database
 
 
-class ExchangeServices:
+class ExchangeServices(CommandRunner):
     db: Database
     settings: Settings
     runtime: Runtime
@@ -62,7 +63,7 @@ class ExchangeServices:
             key_id = key_id_of(load_public(public_key or ""))
         except ValueError:
             raise InvalidInput("public_key: not an Ed25519 public key in PEM form") from None
-        with self.db.transaction() as s:
+        with self.command() as s:
             if s.scalar(select(Partner.id).where(Partner.name == name)):
                 raise Conflict(f"name: partner '{name}' is registered already")
             partner = Partner(name=name, url=url, public_pem=public_key, key_id=key_id,
@@ -90,7 +91,7 @@ class ExchangeServices:
         org.require_post(actor)
         if not (post or "").strip():
             raise InvalidInput("post: the partner's post code is required")
-        with self.db.transaction() as s:
+        with self.command() as s:
             file = files_mod.get_file(s, file_id)
             visibility.require_read_file(s, actor, file)
             if file.holder_post_id not in org.acting_post_ids(s, actor):
@@ -150,7 +151,7 @@ class ExchangeServices:
                         ) -> dict[str, Any]:
         """A partner's package: checked (engine/exchange/receive.py), then put up as an
         electronic receipt in the addressed post's inbox, all in one transaction."""
-        with self.db.transaction() as s:
+        with self.command() as s:
             partner, env, found = receive.check(s, self.settings.installation_name,
                                                 raw_envelope, signature, package)
             original = self._original_file(s, partner, env)

@@ -85,7 +85,7 @@ class CommandContext:
         """Flush the ORM, then the queued rows (batched Core inserts). Called once at the
         end; also before a read inside the command that must see them (e.g. history)."""
         session = self.session
-        session.flush()
+        session.flush()  # the instances' versioned UPDATEs first (engine/store/db.py)
         if self.history_rows:
             rows, self.history_rows = self.history_rows, []
             # the table, not the entity: one executemany with one column list

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from engine.commands.executor import CommandRunner
 from engine.domain import org
 from engine.errors import Forbidden, NotFound
 from engine.notify import attachments
@@ -29,7 +30,7 @@ def _pages(pdf: bytes) -> int:
     return len(PdfReader(io.BytesIO(pdf)).pages)
 
 
-class ReviewServices:
+class ReviewServices(CommandRunner):
     db: Database
 
     def send_weekly_review(self, actor: User | None = None) -> dict[str, Any]:
@@ -43,7 +44,7 @@ class ReviewServices:
             made = [(r.post.id, review.render_pdf(review.build(s, r, now)))
                     for r in review.recipients(s)]
         emails = 0
-        with self.db.transaction() as s:
+        with self.command() as s:
             for post_id, pdf in made:
                 row = s.scalar(select(WeeklyReview).where(WeeklyReview.week_start == week,
                                                           WeeklyReview.post_id == post_id))

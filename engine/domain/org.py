@@ -44,14 +44,23 @@ def acting_post_ids(session: Session, user: User, at: datetime | None = None) ->
 def _acting_post_ids(session: Session, user: User, at: datetime | None) -> list[int]:
     posts = [user.post_id] if user.post_id is not None else []
     day = office_today(at)
-    charged = session.scalars(select(AdditionalCharge.post_id).where(
-        AdditionalCharge.user_id == user.id, AdditionalCharge.ended_at.is_(None),
-        AdditionalCharge.starts_on <= day, AdditionalCharge.ends_on >= day)
-        .order_by(AdditionalCharge.id))
-    for post_id in charged:
-        if post_id not in posts:
+    # charges not ended, from the configuration cache (engine/store/config_cache.py)
+    charges = config_cache.get("additional_charges", session, _load_charges)
+    for post_id, starts_on, ends_on in charges.get(user.id, ()):
+        if starts_on <= day <= ends_on and post_id not in posts:
             posts.append(post_id)
     return posts
+
+
+def _load_charges(session: Session) -> dict[int, list[tuple[int, date, date]]]:
+    """Every additional charge not ended yet, by user, in the order they were given."""
+    found: dict[int, list[tuple[int, date, date]]] = {}
+    for user_id, post_id, starts_on, ends_on in session.execute(
+            select(AdditionalCharge.user_id, AdditionalCharge.post_id,
+                   AdditionalCharge.starts_on, AdditionalCharge.ends_on)
+            .where(AdditionalCharge.ended_at.is_(None)).order_by(AdditionalCharge.id)):
+        found.setdefault(user_id, []).append((post_id, starts_on, ends_on))
+    return found
 
 
 # Production hashes passwords with scrypt (werkzeug's default). Only the test suite sets

@@ -164,9 +164,11 @@ class SearchIndexer:
         session = ctx.session
         for obj in session.new:
             kind = _KINDS.get(type(obj))
+            if kind is None or obj.id is None:  # not in this (partial) flush
+                continue
             if kind == "note":
                 self.appended.setdefault(obj.file_id, []).append(obj.text)
-            elif kind is not None:
+            else:
                 self.created[(kind, obj.id)] = obj
         for obj in session.dirty:
             kind = _KINDS.get(type(obj))

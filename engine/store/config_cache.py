@@ -1,6 +1,7 @@
 """In-process cache of configuration that every action reads and admins rarely change: SLA
 rules, the offices' working calendars with their holidays, the office tree, the posts (code,
-approving power, department and office) and which post each username holds.
+approving power, department and office), which post each username holds, and the
+additional charges in force.
 
 Without it every opened task re-read all rules, the calendar and all holidays. One cache
 per `Database` (engine/store/db.py); every session of that database finds it in
@@ -22,12 +23,14 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine.store.access_models import AdditionalCharge
 from engine.store.admin_models import Office
 from engine.store.models import Post, Section, User
 from engine.store.sla_models import Holiday, SlaRule, WorkCalendar
 
 TTL_SECONDS = 5.0
-WATCHED: tuple[type, ...] = (SlaRule, WorkCalendar, Holiday, Post, Section, User, Office)
+WATCHED: tuple[type, ...] = (SlaRule, WorkCalendar, Holiday, Post, Section, User, Office,
+                             AdditionalCharge)
 INFO_KEY = "config_cache"
 _CHANGED = "config_changed"
 

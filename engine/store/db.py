@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -16,6 +16,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from engine.errors import Conflict, NotFound
 from engine.store.config_cache import INFO_KEY, ConfigCache
+from engine.store.models import Instance
 
 Row = TypeVar("Row")
 
@@ -38,6 +39,21 @@ def rows_changed(result: Result[Any]) -> int:
     if not isinstance(result, CursorResult):
         raise TypeError(f"{type(result).__name__} carries no row count")
     return result.rowcount
+
+
+class WriteSession(Session):
+    """A session whose every flush writes the changed instances' versioned UPDATEs first
+    (`UPDATE instances ... WHERE version = :v`, the claim). On PostgreSQL a concurrent
+    action on the same instance then waits for the first to commit and finds the version
+    moved on (a Conflict, 409) before it writes anything else, e.g. to a file the first
+    action locked meanwhile, which the locked-record triggers would refuse with an error."""
+
+    def flush(self, objects: Sequence[Any] | None = None) -> None:
+        if objects is None:
+            claims = [o for o in self.dirty if isinstance(o, Instance)]
+            if claims and len(claims) < len(self.dirty) + len(self.new) + len(self.deleted):
+                super().flush(claims)
+        super().flush(objects)
 
 
 class Database:
@@ -66,7 +82,7 @@ class Database:
         # Write sessions never autoflush: a command flushes once at its end (or where it
         # explicitly needs database-generated values), see engine/commands/executor.py.
         self._write = sessionmaker(self.write_engine, expire_on_commit=False, autoflush=False,
-                                   info=info)
+                                   info=info, class_=WriteSession)
         self.config.watch(self._write)
 
     @property

@@ -74,18 +74,21 @@ def test_browser_paths_get_html_errors_and_the_api_json(client):
     assert r.mimetype == "text/html"
 
 
-def test_server_error_page_for_browsers(client, demo, monkeypatch):
-    sign_in(client, "clerk")
-
-    def broken(*_a, **_k):
+def test_server_error_page_for_browsers(client):
+    def broken() -> str:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(demo, "desk_list", broken)
-    client.application.config["PROPAGATE_EXCEPTIONS"] = False
-    r = client.get("/")
+    app = client.application
+    app.add_url_rule("/broken", "broken", broken)
+    app.add_url_rule("/api/v1/broken", "api_broken", broken)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    r = client.get("/broken")
     assert r.status_code == 500
     assert r.mimetype == "text/html"
     assert "Something went wrong on the server" in r.get_data(as_text=True)
+    r = client.get("/api/v1/broken")
+    assert r.status_code == 500
+    assert r.mimetype == "application/json"
 
 
 def test_names_phones_and_emails():
