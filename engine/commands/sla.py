@@ -18,13 +18,14 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine.bpm.runtime import Runtime
 from engine.commands.executor import CommandRunner
-from engine.domain import org
+from engine.domain import offices, org
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.notify import notices
 from engine.read import reports
 from engine.read.views import iso
-from engine.sla.policy import PRIORITIES, UNITS, load_calendar
+from engine.sla.policy import PRIORITIES, UNITS, load_calendar, load_office_calendars
 from engine.sla.workcal import WorkingCalendar, parse_clock, parse_weekend
+from engine.store.admin_models import Office
 from engine.store.db import Database, get_or_404, rows_changed
 from engine.store.models import (
     Department,
@@ -49,22 +50,31 @@ class SlaServices(CommandRunner):
     # ------------------------------------------------------------ holidays
 
     def holidays(self, actor: User) -> list[dict[str, Any]]:
+        """Every holiday, each naming its office (None: the whole installation)."""
         org.require_role(actor, "admin")
         with self.db.reader() as s:
-            return [_holiday(h) for h in s.scalars(select(Holiday).order_by(Holiday.day))]
+            codes = _office_codes(s)
+            return [_holiday(h, codes)
+                    for h in s.scalars(select(Holiday).order_by(Holiday.day, Holiday.id))]
 
-    def add_holiday(self, actor: User, day: date, name: str) -> dict[str, Any]:
+    def add_holiday(self, actor: User, day: date, name: str,
+                    office: str | None = None) -> dict[str, Any]:
+        """A holiday of the installation, or (with `office`, a code) of that office and
+        the offices below it."""
         org.require_role(actor, "admin")
         name = (name or "").strip()
         if not name:
             raise InvalidInput("name: required (e.g. 'Republic Day')")
         with self.command() as s:
-            if s.scalar(select(Holiday.id).where(Holiday.day == day)) is not None:
-                raise Conflict(f"day: {day.isoformat()} is already a holiday")
-            holiday = Holiday(day=day, name=name[:200])
+            office_id = _office_id(s, office)
+            if s.scalar(select(Holiday.id).where(
+                    Holiday.day == day, _eq(Holiday.office_id, office_id))) is not None:
+                where = f" in office {office}" if office_id is not None else ""
+                raise Conflict(f"day: {day.isoformat()} is already a holiday{where}")
+            holiday = Holiday(day=day, name=name[:200], office_id=office_id)
             s.add(holiday)
             s.flush()
-            return _holiday(holiday)
+            return _holiday(holiday, _office_codes(s))
 
     def delete_holiday(self, actor: User, holiday_id: int) -> None:
         org.require_role(actor, "admin")
@@ -76,14 +86,26 @@ class SlaServices(CommandRunner):
 
     # ------------------------------------------------------------ calendar
 
-    def work_calendar(self, actor: User) -> dict[str, Any]:
+    def work_calendar(self, actor: User, office: str | None = None) -> dict[str, Any]:
+        """The calendar an office works by (default: the installation's), saying whether
+        it is the office's own or inherited and from where."""
         org.require_role(actor, "admin")
         with self.db.reader() as s:
-            return _calendar(load_calendar(s))
+            office_id = _office_id(s, office)
+            calendars = load_office_calendars(s)
+            source = calendars.source(office_id)
+            codes = _office_codes(s)
+            return {**_calendar(calendars.for_office(office_id)), "office": office,
+                    "own": office_id is not None and source == office_id,
+                    "inherited_from": codes.get(source) if source is not None else None}
 
-    def set_work_calendar(self, actor: User, fields: dict[str, Any]) -> dict[str, Any]:
+    def set_work_calendar(self, actor: User, fields: dict[str, Any],
+                          office: str | None = None) -> dict[str, Any]:
+        """Set the weekly off days, hours or time zone of the installation or (with
+        `office`) of that office; unset fields keep what the office works by now."""
         org.require_role(actor, "admin")
-        current = self.work_calendar(actor)
+        office = office or fields.get("office") or None
+        current = self.work_calendar(actor, office)
         merged = {**current, **{k: v for k, v in fields.items() if v is not None}}
         try:
             weekend = parse_weekend(merged["weekend"])
@@ -94,12 +116,29 @@ class SlaServices(CommandRunner):
         except (ValueError, KeyError) as exc:  # ZoneInfoNotFoundError is a KeyError
             raise InvalidInput(_plain(exc)) from None
         with self.command() as s:
-            row = s.get(WorkCalendar, 1) or WorkCalendar(id=1)
+            office_id = _office_id(s, office)
+            if office_id is None:
+                row = s.get(WorkCalendar, 1) or WorkCalendar(id=1)
+            else:
+                row = s.scalar(select(WorkCalendar).where(
+                    WorkCalendar.office_id == office_id)) or WorkCalendar(office_id=office_id)
             row.weekend = ",".join(str(d) for d in sorted(weekend))
             row.day_start, row.day_end = start.strftime("%H:%M"), end.strftime("%H:%M")
             row.timezone = merged["timezone"]
             s.add(row)
-        return self.work_calendar(actor)
+        return self.work_calendar(actor, office)
+
+    def clear_work_calendar(self, actor: User, office: str) -> dict[str, Any]:
+        """Drop an office's own calendar: it inherits its parent's again."""
+        org.require_role(actor, "admin")
+        with self.command() as s:
+            office_id = _office_id(s, office)
+            if office_id is None:
+                raise InvalidInput("office: required (the installation's calendar stays)")
+            row = s.scalar(select(WorkCalendar).where(WorkCalendar.office_id == office_id))
+            if row is not None:
+                s.delete(row)
+        return self.work_calendar(actor, office)
 
     # ------------------------------------------------------------ SLA rules
 
@@ -254,8 +293,20 @@ def _eq(column: Any, value: Any) -> Any:
     return column.is_(None) if value is None else column == value
 
 
-def _holiday(h: Holiday) -> dict[str, Any]:
-    return {"id": h.id, "day": h.day.isoformat(), "name": h.name}
+def _holiday(h: Holiday, codes: dict[int, str]) -> dict[str, Any]:
+    return {"id": h.id, "day": h.day.isoformat(), "name": h.name,
+            "office": codes.get(h.office_id) if h.office_id is not None else None}
+
+
+def _office_codes(s: Session) -> dict[int, str]:
+    return dict(s.execute(select(Office.id, Office.code)).all())
+
+
+def _office_id(s: Session, code: str | None) -> int | None:
+    """An office code as its id (None or "": the installation); InvalidInput if unknown."""
+    if not code:
+        return None
+    return offices.by_code(s, code).id
 
 
 def _rule(r: SlaRule, codes: dict[int, str]) -> dict[str, Any]:
@@ -281,7 +332,7 @@ def _label(s: Session, task: OpenTask) -> tuple[str, str]:
 
 
 def _local_time(s: Session, moment: Any) -> str:
-    tz = load_calendar(s).tz
+    tz = load_calendar(s).tz  # the installation's time zone (an office's may differ)
     return moment.astimezone(tz).strftime("%d-%m-%Y %H:%M")
 
 

@@ -3,13 +3,14 @@
 A limit comes from the most specific SLA rule matching the task's post's department, the
 BPMN task id and the item's priority; without one, the CSMOP default (7 working days;
 Priority 3, Immediate 1, Top Priority 4 working hours). Limits count working time on the
-admin's calendar (engine/sla/workcal.py). SANCHIKA_SLA_DEFAULT replaces every limit with one
-plain clock duration (demonstrations and tests)."""
+calendar of the receiving post's office (engine/sla/calendars.py, workcal.py).
+SANCHIKA_SLA_DEFAULT replaces every limit with one plain clock duration (demonstrations and
+tests)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -17,8 +18,10 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.sla.calendars import OfficeCalendars
 from engine.sla.workcal import WorkingCalendar, parse_clock, parse_weekend
 from engine.store import config_cache
+from engine.store.admin_models import Office
 from engine.store.models import File, Instance, Post, Section
 from engine.store.sla_models import Holiday, SlaRule, WorkCalendar
 
@@ -61,19 +64,48 @@ def parse_override(value: str) -> timedelta:
                          "such as PT3S or P2D") from None
 
 
-def load_calendar(session: Session) -> WorkingCalendar:
-    row = session.get(WorkCalendar, 1)
-    holidays = frozenset(session.scalars(select(Holiday.day)))
-    if row is None:
-        return WorkingCalendar(holidays=holidays)
+def load_calendar(session: Session, office_id: int | None = None) -> WorkingCalendar:
+    """The calendar an office works by (None: the installation-wide default, with only
+    the installation-wide holidays)."""
+    return load_office_calendars(session).for_office(office_id)
+
+
+def _calendar_of(row: WorkCalendar) -> WorkingCalendar:
     try:
         tz = ZoneInfo(row.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         tz = ZoneInfo("Asia/Kolkata")
     return WorkingCalendar(weekend=parse_weekend(row.weekend),
                            day_start=parse_clock(row.day_start, "day_start"),
-                           day_end=parse_clock(row.day_end, "day_end"), tz=tz,
-                           holidays=holidays)
+                           day_end=parse_clock(row.day_end, "day_end"), tz=tz)
+
+
+def load_office_calendars(session: Session) -> OfficeCalendars:
+    """Every calendar row, holiday, office parent and post's office, for
+    OfficeCalendars (engine/sla/calendars.py) to resolve without further queries."""
+    default = WorkingCalendar()
+    own: dict[int, WorkingCalendar] = {}
+    for row in session.scalars(select(WorkCalendar).order_by(WorkCalendar.id)):
+        if row.office_id is None:
+            default = _calendar_of(row)
+        else:
+            own[row.office_id] = _calendar_of(row)
+    holidays: dict[int | None, set[date]] = {}
+    for office_id, day in session.execute(select(Holiday.office_id, Holiday.day)):
+        holidays.setdefault(office_id, set()).add(day)
+    parents = dict(session.execute(select(Office.id, Office.parent_id)).all())
+    # A section without an office works in its department's secretariat (engine/domain/offices.py).
+    heads: dict[int, int] = {}
+    for oid, dept in session.execute(select(Office.id, Office.department_id)
+                                     .where(Office.kind == "secretariat").order_by(Office.id)):
+        heads.setdefault(dept, oid)
+    post_offices = {post: office if office is not None else heads.get(dept)
+                    for post, office, dept in session.execute(
+                        select(Post.id, Section.office_id, Section.department_id)
+                        .join(Section, Post.section_id == Section.id))}
+    return OfficeCalendars(default=default, own=own, parents=parents,
+                           holidays={k: frozenset(v) for k, v in holidays.items()},
+                           post_offices=post_offices)
 
 
 def department_of_post(session: Session, post_id: int) -> int | None:
@@ -147,7 +179,9 @@ class SlaPolicy:
         rules = config_cache.get("sla_rules", session, _load_rules)
         limit = find_limit(session, departments.get(post_id), task_spec,
                            priority_of(session, instance), rules)
-        calendar = config_cache.get("work_calendar", session, load_calendar)
+        # the receiving post's office's calendar (its own, or inherited up the office tree)
+        calendars = config_cache.get("office_calendars", session, load_office_calendars)
+        calendar = calendars.for_post(post_id)
         if limit.unit == "working_hours":
             return calendar.add_working_time(start, timedelta(hours=limit.amount))
         return calendar.add_working_days(start, limit.amount)

@@ -1,7 +1,7 @@
 """In-process cache of configuration that every action reads and admins rarely change: SLA
-rules, the working calendar with its holidays, the posts (code, approving power, which
-department each belongs to), which post each username holds, and the additional charges
-in force.
+rules, the offices' working calendars with their holidays, the office tree, the posts (code,
+approving power, department and office), which post each username holds, and the
+additional charges in force.
 
 Without it every opened task re-read all rules, the calendar and all holidays. One cache
 per `Database` (engine/store/db.py); every session of that database finds it in
@@ -24,11 +24,12 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.store.access_models import AdditionalCharge
+from engine.store.admin_models import Office
 from engine.store.models import Post, Section, User
 from engine.store.sla_models import Holiday, SlaRule, WorkCalendar
 
 TTL_SECONDS = 5.0
-WATCHED: tuple[type, ...] = (SlaRule, WorkCalendar, Holiday, Post, Section, User,
+WATCHED: tuple[type, ...] = (SlaRule, WorkCalendar, Holiday, Post, Section, User, Office,
                              AdditionalCharge)
 INFO_KEY = "config_cache"
 _CHANGED = "config_changed"

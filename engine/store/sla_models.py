@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Integer, String
+from sqlalchemy import Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.store.models import Base, utcnow
@@ -27,17 +27,26 @@ class SlaRule(Base):
 
 
 class Holiday(Base):
+    """A holiday of the whole installation (office_id NULL) or of one office, which then
+    applies to that office and every office below it (engine/sla/calendars.py)."""
+
     __tablename__ = "holidays"
+    __table_args__ = (UniqueConstraint("office_id", "day", name="uq_holidays_office_day"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    day: Mapped[date] = mapped_column(Date, unique=True)
+    day: Mapped[date] = mapped_column(Date)
     name: Mapped[str] = mapped_column(String(200))
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"), index=True)
 
 
 class WorkCalendar(Base):
-    """One row (id 1): the weekly off days and office hours, in the office's time zone."""
+    """Weekly off days and office hours, in the office's time zone. The row with no office
+    (id 1) is the installation's default; a row with an office_id is that office's own
+    calendar, inherited by the offices below it that have none."""
 
     __tablename__ = "work_calendar"
+    __table_args__ = (UniqueConstraint("office_id", name="uq_work_calendar_office_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"))
     weekend: Mapped[str] = mapped_column(String(16), default="5,6")  # Monday=0 … Sunday=6
     day_start: Mapped[str] = mapped_column(String(5), default="10:00")
     day_end: Mapped[str] = mapped_column(String(5), default="18:00")

@@ -44,7 +44,8 @@ def test_holidays_crud_and_bad_input(api):
 def test_calendar_update_and_validation(api):
     cal = api.get("/admin/calendar", "admin").json()
     assert cal == {"weekend": [5, 6], "day_start": "10:00", "day_end": "18:00",
-                   "timezone": "Asia/Kolkata", "day_hours": 8.0}
+                   "timezone": "Asia/Kolkata", "day_hours": 8.0, "office": None,
+                   "own": False, "inherited_from": None}
     r = api.call("PUT", "/admin/calendar", "admin", json={"weekend": [6], "day_start": "09:30"})
     assert r.status_code == 200, r.text
     assert r.json()["weekend"] == [6]

@@ -17,6 +17,7 @@ blp = Blueprint("sla", __name__, url_prefix="/api/v1", description="Time limits 
 class HolidayCreate(Schema):
     day = fields.Date(required=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    office = fields.String(load_default=None, validate=validate.Length(min=1, max=32))
 
 
 class SlaRuleCreate(Schema):
@@ -35,6 +36,11 @@ class CalendarUpdate(Schema):
     day_end = fields.String(load_default=None, validate=validate.Regexp(
         r"^\d{2}:\d{2}$", error="HH:MM, e.g. 18:00"))
     timezone = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+    office = fields.String(load_default=None, validate=validate.Length(min=1, max=32))
+
+
+class CalendarQuery(Schema):
+    office = fields.String(load_default=None, validate=validate.Length(min=1, max=32))
 
 
 @blp.route("/admin/holidays")
@@ -46,8 +52,10 @@ def list_holidays() -> ResponseReturnValue:
 @blp.route("/admin/holidays", methods=["POST"])
 @blp.arguments(HolidayCreate)
 def add_holiday(body: dict) -> ResponseReturnValue:
-    """Add a holiday: `{"day": "2026-01-26", "name": "Republic Day"}` (admin)."""
-    return app_service().add_holiday(current_user(), body["day"], body["name"]), 201
+    """Add a holiday: `{"day": "2026-01-26", "name": "Republic Day"}`, or with `"office":
+    "CODE"` a holiday of that office and the offices below it (admin)."""
+    return app_service().add_holiday(current_user(), body["day"], body["name"],
+                                     body.get("office")), 201
 
 
 @blp.route("/admin/holidays/<int:holiday_id>", methods=["DELETE"])
@@ -58,16 +66,19 @@ def delete_holiday(holiday_id: int) -> ResponseReturnValue:
 
 
 @blp.route("/admin/calendar")
-def get_calendar() -> ResponseReturnValue:
-    """Weekly off days (0 = Monday … 6 = Sunday), office hours and time zone (admin)."""
-    return app_service().work_calendar(current_user())
+@blp.arguments(CalendarQuery, location="query")
+def get_calendar(query: dict) -> ResponseReturnValue:
+    """Weekly off days (0 = Monday … 6 = Sunday), office hours and time zone of the
+    installation, or with `?office=CODE` the calendar that office works by (admin)."""
+    return app_service().work_calendar(current_user(), query.get("office"))
 
 
 @blp.route("/admin/calendar", methods=["PUT"])
 @blp.arguments(CalendarUpdate)
 def set_calendar(body: dict) -> ResponseReturnValue:
-    """Change the weekly off days, office hours or time zone (admin)."""
-    return app_service().set_work_calendar(current_user(), body)
+    """Change the weekly off days, office hours or time zone of the installation, or with
+    `"office": "CODE"` give that office its own calendar (admin)."""
+    return app_service().set_work_calendar(current_user(), body, body.get("office"))
 
 
 @blp.route("/admin/sla-rules")

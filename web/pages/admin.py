@@ -52,8 +52,13 @@ def calendar() -> ResponseReturnValue:
     svc, user = service(), me()
     if user.role != "admin":
         abort(403)
-    return render_template("admin_calendar.html", holidays=svc.holidays(user),
-                           cal=svc.work_calendar(user), rules=svc.sla_rules(user),
+    # ?office=CODE: that office's calendar and holidays; none: the installation's
+    office = request.args.get("office") or None
+    cal = svc.work_calendar(user, office)
+    holidays = [h for h in svc.holidays(user) if h["office"] == office]
+    back = url_for("admin.calendar", office=office) if office else url_for("admin.calendar")
+    return render_template("admin_calendar.html", holidays=holidays, cal=cal, office=office,
+                           back=back, rules=svc.sla_rules(user),
                            o=svc.organisation(user), priorities=PRIORITIES, units=UNITS)
 
 
@@ -142,11 +147,13 @@ OPS: dict[str, Callable[[Any, Any], Any]] = {
     "charge_add": lambda svc, u: svc.add_charge(u, _f("username", True), _f("post", True),
                                                 _f("from"), _f("until", True)),
     "charge_end": lambda svc, u: svc.end_charges(u, _f("username", True), _f("post")),
-    "holiday_add": lambda svc, u: svc.add_holiday(u, _day("day"), _f("name", True) or ""),
+    "holiday_add": lambda svc, u: svc.add_holiday(u, _day("day"), _f("name", True) or "",
+                                                  _f("office")),
     "holiday_delete": lambda svc, u: svc.delete_holiday(u, _int("id")),
     "calendar_set": lambda svc, u: svc.set_work_calendar(u, {
         "weekend": [int(d) for d in request.form.getlist("weekend") if d.isdigit()],
-        **_fields("day_start", "day_end", "timezone")}),
+        **_fields("day_start", "day_end", "timezone")}, _f("office")),
+    "calendar_clear": lambda svc, u: svc.clear_work_calendar(u, _f("office", True) or ""),
     "rule_add": lambda svc, u: svc.add_sla_rule(u, {
         **_fields("department", "task_id", "priority", "unit", required=("unit",)),
         "amount": _int("amount")}),
