@@ -37,11 +37,18 @@ class _State:
     remark: str | None = None
     completed: bool = False
     pending: dict[str, Any] | None = None  # the action whose outcome is being recorded
+    data: dict[str, Any] = field(default_factory=dict)  # the process data at that moment
+    done_steps: set[str] = field(default_factory=set)
 
 
-def replay(session: Session, kind: str, subject: Any, at: int | None) -> dict[str, Any]:
-    """`subject` is a File or Receipt row; `at` an event seq (default: the newest)."""
-    events = history.events(session, subject.instance_id) if subject.instance_id else []
+def replay(session: Session, kind: str, subject: Any, at: int | None,
+           instance_id: int | None = None) -> dict[str, Any]:
+    """`subject` is a File or Receipt row; `at` an event seq (default: the newest);
+    `instance_id` one of the processes the item went through (default: its current one,
+    e.g. a reopening of a file is another instance). The caller checks that the instance
+    belongs to the item (`instance_of`)."""
+    instance_id = instance_id or subject.instance_id
+    events = history.events(session, instance_id) if instance_id else []
     if not events:
         raise InvalidInput(f"{kind} {subject.id} has no history to replay")
     last = events[-1].seq
@@ -60,9 +67,9 @@ def replay(session: Session, kind: str, subject: Any, at: int | None) -> dict[st
         "kind": kind, "id": subject.id,
         ("file_no" if kind == "file" else "diary_no"):
             subject.file_no if kind == "file" else subject.diary_no,
-        "instance_id": subject.instance_id,
+        "instance_id": instance_id,
         "at": {"seq": upto.seq, "kind": upto.kind, "at": upto.at.isoformat(),
-               "actor": upto.actor, "hash": upto.hash},
+               "actor": upto.actor, "hash": upto.hash, "step": upto.task_spec},
         "events": last, "latest": at == last,
         "status": state.status, "completed": state.completed,
         "holder": posts.get(state.holder), "holder_since": state.holder_since,
@@ -71,6 +78,8 @@ def replay(session: Session, kind: str, subject: Any, at: int | None) -> dict[st
                        for t in state.open_tasks.values()],
         "active_steps": sorted({t["step"] for t in state.open_tasks.values()}
                                | {t["step"] for t in state.timers.values()}),
+        "done_steps": sorted(state.done_steps),
+        "data": state.data,
         "timers": list(state.timers.values()),
         "movements": [{**m, "from": posts.get(m["from"]), "to": posts.get(m["to"])}
                       for m in state.movements],
@@ -87,10 +96,25 @@ def replay(session: Session, kind: str, subject: Any, at: int | None) -> dict[st
 def _apply(state: _State, event: Any, kind: str) -> None:
     """Apply one history event to the replayed state (events of other kinds change
     nothing)."""
+    data = event.data if isinstance(event.data, dict) else {}
+    _track_data(state, event, data)
     step = _STEPS.get(event.kind)
     if step is not None:
-        data = event.data if isinstance(event.data, dict) else {}
         step(state, event, data, event.at.isoformat(), kind)
+
+
+def _track_data(state: _State, event: Any, data: dict[str, Any]) -> None:
+    """The process data as the history recorded it: the start data, each task's inputs,
+    what a handler set, the final data; and the steps completed so far."""
+    if event.kind in ("instance_started", "instance_completed") \
+            and isinstance(data.get("data"), dict):
+        state.data.update(data["data"])
+    elif event.kind == "task_completed" and isinstance(data.get("inputs"), dict):
+        state.data.update(data["inputs"])
+    elif event.kind == "handler_called" and isinstance(data.get("data_set"), dict):
+        state.data.update(data["data_set"])
+    if event.kind in ("task_completed", "handler_called", "timer_fired") and event.task_spec:
+        state.done_steps.add(event.task_spec)
 
 
 # Each step takes (state, event, its data, its time as ISO text, the item's kind).

@@ -221,21 +221,25 @@ def signature_message(row: ApprovalSignature | Any, file_no: str) -> bytes:
                    content_hash_=row.content_hash, signed_at=row.signed_at)
 
 
-def verify(session: Session, ring: KeyRing | None) -> tuple[int, list[str]]:
+def verify(session: Session, ring: KeyRing | None, file_id: int | None = None
+           ) -> tuple[int, list[str]]:
     """(signatures checked, problems): each signature against its public key, the signed
     content hash against the file's content now, the public key against the private key
     in the data folder (when `ring` is given), and each signature against its history
-    record."""
+    record. With `file_id`, only that file's signatures (and no key-file check)."""
     problems: list[str] = []
     checked = 0
     keys = {k.key_id: k for k in session.scalars(select(UserKey))}
-    if ring is not None:
+    if ring is not None and file_id is None:
         for key in keys.values():
             private = ring.load(key.user_id) if ring.keys.exists() else None
             if private is not None and key_id_of(private.public_key()) != key.key_id:
                 problems.append(f"public key {key.key_id[:16]}… of user id {key.user_id} is not "
                                 "the key kept for that user in the data folder")
-    for row in session.scalars(select(ApprovalSignature).order_by(ApprovalSignature.id)):
+    rows = select(ApprovalSignature).order_by(ApprovalSignature.id)
+    if file_id is not None:
+        rows = rows.where(ApprovalSignature.file_id == file_id)
+    for row in session.scalars(rows):
         checked += 1
         file = session.get(File, row.file_id)
         file_no = file.file_no if file else f"id {row.file_id}"

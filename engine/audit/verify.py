@@ -25,6 +25,7 @@ SHA-256 chain; see README ("Audit") for the threat model.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,13 +76,21 @@ def verify_database(db: Database, *, keys: AuditKeys | None = None,
                     definitions: Definitions | None = None) -> Report:
     """`verify` in one read-only snapshot: REPEATABLE READ on PostgreSQL; on SQLite (WAL)
     a read transaction already sees one snapshot."""
+    with snapshot(db) as session:
+        return verify(session, keys=keys, definitions=definitions)
+
+
+@contextmanager
+def snapshot(db: Database) -> Iterator[Session]:
+    """A read-only session on one snapshot: REPEATABLE READ on PostgreSQL; on SQLite (WAL)
+    a read transaction already sees one snapshot."""
     engine = db.engine
     if engine.dialect.name == "postgresql":
         engine = engine.execution_options(isolation_level="REPEATABLE READ",
                                           postgresql_readonly=True)
     # one transaction, so one snapshot, on SQLite too
     with Session(engine) as session, session.begin():
-        return verify(session, keys=keys, definitions=definitions)
+        yield session
 
 
 def verify(session: Session, *, keys: AuditKeys | None = None,
@@ -108,6 +117,40 @@ def verify(session: Session, *, keys: AuditKeys | None = None,
     report.problems.extend(_labelled(session, found))
     ring = signing.KeyRing(keys) if keys is not None else None
     report.signatures, found = signing.verify(session, ring)
+    report.problems.extend(found)
+    return report
+
+
+def verify_file(session: Session, file: File, *, keys: AuditKeys | None = None,
+                definitions: Definitions | None = None) -> Report:
+    """The checks of `verify` that concern one file: the chain of every process it went
+    through (its approval and any reopenings), its lock against its content, its signed
+    approvals, and (with `definitions`) the re-execution of its processes. The
+    checkpoints cover the whole installation and are checked only by `verify`."""
+    report = Report()
+    reexecutor = Reexecutor(definitions) if definitions is not None else None
+    instances = session.execute(
+        select(Instance.id, Instance.event_count, Instance.last_event_hash,
+               Instance.subject_kind, Instance.subject_id, Instance.status,
+               Instance.definition_id)
+        .where(Instance.subject_kind == "file", Instance.subject_id == file.id)
+        .order_by(Instance.id)).all()
+    for instance in instances:
+        report.instances += 1
+        rows = _events(session, instance.id)
+        report.events += len(rows)
+        _check_chain(session, report, instance, rows)
+        for row in rows:
+            if row.kind == "handler_called" and _handler(row) == LOCK_HANDLER:
+                _check_lock_target(session, report, row)
+        if reexecutor is not None:
+            report.reexecuted += 1
+            _check_reexecution(session, report, reexecutor, instance, rows)
+    if file.locked:
+        report.locked_files += 1
+        _check_locked_file(session, report, file)
+    ring = signing.KeyRing(keys) if keys is not None else None
+    report.signatures, found = signing.verify(session, ring, file_id=file.id)
     report.problems.extend(found)
     return report
 

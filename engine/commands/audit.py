@@ -17,6 +17,7 @@ from engine.domain import files as files_mod
 from engine.domain import org, uploads, visibility
 from engine.domain import receipts as receipts_mod
 from engine.errors import NotFound
+from engine.read import history_view
 from engine.store.audit_models import UserKey
 from engine.store.db import get_or_404
 from engine.store.models import Correspondence, Document, File, Instance, Note, Receipt, User
@@ -145,6 +146,72 @@ class AuditServices(CommandRunner):
                 raise NotFound(f"no file '{ref}'")
             return replay.replay(s, "file", file, at)
 
+    # ------------------------------------------------------------ the auditor's room
+
+    def history_page(self, actor: User, file_id: int, page: int = 1,
+                     per_page: int = history_view.PER_PAGE) -> dict[str, Any]:
+        """One page of the file's history (every process it went through), each event
+        with its facts resolved for a plain-language sentence (engine/read/history_view)."""
+        with self.db.reader() as s:
+            file = files_mod.get_file(s, file_id)
+            visibility.require_read_file(s, actor, file)
+            names = {i["definition_id"]: self._step_names(s, i["definition_id"])
+                     for i in self._definitions_of(s, file.id)}
+            return history_view.file_history_page(s, file, page, per_page, names).as_dict()
+
+    def replay_on_diagram(self, actor: User, file_id: int, instance_id: int | None = None,
+                          at: int | None = None) -> dict[str, Any]:
+        """The file as of event `at` of one of its processes (default: its current one),
+        with the BPMN of the version that ran it and every process the file went through."""
+        with self.db.reader() as s:
+            file = files_mod.get_file(s, file_id)
+            visibility.require_read_file(s, actor, file)
+            instances = history_view.file_instances(s, file.id)
+            instance_id = instance_id or file.instance_id
+            if instance_id not in {i["id"] for i in instances}:
+                raise NotFound(f"instance: file {file.file_no} went through no process "
+                               f"instance {instance_id}")
+            instance = get_or_404(s, Instance, instance_id)
+            view = replay.replay(s, "file", file, at, instance_id=instance_id)
+            definition = instance.definition
+            view["diagram"] = {"process_id": definition.process_id,
+                               "version": definition.version, "xml": definition.bpmn_xml}
+            view["instances"] = instances
+            view["step_names"] = self._step_names(s, definition.id)
+            return view
+
+    def verify_file(self, actor: User, file_id: int) -> dict[str, Any]:
+        """The checks of `sanchika verify` for one file (anyone who may read it)."""
+        from engine.audit.verify import snapshot, verify_file
+
+        with self.db.reader() as s:
+            file = files_mod.get_file(s, file_id)
+            visibility.require_read_file(s, actor, file)
+        with snapshot(self.db) as s:
+            file = files_mod.get_file(s, file_id)
+            report = verify_file(s, file, keys=self.audit_keys, definitions=self.definitions)
+            return _report_view(report, scope="file", file_no=file.file_no)
+
+    def verify_installation(self, actor: User, reexecute: bool = True) -> dict[str, Any]:
+        """`sanchika verify` over the whole installation (auditor or admin), at once."""
+        from engine.audit.verify import verify_database
+
+        org.require_role(actor, "auditor", "admin")
+        report = verify_database(self.db, keys=self.audit_keys,
+                                 definitions=self.definitions if reexecute else None)
+        return _report_view(report, scope="installation", file_no=None)
+
+    def _definitions_of(self, s: Session, file_id: int) -> list[dict[str, Any]]:
+        rows = s.execute(select(Instance.definition_id).where(
+            Instance.subject_kind == "file", Instance.subject_id == file_id).distinct())
+        return [{"definition_id": r.definition_id} for r in rows]
+
+    def _step_names(self, s: Session, definition_id: int) -> dict[str, str]:
+        meta = self.definitions.of_instance(s, definition_id)[0]
+        tasks: Any = meta.get("tasks") or {}
+        return {spec: str(t.get("name") or spec) for spec, t in tasks.items()
+                if isinstance(t, dict)}
+
     def export_file(self, actor: User | None, file_id: int) -> tuple[str, bytes]:
         """(file number, zip bytes). `actor` None is the command line (trusted)."""
         with self.db.reader() as s:
@@ -173,3 +240,11 @@ class AuditServices(CommandRunner):
             except uploads.StoredFileAltered:
                 continue
         return found
+
+
+def _report_view(report: Report, *, scope: str, file_no: str | None) -> dict[str, Any]:
+    return {"scope": scope, "file_no": file_no, "intact": report.intact,
+            "instances": report.instances, "events": report.events,
+            "locked_files": report.locked_files, "checkpoints": report.checkpoints,
+            "signatures": report.signatures, "reexecuted": report.reexecuted,
+            "problems": list(report.problems)}
