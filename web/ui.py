@@ -137,6 +137,7 @@ def _init_sessions(app: Flask, service: Sanchika) -> None:
 def init_ui(app: Flask, service: Sanchika) -> None:
     from web.pages import account as pages_account
     from web.pages import admin as pages_admin
+    from web.pages import audit as pages_audit
     from web.pages import auth as pages_auth
     from web.pages import dashboard as pages_dashboard
     from web.pages import designer as pages_designer
@@ -170,7 +171,7 @@ def init_ui(app: Flask, service: Sanchika) -> None:
     for module in (pages_auth, pages_desk, pages_search, pages_track, pages_designer,
                    pages_dashboard, pages_work, pages_account, pages_registers,
                    pages_email_dak, pages_ocr, pages_exchange, pages_admin, pages_monitor,
-                   pages_review):
+                   pages_review, pages_audit):
         app.register_blueprint(module.bp)
 
     def _unread() -> int:

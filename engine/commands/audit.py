@@ -180,6 +180,24 @@ class AuditServices(CommandRunner):
             view["step_names"] = self._step_names(s, definition.id)
             return view
 
+    def history_event(self, actor: User, file_id: int, instance_id: int, seq: int
+                      ) -> dict[str, Any]:
+        """The facts of one event of the file's history, as on the history page."""
+        with self.db.reader() as s:
+            file = files_mod.get_file(s, file_id)
+            visibility.require_read_file(s, actor, file)
+            instance = s.get(Instance, instance_id)
+            if instance is None or instance.subject_kind != "file" \
+                    or instance.subject_id != file.id:
+                raise NotFound(f"instance: file {file.file_no} went through no process "
+                               f"instance {instance_id}")
+            found = history_view.one_event(s, file, instance_id, seq,
+                                           self._step_names(s, instance.definition_id))
+            if found is None:
+                raise NotFound(f"at: file {file.file_no} has no event #{seq} in process "
+                               f"instance {instance_id}")
+            return found
+
     def verify_file(self, actor: User, file_id: int) -> dict[str, Any]:
         """The checks of `sanchika verify` for one file (anyone who may read it)."""
         from engine.audit.verify import snapshot, verify_file
@@ -192,11 +210,15 @@ class AuditServices(CommandRunner):
             report = verify_file(s, file, keys=self.audit_keys, definitions=self.definitions)
             return _report_view(report, scope="file", file_no=file.file_no)
 
-    def verify_installation(self, actor: User, reexecute: bool = True) -> dict[str, Any]:
-        """`sanchika verify` over the whole installation (auditor or admin), at once."""
+    def verify_installation(self, actor: User, reexecute: bool = True, run: bool = True
+                            ) -> dict[str, Any] | None:
+        """`sanchika verify` over the whole installation (auditor or admin), at once, in
+        one read-only snapshot. `run` False only checks that the actor may (None)."""
         from engine.audit.verify import verify_database
 
         org.require_role(actor, "auditor", "admin")
+        if not run:
+            return None
         report = verify_database(self.db, keys=self.audit_keys,
                                  definitions=self.definitions if reexecute else None)
         return _report_view(report, scope="installation", file_no=None)

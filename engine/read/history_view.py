@@ -95,6 +95,18 @@ def file_history_page(session: Session, file: File, page: int = 1,
     return HistoryPage(file.id, file.file_no, page, pages, per_page, total, instances, events)
 
 
+def one_event(session: Session, file: File, instance_id: int, seq: int,
+              step_names: dict[str, str]) -> dict[str, Any] | None:
+    """The facts of one event of one of the file's processes (the caller checked that the
+    instance is the file's)."""
+    history.write_pending(session)
+    row = session.scalar(select(HistoryEvent).where(HistoryEvent.instance_id == instance_id,
+                                                    HistoryEvent.seq == seq))
+    if row is None:
+        return None
+    return event_facts(row, file.file_no, _Facts(session, [row]), step_names)
+
+
 class _Facts:
     """The names one page of events refers to, fetched in three queries."""
 

@@ -1,12 +1,14 @@
 """Tracking: where a file or receipt has been (movement timeline) and where its process
-stands (the BPMN diagram with the current step highlighted); any file's history."""
+stands (the BPMN diagram with the current step highlighted); any file's history in plain words, a page at a time (replay, verification and export:
+web/pages/audit.py)."""
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
+from web.history_text import sentence
 from web.pages.common import page_blueprint, service
 from web.ui import me
 
@@ -37,5 +39,8 @@ def history(file_id: int) -> ResponseReturnValue:
     svc, user = service(), me()
     svc.record_opened(user, file_id)
     item = svc.file(user, file_id)
-    events = svc.file_history(user, file_id)
-    return render_template("history.html", item=item, events=events)
+    raw = request.args.get("page", "1")
+    page = svc.history_page(user, file_id, int(raw) if raw.isdigit() else 1)
+    for event in page["events"]:
+        event["sentence"] = sentence(event)
+    return render_template("history.html", item=item, page=page)
