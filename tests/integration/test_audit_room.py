@@ -79,7 +79,8 @@ def test_history_reads_as_sentences_in_english_and_hindi(web, demo, users):
     assert "Approved as proposed." in page  # the remark
     assert f"closed {f['file_no']}." in page
     visible = re.sub(r"<[^>]+>", " ", re.sub(r"<details.*?</details>", "", page, flags=re.S))
-    assert "task_completed" not in visible and "task completed" not in visible
+    assert "task_completed" not in visible
+    assert "task completed" not in visible
     assert re.search(r"<details class=\"hash\">.*?[0-9a-f]{64}", page, flags=re.S)
     assert "Replay at this event" in page
     hindi = text_of(client_for(web, "auditor", "hi").get(f"/files/{f['id']}/history"))
@@ -101,7 +102,8 @@ def test_long_history_is_paged(web, demo, users):
     assert first.count('class="event-') == 50
     second = text_of(client.get(f"/files/{f['id']}/history?page=2"))
     assert "page 2 of 2" in second
-    assert "Note 59" in second and "Note 59" not in first
+    assert "Note 59" in second
+    assert "Note 59" not in first
 
 
 def test_replay_at_the_approval_event_draws_the_version_that_ran(web, demo, users):
@@ -151,7 +153,8 @@ def test_verification_of_a_file_and_of_the_installation(web, demo, users):
     f = closed_file(demo, users)
     auditor = client_for(web, "auditor")
     page = text_of(auditor.get(f"/files/{f['id']}/verify"))
-    assert 'data-intact="yes"' in page and "Intact" in page
+    assert 'data-intact="yes"' in page
+    assert "Intact" in page
     assert 'data-intact="yes"' in text_of(auditor.get("/audit/verify?run=1&reexecute=1"))
     assert 'data-intact' not in text_of(auditor.get("/audit/verify"))  # the form alone
     hindi = text_of(client_for(web, "auditor", "hi").get(f"/files/{f['id']}/verify"))
@@ -169,7 +172,8 @@ def test_verification_of_a_file_and_of_the_installation(web, demo, users):
     assert f"file {f['file_no']}" in page
     assert "differ from what" in page
     whole = text_of(auditor.get("/audit/verify?run=1"))
-    assert 'data-intact="no"' in whole and f["file_no"] in whole
+    assert 'data-intact="no"' in whole
+    assert f["file_no"] in whole
 
 
 def test_export_downloads_from_the_file_page(web, demo, users):

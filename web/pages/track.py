@@ -1,6 +1,6 @@
 """Tracking: where a file or receipt has been (movement timeline) and where its process
-stands (the BPMN diagram with the current step highlighted); any file's history in plain words, a page at a time (replay, verification and export:
-web/pages/audit.py)."""
+stands (the BPMN diagram with the current step highlighted); any file's history in plain
+words, a page at a time (replay, verification and export: web/pages/audit.py)."""
 
 from __future__ import annotations
 
