@@ -20,7 +20,17 @@ from engine.errors import NotFound
 from engine.read import history_view
 from engine.store.audit_models import UserKey
 from engine.store.db import get_or_404
-from engine.store.models import Correspondence, Document, File, Instance, Note, Receipt, User
+from engine.store.models import (
+    Correspondence,
+    Document,
+    File,
+    Instance,
+    Note,
+    Post,
+    ProcessDefinition,
+    Receipt,
+    User,
+)
 
 if TYPE_CHECKING:
     from engine.audit.verify import Report
@@ -178,6 +188,11 @@ class AuditServices(CommandRunner):
                                "version": definition.version, "xml": definition.bpmn_xml}
             view["instances"] = instances
             view["step_names"] = self._step_names(s, definition.id)
+            # posts in the process data (holder_post, creator_post…) by name, for reading
+            post_ids = {v for k, v in view["data"].items() if k.endswith("_post")
+                        and isinstance(v, int) and not isinstance(v, bool)}
+            view["data_posts"] = {str(p.id): p.title for p in s.scalars(
+                select(Post).where(Post.id.in_(post_ids)))} if post_ids else {}
             return view
 
     def history_event(self, actor: User, file_id: int, instance_id: int, seq: int
@@ -229,10 +244,7 @@ class AuditServices(CommandRunner):
         return [{"definition_id": r.definition_id} for r in rows]
 
     def _step_names(self, s: Session, definition_id: int) -> dict[str, str]:
-        meta = self.definitions.of_instance(s, definition_id)[0]
-        tasks: Any = meta.get("tasks") or {}
-        return {spec: str(t.get("name") or spec) for spec, t in tasks.items()
-                if isinstance(t, dict)}
+        return history_view.element_names(get_or_404(s, ProcessDefinition, definition_id))
 
     def export_file(self, actor: User | None, file_id: int) -> tuple[str, bytes]:
         """(file number, zip bytes). `actor` None is the command line (trusted)."""

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.audit import history
+from engine.bpm.reader import BPMN_NS, parse_document
 from engine.store.models import (
     File,
     HistoryEvent,
@@ -27,6 +28,8 @@ from engine.store.models import (
     ProcessDefinition,
     User,
 )
+
+_NAMES: dict[str, dict[str, str]] = {}  # content hash -> element names (versions never change)
 
 PER_PAGE = 50
 MAX_PER_PAGE = 200
@@ -49,6 +52,26 @@ class HistoryPage:
         return {"file_id": self.file_id, "file_no": self.file_no, "page": self.page,
                 "pages": self.pages, "per_page": self.per_page, "total": self.total,
                 "instances": self.instances, "events": self.events}
+
+
+def element_names(definition: ProcessDefinition) -> dict[str, str]:
+    """{BPMN element id: what to call it} for a deployed version: its name, or for a
+    boundary timer the name of the step it watches (its SLA timer reads as that step)."""
+    found = _NAMES.get(definition.content_hash)
+    if found is not None:
+        return found
+    xml = definition.bpmn_xml.encode()
+    root = parse_document(xml, len(xml) + 1)
+    names: dict[str, str] = {}
+    for el in root.iter():
+        if isinstance(el.tag, str) and el.get("id") and el.get("name"):
+            names[el.get("id", "")] = el.get("name", "")
+    for el in root.iter(f"{{{BPMN_NS}}}boundaryEvent"):
+        attached = el.get("attachedToRef")
+        if attached in names and el.find(f"{{{BPMN_NS}}}timerEventDefinition") is not None:
+            names[el.get("id", "")] = names[attached]
+    _NAMES[definition.content_hash] = names
+    return names
 
 
 def file_instances(session: Session, file_id: int) -> list[dict[str, Any]]:
