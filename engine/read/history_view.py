@@ -130,24 +130,27 @@ def one_event(session: Session, file: File, instance_id: int, seq: int,
     return event_facts(row, file.file_no, _Facts(session, [row]), step_names)
 
 
+def _references(rows: list[HistoryEvent]) -> tuple[set[int], set[str], set[str]]:
+    """(post ids, post codes, task uuids) the events' data refer to."""
+    post_ids: set[int] = set()
+    post_codes: set[str] = set()
+    task_ids: set[str] = set()
+    for r in rows:
+        data = _data(r)
+        post_ids.update(data[k] for k in _POST_ID_KEYS if isinstance(data.get(k), int))
+        post_codes.update(data[k] for k in ("as_post", "to", "from")
+                          if isinstance(data.get(k), str))
+        if r.kind == "task_completed" and isinstance(data.get("task_id"), str):
+            task_ids.add(data["task_id"])
+    return post_ids, post_codes, task_ids
+
+
 class _Facts:
     """The names one page of events refers to, fetched in three queries."""
 
     def __init__(self, session: Session, rows: list[HistoryEvent]):
         usernames = {r.actor for r in rows if r.actor}
-        post_ids: set[int] = set()
-        post_codes: set[str] = set()
-        task_ids: set[str] = set()
-        for r in rows:
-            data = _data(r)
-            for key in _POST_ID_KEYS:
-                if isinstance(data.get(key), int):
-                    post_ids.add(data[key])
-            for key in ("as_post", "to", "from"):
-                if isinstance(data.get(key), str):
-                    post_codes.add(data[key])
-            if r.kind == "task_completed" and isinstance(data.get("task_id"), str):
-                task_ids.add(data["task_id"])
+        post_ids, post_codes, task_ids = _references(rows)
         self.tasks: dict[str, tuple[int, str]] = {}
         if task_ids:
             for uuid, post_id, name in session.execute(
@@ -155,9 +158,12 @@ class _Facts:
                     .where(OpenTask.task_uuid.in_(task_ids))):
                 self.tasks[uuid] = (post_id, name)
                 post_ids.add(post_id)
-        self.users: dict[str, str] = dict(session.execute(
-            select(User.username, User.full_name).where(User.username.in_(usernames)))
-            .tuples().all()) if usernames else {}
+        self.users: dict[str, str] = {}
+        if usernames:
+            for username, full_name in session.execute(
+                    select(User.username, User.full_name)
+                    .where(User.username.in_(usernames))):
+                self.users[username] = full_name
         self.posts_by_id: dict[int, dict[str, str]] = {}
         self.posts_by_code: dict[str, dict[str, str]] = {}
         if post_ids or post_codes:
