@@ -178,6 +178,8 @@ class AuditServices(CommandRunner):
             visibility.require_read_file(s, actor, file)
             instances = history_view.file_instances(s, file.id)
             instance_id = instance_id or file.instance_id
+            if instance_id is None:
+                raise NotFound(f"file {file.file_no} has no process history to replay")
             if instance_id not in {i["id"] for i in instances}:
                 raise NotFound(f"instance: file {file.file_no} went through no process "
                                f"instance {instance_id}")
