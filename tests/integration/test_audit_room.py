@@ -186,3 +186,19 @@ def test_export_downloads_from_the_file_page(web, demo, users):
     assert r.headers["Content-Disposition"].endswith('.zip"')
     assert "manifest.json" in zipfile.ZipFile(io.BytesIO(r.data)).namelist()
     assert client_for(web, "so").get(f"/files/{f['id']}/export").status_code == 403
+
+
+def test_verifying_one_file_names_its_altered_event_and_leaves_others_out(web, demo, users):
+    f = closed_file(demo, users)
+    other = closed_file(demo, users, "Another file")
+    instance_id, seq = approval_event(demo, f["id"])
+    tamper(demo, "UPDATE history_events SET actor = 'so' WHERE instance_id = :i AND seq = :s",
+           i=instance_id, s=seq)
+    auditor = client_for(web, "auditor")
+    page = text_of(auditor.get(f"/files/{f['id']}/verify"))
+    assert 'data-intact="no"' in page
+    assert f"event #{seq} (task_completed) was altered" in page
+    assert 'data-intact="yes"' in text_of(auditor.get(f"/files/{other['id']}/verify"))
+    # the history page still shows the chain as stored: the altered actor is what it says
+    history = text_of(auditor.get(f"/files/{f['id']}/history"))
+    assert f"approved {f['file_no']}" in history
