@@ -125,11 +125,16 @@ class AuditServices(CommandRunner):
 
     # ------------------------------------------------------------ replay, export
 
-    def replay_file(self, actor: User, file_id: int, at: int | None = None) -> dict[str, Any]:
+    def replay_file(self, actor: User, file_id: int, at: int | None = None,
+                    instance_id: int | None = None) -> dict[str, Any]:
+        """`instance_id`: one of the processes the file went through (default: its
+        current one)."""
         with self.db.reader() as s:
             file = files_mod.get_file(s, file_id)
             visibility.require_read_file(s, actor, file)
-            return replay.replay(s, "file", file, at)
+            if instance_id is not None:
+                _require_instance_of(s, file, instance_id)
+            return replay.replay(s, "file", file, at, instance_id=instance_id)
 
     def replay_receipt(self, actor: User | None, receipt_id: int, at: int | None = None
                        ) -> dict[str, Any]:
@@ -180,10 +185,7 @@ class AuditServices(CommandRunner):
             instance_id = instance_id or file.instance_id
             if instance_id is None:
                 raise NotFound(f"file {file.file_no} has no process history to replay")
-            if instance_id not in {i["id"] for i in instances}:
-                raise NotFound(f"instance: file {file.file_no} went through no process "
-                               f"instance {instance_id}")
-            instance = get_or_404(s, Instance, instance_id)
+            instance = _require_instance_of(s, file, instance_id)
             view = replay.replay(s, "file", file, at, instance_id=instance_id)
             definition = instance.definition
             view["diagram"] = {"process_id": definition.process_id,
@@ -203,11 +205,7 @@ class AuditServices(CommandRunner):
         with self.db.reader() as s:
             file = files_mod.get_file(s, file_id)
             visibility.require_read_file(s, actor, file)
-            instance = s.get(Instance, instance_id)
-            if instance is None or instance.subject_kind != "file" \
-                    or instance.subject_id != file.id:
-                raise NotFound(f"instance: file {file.file_no} went through no process "
-                               f"instance {instance_id}")
+            instance = _require_instance_of(s, file, instance_id)
             found = history_view.one_event(s, file, instance_id, seq,
                                            self._step_names(s, instance.definition_id))
             if found is None:
@@ -284,3 +282,12 @@ def _report_view(report: Report, *, scope: str, file_no: str | None) -> dict[str
             "locked_files": report.locked_files, "checkpoints": report.checkpoints,
             "signatures": report.signatures, "reexecuted": report.reexecuted,
             "problems": list(report.problems)}
+
+
+def _require_instance_of(s: Session, file: File, instance_id: int) -> Instance:
+    """The process instance, which must be one the file went through."""
+    instance = s.get(Instance, instance_id)
+    if instance is None or instance.subject_kind != "file" or instance.subject_id != file.id:
+        raise NotFound(f"instance: file {file.file_no} went through no process instance "
+                       f"{instance_id}")
+    return instance

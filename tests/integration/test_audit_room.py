@@ -202,3 +202,25 @@ def test_verifying_one_file_names_its_altered_event_and_leaves_others_out(web, d
     # the history page still shows the chain as stored: the altered actor is what it says
     history = text_of(auditor.get(f"/files/{f['id']}/history"))
     assert f"approved {f['file_no']}" in history
+
+
+def test_the_api_replays_any_process_of_the_file(api, demo, users):
+    clerk, ds = users["clerk"], users["ds"]
+    f = closed_file(demo, users, "Reopened over the API")
+    demo.request_reopen(clerk, f["id"], "Court order received")
+    demo.act(ds, inbox_task(demo, ds, file_id=f["id"])["id"], {"action": "approve"})
+    with demo.db.reader() as s:
+        first, *later = s.scalars(select(Instance.id).where(
+            Instance.subject_kind == "file", Instance.subject_id == f["id"])
+            .order_by(Instance.id))
+    r = api.get(f"/files/{f['id']}/replay", "auditor", params={"instance": first, "at": 9})
+    assert r.status_code == 200, r.text
+    assert r.json()["instance_id"] == first
+    assert r.json()["at"]["step"] == "approval"
+    assert r.json()["data"]["action"] == "approve"
+    assert api.get(f"/files/{f['id']}/replay", "auditor",
+                   params={"instance": later[0]}).json()["instance_id"] == later[0]
+    other = closed_file(demo, users, "Someone else's")
+    r = api.get(f"/files/{other['id']}/replay", "auditor", params={"instance": first})
+    assert r.status_code == 404
+    assert "went through no process instance" in r.json()["error"]["message"]

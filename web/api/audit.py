@@ -18,12 +18,21 @@ class ReplayQuery(Schema):
     at = fields.Integer(metadata={"description": "event number (default: the newest)"})
 
 
+class FileReplayQuery(ReplayQuery):
+    instance = fields.Integer(metadata={
+        "description": "which of the file's processes (a reopening is another process "
+                       "instance; the file page's history lists them); default: its current "
+                       "one"})
+
+
 @blp.route("/files/<int:file_id>/replay")
-@blp.arguments(ReplayQuery, location="query")
+@blp.arguments(FileReplayQuery, location="query")
 def replay_file(query: dict, file_id: int) -> ResponseReturnValue:
-    """The file as of event `at` (default: the newest): holder, notes, correspondence,
-    open tasks, the diagram's active steps, movements, lock and signatures."""
-    return app_service().replay_file(current_user(), file_id, query.get("at"))
+    """The file as of event `at` (default: the newest) of one of its processes: holder,
+    notes, correspondence, open tasks, the diagram's active steps and the steps done,
+    the process data at that moment, movements, lock and signatures."""
+    return app_service().replay_file(current_user(), file_id, query.get("at"),
+                                     query.get("instance"))
 
 
 @blp.route("/receipts/<int:receipt_id>/replay")
