@@ -33,7 +33,7 @@ _NAMES: dict[str, dict[str, str]] = {}  # content hash -> element names (version
 
 PER_PAGE = 50
 MAX_PER_PAGE = 200
-# The events a replay of the diagram is meaningful at (any event is; these are offered).
+# keys of event data that hold a post id
 _POST_ID_KEYS = ("post_id", "author_post_id")
 
 
