@@ -11,12 +11,15 @@ from functools import lru_cache
 from typing import Any
 
 from lxml import etree
-from SpiffWorkflow.bpmn.parser import BpmnParser
 from SpiffWorkflow.bpmn.parser.BpmnParser import XSD_PATH
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs import BpmnProcessSpec
 
+from engine.bpm.camunda import candidates, extension_problems, translate_expressions
+from engine.bpm.flat_parser import FlatBpmnParser
+from engine.bpm.juel import is_juel
 from engine.bpm.sandbox import check_expression, check_script
+from engine.bpm.shape import data_store_problems, path_problems
 from engine.errors import InvalidBpmn
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -131,11 +134,14 @@ def _task_meta(root: etree._Element, handlers: set[str]) -> tuple[dict[str, dict
         actions = [a.strip() for a in listed.split(",") if a.strip()]
         for p in check_expression(assignee):
             found.append(problem(el, f"assignee expression: {p.message}"))
+        routed, routing_problems = candidates(el)
+        found += routing_problems
         tasks[el.get("id", "")] = {
             "kind": "user",
             "name": el.get("name") or el.get("id"),
             "assignee": assignee,
             "actions": actions or DEFAULT_ACTIONS,
+            **routed,
         }
     for el in root.iter(f"{{{BPMN_NS}}}serviceTask", f"{{{BPMN_NS}}}sendTask"):
         handler = el.get(f"{{{CAMUNDA_NS}}}topic") or el.get(f"{{{CAMUNDA_NS}}}delegateExpression")
@@ -168,6 +174,8 @@ def _code_problems(root: etree._Element) -> list[dict]:
             if not text:
                 found.append(problem(owner, f"{name} is empty", el.sourceline))
                 continue
+            if is_juel(text):  # not translatable: reported by translate_expressions
+                continue
             for p in check_expression(text):
                 found.append(problem(owner, f"{name}: {p.message}", el.sourceline))
     return found
@@ -175,7 +183,7 @@ def _code_problems(root: etree._Element) -> list[dict]:
 
 def _spiff_specs(root: etree._Element
                  ) -> tuple[str, BpmnProcessSpec | None, dict, list[dict]]:
-    parser = BpmnParser(validator=None)
+    parser = FlatBpmnParser(validator=None)
     by_id = {el.get("id"): el for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
     try:
         parser.add_bpmn_xml(root, filename="upload.bpmn")
@@ -191,6 +199,9 @@ def _spiff_specs(root: etree._Element
     except ValidationException as exc:
         element = by_id.get(getattr(exc, "id", None))
         line = element.sourceline if element is not None else (exc.line_number or None)
+        if element is None:  # SpiffWorkflow named no element: point at the process
+            element = next(root.iterfind(f"{{{BPMN_NS}}}process"), root)
+            line = line or element.sourceline
         message = str(exc).split("\n")[0]
         return "", None, {}, [problem(element, message, line)]
     return process_id, spec, subprocess_specs, []
@@ -200,9 +211,14 @@ def read_bpmn(xml: bytes, handlers: set[str], max_bytes: int) -> ReadBpmn:
     """Validate everything; raise InvalidBpmn listing every problem found."""
     root = parse_document(xml, max_bytes)
     found = _schema_problems(root)
+    found += extension_problems(root)
+    found += translate_expressions(root)  # Camunda's ${…} and bare timer values, in place
     tasks, task_problems = _task_meta(root, handlers)
     found += task_problems
     found += _code_problems(root)
+    found += data_store_problems(root)
+    if not found:  # a long chain is only measured in an otherwise sound document
+        found += path_problems(root)
     if found:
         raise InvalidBpmn(_summary(found), found)
     process_id, spec, subprocess_specs, spiff_problems = _spiff_specs(root)
