@@ -8,6 +8,7 @@ import threading
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engine.bpm import routing
 from engine.bpm.reader import ReadBpmn, read_bpmn
 from engine.errors import NotFound
 from engine.store.models import ProcessDefinition
@@ -31,6 +32,9 @@ class Definitions:
         if existing is not None:
             return existing, False
         read = self._read(xml)
+        unknown = routing.unknown_names(session, read.routed)
+        if unknown:
+            raise routing.refusal(unknown)
         process_id = read.process_id
         latest = session.scalar(
             select(func.max(ProcessDefinition.version)).where(

@@ -246,9 +246,10 @@ class _Parser:
         elif token.kind == "op" and token.text == "(":
             text = self._choice()
             self._expect(")")
+        elif token.kind == "end":
+            raise JuelError("the expression ends too early")
         else:
-            shown = token.text or "the end of the expression"
-            raise JuelError(f"unexpected {shown!r} at position {token.position + 1}")
+            raise JuelError(f"unexpected {token.text!r} at position {token.position + 1}")
         return self._suffixes(text, token)
 
     def _suffixes(self, text: str, first: _Token) -> str:

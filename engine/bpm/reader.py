@@ -44,6 +44,9 @@ class ReadBpmn:
     spec: BpmnProcessSpec
     subprocess_specs: dict[str, BpmnProcessSpec]
     meta: dict[str, Any] = field(default_factory=dict)
+    # user tasks given to a named post or user ({element_id, line, post_code | username}):
+    # checked against the organisation at deploy (engine/bpm/routing.py)
+    routed: list[dict[str, Any]] = field(default_factory=list)
 
 
 def problem(element: etree._Element | None, message: str, line: int | None = None) -> dict:
@@ -230,7 +233,9 @@ def read_bpmn(xml: bytes, handlers: set[str], max_bytes: int) -> ReadBpmn:
         if (parent := el.getparent()) is not None
     ]
     meta = {"process_id": process_id, "tasks": tasks, "timers": timers}
-    return ReadBpmn(process_id, spec, subprocess_specs, meta)
+    routed = [{"element_id": el.get("id"), "line": el.sourceline, **named}
+              for el in root.iter(f"{{{BPMN_NS}}}userTask") if (named := candidates(el)[0])]
+    return ReadBpmn(process_id, spec, subprocess_specs, meta, routed)
 
 
 def _summary(found: list[dict]) -> str:
