@@ -19,7 +19,7 @@ from engine.bpm.camunda import candidates, extension_problems, translate_express
 from engine.bpm.flat_parser import FlatBpmnParser
 from engine.bpm.juel import is_juel
 from engine.bpm.sandbox import check_expression, check_script
-from engine.bpm.shape import data_store_problems, path_problems
+from engine.bpm.shape import call_problems, data_store_problems, path_problems
 from engine.errors import InvalidBpmn
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -220,6 +220,7 @@ def read_bpmn(xml: bytes, handlers: set[str], max_bytes: int) -> ReadBpmn:
     found += task_problems
     found += _code_problems(root)
     found += data_store_problems(root)
+    found += call_problems(root)
     if not found:  # a long chain is only measured in an otherwise sound document
         found += path_problems(root)
     if found:

@@ -135,3 +135,15 @@ def _depth_first(nodes: dict[str, etree._Element], successors: dict[str, list[st
                 state[nxt] = 1
                 stack.append((nxt, iter(successors[nxt])))
     return order, back_edges
+
+
+def call_problems(root: etree._Element) -> list[dict]:
+    """A call activity must call a process of the same document (SpiffWorkflow would
+    otherwise refuse without naming the call activity)."""
+    processes = {p.get("id") for p in root.iterfind(f"{{{BPMN_NS}}}process")}
+    return [
+        _problem(el, f"calls the process '{el.get('calledElement')}', which is not in this "
+                 "document; a call activity calls a process drawn in the same document")
+        for el in root.iter(f"{{{BPMN_NS}}}callActivity")
+        if el.get("calledElement") not in processes
+    ]

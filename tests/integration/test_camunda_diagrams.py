@@ -23,7 +23,8 @@ HEADER = '''<?xml version="1.0" encoding="UTF-8"?>
 
 
 def one_step(pid: str, task: str) -> bytes:
-    return (HEADER + f'''  <bpmn:process id="{pid}" isExecutable="true" camunda:historyTimeToLive="180">
+    return (HEADER + f'''  <bpmn:process id="{pid}" isExecutable="true"
+    camunda:historyTimeToLive="180">
     <bpmn:startEvent id="start" />
     <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="work" />
 {task}
@@ -39,7 +40,9 @@ AMOUNT_ROUTE = (HEADER + '''  <bpmn:process id="expense" isExecutable="true">
     <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="route" />
     <bpmn:exclusiveGateway id="route" default="to_so" />
     <bpmn:sequenceFlow id="to_us" sourceRef="route" targetRef="us_review">
-      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">${amount &gt; 1000 &amp;&amp; !waived}</bpmn:conditionExpression>
+      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">
+        ${amount &gt; 1000 &amp;&amp; !waived}
+      </bpmn:conditionExpression>
     </bpmn:sequenceFlow>
     <bpmn:sequenceFlow id="to_so" sourceRef="route" targetRef="so_review" />
     <bpmn:userTask id="us_review" name="Review (large)" camunda:candidateGroups="GAD-EST-US" />
@@ -128,7 +131,7 @@ def test_unknown_post_or_user_is_refused_at_deploy_and_validate(service, users, 
         service.deploy(xml, None)
     assert definitions(service) == before
     [detail] = info.value.details
-    assert (detail["element_id"], detail["line"]) == ("work", 9)
+    assert (detail["element_id"], detail["line"]) == ("work", 10)
     assert says in detail["message"]
     assert says in info.value.message
     assert service.validate_bpmn(users["admin"], xml) == [detail]
@@ -140,7 +143,7 @@ def test_form_key_is_refused_at_deploy_with_element_and_line(service):
     with pytest.raises(InvalidBpmn) as info:
         service.deploy(xml, None)
     [detail] = info.value.details
-    assert (detail["element_id"], detail["line"]) == ("work", 9)
+    assert (detail["element_id"], detail["line"]) == ("work", 10)
     assert "camunda:formKey: forms are not supported" in detail["message"]
 
 

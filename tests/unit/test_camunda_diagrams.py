@@ -79,7 +79,8 @@ def line_of(xml: bytes, text: str) -> int:
 def test_candidate_groups_and_users_name_one_post_or_user():
     read_group = read(one_task('<bpmn:userTask id="work" camunda:candidateGroups="GAD-EST-SO"/>'))
     assert read_group.meta["tasks"]["work"]["post_code"] == "GAD-EST-SO"
-    assert read_group.routed == [{"element_id": "work", "line": TASK_LINE, "post_code": "GAD-EST-SO"}]
+    assert read_group.routed == [
+        {"element_id": "work", "line": TASK_LINE, "post_code": "GAD-EST-SO"}]
     read_user = read(one_task('<bpmn:userTask id="work" camunda:candidateUsers=" so "/>'))
     assert read_user.meta["tasks"]["work"]["username"] == "so"
 
@@ -93,7 +94,8 @@ def test_candidate_groups_and_users_name_one_post_or_user():
 ])
 def test_candidates_sanchika_cannot_honour_are_refused(attrs, says):
     [detail] = refusal(one_task(f'<bpmn:userTask id="work" {attrs}/>'))
-    assert detail["element_id"] == "work" and detail["line"] == TASK_LINE
+    assert detail["element_id"] == "work"
+    assert detail["line"] == TASK_LINE
     assert says in detail["message"]
 
 
@@ -162,7 +164,8 @@ def gateway(condition: str) -> bytes:
     <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="route" />
     <bpmn:exclusiveGateway id="route" default="small" />
     <bpmn:sequenceFlow id="big" sourceRef="route" targetRef="end">
-      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">{condition}</bpmn:conditionExpression>
+      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">{condition}
+      </bpmn:conditionExpression>
     </bpmn:sequenceFlow>
     <bpmn:sequenceFlow id="small" sourceRef="route" targetRef="end" />
     <bpmn:endEvent id="end" />
@@ -194,7 +197,9 @@ def test_juel_assignee_is_translated():
 def test_bare_iso_timer_values_are_read_as_camunda_writes_them():
     for value in ("PT5M", "P1DT2H", "R3/PT1H", "2027-01-26T10:00:00+05:30", "2027-01-26"):
         xml = one_task(f'''<bpmn:intermediateCatchEvent id="work">
-      <bpmn:timerEventDefinition id="td"><bpmn:timeDuration xsi:type="bpmn:tFormalExpression">{value}</bpmn:timeDuration></bpmn:timerEventDefinition>
+      <bpmn:timerEventDefinition id="td">
+        <bpmn:timeDuration xsi:type="bpmn:tFormalExpression">{value}</bpmn:timeDuration>
+      </bpmn:timerEventDefinition>
     </bpmn:intermediateCatchEvent>''')
         spec = read(xml).spec
         assert spec.task_specs["work"].event_definition.expression == repr(value)
@@ -241,7 +246,9 @@ def test_a_loop_does_not_count_as_a_long_chain():
   <bpmn:userTask id="a" />
   <bpmn:sequenceFlow id="f1" sourceRef="a" targetRef="g" />
   <bpmn:exclusiveGateway id="g" default="f3" />
-  <bpmn:sequenceFlow id="f2" sourceRef="g" targetRef="a"><bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">again</bpmn:conditionExpression></bpmn:sequenceFlow>
+  <bpmn:sequenceFlow id="f2" sourceRef="g" targetRef="a">
+    <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">again</bpmn:conditionExpression>
+  </bpmn:sequenceFlow>
   <bpmn:sequenceFlow id="f3" sourceRef="g" targetRef="e" />
   <bpmn:endEvent id="e" />
 </bpmn:process>
@@ -281,3 +288,21 @@ def test_flat_parser_does_not_recurse_per_element():
     spec = parser.get_spec("chain")
     assert len(spec.task_specs) > 3000
     assert sys.getrecursionlimit() == depth  # no limit raised to get there
+
+
+def test_call_activity_to_a_missing_process_names_the_call_activity():
+    xml = one_task('<bpmn:callActivity id="work" calledElement="elsewhere" />')
+    [detail] = refusal(xml)
+    assert (detail["element_id"], detail["line"]) == ("work", TASK_LINE)
+    assert "calls the process 'elsewhere', which is not in this document" in detail["message"]
+
+
+def test_a_refusal_from_the_engine_without_an_element_points_at_the_process(monkeypatch):
+    from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+
+    def fail(*_args, **_kwargs):
+        raise ValidationException("something the engine does not place")
+
+    monkeypatch.setattr(FlatBpmnParser, "get_spec", fail)
+    [detail] = refusal(one_task('<bpmn:userTask id="work" />'))
+    assert (detail["element_id"], detail["line"]) == ("p", TASK_LINE - 3)
