@@ -202,6 +202,11 @@ def candidates(el: etree._Element) -> tuple[dict[str, str], list[dict]]:
     return {key: names[0]}, []
 
 
+def candidate_problems(root: etree._Element) -> list[dict]:
+    """The user tasks whose candidates Sanchika cannot honour."""
+    return [p for el in root.iter(f"{{{BPMN_NS}}}userTask") for p in candidates(el)[1]]
+
+
 # ------------------------------------------------------------------ expressions
 
 

@@ -15,7 +15,12 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import XSD_PATH
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs import BpmnProcessSpec
 
-from engine.bpm.camunda import candidates, extension_problems, translate_expressions
+from engine.bpm.camunda import (
+    candidate_problems,
+    candidates,
+    extension_problems,
+    translate_expressions,
+)
 from engine.bpm.flat_parser import FlatBpmnParser
 from engine.bpm.juel import is_juel
 from engine.bpm.sandbox import check_expression, check_script
@@ -137,8 +142,7 @@ def _task_meta(root: etree._Element, handlers: set[str]) -> tuple[dict[str, dict
         actions = [a.strip() for a in listed.split(",") if a.strip()]
         for p in check_expression(assignee):
             found.append(problem(el, f"assignee expression: {p.message}"))
-        routed, routing_problems = candidates(el)
-        found += routing_problems
+        routed = candidates(el)[0]  # what it cannot honour: candidate_problems()
         tasks[el.get("id", "")] = {
             "kind": "user",
             "name": el.get("name") or el.get("id"),
@@ -210,18 +214,24 @@ def _spiff_specs(root: etree._Element
     return process_id, spec, subprocess_specs, []
 
 
-def read_bpmn(xml: bytes, handlers: set[str], max_bytes: int) -> ReadBpmn:
-    """Validate everything; raise InvalidBpmn listing every problem found."""
+def read_bpmn(xml: bytes, handlers: set[str], max_bytes: int, *, stored: bool = False
+              ) -> ReadBpmn:
+    """Validate everything; raise InvalidBpmn listing every problem found.
+
+    `stored`: the document is a version deployed earlier, read again to run it. The
+    checks added since (Camunda settings, candidates, chain length) must not stop the
+    instances it already has, so they apply to new deployments only."""
     root = parse_document(xml, max_bytes)
     found = _schema_problems(root)
-    found += extension_problems(root)
+    if not stored:
+        found += extension_problems(root) + candidate_problems(root)
     found += translate_expressions(root)  # Camunda's ${…} and bare timer values, in place
     tasks, task_problems = _task_meta(root, handlers)
     found += task_problems
     found += _code_problems(root)
     found += data_store_problems(root)
     found += call_problems(root)
-    if not found:  # a long chain is only measured in an otherwise sound document
+    if not found and not stored:  # a long chain is measured in an otherwise sound document
         found += path_problems(root)
     if found:
         raise InvalidBpmn(_summary(found), found)

@@ -5,6 +5,7 @@ engine allows runs to its end."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import pytest
@@ -169,3 +170,21 @@ def test_a_chain_as_long_as_allowed_runs_to_its_end(service, users):
         service.runtime.complete(s, s.get(OpenTask, task.id), {}, actor=users["so"])
     with service.db.reader() as s:
         assert s.get(Instance, instance_id).status == "completed"
+
+
+def test_versions_deployed_before_these_checks_still_run(service, users):
+    """A version stored when camunda:formKey and candidate lists were accepted (and
+    ignored) keeps running as it did: the new checks refuse new deployments only."""
+    xml = one_step("earlier", '    <bpmn:userTask id="work" camunda:formKey="form.html" '
+                   'camunda:candidateGroups="A,B" />')
+    with pytest.raises(InvalidBpmn):
+        service.deploy(xml, None)
+    meta = {"process_id": "earlier", "timers": [], "tasks": {"work": {
+        "kind": "user", "name": "work", "assignee": "holder_post", "actions": ["complete"]}}}
+    with service.command() as s:
+        s.add(ProcessDefinition(process_id="earlier", version=1,
+                                content_hash=hashlib.sha256(xml).hexdigest(),
+                                bpmn_xml=xml.decode(), meta=meta, deployed_by="earlier"))
+    instance_id, _ = start(service, "earlier", {"holder_post": users["so"].post_id})
+    [task] = open_tasks(service, instance_id)
+    assert task.post_id == users["so"].post_id
