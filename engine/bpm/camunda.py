@@ -202,6 +202,30 @@ def candidates(el: etree._Element) -> tuple[dict[str, str], list[dict]]:
     return {key: names[0]}, []
 
 
+# Script and expression languages Sanchika runs: Python (its restricted evaluator).
+PYTHON_LANGUAGES = {"python", "py", "text/x-python", "text/python", "application/x-python"}
+
+
+def language_problems(root: etree._Element) -> list[dict]:
+    """A script or expression in another language (Camunda Modeler offers Groovy and
+    JavaScript) would be run as Python and could mean something else: refused."""
+    found = []
+    for el in root.iter(f"{{{BPMN_NS}}}scriptTask"):
+        language = (el.get("scriptFormat") or "").strip()
+        if language and language.lower() not in PYTHON_LANGUAGES:
+            found.append(problem(el, f"scriptFormat '{language}': scripts run as Python in "
+                                 "Sanchika's restricted evaluator; rewrite the script in "
+                                 "Python and set scriptFormat=\"python\" (or leave it out)"))
+    for el in root.iter():
+        language = (el.get("language") or "").strip() if isinstance(el.tag, str) else ""
+        if (language and _local(el) in EXPRESSION_TAGS
+                and language.lower() not in PYTHON_LANGUAGES | {"juel"}):
+            found.append(problem(_expression_owner(el), f"{_local(el)} language '{language}': "
+                                 "expressions are Python (or ${…} JUEL) in Sanchika",
+                                 el.sourceline))
+    return found
+
+
 def candidate_problems(root: etree._Element) -> list[dict]:
     """The user tasks whose candidates Sanchika cannot honour."""
     return [p for el in root.iter(f"{{{BPMN_NS}}}userTask") for p in candidates(el)[1]]

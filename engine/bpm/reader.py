@@ -19,6 +19,7 @@ from engine.bpm.camunda import (
     candidate_problems,
     candidates,
     extension_problems,
+    language_problems,
     translate_expressions,
 )
 from engine.bpm.flat_parser import FlatBpmnParser
@@ -224,7 +225,8 @@ def read_bpmn(xml: bytes, handlers: set[str], max_bytes: int, *, stored: bool = 
     root = parse_document(xml, max_bytes)
     found = _schema_problems(root)
     if not stored:
-        found += extension_problems(root) + candidate_problems(root)
+        found += (extension_problems(root) + candidate_problems(root)
+                  + language_problems(root))
     found += translate_expressions(root)  # Camunda's ${…} and bare timer values, in place
     tasks, task_problems = _task_meta(root, handlers)
     found += task_problems

@@ -306,3 +306,25 @@ def test_a_refusal_from_the_engine_without_an_element_points_at_the_process(monk
     monkeypatch.setattr(FlatBpmnParser, "get_spec", fail)
     [detail] = refusal(one_task('<bpmn:userTask id="work" />'))
     assert (detail["element_id"], detail["line"]) == ("p", TASK_LINE - 3)
+
+
+@pytest.mark.parametrize(("task", "says"), [
+    ('<bpmn:scriptTask id="work" scriptFormat="groovy"><bpmn:script>x = 1</bpmn:script>'
+     '</bpmn:scriptTask>', "scriptFormat 'groovy': scripts run as Python"),
+    ('<bpmn:scriptTask id="work" scriptFormat="javascript"><bpmn:script>x = 1</bpmn:script>'
+     '</bpmn:scriptTask>', "scriptFormat 'javascript'"),
+])
+def test_scripts_in_other_languages_are_refused(task, says):
+    [detail] = refusal(one_task(task))
+    assert (detail["element_id"], detail["line"]) == ("work", TASK_LINE)
+    assert says in detail["message"]
+
+
+def test_python_scripts_and_conditions_in_another_language():
+    read(one_task('<bpmn:scriptTask id="work" scriptFormat="python"><bpmn:script>x = 1'
+                  '</bpmn:script></bpmn:scriptTask>'))
+    xml = gateway("amount > 1").replace(b'xsi:type="bpmn:tFormalExpression"',
+                                        b'xsi:type="bpmn:tFormalExpression" language="groovy"')
+    [detail] = refusal(xml)
+    assert detail["element_id"] == "big"
+    assert "conditionExpression language 'groovy'" in detail["message"]
