@@ -188,3 +188,29 @@ def test_versions_deployed_before_these_checks_still_run(service, users):
     instance_id, _ = start(service, "earlier", {"holder_post": users["so"].post_id})
     [task] = open_tasks(service, instance_id)
     assert task.post_id == users["so"].post_id
+
+
+def test_a_chain_past_the_limit_runs_when_split_into_sub_processes(service, users):
+    """The refusal's advice works: 2 sub-processes of 250 steps (500 in all)."""
+    def sub(k: int, n: int) -> str:
+        steps = "".join(
+            f'<bpmn:intermediateThrowEvent id="t{k}_{i}" /><bpmn:sequenceFlow id="f{k}_{i}" '
+            f'sourceRef="{f"s{k}" if i == 0 else f"t{k}_{i - 1}"}" targetRef="t{k}_{i}" />\n'
+            for i in range(n))
+        return (f'<bpmn:subProcess id="sp{k}"><bpmn:startEvent id="s{k}" />\n{steps}'
+                f'<bpmn:endEvent id="e{k}" /><bpmn:sequenceFlow id="fe{k}" '
+                f'sourceRef="t{k}_{n - 1}" targetRef="e{k}" /></bpmn:subProcess>\n')
+    n = 250
+    assert 2 * n > MAX_PATH_STEPS
+    xml = (HEADER + '<bpmn:process id="split_chain" isExecutable="true">\n'
+           '<bpmn:startEvent id="s" />\n' + sub(0, n) + sub(1, n)
+           + '<bpmn:sequenceFlow id="c0" sourceRef="s" targetRef="sp0" />\n'
+           '<bpmn:sequenceFlow id="c1" sourceRef="sp0" targetRef="sp1" />\n'
+           '<bpmn:sequenceFlow id="c2" sourceRef="sp1" targetRef="last" />\n'
+           '<bpmn:userTask id="last" camunda:candidateUsers="so" />\n'
+           '<bpmn:sequenceFlow id="c3" sourceRef="last" targetRef="e" />\n'
+           '<bpmn:endEvent id="e" />\n</bpmn:process>\n</bpmn:definitions>\n').encode()
+    service.deploy(xml, None)
+    instance_id, _ = start(service, "split_chain", {})
+    [task] = open_tasks(service, instance_id)
+    assert (task.task_spec, task.post_id) == ("last", users["so"].post_id)
