@@ -14,10 +14,14 @@ shipped processes), only the Python stack stays flat.
 The generator bodies copy ProcessParser.parse_node, TaskParser.parse_node and
 TaskParser._add_boundary_event of the release pinned in engine/bpm/spiff_private.py
 (CHECKED_VERSION); a task parser that overrides parse_node itself is run as it is.
+COPIED_FINGERPRINT is the SHA-256 of those three methods' source: a SpiffWorkflow that
+changes them fails tests/unit/test_camunda_reader.py until the copy is checked again.
 """
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 from collections.abc import Generator
 from typing import Any
 
@@ -31,6 +35,15 @@ from SpiffWorkflow.bpmn.specs.event_definitions.simple import CancelEventDefinit
 from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import TransactionSubprocess
+
+COPIED = (ProcessParser.parse_node, TaskParser.parse_node, TaskParser._add_boundary_event)
+COPIED_FINGERPRINT = "372f8ef7c41ce66df5d04900b4bd814862f7274efd12751cfdcde58a8cb9e772"
+
+
+def copied_fingerprint() -> str:
+    """SHA-256 of the source of the SpiffWorkflow methods this module copies."""
+    return hashlib.sha256("".join(inspect.getsource(f) for f in COPIED).encode()).hexdigest()
+
 
 # A parse step asks for the spec of an element (yield element) and gets it back (send).
 Steps = Generator[etree._Element, Any, Any]

@@ -328,3 +328,11 @@ def test_python_scripts_and_conditions_in_another_language():
     [detail] = refusal(xml)
     assert detail["element_id"] == "big"
     assert "conditionExpression language 'groovy'" in detail["message"]
+
+
+def test_the_copied_spiffworkflow_methods_are_unchanged():
+    from engine.bpm import flat_parser
+    assert flat_parser.copied_fingerprint() == flat_parser.COPIED_FINGERPRINT, (
+        "SpiffWorkflow changed ProcessParser.parse_node, TaskParser.parse_node or "
+        "TaskParser._add_boundary_event: copy the change into engine/bpm/flat_parser.py, "
+        "then update COPIED_FINGERPRINT")
