@@ -117,13 +117,35 @@ def _schema_problems(root: etree._Element) -> list[dict]:
         path = getattr(entry, "path", None)
         if path:
             try:
-                hits = root.getroottree().xpath(path)
+                hits = root.getroottree().xpath(path, namespaces=_prefixes(root))
                 element = hits[0] if hits else None
             except etree.XPathError:
                 element = None
+        if element is None:
+            element = _element_on_line(root, entry.line)
         message = entry.message.replace(f"{{{BPMN_NS}}}", "bpmn:")
-        found.append(problem(element, f"not valid BPMN: {message}", entry.line))
+        found.append(problem(element_with_id(element), f"not valid BPMN: {message}",
+                             entry.line))
     return found
+
+
+def _prefixes(root: etree._Element) -> dict[str, str]:
+    # the error paths use the document's own prefixes (bpmn:process…)
+    return {prefix: uri for prefix, uri in root.nsmap.items() if prefix}
+
+
+def _element_on_line(root: etree._Element, line: int | None) -> etree._Element | None:
+    return next((el for el in root.iter() if isinstance(el.tag, str)
+                 and el.sourceline == line), None) if line else None
+
+
+def element_with_id(element: etree._Element | None) -> etree._Element | None:
+    """The element itself, or the nearest enclosing one with an id: what a designer can
+    find on the diagram."""
+    current = element
+    while current is not None and not current.get("id"):
+        current = current.getparent()
+    return current if current is not None else element
 
 
 def _local(el: etree._Element) -> str:

@@ -336,3 +336,13 @@ def test_the_copied_spiffworkflow_methods_are_unchanged():
         "SpiffWorkflow changed ProcessParser.parse_node, TaskParser.parse_node or "
         "TaskParser._add_boundary_event: copy the change into engine/bpm/flat_parser.py, "
         "then update COPIED_FINGERPRINT")
+
+
+@pytest.mark.parametrize("task", [
+    '<bpmn:userTask id="work" bogus="1"/>',
+    '<bpmn:userTask id="work"><bpmn:nonsense/></bpmn:userTask>',
+])
+def test_schema_errors_name_the_element(task):
+    [detail] = refusal(one_task(task))
+    assert (detail["element_id"], detail["line"]) == ("work", TASK_LINE)
+    assert detail["message"].startswith("not valid BPMN")
