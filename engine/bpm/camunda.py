@@ -226,6 +226,23 @@ def language_problems(root: etree._Element) -> list[dict]:
     return found
 
 
+_BEAN = re.compile(r"\A\s*[$#]\{\s*([A-Za-z][A-Za-z0-9_]*)\s*\}\s*\Z")
+
+
+def handler_name(el: etree._Element) -> str | None:
+    """The handler a service or send task names: camunda:topic, or
+    camunda:delegateExpression — a plain name, or `${name}` as Camunda writes a
+    delegate (the bean's name is the handler's)."""
+    topic = el.get(f"{{{CAMUNDA_NS}}}topic")
+    if topic:
+        return topic
+    delegate = el.get(f"{{{CAMUNDA_NS}}}delegateExpression")
+    if delegate:
+        bean = _BEAN.match(delegate)
+        return bean.group(1) if bean else delegate
+    return None
+
+
 def candidate_problems(root: etree._Element) -> list[dict]:
     """The user tasks whose candidates Sanchika cannot honour."""
     return [p for el in root.iter(f"{{{BPMN_NS}}}userTask") for p in candidates(el)[1]]

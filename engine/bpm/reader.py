@@ -19,6 +19,7 @@ from engine.bpm.camunda import (
     candidate_problems,
     candidates,
     extension_problems,
+    handler_name,
     language_problems,
     translate_expressions,
 )
@@ -174,7 +175,7 @@ def _task_meta(root: etree._Element, handlers: set[str]) -> tuple[dict[str, dict
             **routed,
         }
     for el in root.iter(f"{{{BPMN_NS}}}serviceTask", f"{{{BPMN_NS}}}sendTask"):
-        handler = el.get(f"{{{CAMUNDA_NS}}}topic") or el.get(f"{{{CAMUNDA_NS}}}delegateExpression")
+        handler = handler_name(el)
         if not handler:
             found.append(problem(el, "service task names no handler (set camunda:topic)"))
         elif handler not in handlers:

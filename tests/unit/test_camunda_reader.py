@@ -346,3 +346,12 @@ def test_schema_errors_name_the_element(task):
     [detail] = refusal(one_task(task))
     assert (detail["element_id"], detail["line"]) == ("work", TASK_LINE)
     assert detail["message"].startswith("not valid BPMN")
+
+
+def test_delegate_expression_names_a_handler_as_camunda_names_a_bean():
+    for delegate in ("notify", "${notify}", "#{ notify }"):
+        task = f'<bpmn:serviceTask id="work" camunda:delegateExpression="{delegate}"/>'
+        assert read(one_task(task)).meta["tasks"]["work"]["handler"] == "notify"
+    [detail] = refusal(one_task('<bpmn:serviceTask id="work" '
+                                'camunda:delegateExpression="${beans.notify}"/>'))
+    assert "unknown handler '${beans.notify}'" in detail["message"]
