@@ -38,8 +38,9 @@ class JuelError(ValueError):
 
 
 def is_juel(text: str) -> bool:
-    """Does this text use JUEL (`${…}` or `#{…}`) anywhere?"""
-    return "${" in text or "#{" in text
+    """Is this text written in JUEL: does it start with `${` or `#{`? (A Python
+    expression never does; one with '${' inside a string literal stays Python.)"""
+    return text.lstrip().startswith(("${", "#{"))
 
 
 def translate(text: str) -> str:

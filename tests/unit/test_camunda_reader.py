@@ -355,3 +355,9 @@ def test_delegate_expression_names_a_handler_as_camunda_names_a_bean():
     [detail] = refusal(one_task('<bpmn:serviceTask id="work" '
                                 'camunda:delegateExpression="${beans.notify}"/>'))
     assert "unknown handler '${beans.notify}'" in detail["message"]
+
+
+def test_python_condition_with_a_dollar_brace_string_stays_python():
+    spec = read(gateway("remark == '${x}'")).spec
+    [(condition, _target)] = spec.task_specs["route"].cond_task_specs[:1]
+    assert condition.args[0].strip() == "remark == '${x}'"

@@ -80,3 +80,4 @@ def test_is_juel():
     assert is_juel("${a}")
     assert is_juel("#{a}")
     assert not is_juel("action == 'approve'")
+    assert not is_juel("remark == '${not juel}'")  # Python with '${' in a string
