@@ -8,6 +8,7 @@ import threading
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engine.bpm import routing
 from engine.bpm.reader import ReadBpmn, read_bpmn
 from engine.errors import NotFound
 from engine.store.models import ProcessDefinition
@@ -31,6 +32,9 @@ class Definitions:
         if existing is not None:
             return existing, False
         read = self._read(xml)
+        unknown = routing.unknown_names(session, read.routed)
+        if unknown:
+            raise routing.refusal(unknown)
         process_id = read.process_id
         latest = session.scalar(
             select(func.max(ProcessDefinition.version)).where(
@@ -69,11 +73,11 @@ class Definitions:
         """The parsed spec for a stored version, parsed at most once per process."""
         read = self._specs.get(definition.content_hash)
         if read is None:
-            read = self._read(definition.bpmn_xml.encode("utf-8"))
+            read = self._read(definition.bpmn_xml.encode("utf-8"), stored=True)
             with self._lock:
                 read = self._specs.setdefault(definition.content_hash, read)
         return read
 
-    def _read(self, xml: bytes) -> ReadBpmn:
+    def _read(self, xml: bytes, *, stored: bool = False) -> ReadBpmn:
         self.parse_count += 1
-        return read_bpmn(xml, self.handler_names, self.max_bytes)
+        return read_bpmn(xml, self.handler_names, self.max_bytes, stored=stored)

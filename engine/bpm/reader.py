@@ -11,12 +11,22 @@ from functools import lru_cache
 from typing import Any
 
 from lxml import etree
-from SpiffWorkflow.bpmn.parser import BpmnParser
 from SpiffWorkflow.bpmn.parser.BpmnParser import XSD_PATH
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs import BpmnProcessSpec
 
+from engine.bpm.camunda import (
+    candidate_problems,
+    candidates,
+    extension_problems,
+    handler_name,
+    language_problems,
+    translate_expressions,
+)
+from engine.bpm.flat_parser import FlatBpmnParser
+from engine.bpm.juel import is_juel
 from engine.bpm.sandbox import check_expression, check_script
+from engine.bpm.shape import call_problems, data_store_problems, path_problems
 from engine.errors import InvalidBpmn
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -41,6 +51,9 @@ class ReadBpmn:
     spec: BpmnProcessSpec
     subprocess_specs: dict[str, BpmnProcessSpec]
     meta: dict[str, Any] = field(default_factory=dict)
+    # user tasks given to a named post or user ({element_id, line, post_code | username}):
+    # checked against the organisation at deploy (engine/bpm/routing.py)
+    routed: list[dict[str, Any]] = field(default_factory=list)
 
 
 def problem(element: etree._Element | None, message: str, line: int | None = None) -> dict:
@@ -105,13 +118,35 @@ def _schema_problems(root: etree._Element) -> list[dict]:
         path = getattr(entry, "path", None)
         if path:
             try:
-                hits = root.getroottree().xpath(path)
+                hits = root.getroottree().xpath(path, namespaces=_prefixes(root))
                 element = hits[0] if hits else None
             except etree.XPathError:
                 element = None
+        if element is None:
+            element = _element_on_line(root, entry.line)
         message = entry.message.replace(f"{{{BPMN_NS}}}", "bpmn:")
-        found.append(problem(element, f"not valid BPMN: {message}", entry.line))
+        found.append(problem(element_with_id(element), f"not valid BPMN: {message}",
+                             entry.line))
     return found
+
+
+def _prefixes(root: etree._Element) -> dict[str, str]:
+    # the error paths use the document's own prefixes (bpmn:process…)
+    return {prefix: uri for prefix, uri in root.nsmap.items() if prefix}
+
+
+def _element_on_line(root: etree._Element, line: int | None) -> etree._Element | None:
+    return next((el for el in root.iter() if isinstance(el.tag, str)
+                 and el.sourceline == line), None) if line else None
+
+
+def element_with_id(element: etree._Element | None) -> etree._Element | None:
+    """The element itself, or the nearest enclosing one with an id: what a designer can
+    find on the diagram."""
+    current = element
+    while current is not None and not current.get("id"):
+        current = current.getparent()
+    return current if current is not None else element
 
 
 def _local(el: etree._Element) -> str:
@@ -131,14 +166,16 @@ def _task_meta(root: etree._Element, handlers: set[str]) -> tuple[dict[str, dict
         actions = [a.strip() for a in listed.split(",") if a.strip()]
         for p in check_expression(assignee):
             found.append(problem(el, f"assignee expression: {p.message}"))
+        routed = candidates(el)[0]  # what it cannot honour: candidate_problems()
         tasks[el.get("id", "")] = {
             "kind": "user",
             "name": el.get("name") or el.get("id"),
             "assignee": assignee,
             "actions": actions or DEFAULT_ACTIONS,
+            **routed,
         }
     for el in root.iter(f"{{{BPMN_NS}}}serviceTask", f"{{{BPMN_NS}}}sendTask"):
-        handler = el.get(f"{{{CAMUNDA_NS}}}topic") or el.get(f"{{{CAMUNDA_NS}}}delegateExpression")
+        handler = handler_name(el)
         if not handler:
             found.append(problem(el, "service task names no handler (set camunda:topic)"))
         elif handler not in handlers:
@@ -168,6 +205,8 @@ def _code_problems(root: etree._Element) -> list[dict]:
             if not text:
                 found.append(problem(owner, f"{name} is empty", el.sourceline))
                 continue
+            if is_juel(text):  # not translatable: reported by translate_expressions
+                continue
             for p in check_expression(text):
                 found.append(problem(owner, f"{name}: {p.message}", el.sourceline))
     return found
@@ -175,7 +214,7 @@ def _code_problems(root: etree._Element) -> list[dict]:
 
 def _spiff_specs(root: etree._Element
                  ) -> tuple[str, BpmnProcessSpec | None, dict, list[dict]]:
-    parser = BpmnParser(validator=None)
+    parser = FlatBpmnParser(validator=None)
     by_id = {el.get("id"): el for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
     try:
         parser.add_bpmn_xml(root, filename="upload.bpmn")
@@ -191,18 +230,34 @@ def _spiff_specs(root: etree._Element
     except ValidationException as exc:
         element = by_id.get(getattr(exc, "id", None))
         line = element.sourceline if element is not None else (exc.line_number or None)
+        if element is None:  # SpiffWorkflow named no element: point at the process
+            element = next(root.iterfind(f"{{{BPMN_NS}}}process"), root)
+            line = line or element.sourceline
         message = str(exc).split("\n")[0]
         return "", None, {}, [problem(element, message, line)]
     return process_id, spec, subprocess_specs, []
 
 
-def read_bpmn(xml: bytes, handlers: set[str], max_bytes: int) -> ReadBpmn:
-    """Validate everything; raise InvalidBpmn listing every problem found."""
+def read_bpmn(xml: bytes, handlers: set[str], max_bytes: int, *, stored: bool = False
+              ) -> ReadBpmn:
+    """Validate everything; raise InvalidBpmn listing every problem found.
+
+    `stored`: the document is a version deployed earlier, read again to run it. The
+    checks added since (Camunda settings, candidates, chain length) must not stop the
+    instances it already has, so they apply to new deployments only."""
     root = parse_document(xml, max_bytes)
     found = _schema_problems(root)
+    if not stored:
+        found += (extension_problems(root) + candidate_problems(root)
+                  + language_problems(root))
+    found += translate_expressions(root)  # Camunda's ${…} and bare timer values, in place
     tasks, task_problems = _task_meta(root, handlers)
     found += task_problems
     found += _code_problems(root)
+    found += data_store_problems(root)
+    found += call_problems(root)
+    if not found and not stored:  # a long chain is measured in an otherwise sound document
+        found += path_problems(root)
     if found:
         raise InvalidBpmn(_summary(found), found)
     process_id, spec, subprocess_specs, spiff_problems = _spiff_specs(root)
@@ -214,7 +269,9 @@ def read_bpmn(xml: bytes, handlers: set[str], max_bytes: int) -> ReadBpmn:
         if (parent := el.getparent()) is not None
     ]
     meta = {"process_id": process_id, "tasks": tasks, "timers": timers}
-    return ReadBpmn(process_id, spec, subprocess_specs, meta)
+    routed = [{"element_id": el.get("id"), "line": el.sourceline, **named}
+              for el in root.iter(f"{{{BPMN_NS}}}userTask") if (named := candidates(el)[0])]
+    return ReadBpmn(process_id, spec, subprocess_specs, meta, routed)
 
 
 def _summary(found: list[dict]) -> str:

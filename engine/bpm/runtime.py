@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine.audit import history
-from engine.bpm import spiff_private
+from engine.bpm import routing, spiff_private
 from engine.bpm.codec import dump_state, load_state
 from engine.bpm.definitions import Definitions
 from engine.bpm.handler_api import HandlerContext, HandlerRegistry
@@ -241,6 +241,9 @@ class Runtime:
             spiff_private.set_internal(timer, event_value=due.isoformat())
 
     def _assignee(self, session: Session, task: SpiffTask, spec_meta: dict[str, Any]) -> int:
+        named = routing.named_post(session, task.task_spec.name, spec_meta)
+        if named is not None:  # camunda:candidateGroups / candidateUsers
+            return named
         expression = spec_meta.get("assignee", "holder_post")
         try:
             value = self.script_engine.evaluate(task, expression)
@@ -248,6 +251,9 @@ class Runtime:
             raise InvalidInput(
                 f"task '{task.task_spec.name}': assignee '{expression}' could not be worked out: "
                 f"{_plain(exc)}") from exc
+        if isinstance(value, str):  # a username, as Camunda assignees are
+            return routing.post_of_user(session, task.task_spec.name, value,
+                                        f"assignee '{expression}'")
         if not isinstance(value, int) or not _is_post(session, value):
             raise InvalidInput(
                 f"task '{task.task_spec.name}': assignee '{expression}' gave {value!s}, "

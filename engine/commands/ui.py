@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engine.bpm import routing
 from engine.bpm.reader import read_bpmn
 from engine.commands.executor import CommandRunner
 from engine.domain import org, throttle
@@ -253,11 +254,12 @@ class UiServices(CommandRunner):
         """Everything deploy would refuse, without deploying: [] when the document is fine."""
         org.require_role(actor, "designer", "admin")
         try:
-            read_bpmn(xml, self.handlers.names(),
-                      self.settings.max_bpmn_bytes)
+            read = read_bpmn(xml, self.handlers.names(),
+                             self.settings.max_bpmn_bytes)
         except InvalidBpmn as exc:
             return exc.details or [{"element_id": None, "line": None, "message": exc.message}]
-        return []
+        with self.db.reader() as s:  # the posts and users the diagram names exist
+            return routing.unknown_names(s, read.routed)
 
     # ------------------------------------------------------------ dashboard
 
