@@ -70,7 +70,7 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
         self.settings = settings
         self.db = Database(settings.database_url)
         self.handlers = handlers
-        self.definitions = Definitions(handlers.names(), settings.max_bpmn_bytes)
+        self.definitions = Definitions(handlers.names(), settings.max_bpmn_bytes, PROCESS_DIR)
         self.runtime = Runtime(self.definitions, handlers)
         self.runtime.sla = SlaPolicy(settings.sla_default)
         self.runtime.handler_context = OfficeContext

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.bpm.reader import read_bpmn
 from engine.commands.executor import CommandRunner
 from engine.domain import org, throttle
 from engine.errors import InvalidBpmn, InvalidInput, NotFound, SanchikaError, Unauthorized
@@ -253,8 +252,7 @@ class UiServices(CommandRunner):
         """Everything deploy would refuse, without deploying: [] when the document is fine."""
         org.require_role(actor, "designer", "admin")
         try:
-            read_bpmn(xml, self.handlers.names(),
-                      self.settings.max_bpmn_bytes)
+            self.definitions.check(xml)
         except InvalidBpmn as exc:
             return exc.details or [{"element_id": None, "line": None, "message": exc.message}]
         return []
