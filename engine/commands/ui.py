@@ -235,7 +235,8 @@ class UiServices(CommandRunner):
                 ProcessDefinition.process_id, ProcessDefinition.version.desc()))
             return [{"id": d.id, "process_id": d.process_id, "version": d.version,
                      "deployed_at": views.iso(d.deployed_at), "deployed_by": d.deployed_by,
-                     "content_hash": d.content_hash, "running": counts.get(d.id, 0)}
+                     "content_hash": d.content_hash, "running": counts.get(d.id, 0),
+                     "current": d.is_current, "suspended": d.suspended}
                     for d in rows]
 
     def definition_xml(self, actor: User, process_id: str, version: int) -> str:
