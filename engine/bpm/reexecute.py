@@ -158,9 +158,7 @@ class Reexecutor:
     def _migrate(self, workflow: BpmnWorkflow, event: Any, lookup: Lookup | None
                  ) -> tuple[BpmnWorkflow, dict[str, Any]]:
         """The recorded move to another version, made again (engine/bpm/migrate.py)."""
-        if lookup is None:
-            raise Mismatch("the instance was migrated; its earlier versions are needed")
-        target = lookup(int(_data(event)["to_definition_id"]))
+        target = _version(lookup, event, "to_definition_id")
         try:
             moved = migrate.apply(workflow, _data(event).get("moves") or {},
                                   self.definitions.loaded(target), self.script_engine)
@@ -211,9 +209,18 @@ def _first_version(definition: ProcessDefinition, events: list[Any],
     moved = next((e for e in events if e.kind == "instance_migrated"), None)
     if moved is None:
         return definition
+    return _version(lookup, moved, "from_definition_id")
+
+
+def _version(lookup: Lookup | None, event: Any, key: str) -> ProcessDefinition:
+    """The version a migration event names; a missing or unknown one is a mismatch."""
     if lookup is None:
         raise Mismatch("the instance was migrated; its earlier versions are needed")
-    return lookup(int(_data(moved)["from_definition_id"]))
+    try:
+        return lookup(int(_data(event)[key]))
+    except Exception as exc:  # absent, not a number, or no such version: all tampering
+        raise Mismatch(f"event #{event.seq} (instance_migrated) names no deployed version "
+                       f"as {key}") from exc
 
 
 def _data(event: Any) -> dict[str, Any]:

@@ -156,9 +156,22 @@ class Runtime:
             "moves": plan.mapping, "tokens": [t.as_dict() for t in plan.tokens],
             "tasks": pairs})
         instance.definition = target
-        self._sync_timers(session, instance, moved, before)
+        self._move_timers(session, instance, moved, before)
         instance.state = dump_state(moved)
         return plan
+
+    def _move_timers(self, session: Session, instance: Instance, moved: BpmnWorkflow,
+                     before: _Before) -> None:
+        """The old version's waiting timers are cancelled and the moved workflow's set (with
+        the due times they kept)."""
+        for uuid, (spec, _due) in before.timers.items():
+            history.append(session, instance, "timer_cancelled", task_spec=spec,
+                           data={"timer_id": uuid, "migrated": True})
+        if before.timers:
+            session.execute(update(Timer).where(
+                Timer.instance_id == instance.id, Timer.task_uuid.in_(list(before.timers)),
+                Timer.status == "pending").values(status="cancelled"))
+        self._sync_timers(session, instance, moved, _Before(before.ready, {}))
 
     def load(self, instance: Instance, session: Session | None = None) -> BpmnWorkflow:
         """The instance's live workflow: from the in-memory cache when this process saved
