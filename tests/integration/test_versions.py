@@ -37,7 +37,8 @@ def _without_approval(xml: bytes) -> bytes:
             doomed.add(el.get("id") or "")
             el.getparent().remove(el)
     for el in list(root.iter()):
-        if (str(el.tag).endswith(("incoming", "outgoing")) and el.text in doomed) or el.get("bpmnElement") in doomed:
+        flow_ref = str(el.tag).endswith(("incoming", "outgoing")) and el.text in doomed
+        if flow_ref or el.get("bpmnElement") in doomed:
             el.getparent().remove(el)
     return etree.tostring(root)
 
