@@ -436,7 +436,8 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
                 ProcessDefinition.process_id, ProcessDefinition.version))
             return [{"process_id": d.process_id, "version": d.version,
                      "content_hash": d.content_hash, "deployed_at": views.iso(d.deployed_at),
-                     "deployed_by": d.deployed_by, "has_running": d.id in running}
+                     "deployed_by": d.deployed_by, "has_running": d.id in running,
+                     "current": d.is_current, "suspended": d.suspended}
                     for d in rows]
 
 

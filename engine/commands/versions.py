@@ -65,7 +65,7 @@ class VersionServices(CommandRunner):
     def make_current(self, actor: User, process_id: str, version: Any) -> dict[str, Any]:
         """New instances of the process start on this version from now on (rollback)."""
         org.require_role(actor, *VERSION_ROLES)
-        with self.command(actor) as s:
+        with self.command() as s:
             definition = _version(s, process_id, version)
             if definition.suspended:
                 raise Conflict(f"version {definition.version} is suspended; resume it first")
@@ -81,11 +81,10 @@ class VersionServices(CommandRunner):
         """A suspended version starts no new instance and its timer start events wait;
         instances already running on it go on. Resuming undoes both."""
         org.require_role(actor, *VERSION_ROLES)
-        with self.command(actor) as s:
+        with self.command() as s:
             definition = _version(s, process_id, version)
-            if definition.suspended == suspended:
-                word = "suspended" if suspended else "not suspended"
-                raise Conflict(f"version {definition.version} is already {word}")
+            if definition.suspended == suspended:  # asked twice: already so
+                return self._version_row(definition)
             definition.suspended = suspended
             audit(s, actor, "process_version_suspended" if suspended
                   else "process_version_resumed", f"{process_id} v{definition.version}",
@@ -135,7 +134,7 @@ class VersionServices(CommandRunner):
         row: dict[str, Any] = {"instance_id": instance_id, "subject": None, "tokens": [],
                                "problems": [], "can_migrate": False, "migrated": False}
         try:
-            with self.command(actor) as s:
+            with self.command() as s:
                 instance = s.get(Instance, instance_id)
                 target = s.get(ProcessDefinition, target_id)
                 if instance is None or target is None:

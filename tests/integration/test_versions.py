@@ -199,3 +199,75 @@ def test_a_tampered_migration_event_is_caught(demo, users):
            .values(data={"from_definition_id": 999}))
     found = _verify(demo)
     assert any("re-executing" in p for p in found), found
+
+
+def test_the_api_rolls_back_suspends_and_migrates_as_documented(demo, users, api):
+    from tests.integration.test_api_responses import check
+
+    spec = api.get("/openapi.json").json()
+
+    def call(method: str, url: str, user: str, status: int, **kw):  # type: ignore[no-untyped-def]
+        r = api.call(method, url, user, **kw)
+        assert r.status_code == status, r.text
+        check(spec, r, method, url)
+        return r.json()
+
+    f = _file(demo, users, "Over the API")
+    call("POST", "/process-definitions", "designer", 201, data=RELABELLED,
+         headers={"Content-Type": "application/xml"})
+    call("POST", "/process-definitions/file_approval/versions/1/current", "clerk", 403)
+    row = call("POST", "/process-definitions/file_approval/versions/1/current", "designer", 200)
+    assert row["current"] is True
+    listed = call("GET", "/process-definitions", "designer", 200)
+    assert [d["version"] for d in listed if d["process_id"] == "file_approval"
+            and d["current"]] == [1]
+    call("POST", "/process-definitions/file_approval/versions/9/suspension", "admin", 404,
+         json={"suspended": True})
+    assert call("POST", "/process-definitions/file_approval/versions/2/suspension", "admin",
+                200, json={"suspended": True})["suspended"] is True
+    call("POST", "/process-definitions/file_approval/versions/2/suspension", "admin", 200,
+         json={"suspended": False})
+    plan = call("POST", "/process-definitions/file_approval/migrations", "designer", 200,
+                json={"from_version": 1, "to_version": 2})
+    assert plan["dry_run"] is True
+    assert f["file_no"] in [r["subject"] for r in plan["instances"]]
+    call("POST", "/process-definitions/file_approval/migrations", "designer", 422,
+         json={"from_version": 1, "to_version": 2, "mapping": {"noting": ""}})
+    done = call("POST", "/process-definitions/file_approval/migrations", "admin", 200,
+                json={"from_version": 1, "to_version": 2, "dry_run": False})
+    assert done["migrated"] == plan["movable"] > 0
+    assert _version_of(demo, f["id"]) == 2
+    assert _verify(demo) == []
+
+
+def test_the_cli_lists_rolls_back_and_migrates(demo, users, settings):
+    import subprocess
+    import sys
+
+    env = {"SANCHIKA_DATA_DIR": str(settings.data_dir),
+           "SANCHIKA_DATABASE_URL": settings.database_url, "PATH": "/usr/bin:/bin",
+           "SANCHIKA_SECRET_KEY": "test-secret"}
+
+    def sanchika(*argv: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "web.cli.main", "versions", *argv],
+                              env=env, capture_output=True, text=True,
+                              cwd=Path(__file__).parents[2], check=False)
+
+    f = _file(demo, users, "From the command line")
+    demo.deploy(RELABELLED, users["designer"])
+    run = sanchika("migrate", "file_approval", "1", "2", "--map", "noting=nowhere")
+    assert run.returncode == 1
+    assert f"{f['file_no']}: stays: noting -> ?" in run.stdout
+    assert "cannot be mapped: 'noting' has no step 'nowhere'" in run.stdout
+    run = sanchika("migrate", "file_approval", "1", "2")
+    assert run.returncode == 0, run.stderr
+    assert f"{f['file_no']}: would move: noting -> noting" in run.stdout
+    assert _version_of(demo, f["id"]) == 1
+    run = sanchika("migrate", "file_approval", "1", "2", "--apply")
+    assert run.returncode == 0, run.stderr
+    assert _version_of(demo, f["id"]) == 2
+    assert sanchika("current", "file_approval", "1").returncode == 0
+    listed = sanchika("list").stdout
+    assert any(line.startswith("file_approval") and "v1" in line and "current" in line
+               for line in listed.splitlines()), listed
+    assert _verify(demo) == []
