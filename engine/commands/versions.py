@@ -133,8 +133,8 @@ class VersionServices(CommandRunner):
                      moves: dict[str, str], dry_run: bool) -> dict[str, Any]:
         row: dict[str, Any] = {"instance_id": instance_id, "subject": None, "tokens": [],
                                "problems": [], "can_migrate": False, "migrated": False}
-        try:
-            with self.command() as s:
+        try:  # a dry run only reads (and so reads in a reader's snapshot)
+            with (self.db.reader() if dry_run else self.command()) as s:
                 instance = s.get(Instance, instance_id)
                 target = s.get(ProcessDefinition, target_id)
                 if instance is None or target is None:
