@@ -183,8 +183,12 @@ def test_a_token_that_cannot_be_mapped_keeps_the_instance_where_it_is(demo, user
     # one instance by itself, with the identity mapping, moves
     with demo.db.reader() as s:
         instance_id = s.get(File, f["id"]).instance_id
-    one = demo.migrate_instance(designer, instance_id, 2, dry_run=False)
+    one = demo.migrate_instance(designer, instance_id, 2, mapping={"noting": "noting"},
+                                dry_run=False)
     assert one["migrated"]
+    # Replay follows the open task through the move.
+    replayed = demo.replay_file(users["auditor"], f["id"])
+    assert [t["step"] for t in replayed["open_tasks"]] == ["noting"]
     demo.act(clerk, inbox_task(demo, clerk, file_id=f["id"])["id"],
              {"action": "forward", "to": "ds", "note": "Onwards."})
     assert _verify(demo) == []
@@ -270,4 +274,8 @@ def test_the_cli_lists_rolls_back_and_migrates(demo, users, settings):
     listed = sanchika("list").stdout
     assert any(line.startswith("file_approval") and "v1" in line and "current" in line
                for line in listed.splitlines()), listed
-    assert _verify(demo) == []
+    verify = subprocess.run([sys.executable, "-m", "web.cli.main", "verify"], env=env,
+                            capture_output=True, text=True, cwd=Path(__file__).parents[2],
+                            check=False)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert "intact" in verify.stdout
