@@ -161,3 +161,24 @@ def test_a_label_still_being_typed_is_saved_on_deploy(page, server, demo):
         xml = s.scalar(select(ProcessDefinition.bpmn_xml).where(
             ProcessDefinition.process_id == "file_approval", ProcessDefinition.version == 2))
     assert 'name="Closure and record"' in xml
+
+
+def test_deleting_the_approval_task_is_refused_naming_the_step(page, server):
+    sign_in(page, "designer")
+    page.goto("/designer/file_approval/1")
+    page.wait_for_selector("#canvas[data-ready='1']")
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.evaluate("""(() => { const m = window.sanchikaModeler;
+        m.get('modeling').removeElements([m.get('elementRegistry').get('approval')]); })()""")
+    page.click("#validate")
+    page.wait_for_selector("#problems li")
+    problems = page.locator("#problems li").all_inner_texts()
+    assert any("step 'approval'" in p for p in problems), problems
+    # the steps left without their approval are marked on the diagram
+    assert page.locator(".djs-element.has-error[data-element-id='lock_file']").count() == 1
+    page.once("dialog", lambda d: d.accept())
+    page.click("#deploy")
+    wait_for_js(page, "document.getElementById('result').textContent.includes('approval')")
+    assert "step 'approval'" in page.locator("#result").inner_text()
+    assert errors == []
