@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.browser.steps import go, shot, sign_in, wait_for_js
+from tests.browser.steps import confirm, go, shot, sign_in, wait_for_js
 
 PROCESSES = Path(__file__).resolve().parents[2] / "processes"
 
@@ -113,9 +113,9 @@ def test_designer_rolls_back_suspends_and_migrates(page, server, demo):
     assert "current" in _row(page, "file_approval", 1).locator("td").first.inner_text()
     assert "current" not in _row(page, "file_approval", 2).locator("td").first.inner_text()
 
-    # Suspend and resume version 2.
-    with page.expect_navigation():
-        _row(page, "file_approval", 2).locator("button.suspend").click()
+    # Suspend (after confirming) and resume version 2.
+    _row(page, "file_approval", 2).locator("button.suspend").click()
+    confirm(page)
     assert "suspended" in _row(page, "file_approval", 2).locator("td").first.inner_text()
     with page.expect_navigation():
         _row(page, "file_approval", 2).locator("button.suspend").click()
@@ -134,8 +134,8 @@ def test_designer_rolls_back_suspends_and_migrates(page, server, demo):
     assert all(r.locator("td").nth(1).inner_text() == r.locator("td").nth(2).inner_text()
                for r in rows.all())  # each waiting step lands on the same step
     shot(page, "designer-migration-plan")
-    with page.expect_navigation():
-        page.click("#migrate")
+    page.click("#migrate")
+    confirm(page)
     assert set(page.locator("#plan td.status").all_inner_texts()) == {"moved"}
     go(page, "Processes")
     assert running_counts(page, "file_approval") == {"v2": "2", "v1": "0"}
