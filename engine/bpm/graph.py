@@ -78,7 +78,7 @@ def _scope(container: etree._Element) -> Scope:
     throws: list[tuple[str, str]] = []  # (throwing event, link name)
     for el in container:
         name = local(el)
-        if not name or name in NOT_NODES or not el.get("id"):
+        if not name or name in NOT_NODES or not el.get("id") or _compensation(el):
             continue
         scope.nodes[el.get("id", "")] = el
         link = el.find(f"{{{BPMN_NS}}}linkEventDefinition")
@@ -99,6 +99,14 @@ def _scope(container: etree._Element) -> Scope:
         for catcher in links.get(name, []):
             scope.add_edge(thrower, catcher)
     return scope
+
+
+def _compensation(el: etree._Element) -> bool:
+    """A compensation handler and its boundary event are joined by an association, not a
+    sequence flow: outside the token's paths, so outside these checks."""
+    return el.get("isForCompensation") == "true" or (
+        local(el) == "boundaryEvent"
+        and el.find(f"{{{BPMN_NS}}}compensateEventDefinition") is not None)
 
 
 def _walk(starts: list[str], edges: dict[str, set[str]]) -> set[str]:

@@ -68,6 +68,13 @@ def test_a_boundary_event_counts_as_a_way_on():
     assert messages(doc(body)) == {}
 
 
+def test_a_compensation_handler_is_not_a_loose_task():
+    body = LINE + ('<bpmn:boundaryEvent id="c" attachedToRef="t">'
+                   '<bpmn:compensateEventDefinition/></bpmn:boundaryEvent>\n'
+                   '<bpmn:task id="undo" isForCompensation="true"/>\n')
+    assert messages(doc(body)) == {}
+
+
 def test_a_sub_process_is_checked_inside():
     body = ('<bpmn:startEvent id="s"/>\n<bpmn:subProcess id="sp">'
             '<bpmn:startEvent id="s2"/><bpmn:task id="inner"/><bpmn:endEvent id="e2"/>'
