@@ -31,6 +31,7 @@ from engine.commands.review import ReviewServices
 from engine.commands.sessions import SessionServices
 from engine.commands.sla import SlaServices
 from engine.commands.ui import UiServices
+from engine.commands.versions import VersionServices
 from engine.config import Settings
 from engine.domain import files as files_mod
 from engine.domain import holding, org, receipts, uploads, visibility, yellow_notes
@@ -65,12 +66,12 @@ DEPLOY_ROLES = ("designer", "admin")
 class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaServices,
                AuditServices, UiServices, SessionServices, DeskServices,
                EmailDakServices, OcrServices, ExchangeServices, AdminServices,
-               MonitorServices, ReviewServices):
+               MonitorServices, ReviewServices, VersionServices):
     def __init__(self, settings: Settings, handlers: HandlerRegistry):
         self.settings = settings
         self.db = Database(settings.database_url)
         self.handlers = handlers
-        self.definitions = Definitions(handlers.names(), settings.max_bpmn_bytes)
+        self.definitions = Definitions(handlers.names(), settings.max_bpmn_bytes, PROCESS_DIR)
         self.runtime = Runtime(self.definitions, handlers)
         self.runtime.sla = SlaPolicy(settings.sla_default)
         self.runtime.handler_context = OfficeContext
@@ -435,7 +436,8 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
                 ProcessDefinition.process_id, ProcessDefinition.version))
             return [{"process_id": d.process_id, "version": d.version,
                      "content_hash": d.content_hash, "deployed_at": views.iso(d.deployed_at),
-                     "deployed_by": d.deployed_by, "has_running": d.id in running}
+                     "deployed_by": d.deployed_by, "has_running": d.id in running,
+                     "current": d.is_current, "suspended": d.suspended}
                     for d in rows]
 
 

@@ -22,6 +22,7 @@ from web.api.files import blp as files_blp
 from web.api.health import blp as health_blp
 from web.api.health import init_health
 from web.api.sla import blp as sla_blp
+from web.api.versions import blp as versions_blp
 from web.errors import SanchikaApi
 from web.security import DatabaseInt, init_security, strict_query_arguments
 from web.serving import init_serving
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, service: Sanchika | None = None
     api.register_blueprint(api_people.blp)
     api.register_blueprint(files_blp)
     api.register_blueprint(sla_blp)
+    api.register_blueprint(versions_blp)
     api.register_blueprint(health_blp)
     api.register_blueprint(api_email_dak.blp)
     api.register_blueprint(api_ocr.blp)

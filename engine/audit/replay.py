@@ -200,7 +200,19 @@ def _instance_completed(state: _State, event: Any, data: dict[str, Any], at: str
     state.pending = None
 
 
+def _instance_migrated(state: _State, event: Any, data: dict[str, Any], at: str,
+                       kind: str) -> None:
+    """A move to another version: each open task goes on under its new id and step."""
+    for pair in data.get("tasks") or []:
+        if not isinstance(pair, dict):
+            continue
+        task = _take(state.open_tasks, pair.get("from_task_id"), None)
+        if task is not None:
+            state.open_tasks[str(pair.get("to_task_id"))] = {**task, "step": pair.get("step")}
+
+
 _STEPS: dict[str, Step] = {
+    "instance_migrated": _instance_migrated,
     "task_ready": _task_ready,
     "task_completed": _task_completed,
     "task_withdrawn": _task_withdrawn,

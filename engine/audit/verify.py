@@ -173,7 +173,9 @@ def _check_reexecution(session: Session, report: Report, reexecutor: Reexecutor,
                        instance: Any, rows: list[Any]) -> None:
     definition = get_or_404(session, ProcessDefinition, instance.definition_id)
     state = session.scalar(select(Instance.state).where(Instance.id == instance.id))
-    differences = reexecutor.check(definition, rows, instance.status, state)
+    differences = reexecutor.check(
+        definition, rows, instance.status, state,
+        lookup=lambda i: get_or_404(session, ProcessDefinition, i, "process definition"))
     if differences:
         label = _label(session, instance)
         report.problems.append(f"{label}: re-executing its process (version "

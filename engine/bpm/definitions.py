@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from engine.bpm import routing
-from engine.bpm.reader import ReadBpmn, read_bpmn
-from engine.errors import NotFound
+from engine.bpm import contracts, graph, routing
+from engine.bpm.reader import ReadBpmn, parse_document, problem, read_bpmn
+from engine.errors import ActionNotAllowed, InvalidBpmn, NotFound
 from engine.store.models import ProcessDefinition
 
 
 class Definitions:
-    def __init__(self, handler_names: set[str], max_bytes: int):
+    def __init__(self, handler_names: set[str], max_bytes: int,
+                 contracts_dir: Path | None = None):
         self.handler_names = handler_names
         self.max_bytes = max_bytes
+        # processes/<id>.contract.toml: what the application relies on (contracts.py)
+        self.contracts_dir = contracts_dir
         self._specs: dict[str, ReadBpmn] = {}
         self._by_id: dict[int, tuple[dict, ReadBpmn]] = {}
         self._lock = threading.Lock()
@@ -31,7 +35,7 @@ class Definitions:
             select(ProcessDefinition).where(ProcessDefinition.content_hash == digest))
         if existing is not None:
             return existing, False
-        read = self._read(xml)
+        read = self.check(xml)
         unknown = routing.unknown_names(session, read.routed)
         if unknown:
             raise routing.refusal(unknown)
@@ -39,19 +43,52 @@ class Definitions:
         latest = session.scalar(
             select(func.max(ProcessDefinition.version)).where(
                 ProcessDefinition.process_id == process_id)) or 0
+        # A new version becomes current: new instances start on it (rollback: make_current).
+        session.execute(update(ProcessDefinition).where(
+            ProcessDefinition.process_id == process_id).values(is_current=False))
         definition = ProcessDefinition(
             process_id=process_id, version=latest + 1, content_hash=digest,
-            bpmn_xml=xml.decode("utf-8"), meta=read.meta, deployed_by=deployed_by)
+            bpmn_xml=xml.decode("utf-8"), meta=read.meta, deployed_by=deployed_by,
+            is_current=True, suspended=False)
         session.add(definition)
         session.flush()
         with self._lock:
             self._specs[digest] = read
         return definition, True
 
+    def check(self, xml: bytes) -> ReadBpmn:
+        """Everything deploy refuses: the reader's checks, then the shape of the graph
+        (reachable, able to end) and the process's contract. Raises InvalidBpmn."""
+        read = self._read(xml)
+        root = parse_document(xml, self.max_bytes)
+        contract = (contracts.load(self.contracts_dir, read.process_id)
+                    if self.contracts_dir is not None else None)
+        # The contract first: a missing step explains the unreachable ones after it.
+        found = contracts.problems(contract, root, read.meta) if contract is not None else []
+        found += graph.shape_problems(root)
+        if found:
+            details = [problem(p.element, p.message) for p in found]
+            first = details[0]
+            more = f"; and {len(details) - 1} more" if len(details) > 1 else ""
+            raise InvalidBpmn(f"BPMN rejected: {first['message']} (element "
+                              f"{first['element_id']}, line {first['line']}){more}", details)
+        return read
+
     def latest(self, session: Session, process_id: str) -> ProcessDefinition:
+        """The version new instances start on: the current one (refused if suspended)."""
+        definition = self.current(session, process_id)
+        if definition.suspended:
+            raise ActionNotAllowed(
+                f"process '{process_id}' version {definition.version} is suspended: no new "
+                "instances start on it until a designer resumes it or makes another "
+                "version current")
+        return definition
+
+    def current(self, session: Session, process_id: str) -> ProcessDefinition:
         definition = session.scalar(
             select(ProcessDefinition).where(ProcessDefinition.process_id == process_id)
-            .order_by(ProcessDefinition.version.desc()).limit(1))
+            .order_by(ProcessDefinition.is_current.desc(), ProcessDefinition.version.desc())
+            .limit(1))
         if definition is None:
             raise NotFound(f"process '{process_id}' is not deployed; run 'sanchika init'")
         return definition

@@ -12,6 +12,7 @@ was altered, and `sanchika verify` reports it like any other tampering.
 from __future__ import annotations
 
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,14 +21,16 @@ from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from engine.audit.history import canonical_json
-from engine.bpm import spiff_private
+from engine.bpm import migrate, spiff_private
 from engine.bpm.codec import load_state
 from engine.bpm.definitions import Definitions
 from engine.bpm.runtime import _waiting_timers, started_service_tasks
 from engine.bpm.sandbox import make_script_engine
 from engine.store.models import ProcessDefinition
 
-INPUTS = ("instance_started", "task_completed")
+INPUTS = ("instance_started", "task_completed", "instance_migrated")
+# A version by id: a migrated instance is re-run on each version it ran on.
+Lookup = Callable[[int], ProcessDefinition]
 
 
 class Mismatch(Exception):
@@ -69,8 +72,11 @@ class Reexecutor:
         self.script_engine = make_script_engine()
 
     def run(self, definition: ProcessDefinition, events: list[Any],
-            upto: int | None = None) -> BpmnWorkflow:
-        """The workflow after applying the recorded inputs of `events` (up to seq `upto`)."""
+            upto: int | None = None, lookup: Lookup | None = None) -> BpmnWorkflow:
+        """The workflow after applying the recorded inputs of `events` (up to seq `upto`).
+        `definition` is the instance's version now; a migrated instance started on the
+        version its first `instance_migrated` event names (found with `lookup`)."""
+        definition = _first_version(definition, events, lookup)
         read = self.definitions.loaded(definition)
         meta = definition.meta["tasks"]
         handlers: dict[str, deque] = defaultdict(deque)
@@ -91,6 +97,8 @@ class Reexecutor:
                                    "instance started")
                 elif first.kind == "task_completed":
                     self._complete(workflow, first)
+                elif first.kind == "instance_migrated":
+                    workflow, meta = self._migrate(workflow, first, lookup)
                 self._advance(workflow, meta, handlers)
                 for timer in fired:
                     self._fire(workflow, timer)
@@ -100,18 +108,14 @@ class Reexecutor:
                            ) from exc
         if workflow is None:
             raise Mismatch("the history has no instance_started event")
-        left = [e for q in handlers.values() for e in q]
-        if left:
-            e = min(left, key=lambda x: x.seq)
-            raise Mismatch(f"event #{e.seq} records handler '{_data(e).get('handler')}' at "
-                           f"step {e.task_spec}, which the process does not reach")
+        _all_handlers_reached(handlers)
         return workflow
 
     def check(self, definition: ProcessDefinition, events: list[Any], status: str,
-              state: str | None) -> list[str]:
+              state: str | None, lookup: Lookup | None = None) -> list[str]:
         """Differences between re-execution and what is stored (empty when they agree)."""
         try:
-            workflow = self.run(definition, events)
+            workflow = self.run(definition, events, lookup=lookup)
         except Mismatch as exc:
             return [str(exc)]
         mine = snapshot(workflow)
@@ -151,6 +155,17 @@ class Reexecutor:
         task.data.update(inputs)
         task.run()
 
+    def _migrate(self, workflow: BpmnWorkflow, event: Any, lookup: Lookup | None
+                 ) -> tuple[BpmnWorkflow, dict[str, Any]]:
+        """The recorded move to another version, made again (engine/bpm/migrate.py)."""
+        target = _version(lookup, event, "to_definition_id")
+        try:
+            moved = migrate.apply(workflow, _data(event).get("moves") or {},
+                                  self.definitions.loaded(target), self.script_engine)
+        except ValueError as exc:
+            raise Mismatch(f"event #{event.seq} (instance_migrated): {exc}") from exc
+        return moved, target.meta["tasks"]
+
     def _advance(self, workflow: BpmnWorkflow, meta: dict[str, Any],
                  handlers: dict[str, deque]) -> None:
         """As runtime._run_engine, with the recorded handler effects instead of handlers."""
@@ -178,6 +193,34 @@ class Reexecutor:
             raise Mismatch(f"event #{event.seq} fires timer {event.task_spec}, which is not "
                            "waiting at that point")
         spiff_private.mark_event_fired(waiting[0])
+
+
+def _all_handlers_reached(handlers: dict[str, deque]) -> None:
+    left = [e for q in handlers.values() for e in q]
+    if left:
+        e = min(left, key=lambda x: x.seq)
+        raise Mismatch(f"event #{e.seq} records handler '{_data(e).get('handler')}' at "
+                       f"step {e.task_spec}, which the process does not reach")
+
+
+def _first_version(definition: ProcessDefinition, events: list[Any],
+                   lookup: Lookup | None) -> ProcessDefinition:
+    """The version the instance started on: the one its first migration left."""
+    moved = next((e for e in events if e.kind == "instance_migrated"), None)
+    if moved is None:
+        return definition
+    return _version(lookup, moved, "from_definition_id")
+
+
+def _version(lookup: Lookup | None, event: Any, key: str) -> ProcessDefinition:
+    """The version a migration event names; a missing or unknown one is a mismatch."""
+    if lookup is None:
+        raise Mismatch("the instance was migrated; its earlier versions are needed")
+    try:
+        return lookup(int(_data(event)[key]))
+    except Exception as exc:  # absent, not a number, or no such version: all tampering
+        raise Mismatch(f"event #{event.seq} (instance_migrated) names no deployed version "
+                       f"as {key}") from exc
 
 
 def _data(event: Any) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine.audit import history
+from engine.bpm import migrate as migration
 from engine.bpm import routing, spiff_private
 from engine.bpm.codec import dump_state, load_state
 from engine.bpm.definitions import Definitions
@@ -56,6 +57,9 @@ class Runtime:
               actor: User | None, subject_kind: str | None, subject_id: int | None,
               definition: ProcessDefinition | None = None) -> tuple[Instance, StepResult]:
         definition = definition or self.definitions.latest(session, process_id)
+        if definition.suspended:
+            raise ActionNotAllowed(f"process '{definition.process_id}' version "
+                                   f"{definition.version} is suspended: nothing new starts on it")
         read = self.definitions.loaded(definition)
         workflow = BpmnWorkflow(read.spec, read.subprocess_specs, script_engine=self.script_engine)
         for task in workflow.get_tasks(state=TaskState.READY):
@@ -105,6 +109,69 @@ class Runtime:
         before = _Before.of(workflow)
         workflow.refresh_timers()
         return self._advance(session, instance, workflow, None, before)
+
+    def migrate(self, session: Session, instance: Instance, target: ProcessDefinition,
+                mapping: dict[str, str] | None, *, actor: User | None,
+                dry_run: bool) -> migration.Plan:
+        """Where the instance's tokens would land on `target` (dry run), or move them there:
+        the open-task rows follow their tasks (same holder, same due time), the timers are
+        re-set with their due times, and one `instance_migrated` event records the move
+        that the re-execution check repeats."""
+        if instance.status != "running" or instance.state is None:
+            raise Conflict(f"instance {instance.id} has finished; only running ones move")
+        workflow = self.load(instance, session)
+        read = self.definitions.loaded(target)
+        plan = migration.plan(workflow, read, mapping)
+        if dry_run or plan.problems:
+            return plan
+        source = instance.definition
+        before = _Before.of(workflow)
+        old_ready = _ready_by_step(workflow)
+        moved = migration.apply(workflow, plan.mapping, read, self.script_engine)
+        if _ready_by_step(load_state(dump_state(moved), read.spec, read.subprocess_specs,
+                                     self.script_engine)).keys() != _ready_by_step(moved).keys():
+            raise ActionNotAllowed(f"instance {instance.id}: the moved workflow does not "
+                                   "store and load back the same; it was not moved")
+        new_ready = _ready_by_step(moved)
+        pairs: list[dict[str, str]] = []
+        meta = target.meta["tasks"]
+        for token in plan.tokens:
+            if token.kind != "user" or token.target is None:
+                continue
+            old = old_ready[token.source].pop(0)
+            new = new_ready[token.target].pop(0)
+            pairs.append({"step": token.target, "from_task_id": str(old.id),
+                          "to_task_id": str(new.id)})
+            spec_meta = meta.get(token.target, {})
+            for row in session.scalars(select(OpenTask).where(
+                    OpenTask.instance_id == instance.id, OpenTask.task_uuid == str(old.id),
+                    OpenTask.closed_at.is_(None))):
+                row.task_uuid = str(new.id)
+                row.task_spec = token.target
+                row.name = spec_meta.get("name") or token.target
+                row.actions = ",".join(spec_meta.get("actions", ["complete"]))
+        history.append(session, instance, "instance_migrated", actor=_name(actor), data={
+            "from_definition_id": source.id, "from_version": source.version,
+            "to_definition_id": target.id, "to_version": target.version,
+            "moves": plan.mapping, "tokens": [t.as_dict() for t in plan.tokens],
+            "tasks": pairs})
+        instance.definition = target
+        self._move_timers(session, instance, moved, before)
+        instance.state = dump_state(moved)
+        return plan
+
+    def _move_timers(self, session: Session, instance: Instance, moved: BpmnWorkflow,
+                     before: _Before) -> None:
+        """The old version's waiting timers are cancelled and the moved workflow's set (with
+        the due times they kept)."""
+        for uuid, (spec, _due) in before.timers.items():
+            history.append(session, instance, "timer_cancelled", task_spec=spec,
+                           data={"timer_id": uuid, "migrated": True})
+        if before.timers:
+            session.execute(update(Timer).where(
+                Timer.instance_id == instance.id, Timer.task_uuid.in_(list(before.timers)),
+                Timer.status == "pending").values(status="cancelled"))
+        self._sync_timers(session, instance, moved, _Before(before.ready, {}))
 
     def load(self, instance: Instance, session: Session | None = None) -> BpmnWorkflow:
         """The instance's live workflow: from the in-memory cache when this process saved
@@ -326,6 +393,15 @@ def started_service_tasks(workflow: BpmnWorkflow, meta: dict[str, Any]) -> list[
     """Service tasks the engine ran up to STARTED: each waits for its named handler."""
     return [t for t in workflow.get_tasks(state=TaskState.STARTED)
             if meta.get(t.task_spec.name, {}).get("kind") == "service"]
+
+
+def _ready_by_step(workflow: BpmnWorkflow) -> dict[str, list[SpiffTask]]:
+    """Ready user tasks by step, each list in a stable order (as migrate.plan orders)."""
+    found: dict[str, list[SpiffTask]] = {}
+    for task in sorted(workflow.get_tasks(state=TaskState.READY, manual=True),
+                       key=lambda t: (t.task_spec.name, history.canonical_json(t.data))):
+        found.setdefault(task.task_spec.name, []).append(task)
+    return found
 
 
 def _waiting_timers(workflow: BpmnWorkflow) -> list[SpiffTask]:

@@ -5,7 +5,8 @@ checked against and fails loudly on an upgrade, and tests/unit/test_golden_state
 that a state stored by an earlier version still loads and runs.
 
 Used by engine/bpm/codec.py (the spec-free converter), engine/bpm/runtime.py (timer due
-times) and engine/bpm/reexecute.py (firing a recorded event again).
+times), engine/bpm/reexecute.py (firing a recorded event again) and engine/bpm/migrate.py
+(grafting tokens onto a fresh workflow of another version).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from uuid import UUID
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.specs import BpmnProcessSpec
+from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
 
 # The SpiffWorkflow release these internals were last checked against.
 CHECKED_VERSION = "3.2.0"
@@ -35,6 +38,24 @@ def mark_event_fired(task: Task) -> None:
     """Fire a catching event's task as SpiffWorkflow does when the event arrives."""
     task._set_internal_data(event_fired=True)
     task.task_spec._update(task)
+
+
+def bare_start(workflow: BpmnWorkflow) -> Task:
+    """A fresh workflow's root task, completed, with nothing predicted below it: the
+    place a migration grafts its tokens onto (engine/bpm/migrate.py)."""
+    root = workflow.task_tree
+    root._drop_children(force=True)
+    root._set_state(TaskState.COMPLETED)
+    return root
+
+
+def graft(parent: Task, spec: TaskSpec, data: dict[str, Any]) -> Task:
+    """A token at `spec` under `parent`, with `data`, updated as if its parent had just
+    completed (a user task turns ready, a catching event starts waiting)."""
+    task = parent._add_child(spec, TaskState.LIKELY)  # predicted: _update predicts below it
+    spec._update(task)  # inherits the (empty) root data, then turns ready or waits
+    task.data = data
+    return task
 
 
 class SpecFreeWorkflowConverter(BpmnWorkflowConverter):
@@ -64,7 +85,8 @@ class SpecFreeWorkflowConverter(BpmnWorkflowConverter):
 
 # (owner, attribute) pairs the functions above call; checked by the test.
 USED = [
-    (Task, "_get_internal_data"), (Task, "_set_internal_data"),
+    (Task, "_get_internal_data"), (Task, "_set_internal_data"), (Task, "_drop_children"),
+    (Task, "_set_state"), (Task, "_add_child"), (TaskSpec, "_update"),
     (BpmnWorkflowConverter, "mapping_to_dict"), (BpmnWorkflowConverter, "mapping_from_dict"),
     (BpmnWorkflowConverter, "set_default_attributes"),
     (BpmnWorkflowConverter, "subprocesses_from_dict"),

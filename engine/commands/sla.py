@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -202,10 +202,13 @@ class SlaServices(CommandRunner):
         Returns how many instances were advanced."""
         started = time.monotonic()
         with self.db.reader() as s:
-            due = list(dict.fromkeys(s.scalars(
-                select(Timer.instance_id).where(Timer.status == "pending",
-                                                Timer.due_at <= utcnow())
-                .order_by(Timer.due_at).limit(limit))))
+            query = select(Timer.instance_id).where(Timer.status == "pending",
+                                                    Timer.due_at <= utcnow())
+            held = self._held_start_timers(s)
+            if held:  # a suspended version's timer start events wait until it resumes
+                query = query.join(Instance, Instance.id == Timer.instance_id).where(~or_(*(
+                    and_(Instance.definition_id == d, Timer.task_spec == n) for d, n in held)))
+            due = list(dict.fromkeys(s.scalars(query.order_by(Timer.due_at).limit(limit))))
         advanced = 0
         batch = max(1, self.timer_batch)
         for start in range(0, len(due), batch):
@@ -277,6 +280,16 @@ class SlaServices(CommandRunner):
             return reports.pendency(s, actor, utcnow())
 
     # ------------------------------------------------------------ timer start events
+
+    def _held_start_timers(self, s: Session) -> list[tuple[int, str]]:
+        """(version id, timer start event) of every suspended version."""
+        held = []
+        for definition in s.scalars(select(ProcessDefinition).where(
+                ProcessDefinition.suspended)):
+            read = self.runtime.definitions.loaded(definition)
+            held += [(definition.id, t.name) for t in read.spec.start.outputs
+                     if isinstance(getattr(t, "event_definition", None), TimerEventDefinition)]
+        return held
 
     def _start_scheduled(self, s: Session, definition: ProcessDefinition) -> None:
         """A process whose start event is a timer starts itself: a newly deployed version

@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.bpm import routing
-from engine.bpm.reader import read_bpmn
 from engine.commands.executor import CommandRunner
 from engine.domain import org, throttle
 from engine.errors import InvalidBpmn, InvalidInput, NotFound, SanchikaError, Unauthorized
@@ -237,7 +236,8 @@ class UiServices(CommandRunner):
                 ProcessDefinition.process_id, ProcessDefinition.version.desc()))
             return [{"id": d.id, "process_id": d.process_id, "version": d.version,
                      "deployed_at": views.iso(d.deployed_at), "deployed_by": d.deployed_by,
-                     "content_hash": d.content_hash, "running": counts.get(d.id, 0)}
+                     "content_hash": d.content_hash, "running": counts.get(d.id, 0),
+                     "current": d.is_current, "suspended": d.suspended}
                     for d in rows]
 
     def definition_xml(self, actor: User, process_id: str, version: int) -> str:
@@ -254,8 +254,7 @@ class UiServices(CommandRunner):
         """Everything deploy would refuse, without deploying: [] when the document is fine."""
         org.require_role(actor, "designer", "admin")
         try:
-            read = read_bpmn(xml, self.handlers.names(),
-                             self.settings.max_bpmn_bytes)
+            read = self.definitions.check(xml)
         except InvalidBpmn as exc:
             return exc.details or [{"element_id": None, "line": None, "message": exc.message}]
         with self.db.reader() as s:  # the posts and users the diagram names exist

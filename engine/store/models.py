@@ -140,6 +140,10 @@ class ProcessDefinition(Base):
     meta: Mapped[dict[str, Any]] = mapped_column(JSON)
     deployed_at: Mapped[datetime] = mapped_column(default=utcnow)
     deployed_by: Mapped[str | None] = mapped_column(String(64))
+    # The version new instances start on (one per process; rollback moves it), and
+    # whether the version is suspended (no new instances, its timer start events stop).
+    is_current: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Instance(Base):

@@ -254,7 +254,23 @@ OPERATIONS: dict[str, Callable[[Scenario], Request]] = {
         "POST", f"/admin/users/{_inactive_user(sc)}/reactivate", {}),
     "POST /admin/users/{user}/reset-code": lambda sc: (
         "POST", f"/admin/users/{sc.once('user', lambda: _postless_user(sc))}/reset-code", {}),
+    # the last rows: file_reopen's versions (nothing later in the table reopens a file)
+    "POST /process-definitions/{process}/versions/{version}/current": lambda sc: (
+        "POST", "/process-definitions/file_reopen/versions/1/current", {}),
+    "POST /process-definitions/{process}/versions/{version}/suspension": lambda sc: (
+        "POST", "/process-definitions/file_reopen/versions/1/suspension",
+        {"json": {"suspended": True}}),
+    "POST /process-definitions/{process}/migrations": lambda sc: (
+        "POST", "/process-definitions/file_reopen/migrations", {"json": {
+            "from_version": 1, "to_version": sc.once("v2", lambda: _second_version(sc)),
+            "dry_run": False}}),
 }
+
+
+def _second_version(sc: Scenario) -> int:
+    xml = (Path(__file__).resolve().parents[2] / "processes" / "file_reopen.bpmn").read_bytes()
+    definition, _ = sc.app.deploy(xml.replace(b'name="Decided"', b'name="Decided (v2)"'), None)
+    return definition.version
 
 
 def _department(sc: Scenario) -> str:

@@ -221,6 +221,45 @@ class Definition(Schema):
     deployed_at = _s(required=True)
     deployed_by = _s(required=True)
     has_running = fields.Boolean(required=True)
+    current = fields.Boolean(required=True, metadata={"description": "new instances start "
+                                                      "on this version"})
+    suspended = fields.Boolean(required=True)
+
+
+class VersionState(Schema):
+    process_id = fields.String(required=True)
+    version = fields.Integer(required=True)
+    current = fields.Boolean(required=True)
+    suspended = fields.Boolean(required=True)
+
+
+class MigrationToken(Schema):
+    from_ = fields.String(required=True, data_key="from",
+                          metadata={"description": "step id in the running version"})
+    to = _s(required=True, metadata={"description": "step id in the target; null: unmapped"})
+    kind = fields.String(required=True, metadata={"description": "user | event"})
+    problem = _s(required=True)
+
+
+class MigrationInstance(Schema):
+    instance_id = fields.Integer(required=True)
+    subject = _s(required=True, metadata={"description": "file or diary number"})
+    subject_kind = _s()
+    from_version = _i()
+    tokens = fields.List(fields.Nested(MigrationToken), required=True)
+    problems = fields.List(fields.String(), required=True)
+    can_migrate = fields.Boolean(required=True)
+    migrated = fields.Boolean(required=True)
+
+
+class Migration(Schema):
+    process_id = fields.String(required=True)
+    from_version = fields.Integer(required=True)
+    to_version = fields.Integer(required=True)
+    dry_run = fields.Boolean(required=True)
+    movable = fields.Integer(required=True)
+    migrated = fields.Integer(required=True)
+    instances = fields.List(fields.Nested(MigrationInstance), required=True)
 
 
 class Deployed(Schema):
@@ -381,10 +420,16 @@ OPERATIONS: dict[tuple[str, str], tuple[Any, Any, Any]] = {
     ("GET", "/api/v1/exchange/outbox"): (200, Record, LIST),
     ("POST", "/api/v1/exchange/inbox"): (201, Record, OBJ),
     ("GET", "/api/v1/receipts/{receipt_id}/package"): (200, "binary", ZIP),
+    # versions under control
+    ("POST", "/api/v1/process-definitions/{process_id}/versions/{version}/current"):
+        (200, VersionState, OBJ),
+    ("POST", "/api/v1/process-definitions/{process_id}/versions/{version}/suspension"):
+        (200, VersionState, OBJ),
+    ("POST", "/api/v1/process-definitions/{process_id}/migrations"): (200, Migration, OBJ),
 }
 NAMED = (Error, Health, Token, Me, Task, ActionResult, Movement, Receipt, FileSummary, File,
          Track, HistoryEvent, Notification, Definition, Deployed, SearchHit, YellowNote,
-         SubjectHead, Record)
+         SubjectHead, Record, VersionState, Migration)
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 
 

@@ -16,6 +16,7 @@ from engine.errors import InvalidBpmn, SanchikaError
 from web.cli import audit as cli_audit
 from web.cli import ops as cli_ops
 from web.cli import review as cli_review
+from web.cli import versions as cli_versions
 
 
 def _service() -> Sanchika:
@@ -190,10 +191,11 @@ def main(argv: list[str] | None = None) -> int:
     audit_commands = cli_audit.register(sub)
     ops_commands = cli_ops.register(sub)
     review_commands = cli_review.register(sub)
+    versions_commands = cli_versions.register(sub)
     args = parser.parse_args(argv)
     commands = {"init": cmd_init, "demo": cmd_demo, "serve": cmd_serve, "deploy": cmd_deploy,
                 "verify": cmd_verify, "backup": cmd_backup, "restore": cmd_restore,
-                **audit_commands, **ops_commands, **review_commands}
+                **audit_commands, **ops_commands, **review_commands, **versions_commands}
     try:
         return commands[args.command](args)
     except (SanchikaError, ValueError) as exc:

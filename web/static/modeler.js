@@ -52,6 +52,9 @@
   }
 
   async function currentXml() {
+    // A label still being typed belongs to the diagram: finish the edit before saving.
+    const editing = modeler.get("directEditing");
+    if (editing.isActive()) editing.complete();
     return (await modeler.saveXML({ format: true })).xml;
   }
 
