@@ -31,6 +31,7 @@ from engine.commands.review import ReviewServices
 from engine.commands.sessions import SessionServices
 from engine.commands.sla import SlaServices
 from engine.commands.ui import UiServices
+from engine.commands.unlock import UnlockServices
 from engine.config import Settings
 from engine.domain import files as files_mod
 from engine.domain import holding, org, receipts, uploads, visibility, yellow_notes
@@ -65,7 +66,7 @@ DEPLOY_ROLES = ("designer", "admin")
 class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaServices,
                AuditServices, UiServices, SessionServices, DeskServices,
                EmailDakServices, OcrServices, ExchangeServices, AdminServices,
-               MonitorServices, ReviewServices):
+               MonitorServices, ReviewServices, UnlockServices):
     def __init__(self, settings: Settings, handlers: HandlerRegistry):
         self.settings = settings
         self.db = Database(settings.database_url)

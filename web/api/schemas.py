@@ -12,6 +12,17 @@ class TokenRequest(Schema):
     password = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
 
+class UnlockCodeRequest(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
+class UnlockRequest(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    code = fields.String(required=True, validate=validate.Length(min=1, max=32),
+                         metadata={"description": "the code sent to the user's e-mail/SMS "
+                                                  "(case, spaces and dashes do not matter)"})
+
+
 class ReceiptCreate(Schema):
     sender = fields.String(required=True, validate=validate.Length(min=1, max=300))
     subject = fields.String(required=True, validate=validate.Length(min=1, max=500))
