@@ -357,19 +357,19 @@ def _sqlite_snapshot(source: Path, out: Path) -> None:
 
 
 def _known_stored(dest: Path) -> dict[str, dict[str, Any]]:
-    """What earlier snapshots say of each stored upload ({stored path: stored entry}), so
-    an upload already in the store is not read again to hash it."""
-    known: dict[str, dict[str, Any]] = {}
-    for snap in snapshots(dest):
+    """What the newest readable snapshot says of each stored upload ({stored path: stored
+    entry}), so an upload already in the store is not read again to hash it (it lists
+    every upload of its time; later ones are new anyway)."""
+    for snap in reversed(snapshots(dest)):
         manifest, _problems = load_manifest(snap)
         if manifest is None:
             continue
         try:
-            for entry in upload_entries(manifest):
-                known[entry["stored"]["path"]] = entry["stored"]
+            return {entry["stored"]["path"]: entry["stored"]
+                    for entry in upload_entries(manifest)}
         except (KeyError, TypeError):
             continue
-    return known
+    return {}
 
 
 def _backup_uploads(root: Path, dest: Path, result: BackupResult,
