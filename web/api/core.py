@@ -35,6 +35,7 @@ def token(body: dict) -> ResponseReturnValue:
 
 
 @blp.route("/auth/unlock-code", methods=["POST"])
+@blp.doc(security=[])
 @blp.arguments(schemas.UnlockCodeRequest)
 def unlock_code(body: dict) -> ResponseReturnValue:
     """No token needed. When the username is locked from the caller's address (429 from
@@ -44,6 +45,7 @@ def unlock_code(body: dict) -> ResponseReturnValue:
 
 
 @blp.route("/auth/unlock", methods=["POST"])
+@blp.doc(security=[])
 @blp.arguments(schemas.UnlockRequest)
 def unlock_with_code(body: dict) -> ResponseReturnValue:
     """No token needed. Lift the lock of (username, the caller's address) with the code
