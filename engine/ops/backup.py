@@ -175,9 +175,22 @@ def store_path(dest: Path, sha256: str, suffix: str = "") -> Path:
 def _temporary(settings: Settings, kind: str) -> Path:
     """A private work folder inside the data folder, for plaintext that must never reach
     DEST (it holds the same data already)."""
+    for stale in settings.data_dir.glob(f".{kind}-*-*"):
+        if not _alive(stale.name.split("-")[1]):  # left by a process that was killed
+            shutil.rmtree(stale, ignore_errors=True)
     work = settings.data_dir / f".{kind}-{os.getpid()}-{time.monotonic_ns()}"
     work.mkdir(mode=0o700)
     return work
+
+
+def _alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (ValueError, OSError):
+        return True  # not ours to judge (another user's process, an odd name): keep it
+    return True
 
 
 @contextmanager

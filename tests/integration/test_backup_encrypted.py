@@ -116,6 +116,12 @@ def test_encrypted_round_trip_with_the_cli(api, demo, secret_key_file, identity,
     assert _files(target.data_dir / "uploads") == uploads_before
     assert _files(target.data_dir / "keys") == keys_before
     assert not [p for p in target.data_dir.iterdir() if p.name.startswith(".restore-")]
+    # a work folder left by a killed backup is removed by the next one
+    stale = demo.settings.data_dir / ".backup-999999999-1"
+    stale.mkdir()
+    _use(monkeypatch, demo.settings, BACKUP_RECIPIENTS=public)
+    assert main(["backup", str(dest)]) == 0
+    assert not stale.exists()
     assert not [p for p in demo.settings.data_dir.iterdir() if p.name.startswith(".backup-")]
 
 
