@@ -1,7 +1,7 @@
 """The `sanchika` command (docs/contract.md, docs/cli.md): init, demo, serve, deploy, verify,
-backup, restore, admin, doctor; the audit commands (checkpoint, keys, replay, export) are in
-cli.audit, the operations commands (admin create, doctor, the organisation import) in
-cli.ops."""
+backup, backup-keygen, restore, admin, doctor; the audit commands (checkpoint, keys,
+replay, export) are in cli.audit, the operations commands (admin create, doctor, the
+organisation import) in cli.ops."""
 
 from __future__ import annotations
 
