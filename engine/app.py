@@ -31,6 +31,7 @@ from engine.commands.review import ReviewServices
 from engine.commands.sessions import SessionServices
 from engine.commands.sla import SlaServices
 from engine.commands.ui import UiServices
+from engine.commands.unlock import UnlockServices
 from engine.commands.versions import VersionServices
 from engine.config import Settings
 from engine.domain import files as files_mod
@@ -66,7 +67,7 @@ DEPLOY_ROLES = ("designer", "admin")
 class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaServices,
                AuditServices, UiServices, SessionServices, DeskServices,
                EmailDakServices, OcrServices, ExchangeServices, AdminServices,
-               MonitorServices, ReviewServices, VersionServices):
+               MonitorServices, ReviewServices, VersionServices, UnlockServices):
     def __init__(self, settings: Settings, handlers: HandlerRegistry):
         self.settings = settings
         self.db = Database(settings.database_url)

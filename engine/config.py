@@ -14,6 +14,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.ops.backup_crypt import parse_recipients
+
 PREFIX = "SANCHIKA_"
 CONFIG_FILE = "sanchika.toml"
 # Every setting read here (the file may hold only these); docs/configuration.md explains them.
@@ -22,7 +24,7 @@ KNOWN = ("DATA_DIR", "DATABASE_URL", "SECRET_KEY", "SMTP_URL", "SMS_URL", "SLA_D
          "BACKUP_MAX_AGE_HOURS", "TRUSTED_PROXIES", "HTTPS", "HSTS_SECONDS", "METRICS_TOKEN",
          "OUTBOX_ALERT", "LOG_LEVEL", "LOG_FORMAT", "MAILBOXES", "OCR_SECONDS",
          "INSTALLATION_NAME", "TOKEN_HOURS", "IDLE_MINUTES", "SESSION_HOURS",
-         "REVIEW_SCHEDULE")
+         "REVIEW_SCHEDULE", "BACKUP_RECIPIENTS")
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,9 @@ class Settings:
     backup_minutes: float = 15.0  # SANCHIKA_BACKUP_MINUTES: the recovery point
     backup_keep: int = 96  # SANCHIKA_BACKUP_KEEP: snapshots kept there
     backup_max_age_hours: float = 24.0  # older than this: /ready, doctor and an alert say so
+    # SANCHIKA_BACKUP_RECIPIENTS: age public keys every backup is encrypted to (the private
+    # identity is kept away from the server: engine/ops/backup_crypt.py)
+    backup_recipients: tuple[str, ...] = ()
     trusted_proxies: int = 0  # proxies in front whose X-Forwarded-* headers are believed
     https: bool = False  # served over HTTPS (by the proxy): Secure cookies and HSTS
     hsts_seconds: int = 31536000
@@ -78,6 +83,7 @@ class Settings:
             backup_minutes=_number(raw, "BACKUP_MINUTES", 15.0),
             backup_keep=int(_number(raw, "BACKUP_KEEP", 96)),
             backup_max_age_hours=_number(raw, "BACKUP_MAX_AGE_HOURS", 24.0),
+            backup_recipients=parse_recipients(raw.get("BACKUP_RECIPIENTS")),
             trusted_proxies=int(_number(raw, "TRUSTED_PROXIES", 0, zero_allowed=True)),
             https=_flag(raw, "HTTPS"),
             hsts_seconds=int(_number(raw, "HSTS_SECONDS", 31536000, zero_allowed=True)),

@@ -14,10 +14,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.commands.desk import check_password_strength
 from engine.commands.executor import CommandRunner
 from engine.commands.people import audit
-from engine.domain import offices, org, sessions, throttle
+from engine.domain import offices, org, passwords, sessions, throttle
 from engine.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from engine.read import views
 from engine.store.admin_models import OFFICE_KINDS, Office, PasswordReset
@@ -266,7 +265,7 @@ class AdminServices(CommandRunner):
     def redeem_reset_code(self, username: str, code: str, new_password: str) -> None:
         """The user sets a new password with the code (no sign-in needed); every session
         and token of theirs ends."""
-        check_password_strength(new_password or "", (username or "").strip())
+        passwords.require_strong(new_password or "", (username or "").strip(), "new_password")
         with self.command() as s:
             user = s.scalar(select(User).where(User.username == (username or "").strip()))
             now = utcnow()

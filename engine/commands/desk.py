@@ -44,20 +44,7 @@ if TYPE_CHECKING:
     from engine.store.db import Database
 
 REOPEN_PROCESS = "file_reopen"
-MIN_PASSWORD = 10
 MAX_BATCH = 100
-
-
-def check_password_strength(password: str, username: str) -> None:
-    """At least 10 characters with a letter and a digit; not the username."""
-    if len(password) < MIN_PASSWORD:
-        raise InvalidInput(f"new_password: at least {MIN_PASSWORD} characters")
-    if len(password) > 200:
-        raise InvalidInput("new_password: at most 200 characters")
-    if not any(c.isalpha() for c in password) or not any(c.isdigit() for c in password):
-        raise InvalidInput("new_password: use letters and at least one digit")
-    if username and username.lower() in password.lower():
-        raise InvalidInput("new_password: must not contain your username")
 
 
 def due_at_end_of(day: str) -> datetime:
@@ -388,7 +375,7 @@ def _setting(s: Session, user_id: int) -> UserSetting:
     row = s.get(UserSetting, user_id)
     if row is None:
         row = UserSetting(user_id=user_id, notify_email=True, notify_sms=True,
-                          session_generation=0, notifications_seen_id=0)
+                          notifications_seen_id=0)
         s.add(row)
     return row
 

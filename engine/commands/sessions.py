@@ -8,10 +8,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from engine.commands.desk import check_password_strength
 from engine.commands.executor import CommandRunner
 from engine.commands.people import audit
-from engine.domain import org, sessions
+from engine.domain import org, passwords, sessions
 from engine.errors import Conflict, InvalidInput, Unauthorized
 from engine.read import views
 from engine.store.db import get_or_404
@@ -82,8 +81,7 @@ class SessionServices(CommandRunner):
         session generation (for that session)."""
         if repeat is not None and new != repeat:
             raise InvalidInput("repeat_password: the two new passwords differ")
-        _check_password(new, "new_password")
-        check_password_strength(new, actor.username)
+        passwords.require_strong(new or "", actor.username, "new_password")
         with self.command() as s:
             user = get_or_404(s, User, actor.id, "user")
             try:

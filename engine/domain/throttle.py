@@ -6,7 +6,8 @@ address is not affected, so guessing an officer's password from one place never 
 officer out of their own desk. An address failing for many usernames is locked as a whole.
 Failures for one username across all addresses are only counted: crossing a threshold
 alerts the user that someone is guessing. An administrator can lift the locks of a user
-(or of an address)."""
+(or of an address); the user can lift the lock on their username at their own address
+with a one-time code sent to their e-mail/phone (engine/domain/unlock_codes.py)."""
 
 from __future__ import annotations
 
@@ -51,6 +52,23 @@ def locked_until(session: Session, username: str, ip: str | None, now: datetime
     times = [row.locked_until for row in (session.get(SignInThrottle, k) for k in keys)
              if row is not None and row.locked_until and row.locked_until > now]
     return max(times) if times else None
+
+
+def pair_locked_until(session: Session, username: str, ip: str | None, now: datetime
+                      ) -> datetime | None:
+    """Until when this (username, address) is locked by its own failures (an address lock
+    for many usernames is not counted: a user's second factor does not lift that)."""
+    row = session.get(SignInThrottle, pair_key(username, ip))
+    if row is None or not row.locked_until or row.locked_until <= now:
+        return None
+    return row.locked_until
+
+
+def unlock_pair(session: Session, username: str, ip: str | None) -> int:
+    """Lift the lock and count of one (username, address): the user proved it is them
+    (engine/domain/unlock_codes.py)."""
+    return rows_changed(session.execute(delete(SignInThrottle).where(
+        SignInThrottle.key == pair_key(username, ip))))
 
 
 def _count(session: Session, key: str, now: datetime, policy: ThrottlePolicy

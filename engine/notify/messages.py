@@ -23,6 +23,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                         "last half hour, the latest from address {address}. If this was not "
                         "you, tell your administrator; your own sign-in from your usual place "
                         "still works."),
+    "sign_in_unlock_code": ("Your sign-in unlock code",
+                            "Sign-in as {username} is locked at address {address} after wrong "
+                            "passwords. To lift the lock there, enter this code on the "
+                            "sign-in page: {code}. It works once, for {minutes} minutes. If "
+                            "you did not ask for it, do not share it and tell your "
+                            "administrator."),
     "backup_failed": ("Backup failing",
                       "The scheduled backup to {destination} is failing: {error}. "
                       "Run `sanchika doctor` on the server."),

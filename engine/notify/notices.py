@@ -16,14 +16,26 @@ from engine.store.models import Instance, OpenTask, User
 
 def send(session: Session, event_key: str, users: list[User], key: str,
          **params: Any) -> None:
+    _send(session, event_key, users, key, params, private=False)
+
+
+def send_private(session: Session, event_key: str, users: list[User], key: str,
+                 **params: Any) -> None:
+    """A security message (a one-time code): e-mail and SMS only, whatever the user's
+    channel settings (outbox.notify), and its parameters are not kept beside it."""
+    _send(session, event_key, users, key, params, private=True)
+
+
+def _send(session: Session, event_key: str, users: list[User], key: str,
+          params: dict[str, Any], private: bool) -> None:
     by_language: dict[str, list[User]] = {}
     for user in users:
         by_language.setdefault(messages.language_of(user.language), []).append(user)
     about = item_of(session, event_key)
     for language, group in by_language.items():
         subject, body = messages.render(key, language, **dict(params))
-        outbox.notify(session, event_key, group, subject, body,
-                      extra={"message_key": key, "params": _plain(params),
+        outbox.notify(session, event_key, group, subject, body, private=private,
+                      extra={"message_key": key, "params": None if private else _plain(params),
                              "item_kind": about[0] if about else None,
                              "item_id": about[1] if about else None})
 

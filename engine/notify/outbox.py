@@ -29,20 +29,24 @@ def channels_for(user: User, off: frozenset[str] = frozenset()) -> list[tuple[st
 
 
 def notify(session: Session, event_key: str, users: list[User], subject: str, body: str,
-           extra: dict[str, Any] | None = None) -> None:
+           extra: dict[str, Any] | None = None, private: bool = False) -> None:
     """One message per user and channel; event_key makes a repeat of the same event a no-op.
-    `extra`: further columns of each row (item, catalogue key, parameters)."""
-    notify_each(session, event_key, [(user, subject, body) for user in users], extra)
+    `extra`: further columns of each row (item, catalogue key, parameters). `private`:
+    a security message (a one-time code) for the user's own e-mail and phone only, even
+    where they switched those channels off, and never into the in-app inbox."""
+    notify_each(session, event_key, [(user, subject, body) for user in users], extra,
+                private)
 
 
 def notify_each(session: Session, event_key: str, messages: list[tuple[User, str, str]],
-                extra: dict[str, Any] | None = None) -> None:
+                extra: dict[str, Any] | None = None, private: bool = False) -> None:
     """Like notify, with each user's own subject and body (e.g. in their language). One
     query finds which of the event's rows exist already."""
-    off = channels_off(session, [user.id for user, _, _ in messages])
+    off = {} if private else channels_off(session, [user.id for user, _, _ in messages])
     rows = {f"{event_key}:{user.id}:{channel}": (user, channel, recipient, subject, body)
             for user, subject, body in messages
-            for channel, recipient in channels_for(user, off.get(user.id, frozenset()))}
+            for channel, recipient in channels_for(user, off.get(user.id, frozenset()))
+            if not (private and channel == "app")}
     if not rows:
         return
     # every queued row has the same columns (one executemany): the extra ones default to NULL

@@ -8,8 +8,8 @@ import re
 from sqlalchemy import select
 
 from engine.domain import org
+from engine.domain.passwords import require_strong
 from engine.errors import Conflict, InvalidInput
-from engine.ops.passwords import require_strong
 from engine.store.db import Database
 from engine.store.models import User
 

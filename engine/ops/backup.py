@@ -1,13 +1,21 @@
 """`sanchika backup DEST` / `sanchika restore SRC`: a consistent copy of the database, the
 uploads and the key material, with a manifest of SHA-256 hashes.
 
-Layout of DEST (one backup target, many snapshots):
+Layout of DEST (one backup target, many snapshots), encrypted (SANCHIKA_BACKUP_RECIPIENTS):
 
-    DEST/uploads/ab/<sha256>            uploads, content-addressed, shared by all snapshots
-    DEST/<snapshot>/manifest.json       what the snapshot holds and every hash
-    DEST/<snapshot>/database.sqlite3    SQLite (online backup API), or
-    DEST/<snapshot>/database.pgdump     PostgreSQL (pg_dump custom format)
-    DEST/<snapshot>/keys/...            the data folder's keys/ (signature keys)
+    DEST/uploads/ab/<sha256>.<fp>.age       uploads, content-addressed, shared by snapshots
+                                            (fp names the recipients they are encrypted to)
+    DEST/<snapshot>/manifest.json           what the snapshot holds and every hash
+    DEST/<snapshot>/database.sqlite3.age    SQLite (online backup API), or
+    DEST/<snapshot>/database.pgdump.age     PostgreSQL (pg_dump custom format)
+    DEST/<snapshot>/keys/....age            the data folder's keys/ (signature keys)
+
+Unencrypted (no recipients configured; refused under SANCHIKA_HTTPS unless asked for) the
+same files without `.<fp>.age`. Encryption: engine/ops/backup_crypt.py. The plaintext of
+the database copy is only ever written inside the data folder (which holds it anyway),
+never into DEST. The manifest stays readable (so snapshots can be listed, checked and
+pruned without the private identity): it holds hashes, sizes, row counts and the upload
+names (the SHA-256 of each document), no content.
 
 Consistency: the database copy is one snapshot of a live server (SQLite's backup API in a
 single step under WAL; PostgreSQL's exported snapshot). Uploads are copied after it: they
@@ -21,8 +29,9 @@ A snapshot is built in DEST/.tmp-<name> and renamed when complete, so a crash ne
 something that looks like a snapshot. One backup at a time per DEST (a lock file), so the
 scheduled job and a manual run never prune what the other is writing.
 
-Secrets: `keys/` is included (signatures cannot be verified, nor made, without it), so a
-backup is as sensitive as the data folder: files are written 0600 in 0700 folders. The
+Secrets: `keys/` is included (signatures cannot be verified, nor made, without it), so an
+unencrypted backup is as sensitive as the data folder: files are written 0600 in 0700
+folders either way. The
 session-signing `secret_key` is left out on purpose: losing it only signs everyone out
 (a new one is generated on start), and leaving it out means a stolen backup cannot forge
 sign-ins.
@@ -51,7 +60,7 @@ from tqdm import tqdm
 
 from engine.audit.verify import Report, verify_database
 from engine.config import Settings
-from engine.ops import backup_pg
+from engine.ops import backup_crypt, backup_pg
 from engine.ops.backup_figures import (
     compare,
     document_hashes,
@@ -64,13 +73,19 @@ from engine.store.db import Database
 
 MANIFEST = "manifest.json"
 FORMAT = "sanchika-backup"
-VERSION = 1
+VERSION = 2  # 2: encryption and the stored form of every file; version 1 is still read
+READABLE = (1, 2)
 UPLOADS = "uploads"
 KEYS = "keys"
 SQLITE_FILE = "database.sqlite3"
 PG_FILE = "database.pgdump"
+DATABASE_FILES = (SQLITE_FILE, PG_FILE, SQLITE_FILE + backup_crypt.SUFFIX,
+                  PG_FILE + backup_crypt.SUFFIX)
 CHUNK = 1024 * 1024
 SHA256 = re.compile(r"[0-9a-f]{64}")
+STORED_UPLOAD = re.compile(r"[0-9a-f]{2}/[0-9a-f]{64}(\.[0-9a-f]{16}\.age)?")
+UNENCRYPTED_NOTE = ("not encrypted: no SANCHIKA_BACKUP_RECIPIENTS configured; anyone who "
+                    "gets this backup reads the database, the documents and the signing keys")
 SECRET_KEY_NOTE = ("not included: the session-signing secret is regenerated on start "  # noqa: S105
                    "(everyone signs in again); a stolen backup cannot forge sign-ins")
 
@@ -87,6 +102,7 @@ class BackupResult:
     bytes_copied: int = 0
     seconds: float = 0.0
     pruned: list[Path] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
@@ -102,6 +118,7 @@ class RestoreResult:
     problems: list[str]
     verify: Report
     seconds: float
+    encrypted: bool = False
 
 
 # ---------------------------------------------------------------- small helpers
@@ -151,8 +168,29 @@ def _files(root: Path) -> list[Path]:
                                              for part in p.relative_to(root).parts))
 
 
-def store_path(dest: Path, sha256: str) -> Path:
-    return dest / UPLOADS / sha256[:2] / sha256
+def store_path(dest: Path, sha256: str, suffix: str = "") -> Path:
+    return dest / UPLOADS / sha256[:2] / f"{sha256}{suffix}"
+
+
+def _temporary(settings: Settings, kind: str) -> Path:
+    """A private work folder inside the data folder, for plaintext that must never reach
+    DEST (it holds the same data already)."""
+    for stale in settings.data_dir.glob(f".{kind}-*-*"):
+        if not _alive(stale.name.split("-")[1]):  # left by a process that was killed
+            shutil.rmtree(stale, ignore_errors=True)
+    work = settings.data_dir / f".{kind}-{os.getpid()}-{time.monotonic_ns()}"
+    work.mkdir(mode=0o700)
+    return work
+
+
+def _alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (ValueError, OSError):
+        return True  # not ours to judge (another user's process, an odd name): keep it
+    return True
 
 
 @contextmanager
@@ -184,10 +222,28 @@ def _redacted(url: str) -> str:
 # ---------------------------------------------------------------- backup
 
 
+def encryption_policy(settings: Settings, unencrypted: bool = False) -> list[str]:
+    """Warnings for a backup about to be taken without encryption; a BackupError where
+    that is refused: an installation served over HTTPS (SANCHIKA_HTTPS, i.e. production)
+    must configure SANCHIKA_BACKUP_RECIPIENTS, unless the operator asks for it by name."""
+    if settings.backup_recipients:
+        return []
+    if settings.https and not unencrypted:
+        raise BackupError("refusing an unencrypted backup on a production installation "
+                          "(SANCHIKA_HTTPS is on): set SANCHIKA_BACKUP_RECIPIENTS to an age "
+                          "public key (`sanchika backup-keygen --out FILE` makes one), or "
+                          "pass --unencrypted to accept the risk")
+    return ["the backup is NOT encrypted (set SANCHIKA_BACKUP_RECIPIENTS; `sanchika "
+            "backup-keygen --out FILE` makes a key): whoever gets it reads the database, the "
+            "documents and the signing keys"]
+
+
 def backup(settings: Settings, dest: Path, keep: int | None = None,
-           progress: bool = False) -> BackupResult:
+           progress: bool = False, unencrypted: bool = False) -> BackupResult:
     """Take one snapshot into DEST (see the module notes); keep only the newest `keep`."""
     started = time.monotonic()
+    warnings = encryption_policy(settings, unencrypted)
+    recipients = settings.backup_recipients
     dest = _mkdir(Path(dest).resolve())
     with _locked(dest):
         for stale in dest.glob(".tmp-*"):
@@ -195,6 +251,7 @@ def backup(settings: Settings, dest: Path, keep: int | None = None,
         created = _now()
         name = "snapshot-" + created.strftime("%Y%m%dT%H%M%S.%fZ")
         work = _mkdir(dest / f".tmp-{name}")
+        plain = _temporary(settings, "backup")
         try:
             manifest: dict[str, Any] = {
                 "format": FORMAT, "version": VERSION, "snapshot": name,
@@ -203,19 +260,27 @@ def backup(settings: Settings, dest: Path, keep: int | None = None,
                            "url": _redacted(settings.database_url),
                            "data_dir": str(settings.data_dir)},
                 "secret_key": SECRET_KEY_NOTE,
+                "encryption": ({"scheme": backup_crypt.SCHEME, "recipients": list(recipients)}
+                               if recipients else None),
             }
+            if not recipients:
+                manifest["unencrypted"] = UNENCRYPTED_NOTE
             manifest["database"], manifest["schema_revision"], documents = \
-                _backup_database(settings.database_url, work)
+                _backup_database(settings.database_url, plain)
+            manifest["database"]["stored"] = _store(plain / manifest["database"]["file"],
+                                                    work, recipients)
+            manifest["database"]["file"] = manifest["database"]["stored"].pop("path")
             result = BackupResult(snapshot=dest / name, manifest=manifest,
-                                  database_bytes=manifest["database"]["size"])
+                                  database_bytes=manifest["database"]["size"],
+                                  warnings=warnings)
             manifest["uploads"] = _backup_uploads(settings.data_dir / UPLOADS, dest, result,
-                                                  progress)
+                                                  progress, recipients)
             listed = {f["sha256"] for f in manifest["uploads"]["files"]}
             # a document the database refers to whose file is gone from the data folder:
             # recorded (and reported), but the backup of everything else still goes ahead
             manifest["uploads"]["documents"] = len(documents)
             manifest["uploads"]["missing"] = sorted(documents - listed)
-            manifest["keys"] = _backup_keys(settings.data_dir / KEYS, work / KEYS)
+            manifest["keys"] = _backup_keys(settings.data_dir / KEYS, work / KEYS, recipients)
             manifest["manifest_sha256"] = manifest_hash(manifest)
             _write_private(work / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False)
                            .encode())
@@ -223,6 +288,8 @@ def backup(settings: Settings, dest: Path, keep: int | None = None,
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
             raise
+        finally:
+            shutil.rmtree(plain, ignore_errors=True)
         if keep is not None:
             result.pruned = prune(dest, keep)
     result.seconds = time.monotonic() - started
@@ -235,6 +302,20 @@ def _write_private(path: Path, data: bytes) -> None:
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
+
+
+def _store(src: Path, folder: Path, recipients: tuple[str, ...],
+           name: str | None = None) -> dict[str, Any]:
+    """Put one file into the backup: encrypted to the recipients (`<name>.age`), or a
+    plain private copy; {"path": stored name, "sha256", "size"} of what is stored."""
+    name = name or src.name
+    if recipients:
+        name += backup_crypt.SUFFIX
+        sha, size = backup_crypt.encrypt(src, folder / name, recipients)
+    else:
+        sha = _copy(src, folder / name)
+        size = (folder / name).stat().st_size
+    return {"path": name, "sha256": sha, "size": size}
 
 
 def _backup_database(url: str, work: Path) -> tuple[dict[str, Any], str | None, set[str]]:
@@ -288,10 +369,29 @@ def _sqlite_snapshot(source: Path, out: Path) -> None:
         src.close()
 
 
+def _known_stored(dest: Path) -> dict[str, dict[str, Any]]:
+    """What the newest readable snapshot says of each stored upload ({stored path: stored
+    entry}), so an upload already in the store is not read again to hash it (it lists
+    every upload of its time; later ones are new anyway)."""
+    for snap in reversed(snapshots(dest)):
+        manifest, _problems = load_manifest(snap)
+        if manifest is None:
+            continue
+        try:
+            return {entry["stored"]["path"]: entry["stored"]
+                    for entry in upload_entries(manifest)}
+        except (KeyError, TypeError):
+            continue
+    return {}
+
+
 def _backup_uploads(root: Path, dest: Path, result: BackupResult,
-                    progress: bool) -> dict[str, Any]:
+                    progress: bool, recipients: tuple[str, ...]) -> dict[str, Any]:
     files = _files(root)
     _mkdir(dest / UPLOADS)
+    suffix = (f".{backup_crypt.fingerprint(recipients)}{backup_crypt.SUFFIX}"
+              if recipients else "")
+    known = _known_stored(dest) if files else {}
     listed = []
     total = sum(p.stat().st_size for p in files)
     with tqdm(total=total, unit="B", unit_scale=True, desc="uploads",
@@ -299,34 +399,58 @@ def _backup_uploads(root: Path, dest: Path, result: BackupResult,
         for path in files:
             sha = file_sha256(path)
             size = path.stat().st_size
-            target = store_path(dest, sha)
-            if target.is_file() and target.stat().st_size == size:
+            target = store_path(dest, sha, suffix)
+            stored_path = target.relative_to(dest / UPLOADS).as_posix()
+            if target.is_file() and (suffix or target.stat().st_size == size):
                 result.uploads_skipped += 1
                 bar.update(size)
+                stored = known.get(stored_path)
+                if stored is None or stored.get("size") != target.stat().st_size:
+                    digest, stored_size = backup_crypt.sha256_size(target)
+                    stored = {"path": stored_path, "sha256": digest, "size": stored_size}
             else:
-                tmp = _mkdir(target.parent) / f".{sha}.{os.getpid()}.part"
-                copied = _copy(path, tmp, bar)
-                if copied != sha:  # changed under us: uploads are meant never to change
-                    tmp.unlink()
-                    raise BackupError(f"upload {path} changed while it was being copied")
-                os.replace(tmp, target)
+                stored = _store_upload(path, sha, target, recipients, bar)
                 result.uploads_copied += 1
                 result.bytes_copied += size
             listed.append({"path": path.relative_to(root).as_posix(), "sha256": sha,
-                           "size": size})
+                           "size": size, "stored": {**stored, "path": stored_path}})
     return {"store": f"../{UPLOADS}", "count": len(listed), "bytes": total,
             "copied": result.uploads_copied, "skipped": result.uploads_skipped,
             "files": listed}
 
 
-def _backup_keys(root: Path, out: Path) -> dict[str, Any]:
+def _store_upload(path: Path, sha: str, target: Path, recipients: tuple[str, ...],
+                  bar: tqdm) -> dict[str, Any]:
+    """One upload into the store: written beside its place, checked, renamed into it."""
+    tmp = _mkdir(target.parent) / f".{sha}.{os.getpid()}.part"
+    try:
+        if recipients:
+            copied = file_sha256(path)
+            stored_sha, stored_size = backup_crypt.encrypt(path, tmp, recipients)
+            # the plaintext hashed again after encrypting: it must not have changed between
+            if file_sha256(path) != copied:
+                copied = ""
+            bar.update(path.stat().st_size)
+        else:
+            copied = stored_sha = _copy(path, tmp, bar)
+            stored_size = tmp.stat().st_size
+        if copied != sha:  # changed under us: uploads are meant never to change
+            raise BackupError(f"upload {path} changed while it was being copied")
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return {"sha256": stored_sha, "size": stored_size}
+
+
+def _backup_keys(root: Path, out: Path, recipients: tuple[str, ...]) -> dict[str, Any]:
     listed = []
     for path in _files(root):
         rel = path.relative_to(root)
-        target = out / rel
-        _mkdir(target.parent)
-        sha = _copy(path, target)
-        listed.append({"path": rel.as_posix(), "sha256": sha, "size": path.stat().st_size})
+        _mkdir((out / rel).parent)
+        stored = _store(path, (out / rel).parent, recipients)
+        stored["path"] = (rel.parent / stored["path"]).as_posix()
+        listed.append({"path": rel.as_posix(), "sha256": file_sha256(path),
+                       "size": path.stat().st_size, "stored": stored})
     return {"included": bool(listed), "files": listed}
 
 
@@ -366,13 +490,39 @@ def prune(dest: Path, keep: int) -> list[Path]:
     for snap in snapshots(dest):
         try:
             manifest = json.loads((snap / MANIFEST).read_text())
-            needed.update(f["sha256"] for f in manifest["uploads"]["files"])
+            needed.update(f["stored"]["path"] for f in upload_entries(manifest))
         except (ValueError, KeyError, TypeError):
             return removed  # an unreadable manifest: keep every upload rather than guess
     for path in _files(dest / UPLOADS):
-        if path.name not in needed:
+        if path.relative_to(dest / UPLOADS).as_posix() not in needed:
             path.unlink()
     return removed
+
+
+def upload_entries(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """The manifest's uploads, each with its stored form (version 1 stored them as they
+    are, named by their hash)."""
+    out = []
+    for entry in manifest["uploads"]["files"]:
+        if "stored" not in entry:
+            sha = str(entry["sha256"])
+            entry = {**entry, "stored": {"path": f"{sha[:2]}/{sha}", "sha256": sha,
+                                         "size": entry["size"]}}
+        out.append(entry)
+    return out
+
+
+def key_entries(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """The manifest's key files, each with its stored form (version 1: as they are)."""
+    return [entry if "stored" in entry else
+            {**entry, "stored": {"path": entry["path"], "sha256": entry["sha256"],
+                                 "size": entry["size"]}}
+            for entry in manifest["keys"]["files"]]
+
+
+def database_stored(manifest: dict[str, Any]) -> dict[str, Any]:
+    db = manifest["database"]
+    return dict(db.get("stored") or {"sha256": db["sha256"], "size": db["size"]})
 
 
 def load_manifest(snapshot: Path) -> tuple[dict[str, Any] | None, list[str]]:
@@ -385,7 +535,7 @@ def load_manifest(snapshot: Path) -> tuple[dict[str, Any] | None, list[str]]:
         return None, [f"{MANIFEST}: not valid JSON ({exc})"]
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         return None, [f"{MANIFEST}: not a Sanchika backup manifest"]
-    if manifest.get("version") != VERSION:
+    if manifest.get("version") not in READABLE:
         return None, [f"{MANIFEST}: version {manifest.get('version')} is not supported "
                       f"(this Sanchika reads version {VERSION})"]
     if manifest.get("manifest_sha256") != manifest_hash(manifest):
@@ -412,20 +562,25 @@ def check_snapshot(snapshot: Path, progress: bool = False) -> tuple[dict[str, An
         return None, problems
     try:
         db = manifest["database"]
-        if db["file"] not in (SQLITE_FILE, PG_FILE):
+        if db["file"] not in DATABASE_FILES:
             return None, [f"{MANIFEST}: unknown database file {db['file']!r}"]
-        checks = [(snapshot / db["file"], db["file"], db)]
+        checks = [(snapshot / db["file"], db["file"], database_stored(manifest))]
         dest = snapshot.parent
-        for entry in manifest["uploads"]["files"]:
-            if not SHA256.fullmatch(str(entry["sha256"])):
-                return None, [f"{MANIFEST}: upload {entry['path']!r} has no valid SHA-256"]
-            checks.append((store_path(dest, entry["sha256"]),
-                           f"upload {entry['path']} ({UPLOADS}/{entry['sha256'][:2]}/"
-                           f"{entry['sha256']})", entry))
-        for entry in manifest["keys"]["files"]:
-            checks.append((snapshot / KEYS / entry["path"], f"{KEYS}/{entry['path']}", entry))
+        for entry in upload_entries(manifest):
+            rel = str(entry["stored"]["path"])
+            if not SHA256.fullmatch(str(entry["sha256"])) or not STORED_UPLOAD.fullmatch(rel) \
+                    or rel[3:67] != entry["sha256"]:
+                return None, [f"{MANIFEST}: upload {entry['path']!r} has no valid SHA-256 "
+                              "or stored name"]
+            checks.append((dest / UPLOADS / rel, f"upload {entry['path']} ({UPLOADS}/{rel})",
+                           entry["stored"]))
+        for entry in key_entries(manifest):
+            rel = str(entry["stored"]["path"])
+            checks.append((_inside(snapshot / KEYS, rel), f"{KEYS}/{rel}", entry["stored"]))
     except (KeyError, TypeError) as exc:
         return None, [f"{MANIFEST}: incomplete ({exc})"]
+    except BackupError as exc:
+        return None, [exc.message]
     for path, label, entry in tqdm(checks, desc="verifying", unit="file",
                                    disable=not progress, leave=False):
         problem = _check_file(path, label, entry)
@@ -438,16 +593,18 @@ def check_snapshot(snapshot: Path, progress: bool = False) -> tuple[dict[str, An
 
 
 def restore(settings: Settings, src: Path, force: bool = False,
-            progress: bool = False) -> RestoreResult:
+            progress: bool = False, identity: Path | None = None) -> RestoreResult:
     """Verify the snapshot completely, then restore it into the configured database and
     data folder, then check the result against the manifest. Refuses a backup that does
-    not verify, and a target that already holds data unless `force`."""
+    not verify, an encrypted one without an identity that opens it, and a target that
+    already holds data unless `force`; in each case before anything is changed."""
     started = time.monotonic()
     snapshot = find_snapshot(src)
     manifest, problems = check_snapshot(snapshot, progress)
     if problems or manifest is None:
         raise BackupError(f"refusing to restore {snapshot}: it does not verify",
                           [{"message": p} for p in problems])
+    identities = _identities(manifest, identity, snapshot)
     url = settings.database_url
     dialect = make_url(url).get_backend_name()
     if manifest["source"]["dialect"] != dialect:
@@ -459,14 +616,11 @@ def restore(settings: Settings, src: Path, force: bool = False,
         raise BackupError("refusing to restore over existing data (use --force to replace "
                           "it): " + "; ".join(occupied))
 
-    file = snapshot / manifest["database"]["file"]
-    if dialect == "sqlite":
-        _restore_sqlite(file, _sqlite_path(url))
-    else:
-        backup_pg.ensure_database(url)
-        if force:
-            backup_pg.wipe(url)
-        backup_pg.restore(url, file)
+    plain = _temporary(settings, "restore")
+    try:
+        _restore_database(manifest, snapshot, identities, plain, url, force)
+    finally:
+        shutil.rmtree(plain, ignore_errors=True)
 
     uploads_root = settings.data_dir / UPLOADS
     keys_root = settings.data_dir / KEYS
@@ -474,27 +628,84 @@ def restore(settings: Settings, src: Path, force: bool = False,
         shutil.rmtree(uploads_root, ignore_errors=True)
         shutil.rmtree(keys_root, ignore_errors=True)
     after: list[str] = []
-    entries = manifest["uploads"]["files"]
+    entries = upload_entries(manifest)
     with tqdm(total=manifest["uploads"]["bytes"], unit="B", unit_scale=True, desc="uploads",
               disable=not progress or not entries, leave=False) as bar:
         for entry in entries:
-            target = _inside(uploads_root, entry["path"])
-            _mkdir(target.parent)
-            if _copy(store_path(snapshot.parent, entry["sha256"]), target, bar) \
-                    != entry["sha256"]:
-                after.append(f"upload {entry['path']}: changed while being restored")
-    for entry in manifest["keys"]["files"]:
-        target = _inside(keys_root, entry["path"])
-        _mkdir(target.parent)
-        if _copy(snapshot / KEYS / entry["path"], target) != entry["sha256"]:
-            after.append(f"{KEYS}/{entry['path']}: changed while being restored")
+            after += _restore_file(snapshot.parent / UPLOADS / entry["stored"]["path"],
+                                   _inside(uploads_root, entry["path"]), entry, identities,
+                                   f"upload {entry['path']}", bar)
+    keys = key_entries(manifest)
+    for entry in keys:
+        after += _restore_file(snapshot / KEYS / entry["stored"]["path"],
+                               _inside(keys_root, entry["path"]), entry, identities,
+                               f"{KEYS}/{entry['path']}")
 
     after += compare(manifest["database"]["tables"], figures(url))
     after += _missing_documents(url, uploads_root)
     report = _verify(url)
     return RestoreResult(snapshot=snapshot, manifest=manifest, uploads=len(entries),
-                         keys=len(manifest["keys"]["files"]), problems=after, verify=report,
-                         seconds=time.monotonic() - started)
+                         keys=len(keys), problems=after, verify=report,
+                         seconds=time.monotonic() - started,
+                         encrypted=identities is not None)
+
+
+def _identities(manifest: dict[str, Any], identity: Path | None, snapshot: Path
+                ) -> list[Any] | None:
+    """The age identities that open an encrypted snapshot (None: it is not encrypted)."""
+    encryption = manifest.get("encryption")
+    if not encryption:
+        return None
+    if encryption.get("scheme") != backup_crypt.SCHEME:
+        raise BackupError(f"{MANIFEST}: unknown encryption {encryption.get('scheme')!r}")
+    recipients = [str(r) for r in encryption.get("recipients") or []]
+    if identity is None:
+        raise BackupError(f"refusing to restore {snapshot}: it is encrypted (age, to "
+                          f"{', '.join(recipients)}); give its identity file with "
+                          "--identity FILE; nothing was changed")
+    found = backup_crypt.load_identities(identity)
+    backup_crypt.check_identity(found, recipients, str(snapshot))
+    return found
+
+
+def _restore_database(manifest: dict[str, Any], snapshot: Path, identities: list[Any] | None,
+                      plain: Path, url: str, force: bool) -> None:
+    """Decrypt the database copy (inside the data folder) and check it against the
+    manifest before the target is touched; then load it."""
+    db = manifest["database"]
+    file = snapshot / db["file"]
+    if identities is not None:
+        decrypted = plain / file.name.removesuffix(backup_crypt.SUFFIX)
+        sha, size = backup_crypt.decrypt(file, decrypted, identities, db["file"])
+        if (sha, size) != (db["sha256"], db["size"]):
+            raise BackupError(f"refusing to restore: {db['file']} decrypts to something else "
+                              "than the manifest describes; nothing was changed")
+        file = decrypted
+    if make_url(url).get_backend_name() == "sqlite":
+        _restore_sqlite(file, _sqlite_path(url))
+    else:
+        backup_pg.ensure_database(url)
+        if force:
+            backup_pg.wipe(url)
+        backup_pg.restore(url, file)
+
+
+def _restore_file(stored: Path, target: Path, entry: dict[str, Any],
+                  identities: list[Any] | None, label: str, bar: tqdm | None = None
+                  ) -> list[str]:
+    """One upload or key file back into the data folder; its problems (none: restored and
+    equal to the manifest's hash)."""
+    _mkdir(target.parent)
+    if identities is None:
+        sha = _copy(stored, target, bar)
+    else:
+        try:
+            sha, _size = backup_crypt.decrypt(stored, target, identities, label)
+        except BackupError as exc:
+            return [exc.message]
+        if bar is not None:
+            bar.update(entry["size"])
+    return [] if sha == entry["sha256"] else [f"{label}: changed while being restored"]
 
 
 def _verify(url: str) -> Report:

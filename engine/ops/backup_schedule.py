@@ -38,6 +38,10 @@ def install(scheduler: BaseScheduler, settings: Settings) -> None:
                       next_run_time=datetime.now(UTC))
     log.info("backups to %s every %g minutes, keeping %d", settings.backup_dir,
              settings.backup_minutes, settings.backup_keep)
+    if not settings.backup_recipients:
+        log.warning("scheduled backups are not encrypted: set SANCHIKA_BACKUP_RECIPIENTS "
+                    "(`sanchika backup-keygen`)%s",
+                    "; they are refused while SANCHIKA_HTTPS is on" if settings.https else "")
 
 
 def ship(key: str) -> None:

@@ -30,7 +30,7 @@ def run(settings: Settings, db: Database) -> list[Check]:
     checks.append(reachable)
     if reachable.ok:
         checks += [health.migrations(db), administrator(db), clock(db)]
-    checks += [assets(), health.backup(settings)]
+    checks += [assets(), health.backup(settings), health.backup_encryption(settings)]
     if settings.smtp_url:
         checks.append(smtp(settings.smtp_url))
     if settings.mailboxes_file:

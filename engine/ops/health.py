@@ -100,6 +100,22 @@ def backup(settings: Settings) -> Check:
     return Check("backup", True, f"last good backup {hours:.1f} h ago", critical=False)
 
 
+def backup_encryption(settings: Settings) -> Check:
+    """Backups without SANCHIKA_BACKUP_RECIPIENTS are readable by whoever gets them (and
+    refused where SANCHIKA_HTTPS is on): engine/ops/backup_crypt.py."""
+    count = len(settings.backup_recipients)
+    if count:
+        return Check("backup encryption", True,
+                     f"backups are encrypted (age) to {count} public key(s)", critical=False)
+    refused = " and refused (SANCHIKA_HTTPS is on)" if settings.https else ""
+    return Check("backup encryption", False,
+                 f"backups are not encrypted{refused}: whoever gets one reads the database, "
+                 "the documents and the signing keys",
+                 "run `sanchika backup-keygen --out FILE` on another machine, keep FILE "
+                 "there, and set SANCHIKA_BACKUP_RECIPIENTS to the public key it prints",
+                 critical=False)
+
+
 def readiness(settings: Settings, db: Database) -> list[Check]:
     first = database(db)
     if not first.ok:

@@ -20,10 +20,10 @@ from sqlalchemy import select
 
 from engine.domain import org
 from engine.domain.offices import MONITOR_SCOPES
+from engine.domain.passwords import require_strong
 from engine.errors import InvalidInput
 from engine.ops import org_import_offices
 from engine.ops.admin import USERNAME
-from engine.ops.passwords import require_strong
 from engine.store.db import Database
 from engine.store.models import Department, Post, Section, User
 

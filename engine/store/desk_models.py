@@ -1,5 +1,5 @@
-"""Tables of the officer's desk: per-user settings (notification channels, session
-generation, notifications seen) and which items a user has opened since they arrived."""
+"""Tables of the officer's desk: per-user settings (notification channels, notifications
+seen, when the password last changed) and which items a user has opened since they arrived."""
 
 from __future__ import annotations
 
@@ -13,15 +13,12 @@ from engine.store.models import Base, utcnow
 
 class UserSetting(Base):
     """One row per user who changed something; a missing row means the defaults (every
-    channel on, generation 0, nothing seen)."""
+    channel on, nothing seen)."""
 
     __tablename__ = "user_settings"
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     notify_email: Mapped[bool] = mapped_column(Boolean, default=True)
     notify_sms: Mapped[bool] = mapped_column(Boolean, default=True)
-    # sessions carry the generation they began in; a password change bumps it, so every
-    # other session no longer matches and is signed out
-    session_generation: Mapped[int] = mapped_column(Integer, default=0)
     # the newest in-app notification the user has seen (the unread count is what is newer)
     notifications_seen_id: Mapped[int] = mapped_column(Integer, default=0)
     password_changed_at: Mapped[datetime | None]

@@ -1,4 +1,5 @@
-"""Tables of the web sign-in: who signed in and out when, and failed attempts per key."""
+"""Tables of the web sign-in: who signed in and out when, failed attempts per key, and
+the one-time codes that lift a lock."""
 
 from __future__ import annotations
 
@@ -34,6 +35,22 @@ class SignInThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     last_failure_at: Mapped[datetime | None]
     locked_until: Mapped[datetime | None]
+
+
+class SignInUnlockCode(Base):
+    """A one-time code sent to a user's own e-mail/phone (never shown on a screen) that
+    lifts the sign-in lock of their username at the address that asked for it
+    (engine/domain/unlock_codes.py). Only its hash is kept."""
+
+    __tablename__ = "sign_in_unlock_codes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    address: Mapped[str] = mapped_column(String(64))  # "-" when the address is unknown
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    wrong_tries: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ApiToken(Base):

@@ -288,7 +288,7 @@ def test_change_password_signs_out_other_sessions(page, server, browser):
         page.evaluate("document.querySelectorAll('input[minlength]').forEach("
                       "e => e.removeAttribute('minlength'))")
         submit(page, "#form-password button[type=submit]")
-        assert "at least 10 characters" in page.locator(".flash.error").inner_text()
+        assert "at least 12 characters" in page.locator(".flash.error").inner_text()
         page.fill("#current_password", PASSWORD)
         page.fill("#new_password", "Fresh-pass-2026")
         page.fill("#repeat_password", "Fresh-pass-2026")

@@ -77,15 +77,15 @@ def test_deactivate_reactivate_and_reset_code(api):
 
     code = api.post("/admin/users/so/reset-code", "admin").json()["code"]
     assert error(api.post("/admin/reset-code", json={
-        "username": "so", "code": "WRONG-CODE-0000", "password": "new-pass-12"}), 401)
+        "username": "so", "code": "WRONG-CODE-0000", "password": "new-pass-2026"}), 401)
     assert "at least" in error(api.post("/admin/reset-code", json={
         "username": "so", "code": code, "password": "short1"}), 422)
     assert api.post("/admin/reset-code", json={
-        "username": "so", "code": code.lower(), "password": "new-pass-12"}).status_code == 204
+        "username": "so", "code": code.lower(), "password": "new-pass-2026"}).status_code == 204
     assert api.post("/auth/token", json={"username": "so",
-                                         "password": "new-pass-12"}).status_code == 200
+                                         "password": "new-pass-2026"}).status_code == 200
     assert error(api.post("/admin/reset-code", json={  # once only
-        "username": "so", "code": code, "password": "new-pass-13"}), 401)
+        "username": "so", "code": code, "password": "new-pass-2027"}), 401)
     assert "admin role" in error(api.post("/admin/users/so/reset-code", "clerk2"), 403)
     users = {u["username"]: u for u in api.get("/admin/users", "admin").json()}
     assert users["clerk"]["active"]

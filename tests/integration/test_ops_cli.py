@@ -121,6 +121,8 @@ def test_doctor_names_what_to_fix(env, tmp_path):
     assert "FAIL administrator: no active administrator" in out.stdout
     assert "sanchika admin create" in out.stdout
     assert "(settings file:" in out.stdout
+    assert "warn backup encryption: backups are not encrypted" in out.stdout
+    assert "sanchika backup-keygen" in out.stdout
 
 
 def test_init_with_an_organisation(env, tmp_path, service):

@@ -60,7 +60,7 @@ def test_password_change_ends_every_session_and_token(server, api):
     assert r.status_code == 422
     assert "old_password" in r.json()["error"]["message"]
     r = api.post("/me/password", "so", json={"old_password": PASSWORD,
-                                              "new_password": "new-pass-22"})
+                                              "new_password": "new-pass-2026"})
     assert r.status_code == 204, r.text
     assert not signed_in(server, web)
     assert api.get("/me", "so").status_code == 401
@@ -68,7 +68,7 @@ def test_password_change_ends_every_session_and_token(server, api):
                      timeout=10)
     assert r.status_code == 401
     assert "revoked" in r.json()["error"]["message"]
-    assert signed_in(server, web_sign_in(server, "so", "new-pass-22").cookies.get_dict())
+    assert signed_in(server, web_sign_in(server, "so", "new-pass-2026").cookies.get_dict())
 
 
 def test_reset_and_deactivation_end_sessions(server, api):

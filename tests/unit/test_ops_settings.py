@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from engine.config import Settings, write_private
-from engine.ops import passwords, permissions
+from engine.domain import passwords
+from engine.ops import permissions
 
 
 def test_toml_file_in_the_data_dir_and_env_wins(tmp_path: Path):

@@ -34,6 +34,27 @@ def token(body: dict) -> ResponseReturnValue:
     return {**issue_token(user), "username": user.username, "role": user.role}
 
 
+@blp.route("/auth/unlock-code", methods=["POST"])
+@blp.doc(security=[])
+@blp.arguments(schemas.UnlockCodeRequest)
+def unlock_code(body: dict) -> ResponseReturnValue:
+    """No token needed. When the username is locked from the caller's address (429 from
+    POST /auth/token), send a one-time unlock code to the user's own e-mail/SMS. The
+    answer is the same whether or not a code was sent; the code is never in it."""
+    return app_service().request_unlock_code(body["username"], request.remote_addr), 202
+
+
+@blp.route("/auth/unlock", methods=["POST"])
+@blp.doc(security=[])
+@blp.arguments(schemas.UnlockRequest)
+def unlock_with_code(body: dict) -> ResponseReturnValue:
+    """No token needed. Lift the lock of (username, the caller's address) with the code
+    sent to the user; 401 when the code is wrong, expired or used (five wrong tries spend
+    it). Other addresses and an address-wide lock are not affected."""
+    return app_service().redeem_unlock_code(body["username"], body["code"],
+                                            request.remote_addr)
+
+
 @blp.route("/auth/token", methods=["DELETE"])
 @blp.response(204)
 def revoke_token() -> None:

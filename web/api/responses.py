@@ -55,6 +55,18 @@ class Token(Schema):
     role = fields.String(required=True)
 
 
+class UnlockCodeSent(Schema):
+    username = fields.String(required=True)
+    message = fields.String(required=True, metadata={
+        "description": "the same whether or not a code was sent (tells a guesser nothing)"})
+
+
+class Unlocked(Schema):
+    username = fields.String(required=True)
+    address = _s(metadata={"description": "the address whose lock was lifted"})
+    lifted = fields.Boolean(required=True)
+
+
 class PostRef(Schema):
     id = fields.Integer(required=True)
     code = fields.String(required=True)
@@ -317,6 +329,8 @@ PDF, ZIP, PEM = "application/pdf", "application/zip", "application/x-pem-file"
 OPERATIONS: dict[tuple[str, str], tuple[Any, Any, Any]] = {
     ("POST", "/api/v1/auth/token"): (200, Token, OBJ),
     ("DELETE", "/api/v1/auth/token"): (204, None, None),
+    ("POST", "/api/v1/auth/unlock-code"): (202, UnlockCodeSent, OBJ),
+    ("POST", "/api/v1/auth/unlock"): (200, Unlocked, OBJ),
     ("POST", "/api/v1/auth/sign-off-everywhere"): (204, None, None),
     ("POST", "/api/v1/me/password"): (204, None, None),
     ("POST", "/api/v1/admin/users/{username}/deactivate"): (200, Record, OBJ),
@@ -429,7 +443,7 @@ OPERATIONS: dict[tuple[str, str], tuple[Any, Any, Any]] = {
 }
 NAMED = (Error, Health, Token, Me, Task, ActionResult, Movement, Receipt, FileSummary, File,
          Track, HistoryEvent, Notification, Definition, Deployed, SearchHit, YellowNote,
-         SubjectHead, Record, VersionState, Migration)
+         SubjectHead, Record, VersionState, Migration, UnlockCodeSent, Unlocked)
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 
 

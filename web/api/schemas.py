@@ -2,6 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
+from engine.domain import passwords
 from engine.domain.receipts import FORMS, GRADINGS, LANGUAGES, MODES
 from engine.sla.policy import PRIORITIES
 
@@ -9,6 +10,17 @@ from engine.sla.policy import PRIORITIES
 class TokenRequest(Schema):
     username = fields.String(required=True, validate=validate.Length(min=1, max=64))
     password = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class UnlockCodeRequest(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
+class UnlockRequest(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    code = fields.String(required=True, validate=validate.Length(min=1, max=32),
+                         metadata={"description": "the code sent to the user's e-mail/SMS "
+                                                  "(case, spaces and dashes do not matter)"})
 
 
 class ReceiptCreate(Schema):
@@ -92,7 +104,11 @@ class NoteCreate(Schema):
 
 class PasswordChange(Schema):
     old_password = fields.String(required=True, validate=validate.Length(max=200))
-    new_password = fields.String(required=True, validate=validate.Length(min=8, max=200))
+    new_password = fields.String(
+        required=True, validate=validate.Length(min=passwords.MIN_LENGTH,
+                                                max=passwords.MAX_LENGTH),
+        metadata={"description": "at least 12 characters, not a commonly used password, "
+                                 "not containing the username"})
 
 
 class PasswordReset(Schema):

@@ -1,7 +1,7 @@
 """The `sanchika` command (docs/contract.md, docs/cli.md): init, demo, serve, deploy, verify,
-backup, restore, admin, doctor; the audit commands (checkpoint, keys, replay, export) are in
-cli.audit, the operations commands (admin create, doctor, the organisation import) in
-cli.ops."""
+backup, backup-keygen, restore, admin, doctor; the audit commands (checkpoint, keys,
+replay, export) are in cli.audit, the operations commands (admin create, doctor, the
+organisation import) in cli.ops."""
 
 from __future__ import annotations
 
@@ -138,13 +138,20 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_backup(args: argparse.Namespace) -> int:
     from web.cli.backup import run_backup
 
-    return run_backup(Settings.from_env(), Path(args.dest), args.keep)
+    return run_backup(Settings.from_env(), Path(args.dest), args.keep, args.unencrypted)
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
     from web.cli.backup import run_restore
 
-    return run_restore(Settings.from_env(), Path(args.src), args.force, args.check)
+    return run_restore(Settings.from_env(), Path(args.src), args.force, args.check,
+                       Path(args.identity) if args.identity else None)
+
+
+def cmd_backup_keygen(args: argparse.Namespace) -> int:
+    from web.cli.backup import run_keygen
+
+    return run_keygen(args.out)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -182,12 +189,25 @@ def main(argv: list[str] | None = None) -> int:
     backup = sub.add_parser("backup", help="snapshot the database, uploads and keys into DEST")
     backup.add_argument("dest", help="backup folder (snapshots and a shared upload store)")
     backup.add_argument("--keep", type=int, help="then keep only the newest N snapshots")
+    backup.add_argument("--unencrypted", action="store_true",
+                        help="allow a backup without SANCHIKA_BACKUP_RECIPIENTS where it is "
+                             "refused (SANCHIKA_HTTPS on): whoever gets it reads everything")
+    keygen = sub.add_parser("backup-keygen", help="make an age key pair for encrypted "
+                            "backups: the identity goes to FILE (keep it away from the "
+                            "server), the public key to SANCHIKA_BACKUP_RECIPIENTS")
+    keygen.add_argument("--out", required=True, metavar="FILE",
+                        help="where to write the identity (private; never overwritten); "
+                             "'-' prints it instead")
     restore = sub.add_parser("restore", help="verify a snapshot, then restore it")
     restore.add_argument("src", help="a snapshot folder, or a backup folder (its newest)")
     restore.add_argument("--force", action="store_true",
                          help="replace a database and data folder that already hold data")
     restore.add_argument("--check", action="store_true",
-                         help="only verify the snapshot against its manifest")
+                         help="only verify the snapshot against its manifest (the stored, "
+                              "encrypted files: no identity needed)")
+    restore.add_argument("--identity", metavar="FILE",
+                         help="the age identity file that opens an encrypted backup "
+                              "(from `sanchika backup-keygen`)")
     audit_commands = cli_audit.register(sub)
     ops_commands = cli_ops.register(sub)
     review_commands = cli_review.register(sub)
@@ -195,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     commands = {"init": cmd_init, "demo": cmd_demo, "serve": cmd_serve, "deploy": cmd_deploy,
                 "verify": cmd_verify, "backup": cmd_backup, "restore": cmd_restore,
+                "backup-keygen": cmd_backup_keygen,
                 **audit_commands, **ops_commands, **review_commands, **versions_commands}
     try:
         return commands[args.command](args)

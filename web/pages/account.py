@@ -8,7 +8,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from engine.commands.desk import MIN_PASSWORD
+from engine.domain.passwords import MIN_LENGTH as MIN_PASSWORD
 from engine.errors import InvalidInput
 from web.pages.common import page_blueprint, service
 from web.ui import SESSION_GENERATION, me
@@ -61,10 +61,12 @@ def _password_error(message: str) -> str:
         return _("The current password is wrong.")
     if field == "repeat_password":
         return _("The two new passwords differ.")
-    if "different" in message:
+    if "few different" in message:
+        return _("The new password repeats too few different characters.")
+    if "different" in message or "same as" in message:
         return _("Choose a password different from the current one.")
     if "username" in message:
         return _("The new password must not contain your username.")
-    if "digit" in message:
-        return _("Use letters and at least one digit.")
+    if "commonly used" in message:
+        return _("This password is among the most commonly used; choose another.")
     return _("The new password needs at least %(n)s characters.", n=MIN_PASSWORD)

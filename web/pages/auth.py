@@ -1,5 +1,6 @@
-"""Sign-in and sign-off (recorded, with lockout after repeated failures), the language
-switch, and the sign-in register for administrators and auditors."""
+"""Sign-in and sign-off (recorded, with lockout after repeated failures, which the user
+can lift with a code sent to them), the language switch, and the sign-in register for
+administrators and auditors."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from engine.commands.ui import UI_LANGUAGES, TooManyAttempts
-from engine.errors import Unauthorized
+from engine.errors import InvalidInput, Unauthorized
 from web.pages.common import back, page_blueprint, service
 from web.ui import SESSION_GENERATION, WebUser, me
 
@@ -44,7 +45,36 @@ def login() -> ResponseReturnValue:
             session["lang"] = user.language if user.language in UI_LANGUAGES else lang
             return redirect(_safe_next(request.args.get("next")))
     headers = {"Retry-After": str(retry_after)} if retry_after else {}
-    return render_template("login.html", error=error), status, headers
+    return render_template("login.html", error=error, locked=status == 429), status, headers
+
+
+@bp.route("/login/unlock", methods=["GET", "POST"])
+def unlock() -> ResponseReturnValue:
+    """Lift the sign-in lock on one's own username with a code sent to one's own e-mail
+    or phone (engine/commands/unlock.py): the code is never shown here."""
+    form = request.form
+    username = (form.get("username") or request.args.get("username") or "").strip()[:64]
+    error, status = None, 200
+    if request.method == "POST":
+        try:
+            if form.get("action") == "send":
+                service().request_unlock_code(username, request.remote_addr)
+                flash(_("If this username is locked from your address and has an e-mail "
+                        "address or mobile number, an unlock code has been sent to it. It "
+                        "works once, for 15 minutes."))
+            else:
+                service().redeem_unlock_code(username, form.get("code", ""),
+                                             request.remote_addr)
+                flash(_("The lock is lifted. Sign in with your password."))
+                return redirect(url_for("auth.login"))
+        except InvalidInput as exc:
+            field = exc.message.split(":", 1)[0]
+            error = _("Enter your username.") if field == "username" else \
+                _("Enter the unlock code sent to you.")
+            status = 422
+        except Unauthorized:
+            error, status = _("That unlock code is wrong, expired or already used."), 401
+    return render_template("sign_in_unlock.html", error=error, username=username), status
 
 
 def _safe_next(target: str | None) -> str:

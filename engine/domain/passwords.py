@@ -1,10 +1,15 @@
-"""The password rule for accounts made by an administrator (`sanchika admin create`, the
-organisation import): long enough, and not one of the passwords tried first by anyone
-guessing."""
+"""The one password rule, wherever a password is chosen: `sanchika admin create`, the
+organisation import, a user changing their own password and a password set with a reset
+code. Long enough, and not one of the passwords tried first by anyone guessing; no
+composition rules (a letter, a digit...), which make passwords harder to remember without
+making them harder to guess (NIST SP 800-63B)."""
 
 from __future__ import annotations
 
+from engine.errors import InvalidInput
+
 MIN_LENGTH = 12
+MAX_LENGTH = 200
 # The most used passwords in published leak lists, and the obvious ones for this product;
 # compared case-insensitively, also with digits and symbols stripped from the ends.
 COMMON = frozenset("""
@@ -24,6 +29,8 @@ def problems(password: str, username: str = "") -> list[str]:
     out = []
     if len(password) < MIN_LENGTH:
         out.append(f"it must have at least {MIN_LENGTH} characters")
+    if len(password) > MAX_LENGTH:
+        out.append(f"it must have at most {MAX_LENGTH} characters")
     lowered = password.lower()
     core = lowered.strip("0123456789!@#$%^&*()-_=+.,;:?")
     if lowered in COMMON or core in COMMON or any(
@@ -38,8 +45,7 @@ def problems(password: str, username: str = "") -> list[str]:
 
 
 def require_strong(password: str, username: str = "", field: str = "password") -> None:
-    from engine.errors import InvalidInput
-
+    """InvalidInput naming the field and every problem, unless the password is acceptable."""
     found = problems(password, username)
     if found:
         raise InvalidInput(f"{field}: too weak: {'; '.join(found)}")
