@@ -14,7 +14,9 @@ from pathlib import Path
 import requests
 
 from engine.config import Settings
+from tests import cli
 from tests.backup_fixtures import restore_target  # noqa: F401  (the `target` fixture)
+from tests.cli import CliResult
 from tests.conftest import PASSWORD
 from tests.pdfs import make_pdf
 
@@ -22,11 +24,8 @@ SANCHIKA = str(Path(sys.executable).parent / "sanchika")
 FIELDS = {"sender": "Collector, Jaipur", "subject": "Scanned letter", "mode": "post"}
 
 
-def sanchika(settings: Settings, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "SANCHIKA_DATA_DIR": str(settings.data_dir),
-           "SANCHIKA_DATABASE_URL": settings.database_url}
-    return subprocess.run([SANCHIKA, *args], env=env, capture_output=True, text=True,
-                          timeout=120)
+def sanchika(settings: Settings, *args: str) -> CliResult:
+    return cli.run(settings, *args)
 
 
 def _free_port() -> int:

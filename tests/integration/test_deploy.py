@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,7 @@ from sqlalchemy import func, select
 from engine.app import PROCESS_DIR
 from engine.errors import InvalidBpmn
 from engine.store.models import Instance, ProcessDefinition, User
+from tests import cli
 
 GOOD = (PROCESS_DIR / "file_approval.bpmn").read_bytes()
 HEADER = b'''<?xml version="1.0" encoding="UTF-8"?>
@@ -147,16 +146,12 @@ def test_cli_deploy_reports_errors(settings, service, tmp_path: Path):
     bad = tmp_path / "bad.bpmn"
     bad.write_bytes(process('    <bpmn:serviceTask id="work" camunda:type="external" '
                             'camunda:topic="nope" />'))
-    env = {"SANCHIKA_DATA_DIR": str(settings.data_dir),
-           "SANCHIKA_DATABASE_URL": settings.database_url, "PATH": "/usr/bin:/bin"}
-    run = subprocess.run([sys.executable, "-m", "web.cli.main", "deploy", str(bad)], env=env,
-                         capture_output=True, text=True, cwd=Path(__file__).parents[2])
+    run = cli.run(settings, "deploy", str(bad))
     assert run.returncode == 1
     assert "line 9 element work: unknown handler 'nope'" in run.stderr
     good = tmp_path / "good.bpmn"
     good.write_bytes(GOOD.replace(b'name="Closure"', b'name="Closure v2"'))
-    run = subprocess.run([sys.executable, "-m", "web.cli.main", "deploy", str(good)], env=env,
-                         capture_output=True, text=True, cwd=Path(__file__).parents[2])
+    run = cli.run(settings, "deploy", str(good))
     assert run.returncode == 0, run.stderr
     assert "version 2" in run.stdout
 

@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 from engine.audit.export import check
+from tests import cli
 from tests.flow import inbox_task
 from tests.integration.test_audit_tamper import approved_file
 from tests.pdfs import make_pdf
@@ -19,12 +20,19 @@ from tests.pdfs import make_pdf
 ROOT = Path(__file__).parents[2]
 
 
-def verify_export(path, tmp_path):
-    """On "another machine": no database URL, an empty data folder, another directory."""
+def verify_export_elsewhere(path, tmp_path):
+    """On "another machine", as a real process: no database URL, an empty data folder,
+    another directory."""
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT),
            "SANCHIKA_DATA_DIR": str(tmp_path / "elsewhere")}
     return subprocess.run([sys.executable, "-m", "web.cli.main", "verify", "--export", str(path)],
                           env=env, capture_output=True, text=True, cwd=tmp_path)
+
+
+def verify_export(path, tmp_path):
+    """The same check in the test process: no database URL, an empty data folder."""
+    return cli.run({"SANCHIKA_DATA_DIR": str(tmp_path / "elsewhere")}, "verify", "--export",
+                   str(path))
 
 
 def rewrite(src: Path, dest: Path, change, fix_manifest: bool = True) -> None:
@@ -87,7 +95,7 @@ def test_export_is_complete_and_verifies_offline(service, users, tmp_path):
     assert [s["username"] for s in sigs] == ["ds"]
     assert [p["instance_head"][0] for p in proof] == [f["instance_id"]]
     assert check(path)[1] == []
-    run = verify_export(path, tmp_path)
+    run = verify_export_elsewhere(path, tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.startswith(f"verified: the export of file {f['file_no']} is intact")
     # a PDF swapped for another inside the export (manifest recomputed) is named
@@ -164,22 +172,19 @@ def test_tampered_exports_fail(service, users, tmp_path):
 
 def test_cli_export_and_keys(settings, service, users, tmp_path):
     f = approved_file(service, users)
-    env = {"SANCHIKA_DATA_DIR": str(settings.data_dir),
-           "SANCHIKA_DATABASE_URL": settings.database_url, "PATH": "/usr/bin:/bin"}
 
-    def cli(*args):
-        return subprocess.run([sys.executable, "-m", "web.cli.main", *args], env=env,
-                              capture_output=True, text=True, cwd=ROOT)
+    def sanchika(*args):
+        return cli.run(settings, *args)
 
     dest = tmp_path / "cli.zip"
-    run = cli("export", f["file_no"], str(dest))
+    run = sanchika("export", f["file_no"], str(dest))
     assert run.returncode == 0, run.stderr
     assert check(dest)[1] == []
-    run = cli("checkpoint")
+    run = sanchika("checkpoint")
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("checkpoint #1 at "), run.stderr
     keys = tmp_path / "keys"
-    run = cli("keys", "export", str(keys))
+    run = sanchika("keys", "export", str(keys))
     assert run.returncode == 0, run.stderr
     index = json.loads((keys / "keys.json").read_text())
     assert "ds" in {k["username"] for k in index}
@@ -187,6 +192,6 @@ def test_cli_export_and_keys(settings, service, users, tmp_path):
     with zipfile.ZipFile(dest) as z:
         assert z.read(f"public_keys/{ds_key['key_id']}.pem").decode() == \
             (keys / ds_key["file"]).read_text()
-    run = cli("verify")
+    run = sanchika("verify")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "1 checkpoints" in run.stdout, run.stdout + run.stderr

@@ -19,6 +19,8 @@ from engine import __version__
 from engine.app import Sanchika
 from engine.config import Settings
 from engine.domain import uploads
+from tests import cli
+from tests.cli import CliResult
 from tests.ops_servers import running
 from tests.pdfs import make_pdf
 
@@ -35,15 +37,14 @@ def env(tmp_path: Path, settings) -> dict[str, str]:
     return env
 
 
-def sanchika(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "web.cli", *args], env=env, input=stdin,
-                          capture_output=True, text=True, timeout=300,
-                          cwd=Path(__file__).resolve().parents[2])
+def sanchika(env: dict[str, str], *args: str, stdin: str = "") -> CliResult:
+    return cli.run(env, *args, stdin=stdin)
 
 
 def test_version():
-    out = subprocess.run([sys.executable, "-m", "web.cli", "--version"], capture_output=True,
-                         text=True, timeout=60)
+    """The installed console script itself, once, as a real process."""
+    out = subprocess.run([str(Path(sys.executable).parent / "sanchika"), "--version"],
+                         capture_output=True, text=True, timeout=60)
     assert out.returncode == 0
     assert out.stdout.strip() == f"sanchika {__version__}"
 
@@ -66,14 +67,19 @@ def test_fresh_install_admin_and_owner_only_data(env, tmp_path, service):
 
     data = tmp_path / "instance"
     assert (data / "keys" / "master.key").is_file()
-    # a scanned letter stored into this data folder (uploads/ and its fan-out folder)
-    served = Sanchika(Settings.from_env({"SANCHIKA_DATA_DIR": str(data),
-                                         "SANCHIKA_DATABASE_URL": env["SANCHIKA_DATABASE_URL"]}),
-                      handlers.registry)
-    chief = served.authenticate("chief", STRONG)
-    with served.db.transaction() as s:
-        uploads.store_pdf(s, data, served.settings.max_upload_bytes, make_pdf(), "a.pdf", chief)
-    served.db.dispose()
+    # a scanned letter stored into this data folder (uploads/ and its fan-out folder), under
+    # the umask `sanchika serve` sets for its process
+    umask = os.umask(0o077)
+    try:
+        served = Sanchika(Settings.from_env({
+            "SANCHIKA_DATA_DIR": str(data),
+            "SANCHIKA_DATABASE_URL": env["SANCHIKA_DATABASE_URL"]}), handlers.registry)
+        chief = served.authenticate("chief", STRONG)
+        with served.db.transaction() as s:
+            uploads.store_pdf(s, data, served.settings.max_upload_bytes, make_pdf(), "a.pdf", chief)
+        served.db.dispose()
+    finally:
+        os.umask(umask)
     assert len(list((data / "uploads").rglob("*"))) == 2
     loose = [f"{p} {stat.S_IMODE(p.stat().st_mode):o}" for p in [data, *data.rglob("*")]
              if stat.S_IMODE(p.stat().st_mode) & 0o077]

@@ -4,9 +4,6 @@ check (match, and mismatch reported like tampering)."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -16,6 +13,7 @@ from engine.audit.replay import summary
 from engine.bpm.reexecute import Reexecutor, snapshot
 from engine.errors import Forbidden, InvalidInput
 from engine.store.models import Instance, ProcessDefinition, User
+from tests import cli
 from tests.flow import inbox_task, pass_due_time
 from tests.tamper import tamper
 
@@ -217,10 +215,7 @@ def test_reexecution_replays_timer_firings(quick, clock):
 
 
 def run_cli(settings, *args):
-    env = {"SANCHIKA_DATA_DIR": str(settings.data_dir),
-           "SANCHIKA_DATABASE_URL": settings.database_url, "PATH": "/usr/bin:/bin"}
-    return subprocess.run([sys.executable, "-m", "web.cli.main", *args], env=env,
-                          capture_output=True, text=True, cwd=Path(__file__).parents[2])
+    return cli.run(settings, *args)
 
 
 def test_cli_replay(settings, service, users):

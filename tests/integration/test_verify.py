@@ -3,10 +3,7 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 from sqlalchemy import JSON, bindparam, text
@@ -14,6 +11,7 @@ from sqlalchemy import JSON, bindparam, text
 from engine.audit import history
 from engine.audit.verify import verify_all, verify_database
 from engine.domain.files import content_hash, get_file
+from tests import cli
 from tests.flow import inbox_task
 from tests.tamper import tamper, unguarded
 
@@ -196,10 +194,7 @@ def test_unlocked_file_is_caught(service, users):
 
 
 def run_cli(settings, *args):
-    env = {"SANCHIKA_DATA_DIR": str(settings.data_dir),
-           "SANCHIKA_DATABASE_URL": settings.database_url, "PATH": "/usr/bin:/bin"}
-    return subprocess.run([sys.executable, "-m", "web.cli.main", *args], env=env,
-                          capture_output=True, text=True, cwd=Path(__file__).parents[2])
+    return cli.run(settings, *args)
 
 
 def test_cli_verify(settings, service, users):
