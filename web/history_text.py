@@ -141,6 +141,10 @@ SENTENCES: dict[str, Callable[[Event], str]] = {
     "parked": lambda e: _("%(who)s parked %(item)s.", who=who(e), item=e["item"]),
     "unparked": lambda e: _("%(who)s took %(item)s out of the parked files.",
                             who=who(e), item=e["item"]),
+    "instance_migrated": lambda e: _(
+        "%(who)s moved %(item)s from version %(old)s to version %(new)s of its process.",
+        who=who(e), item=e["item"], old=e.get("from_version") or "—",
+        new=e.get("to_version") or "—"),
     "digitised": lambda e: _("%(who)s registered %(item)s as a digitised paper file.",
                              who=who(e), item=e["item"]),
 }

@@ -235,6 +235,8 @@ def event_facts(row: Any, item: str, facts: _Facts, step_names: dict[str, str]
         "priority_from": _text(data.get("from")) if row.kind == "priority_changed" else None,
         "priority_to": _text(data.get("to")) if row.kind == "priority_changed" else None,
         "draft_version": data.get("version") if row.kind.startswith("draft_") else None,
+        "from_version": data.get("from_version"),
+        "to_version": data.get("to_version"),
         "result": result,
     }
     if row.kind == "priority_changed":
