@@ -268,7 +268,7 @@ def verify(session: Session) -> tuple[int, list[str]]:
 
     problems: list[str] = []
     checked = 0
-    users = dict(session.execute(select(User.id, User.username)).tuples().all())
+    users = {uid: name for uid, name in session.execute(select(User.id, User.username))}
     keys = {k.credential_id: key_record(k, users.get(k.user_id))
             for k in session.scalars(select(Passkey))}
     for a in session.scalars(select(PasskeyApproval).order_by(PasskeyApproval.id)):
