@@ -171,7 +171,8 @@ def sign_approval(session: Session, user: User, *, subject: str, subject_id: int
     nonce = str(assertion.get("nonce") or "")
     origin = str(assertion.get("origin") or "")
     credential = assertion.get("credential")
-    if not isinstance(credential, dict) or not credential.get("id"):
+    if not isinstance(credential, dict) or not isinstance(credential.get("id"), str) \
+            or not credential["id"]:
         raise InvalidInput("passkey.credential: the browser's assertion is missing")
     file, digest = subject_hash(session, subject, subject_id)
     key = session.scalar(select(Passkey).where(Passkey.credential_id == credential["id"]))
