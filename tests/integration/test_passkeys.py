@@ -235,3 +235,12 @@ def test_server_signatures_are_marked_as_the_fallback(service, users, tmp_path):
     _, data = service.export_file(users["ds"], f["id"])
     sigs = json.loads(zipfile.ZipFile(io.BytesIO(data)).read("signatures.json"))
     assert sigs[0]["method"] == "server-key (fallback)"
+
+
+def test_passkey_approvals_are_append_only(service, users):
+    from tests.integration.test_audit_tamper import refused
+
+    device = registered(service, users["ds"])
+    approve_with(service, users, device, file_at_ds(service, users))
+    refused(service, "UPDATE passkey_approvals SET signature = 'x'")
+    refused(service, "DELETE FROM passkey_approvals")
