@@ -41,8 +41,9 @@
 
   function showError(scope, message) {
     const box = scope.querySelector(".passkey-error");
-    if (box) {
+    if (box) {  // styled as a flash message only when there is something to say
       box.textContent = message;
+      box.classList.add("flash", "error");
       box.hidden = false;
     }
   }
