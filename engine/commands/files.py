@@ -303,12 +303,12 @@ class FileServices(PasskeyServices):
             draft = drafts.get(s, draft_id)
             file = files_mod.get_file(s, draft.file_id)
             drafts.approve(s, actor, draft, file)
-            if assertion is not None:
+            self._file_event(s, file, "draft_approved", actor,
+                              {"draft_id": draft.id, "version": draft.version})
+            if assertion is not None:  # recorded after the approval, as for a file
                 instance = s.get(Instance, file.instance_id) if file.instance_id else None
                 self._sign_with_passkey(s, actor, "draft", draft.id, "approve", assertion,
                                         instance)
-            self._file_event(s, file, "draft_approved", actor,
-                              {"draft_id": draft.id, "version": draft.version})
             s.flush()
             return file_views.draft_row(s, draft, views.Names(s))
 

@@ -78,6 +78,37 @@ def test_register_on_settings_and_approve_on_the_file_page(client, api, demo):
         assert row.username == "ds"
         assert row.rp_id == "localhost"
     assert demo.verify_report().problems == []
+    assert "signed with a passkey" in client.get(f"/files/{f['id']}").get_data(as_text=True)
+
+
+def test_an_approval_without_a_passkey_is_marked_as_the_fallback(client, api):
+    f = file_with_ds(api)
+    act(api, "ds", task_for(api, "ds", file_id=f["id"])["id"], action="approve")
+    sign_in(client, "ds")
+    page = client.get(f"/files/{f['id']}").get_data(as_text=True)
+    assert "signed by the server (fallback)" in page
+    assert "signed with a passkey" not in page
+
+
+def test_a_draft_approved_on_the_file_page_with_a_passkey(client, api, demo, users):
+    f = file_with_ds(api)
+    draft = demo.create_draft(users["ds"], f["id"], "Reply", "Sir, as proposed.")
+    sign_in(client, "ds")
+    device = Device()
+    register_on_page(client, device)
+    page = client.get(f"/files/{f['id']}").get_data(as_text=True)
+    assert f'data-passkey="/drafts/{draft["id"]}/passkey-options"' in page
+    token = TOKEN.search(page).group(1)
+    options = client.post(f"/drafts/{draft['id']}/passkey-options",
+                          headers={"X-CSRFToken": token}, json={}).get_json()
+    r = client.post(f"/drafts/{draft['id']}/approve", data={
+        "csrf_token": token, "confirmed": "1",
+        "passkey": json.dumps(device.approval(options))})
+    assert r.status_code == 302
+    assert demo.draft(users["ds"], draft["id"])["status"] == "approved"
+    page = client.get(f"/files/{f['id']}").get_data(as_text=True)
+    assert "signed with a passkey" in page
+    assert demo.verify_report().problems == []
 
 
 def test_a_forged_assertion_is_refused_and_nothing_changes(client, api, demo):
