@@ -69,6 +69,8 @@ def test_register_approve_verify_and_export(service, users, tmp_path):
         assert s.scalar(select(ApprovalSignature).where(
             ApprovalSignature.file_id == f["id"])) is None
     assert "approval_passkey" in [e["kind"] for e in service.file_history(users["ds"], f["id"])]
+    replayed = service.replay_file(users["ds"], f["id"])
+    assert [(x["signer"], x["method"]) for x in replayed["signatures"]] == [("ds", "passkey")]
     _, data = service.export_file(users["ds"], f["id"])
     (tmp_path / "f.zip").write_bytes(data)
     assert check(tmp_path / "f.zip")[1] == []
