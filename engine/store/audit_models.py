@@ -78,7 +78,8 @@ class Passkey(Base):
     __tablename__ = "passkeys"
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    credential_id: Mapped[str] = mapped_column(String(700), unique=True)  # base64url
+    # base64url; WebAuthn allows credential ids of up to 1023 bytes
+    credential_id: Mapped[str] = mapped_column(String(1400), unique=True)
     public_key: Mapped[str] = mapped_column(Text)  # base64url of the COSE key
     sign_count: Mapped[int] = mapped_column(Integer, default=0)
     name: Mapped[str] = mapped_column(String(100))
@@ -106,7 +107,7 @@ class PasskeyApproval(Base):
     nonce: Mapped[str] = mapped_column(String(100), unique=True)
     signed_at: Mapped[datetime] = mapped_column(default=utcnow)
     rp_id: Mapped[str] = mapped_column(String(255))
-    credential_id: Mapped[str] = mapped_column(String(700))
+    credential_id: Mapped[str] = mapped_column(String(1400))
     public_key: Mapped[str] = mapped_column(Text)
     authenticator_data: Mapped[str] = mapped_column(Text)
     client_data_json: Mapped[str] = mapped_column(Text)
