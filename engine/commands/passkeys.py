@@ -14,6 +14,7 @@ from engine.audit import passkey_proof as proof
 from engine.audit import passkeys
 from engine.audit.keys import AuditKeys
 from engine.commands.executor import CommandRunner
+from engine.commands.people import audit
 from engine.domain import drafts, org, visibility
 from engine.domain import files as files_mod
 from engine.errors import ActionNotAllowed, Forbidden, InvalidInput, NotFound
@@ -66,11 +67,21 @@ class PasskeyServices(CommandRunner):
                          name: str = "") -> dict[str, Any]:
         nonce = self._check_nonce(nonce, REGISTER, actor)
         with self.command(actor) as s:
-            return passkeys.row(passkeys.register(s, actor, credential, nonce, origin, name))
+            key = passkeys.register(s, actor, credential, nonce, origin, name)
+            audit(s, actor, "passkey_registered", actor.username,
+                  {"passkey_id": key.id, "name": key.name, "rp_id": key.rp_id,
+                   "credential_id": key.credential_id})
+            return passkeys.row(key)
 
     def revoke_passkey(self, actor: User, passkey_id: int) -> dict[str, Any]:
+        """Revoke one of my passkeys (the audit log records it; revoking again is a no-op)."""
         with self.command(actor) as s:
-            return passkeys.row(passkeys.revoke(s, actor, passkey_id))
+            key = passkeys.revoke(s, actor, passkey_id)
+            if key.revoked_at is not None and s.is_modified(key):
+                audit(s, actor, "passkey_revoked", actor.username,
+                      {"passkey_id": key.id, "name": key.name,
+                       "credential_id": key.credential_id})
+            return passkeys.row(key)
 
     # ------------------------------------------------------------ approval challenges
 

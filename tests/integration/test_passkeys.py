@@ -148,6 +148,10 @@ def test_revoked_key_is_refused_and_use_after_revocation_fails_verify(service, u
     approve_with(service, users, device, f)
     key = service.my_passkeys(users["ds"])[0]
     revoked = service.revoke_passkey(users["ds"], key["id"])
+    service.revoke_passkey(users["ds"], key["id"])  # again: nothing more happens
+    kinds = [e["kind"] for e in service.audit_log(users["auditor"])
+             if e["kind"].startswith("passkey_")]
+    assert kinds == ["passkey_revoked", "passkey_registered"]
     assert revoked["active"] is False
     assert revoked["revoked_at"]
     # approved before the revocation: still verifies
