@@ -298,6 +298,11 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
             raise ActionNotAllowed(
                 "reason: this item is overdue; acting on it needs a recorded reason")
         remark = (body.get("remark") or "").strip() or None
+        signed = action == "approve" and task.kind == "file"
+        assertion = self._passkey_or_fallback(body.get("passkey")) if signed else None
+        if assertion is not None and body.get("note"):
+            raise InvalidInput("note: a passkey signs the file as it stands; add the note "
+                               "first, then approve")
         data, to_post = self._action_data(s, actor, task, action, body)
         record = {"action": action, "to": to_post.code if to_post else None,
                   "remark": remark, "reason": reason,
@@ -308,8 +313,8 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
             note = files_mod.add_note(s, files_mod.get_file(s, task.file_id), actor, body["note"])
             record["note"] = {"para_no": note.para_no, "text": note.text}
         result = self.runtime.complete(s, task, data, actor=actor, history_data=record)
-        if action == "approve" and task.kind == "file":  # signed over the approved content
-            self._sign_approval(s, actor, task, action)
+        if signed:  # signed over the approved content
+            self._sign_approval(s, actor, task, action, assertion)
         task.closed_by = actor.id
         task.action = action
         task.reason = reason

@@ -24,7 +24,7 @@ KNOWN = ("DATA_DIR", "DATABASE_URL", "SECRET_KEY", "SMTP_URL", "SMS_URL", "SLA_D
          "BACKUP_MAX_AGE_HOURS", "TRUSTED_PROXIES", "HTTPS", "HSTS_SECONDS", "METRICS_TOKEN",
          "OUTBOX_ALERT", "LOG_LEVEL", "LOG_FORMAT", "MAILBOXES", "OCR_SECONDS",
          "INSTALLATION_NAME", "TOKEN_HOURS", "IDLE_MINUTES", "SESSION_HOURS",
-         "REVIEW_SCHEDULE", "BACKUP_RECIPIENTS")
+         "REVIEW_SCHEDULE", "BACKUP_RECIPIENTS", "PASSKEY_APPROVALS")
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,10 @@ class Settings:
     # SANCHIKA_REVIEW_SCHEDULE: when the weekly review goes out, e.g. "mon 09:30" (office
     # time, IST); "off" turns it off
     review_schedule: str = "mon 09:30"
+    # SANCHIKA_PASSKEY_APPROVALS: "allowed" (an approval is signed with the officer's
+    # passkey when they have one, else with the server-held key, marked as a fallback) or
+    # "required" (no approval of a file or a draft without a passkey assertion)
+    passkey_approvals: str = "allowed"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -99,6 +103,8 @@ class Settings:
             ocr_seconds=_number(raw, "OCR_SECONDS", 10.0, zero_allowed=True),
             installation_name=(raw.get("INSTALLATION_NAME") or "sanchika").strip(),
             review_schedule=raw.get("REVIEW_SCHEDULE") or "mon 09:30",
+            passkey_approvals=_choice(raw, "PASSKEY_APPROVALS", ("allowed", "required"),
+                                      "allowed"),
         )
 
 

@@ -146,6 +146,7 @@ def init_ui(app: Flask, service: Sanchika) -> None:
     from web.pages import exchange as pages_exchange
     from web.pages import monitor as pages_monitor
     from web.pages import ocr as pages_ocr
+    from web.pages import passkeys as pages_passkeys
     from web.pages import registers as pages_registers
     from web.pages import review as pages_review
     from web.pages import search as pages_search
@@ -171,7 +172,7 @@ def init_ui(app: Flask, service: Sanchika) -> None:
     for module in (pages_auth, pages_desk, pages_search, pages_track, pages_designer,
                    pages_dashboard, pages_work, pages_account, pages_registers,
                    pages_email_dak, pages_ocr, pages_exchange, pages_admin, pages_monitor,
-                   pages_review, pages_audit):
+                   pages_review, pages_audit, pages_passkeys):
         app.register_blueprint(module.bp)
 
     def _unread() -> int:

@@ -6,8 +6,12 @@ The zip holds:
   file.json            the file, its content (exactly what its content hash covers),
                        notes, correspondence metadata, movements
   history.json         the hash chains of every process the file went through
-  signatures.json      the signed approvals
+  signatures.json      the approvals signed by the server-held key (the fallback)
   public_keys/<id>.pem the signers' public keys
+  passkey_approvals.json  the approvals signed with a passkey: each WebAuthn assertion
+                       (authenticator data, clientDataJSON, signature), the nonce and the
+                       COSE public key, enough to recompute the challenge and check it
+  passkeys.json        the registrations of those passkeys (owner, created, revoked)
   checkpoint.json      proofs tying each chain to a checkpoint hash
   documents/<sha>.pdf  the PDFs of its correspondence, when stored
 """
@@ -24,13 +28,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.audit import checkpoints, history, signing
+from engine.audit import checkpoints, history, passkeys, signing
 from engine.domain.files import content, content_hash
 from engine.read import views
-from engine.store.audit_models import ApprovalSignature, UserKey
-from engine.store.models import File, Instance, Movement, utcnow
+from engine.store.audit_models import ApprovalSignature, Passkey, PasskeyApproval, UserKey
+from engine.store.models import File, Instance, Movement, User, utcnow
 
 FORMAT = "sanchika-file-export/1"
+# how an approval in signatures.json was signed: by the key the server holds for the
+# officer, the fallback where the installation allows approvals without a passkey
+SERVER_KEY = "server-key (fallback)"
 
 
 def build(session: Session, file: File, pdfs: dict[str, bytes] | None = None) -> bytes:
@@ -47,6 +54,11 @@ def build(session: Session, file: File, pdfs: dict[str, bytes] | None = None) ->
         ApprovalSignature.file_id == file.id).order_by(ApprovalSignature.id)))
     keys = {k.key_id: k for k in session.scalars(select(UserKey).where(
         UserKey.key_id.in_({s.key_id for s in sigs})))}
+    approvals = list(session.scalars(select(PasskeyApproval).where(
+        PasskeyApproval.file_id == file.id).order_by(PasskeyApproval.id)))
+    used = session.execute(select(Passkey, User.username).join(User, User.id == Passkey.user_id)
+                           .where(Passkey.credential_id.in_({a.credential_id
+                                                             for a in approvals}))).all()
     movements = session.scalars(select(Movement).where(Movement.file_id == file.id)
                                 .order_by(Movement.id))
     file_json = {
@@ -65,7 +77,11 @@ def build(session: Session, file: File, pdfs: dict[str, bytes] | None = None) ->
         "signatures.json": _json([{
             "file_id": s.file_id, "instance_id": s.instance_id, "username": s.username,
             "key_id": s.key_id, "action": s.action, "content_hash": s.content_hash,
-            "signed_at": signing._iso(s.signed_at), "signature": s.signature} for s in sigs]),
+            "signed_at": signing._iso(s.signed_at), "signature": s.signature,
+            "method": SERVER_KEY} for s in sigs]),
+        "passkey_approvals.json": _json([passkeys.export_row(a) for a in approvals]),
+        "passkeys.json": _json(sorted((passkeys.key_record(k, name) for k, name in used),
+                                      key=lambda k: k["credential_id"])),
         "checkpoint.json": _json([p for p in (checkpoints.proof(session, i) for i in instances)
                                   if p is not None]),
     }
@@ -152,6 +168,7 @@ def check(path: str | Path) -> tuple[str, list[str]]:
         problems += _check_chain(events)
     problems += _check_content(file_json, chain, sigs)
     problems += _check_signatures(file_json, sigs, data)
+    problems += _check_passkeys(file_json, chain, data)
     problems += _check_documents(file_json, data)
     for p in proof or []:
         problems += checkpoints.check_proof(p, chains.get(p["instance_head"][0], []))
@@ -241,6 +258,47 @@ def _check_signatures(file_json: dict[str, Any], sigs: list[dict[str, Any]],
             content_hash_=s["content_hash"], signed_at=s["signed_at"])
         if not signing.check(pem.decode(), message, s.get("signature") or ""):
             problems.append(f"{who}: the signature does not verify")
+    return problems
+
+
+def _check_passkeys(file_json: dict[str, Any], chain: list[dict[str, Any]],
+                    data: dict[str, bytes]) -> list[str]:
+    """Each passkey approval: its assertion against the recomputed challenge and its
+    public key, its passkey's registration and revocation, the file's content, and its
+    record in the history. (An export made before passkeys has neither member.)"""
+    try:
+        approvals = json.loads(data.get("passkey_approvals.json") or b"[]")
+        keys = {k.get("credential_id"): k for k in json.loads(data.get("passkeys.json")
+                                                                or b"[]")}
+    except ValueError:
+        return ["passkey_approvals.json or passkeys.json: not JSON"]
+    file_no = (file_json.get("file") or {}).get("file_no") or "?"
+    digest = str(file_json.get("content_hash") or "")
+    reopened = signing.reopenings_in((e.get("at"), e.get("instance_id"), e.get("data"))
+                                     for e in chain if e.get("kind") == "handler_called")
+    recorded = {(e.get("data") or {}).get("signature") for e in chain
+                if e.get("kind") == passkeys.HISTORY_KIND}
+    problems = []
+    for a in approvals:
+        name = f"passkey_approvals.json: {passkeys.name_of(a, file_no)}"
+        missing = [k for k in ("subject", "subject_id", "action", "content_hash", "username",
+                               "nonce", "signed_at") if a.get(k) is None]
+        if missing:
+            problems.append(f"{name}: incomplete, lacks {', '.join(missing)}")
+            continue
+        problems += [f"{name}: {p}" for p in passkeys.check_row(a, keys.get(
+            a.get("credential_id")))]
+        if a["subject"] == "file":
+            expected = signing.expected_content_hash(a["signed_at"], a.get("instance_id"),
+                                                     reopened, digest)
+            if expected and expected != a["content_hash"]:
+                problems.append(f"{name}: the file's notes or correspondence differ from "
+                                "what was approved")
+        if a.get("instance_id") is not None and a.get("signature") not in recorded:
+            problems.append(f"{name}: not recorded in the history")
+    if len(recorded) != len(approvals):
+        problems.append(f"passkey_approvals.json: the history records {len(recorded)} "
+                        f"passkey approval(s), the export has {len(approvals)}")
     return problems
 
 

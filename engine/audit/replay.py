@@ -193,6 +193,13 @@ def _approval_signed(state: _State, event: Any, data: dict[str, Any], at: str,
         | {"signer": event.actor})
 
 
+def _approval_passkey(state: _State, event: Any, data: dict[str, Any], at: str,
+                      kind: str) -> None:
+    state.signatures.append({k: data.get(k) for k in (
+        "action", "subject", "subject_id", "credential_id", "content_hash", "signed_at",
+        "signature")} | {"signer": event.actor, "method": "passkey"})
+
+
 def _instance_completed(state: _State, event: Any, data: dict[str, Any], at: str,
                         kind: str) -> None:
     state.completed = True
@@ -223,6 +230,7 @@ _STEPS: dict[str, Step] = {
     "timer_fired": _timer_gone,
     "timer_cancelled": _timer_gone,
     "approval_signed": _approval_signed,
+    "approval_passkey": _approval_passkey,
     "instance_completed": _instance_completed,
 }
 
@@ -301,8 +309,10 @@ def summary(view: dict[str, Any]) -> str:
         for c in view["correspondence"]:
             lines.append(f"  correspondence: {c['diary_no']} {c['subject']} ({c['sender']})")
         for sig in view["signatures"]:
+            how = "with a passkey" if sig.get("method") == "passkey" else \
+                "by the server's key (fallback)"
             lines.append(f"  signed: {sig['action']} by {sig['signer']} at {sig['signed_at']}, "
-                         f"content {str(sig['content_hash'])[:16]}…")
+                         f"content {str(sig['content_hash'])[:16]}…, {how}")
     elif view.get("filed_in"):
         lines.append(f"  filed in: {view['filed_in']}")
     return "\n".join(lines)

@@ -14,7 +14,10 @@ What is checked:
   folder's audit key, and that every chain head they recorded is still in its chain — so
   a whole chain rewritten or removed consistently is caught too;
 - every signed approval (engine/audit/signing.py) against its public key and the file's
-  content now;
+  content now; those signed by the server-held key are counted as the fallback they are;
+- every approval signed with a passkey (engine/audit/passkeys.py): its WebAuthn assertion
+  against the recomputed challenge and the stored public key, the passkey's registration
+  and revocation, the content approved and the history record;
 - with `definitions`, every instance re-executed from its deployed BPMN version with its
   recorded inputs (engine/bpm/reexecute.py) and compared with the stored workflow state.
 
@@ -32,7 +35,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.audit import checkpoints, history, signing
+from engine.audit import checkpoints, history, passkeys, signing
 from engine.audit.keys import AuditKeys
 from engine.bpm.definitions import Definitions
 from engine.bpm.reexecute import Reexecutor
@@ -52,13 +55,15 @@ class Report:
     events: int = 0
     locked_files: int = 0
     checkpoints: int = 0
-    signatures: int = 0
+    signatures: int = 0  # by the server-held key: the fallback to passkeys
+    passkey_approvals: int = 0
     reexecuted: int = 0
     problems: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         return (f"{self.instances} instances, {self.events} events, {self.locked_files} "
-                f"locked files, {self.checkpoints} checkpoints, {self.signatures} signatures, "
+                f"locked files, {self.checkpoints} checkpoints, {self.passkey_approvals} passkey "
+                f"approvals, {self.signatures} server-key signatures (fallback), "
                 f"{self.reexecuted} re-executed")
 
     @property
@@ -117,6 +122,8 @@ def verify(session: Session, *, keys: AuditKeys | None = None,
     report.problems.extend(_labelled(session, found))
     ring = signing.KeyRing(keys) if keys is not None else None
     report.signatures, found = signing.verify(session, ring)
+    report.problems.extend(found)
+    report.passkey_approvals, found = passkeys.verify(session)
     report.problems.extend(found)
     return report
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from engine.audit import checkpoints, export, history, replay, signing
 from engine.audit.keys import AuditKeys
-from engine.commands.executor import CommandRunner
+from engine.commands.passkeys import PasskeyServices
 from engine.domain import files as files_mod
 from engine.domain import org, uploads, visibility
 from engine.domain import receipts as receipts_mod
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 FILE_PROCESS = "file_approval"
 
 
-class AuditServices(CommandRunner):
+class AuditServices(PasskeyServices):
     db: Database
     settings: Settings
     definitions: Definitions
@@ -87,12 +87,18 @@ class AuditServices(CommandRunner):
 
     # ------------------------------------------------------------ hooks in actions
 
-    def _sign_approval(self, s: Session, actor: User, task: Any, action: str) -> None:
+    def _sign_approval(self, s: Session, actor: User, task: Any, action: str,
+                       assertion: dict[str, Any] | None = None) -> None:
         """Called by `_act` after an approval on a file, in its transaction. The approval of
-        a reopening is signed too, as `approve:<process>`."""
+        a reopening is signed too, as `approve:<process>`. With a passkey `assertion` the
+        officer's device signed it; without one the server-held key signs (a fallback,
+        where the installation allows it: `_passkey_or_fallback`)."""
         instance = get_or_404(s, Instance, task.instance_id)
         if instance.process_id != FILE_PROCESS:
             action = f"{action}:{instance.process_id}"
+        if assertion is not None:
+            self._sign_with_passkey(s, actor, "file", task.file_id, action, assertion, instance)
+            return
         signing.sign_approval(s, self.key_ring, actor, files_mod.get_file(s, task.file_id),
                               action, instance)
 

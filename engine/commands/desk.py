@@ -252,6 +252,7 @@ class DeskServices(CommandRunner):
                         "remark": (e.data or {}).get("remark"),
                         "record_category": (e.data or {}).get("record_category"),
                         "draft_id": (e.data or {}).get("draft_id")}
+                mark["signed"] = _how_signed(events, e, action)
                 if action == "close":
                     closure = mark
                 else:
@@ -402,3 +403,27 @@ def _names_by_username(s: Session) -> dict[str, tuple[str, str | None]]:
         .outerjoin(Post, Post.id == User.post_id))}
 
 
+
+
+def _how_signed(events: list[Any], event: Any, action: str) -> str | None:
+    """How an approval was signed: "passkey" (on the officer's device) or "server" (the
+    server-held key, the fallback); None when it was not signed (a reject, a close, a draft
+    approved without a passkey)."""
+    if action not in ("approve", "draft_approved"):
+        return None
+    for later in events:
+        if later.instance_id != event.instance_id or later.id <= event.id:
+            continue
+        data = later.data or {}
+        if action == "draft_approved":
+            if later.kind == "approval_passkey" and data.get("subject") == "draft" \
+                    and data.get("subject_id") == (event.data or {}).get("draft_id"):
+                return "passkey"
+            continue
+        if later.kind == "approval_passkey" and data.get("subject") == "file":
+            return "passkey"
+        if later.kind == "approval_signed":
+            return "server"
+        if later.kind == "task_completed":
+            break  # the next step: this approval was not signed
+    return None

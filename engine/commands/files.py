@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from engine.audit import history
 from engine.bpm.runtime import StepResult
-from engine.commands.executor import CommandRunner
+from engine.commands.passkeys import PasskeyServices
 from engine.domain import (
     digitise,
     dispatch,
@@ -56,7 +56,7 @@ if TYPE_CHECKING:
     from engine.store.db import Database
 
 
-class FileServices(CommandRunner):
+class FileServices(PasskeyServices):
     db: Database
     runtime: Runtime
     settings: Settings
@@ -294,13 +294,21 @@ class FileServices(CommandRunner):
             a = a or max(1, b - 1)
             return drafts.diff(s, draft, a, b)
 
-    def approve_draft(self, actor: User, draft_id: int) -> dict[str, Any]:
+    def approve_draft(self, actor: User, draft_id: int,
+                      passkey: dict[str, Any] | None = None) -> dict[str, Any]:
+        """With a `passkey` assertion (engine/audit/passkeys.py) the approval is signed on
+        the officer's device; without one it is refused where passkeys are required."""
+        assertion = self._passkey_or_fallback(passkey)
         with self.command() as s:
             draft = drafts.get(s, draft_id)
             file = files_mod.get_file(s, draft.file_id)
             drafts.approve(s, actor, draft, file)
             self._file_event(s, file, "draft_approved", actor,
                               {"draft_id": draft.id, "version": draft.version})
+            if assertion is not None:  # recorded after the approval, as for a file
+                instance = s.get(Instance, file.instance_id) if file.instance_id else None
+                self._sign_with_passkey(s, actor, "draft", draft.id, "approve", assertion,
+                                        instance)
             s.flush()
             return file_views.draft_row(s, draft, views.Names(s))
 

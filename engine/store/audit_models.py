@@ -68,3 +68,47 @@ class ApprovalSignature(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     signed_at: Mapped[datetime] = mapped_column(default=utcnow)
     signature: Mapped[str] = mapped_column(String(200))  # base64 of the 64-byte signature
+
+
+class Passkey(Base):
+    """A WebAuthn credential an officer registered (a platform authenticator or a security
+    key). Revoking keeps the row: approvals made with it before `revoked_at` still verify,
+    any made after do not."""
+
+    __tablename__ = "passkeys"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # base64url; WebAuthn allows credential ids of up to 1023 bytes
+    credential_id: Mapped[str] = mapped_column(String(1400), unique=True)
+    public_key: Mapped[str] = mapped_column(Text)  # base64url of the COSE key
+    sign_count: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str] = mapped_column(String(100))
+    rp_id: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class PasskeyApproval(Base):
+    """An approval of a file or a draft signed with a passkey: the assertion exactly as
+    the authenticator made it, and the public key it is checked against, so it verifies
+    with nothing else (engine/audit/passkey_proof.py). Append-only."""
+
+    __tablename__ = "passkey_approvals"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("files.id"), index=True)
+    subject: Mapped[str] = mapped_column(String(16))  # file | draft
+    subject_id: Mapped[int] = mapped_column(Integer)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("instances.id"), default=None)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    username: Mapped[str] = mapped_column(String(64))
+    passkey_id: Mapped[int] = mapped_column(ForeignKey("passkeys.id"))
+    action: Mapped[str] = mapped_column(String(64))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    nonce: Mapped[str] = mapped_column(String(100), unique=True)
+    signed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    rp_id: Mapped[str] = mapped_column(String(255))
+    credential_id: Mapped[str] = mapped_column(String(1400))
+    public_key: Mapped[str] = mapped_column(Text)
+    authenticator_data: Mapped[str] = mapped_column(Text)
+    client_data_json: Mapped[str] = mapped_column(Text)
+    signature: Mapped[str] = mapped_column(Text)

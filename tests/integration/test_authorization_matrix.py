@@ -23,7 +23,7 @@ IDENTITIES = {"holder": "ds", "creator": "clerk", "sender": "so", "monitoring": 
               "grant": "us", "auditor": "auditor", "admin": "admin", "designer": "designer",
               "anonymous": None}
 # 404 only where an item of someone else's does not exist for the caller (yellow notes)
-HIDDEN = ("/yellow-notes/{note}",)
+HIDDEN = ("/yellow-notes/{note}", "/passkeys/{passkey}")
 _unique = itertools.count(1)
 
 
@@ -120,6 +120,15 @@ def _note(sc: Scenario) -> int:
     return sc.app.add_draft_note(sc.u["ds"], sc.file, "a yellow note")["id"]
 
 
+def _passkey(sc: Scenario) -> int:
+    """A passkey of ds (the holder), registered with a software authenticator."""
+    from tests.passkey_device import Device
+
+    options = sc.app.passkey_registration_options(sc.u["ds"], "http://localhost")
+    return sc.app.register_passkey(sc.u["ds"], Device().register(options), options["nonce"],
+                                   "http://localhost", "matrix")["id"]
+
+
 def _other(sc: Scenario) -> int:
     return sc.once("other", lambda: sc.app.open_file(sc.u["ds"], "Other", "11013")["id"])
 
@@ -203,6 +212,8 @@ OPERATIONS: dict[str, Callable[[Scenario], Request]] = {
         "user": "designer", "file_id": sc.file, "reason": "needs to see it"}}),
     "DELETE /grants/{grant}": lambda sc: ("DELETE", f"/grants/{sc.grant}", {}),
     "POST /checkpoints": lambda sc: ("POST", "/checkpoints", {}),
+    "POST /passkeys/{passkey}/revoke": lambda sc: (
+        "POST", f"/passkeys/{sc.once('passkey', lambda: _passkey(sc))}/revoke", {}),
     "POST /process-definitions": lambda sc: (
         "POST", "/process-definitions", {
             "data": (Path(__file__).resolve().parents[2] / "processes" /

@@ -1,8 +1,8 @@
-"""Audit API: replay, export, public keys, checkpoints (/api/v1)."""
+"""Audit API: replay, export, public keys, checkpoints, passkeys (/api/v1)."""
 
 from __future__ import annotations
 
-from flask import Response
+from flask import Response, request
 from flask.typing import ResponseReturnValue
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
@@ -63,3 +63,37 @@ def public_key(username: str) -> ResponseReturnValue:
 def checkpoint() -> ResponseReturnValue:
     """Record a checkpoint over every history chain now (auditor or admin)."""
     return app_service().checkpoint(current_user()), 201
+
+
+# ---------------------------------------------------------------- passkeys
+
+
+def _origin() -> str:
+    return request.host_url.rstrip("/")
+
+
+@blp.route("/passkeys")
+def my_passkeys() -> ResponseReturnValue:
+    """My passkeys (WebAuthn credentials that sign my approvals), revoked ones included.
+    Registering one needs a browser or a security key: My settings."""
+    return app_service().my_passkeys(current_user())
+
+
+@blp.route("/passkeys/<int:passkey_id>/revoke", methods=["POST"])
+def revoke_passkey(passkey_id: int) -> ResponseReturnValue:
+    """Revoke one of my passkeys: approvals it signs after now do not verify."""
+    return app_service().revoke_passkey(current_user(), passkey_id)
+
+
+@blp.route("/tasks/<int:task_id>/passkey-challenge")
+def task_passkey_challenge(task_id: int) -> ResponseReturnValue:
+    """The WebAuthn request options for approving the file of this task with a passkey:
+    the challenge commits to the file, the action, its content hash, me and a nonce
+    (good for five minutes, once). Send the assertion as `passkey` with the approval."""
+    return app_service().task_approval_options(current_user(), task_id, _origin())
+
+
+@blp.route("/drafts/<int:draft_id>/passkey-challenge")
+def draft_passkey_challenge(draft_id: int) -> ResponseReturnValue:
+    """The WebAuthn request options for approving this draft with a passkey."""
+    return app_service().draft_approval_options(current_user(), draft_id, _origin())

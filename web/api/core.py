@@ -176,6 +176,8 @@ def inbox() -> ResponseReturnValue:
 def act(body: dict, task_id: int) -> ResponseReturnValue:
     """Act on a task: forward, return, submit, approve, reject, put_in_file, close."""
     clean = {k: v for k, v in body.items() if v is not None}
+    if clean.get("passkey"):
+        clean["passkey"] = {**clean["passkey"], "origin": request.host_url.rstrip("/")}
     return app_service().act(current_user(), task_id, clean)
 
 

@@ -14,6 +14,7 @@ from marshmallow import Schema, fields, validate
 from engine.domain.dispatch import MODES as DISPATCH_MODES
 from engine.errors import InvalidInput
 from engine.sla.policy import PRIORITIES
+from web.api import schemas
 from web.api.auth import current_user
 from web.api.core import app_service
 
@@ -185,9 +186,14 @@ def draft_diff(query: dict, draft_id: int) -> ResponseReturnValue:
 
 
 @blp.route("/drafts/<int:draft_id>/approve", methods=["POST"])
-def approve_draft(draft_id: int) -> ResponseReturnValue:
-    """A post that can approve, holding the file, approves the draft."""
-    return app_service().approve_draft(current_user(), draft_id)
+@blp.arguments(schemas.DraftApproval)
+def approve_draft(body: dict, draft_id: int) -> ResponseReturnValue:
+    """A post that can approve, holding the file, approves the draft; optionally signed
+    with a passkey (`GET /drafts/{draft_id}/passkey-challenge`)."""
+    passkey = body.get("passkey")
+    if passkey:
+        passkey = {**passkey, "origin": request.host_url.rstrip("/")}
+    return app_service().approve_draft(current_user(), draft_id, passkey)
 
 
 @blp.route("/drafts/<int:draft_id>/dispatch", methods=["POST"])

@@ -326,6 +326,28 @@ class Record(Schema):
 # (METHOD, path) -> (status, schema, many); schema None: no JSON body; "binary": a file.
 OBJ, LIST = False, True
 PDF, ZIP, PEM = "application/pdf", "application/zip", "application/x-pem-file"
+class Passkey(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    credential_id = fields.String(required=True, metadata={"description": "base64url"})
+    rp_id = fields.String(required=True)
+    created_at = fields.String(required=True)
+    revoked_at = _s(required=True)
+    active = fields.Boolean(required=True)
+
+
+class PasskeyChallenge(Schema):
+    subject = fields.String(required=True, metadata={"description": "file or draft"})
+    subject_id = fields.Integer(required=True)
+    action = fields.String(required=True)
+    content_hash = fields.String(required=True)
+    nonce = fields.String(required=True)
+    passkeys = fields.Integer(required=True, metadata={
+        "description": "my active passkeys (0: none to sign with)"})
+    publicKey = fields.Dict(required=True, metadata={  # the WebAuthn name
+        "description": "PublicKeyCredentialRequestOptions as JSON (base64url)"})
+
+
 OPERATIONS: dict[tuple[str, str], tuple[Any, Any, Any]] = {
     ("POST", "/api/v1/auth/token"): (200, Token, OBJ),
     ("DELETE", "/api/v1/auth/token"): (204, None, None),
@@ -440,10 +462,15 @@ OPERATIONS: dict[tuple[str, str], tuple[Any, Any, Any]] = {
     ("POST", "/api/v1/process-definitions/{process_id}/versions/{version}/suspension"):
         (200, VersionState, OBJ),
     ("POST", "/api/v1/process-definitions/{process_id}/migrations"): (200, Migration, OBJ),
+    ("GET", "/api/v1/passkeys"): (200, Passkey, LIST),
+    ("POST", "/api/v1/passkeys/{passkey_id}/revoke"): (200, Passkey, OBJ),
+    ("GET", "/api/v1/tasks/{task_id}/passkey-challenge"): (200, PasskeyChallenge, OBJ),
+    ("GET", "/api/v1/drafts/{draft_id}/passkey-challenge"): (200, PasskeyChallenge, OBJ),
 }
 NAMED = (Error, Health, Token, Me, Task, ActionResult, Movement, Receipt, FileSummary, File,
          Track, HistoryEvent, Notification, Definition, Deployed, SearchHit, YellowNote,
-         SubjectHead, Record, VersionState, Migration, UnlockCodeSent, Unlocked)
+         SubjectHead, Record, VersionState, Migration, UnlockCodeSent, Unlocked, Passkey,
+         PasskeyChallenge)
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 
 

@@ -75,6 +75,23 @@ class FileQuery(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
+class PasskeyAssertion(Schema):
+    """An approval signed with a passkey: the nonce of the challenge
+    (`GET /tasks/{task_id}/passkey-challenge`) and what navigator.credentials.get()
+    returned, as JSON (base64url fields). The origin is the server's own."""
+
+    nonce = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    credential = fields.Dict(required=True, metadata={
+        "description": "PublicKeyCredential JSON: id, rawId, type, response "
+                       "{authenticatorData, clientDataJSON, signature, userHandle}"})
+
+
+class DraftApproval(Schema):
+    passkey = fields.Nested(PasskeyAssertion, load_default=None, metadata={
+        "description": "the approval signed with a passkey (required where the "
+                       "installation requires passkeys)"})
+
+
 class TaskAction(Schema):
     action = fields.String(required=True, validate=validate.Length(min=1, max=32))
     to = fields.String(load_default=None, metadata={"description": "username or post code"})
@@ -94,6 +111,9 @@ class TaskAction(Schema):
     paper_location = fields.String(load_default=None, validate=validate.Length(max=200),
                                    metadata={"description": "physical receipt: where the "
                                                             "paper goes"})
+    passkey = fields.Nested(PasskeyAssertion, load_default=None, metadata={
+        "description": "approve a file: the approval signed with a passkey; without it "
+                       "the server-held key signs, where the installation allows that"})
 
 
 class NoteCreate(Schema):

@@ -1,5 +1,6 @@
 """My settings: language, the channels that notify me (in-app always; e-mail and SMS by
-choice) and a password change, which signs out every other session of mine."""
+choice), a password change, which signs out every other session of mine, and my passkeys
+(web/pages/passkeys.py)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,11 @@ bp = page_blueprint("account")
 
 
 def _page(error: str | None = None, status: int = 200) -> ResponseReturnValue:
-    return render_template("settings.html", s=service().my_settings(me()), error=error,
-                           min_length=MIN_PASSWORD), status
+    svc = service()
+    return render_template("settings.html", s=svc.my_settings(me()), error=error,
+                           min_length=MIN_PASSWORD, passkeys=svc.my_passkeys(me()),
+                           passkey_required=svc.settings.passkey_approvals == "required"
+                           ), status
 
 
 @bp.get("/settings")

@@ -20,6 +20,7 @@ from engine.sla.policy import PRIORITIES
 from engine.store.models import utcnow
 from web.pages import lists, messages_after
 from web.pages.common import back, page_blueprint, service
+from web.pages.passkeys import assertion_from_form
 from web.ui import me
 
 bp = page_blueprint("desk")
@@ -253,6 +254,9 @@ def act(task_id: int) -> ResponseReturnValue:
     if copies:
         body["copies"] = copies
     body.pop("priority", None)  # the movement's priority: the sender's choice below
+    assertion = assertion_from_form()
+    if assertion is not None:
+        body["passkey"] = assertion
     result = service().act_with(me(), task_id, body, request.form.get("due") or None,
                                 request.form.get("priority") or None)
     flash(messages_after.done(result))

@@ -16,6 +16,7 @@ from markupsafe import Markup, escape
 from engine.errors import InvalidInput, NotFound
 from web.pages.common import page_blueprint, service
 from web.pages.messages_after import item_link, priority_word
+from web.pages.passkeys import assertion_from_form
 from web.ui import me
 
 bp = page_blueprint("work")
@@ -56,7 +57,7 @@ def new_version(draft_id: int) -> ResponseReturnValue:
 @bp.post("/drafts/<int:draft_id>/approve")
 @login_required
 def approve_draft(draft_id: int) -> ResponseReturnValue:
-    draft = service().approve_draft(me(), draft_id)
+    draft = service().approve_draft(me(), draft_id, assertion_from_form())
     flash(_("Draft “%(subject)s” approved (version %(n)s).", subject=draft["subject"],
             n=draft["version"]))
     return _to_file(draft["file_id"], f"#draft-item-{draft_id}")
