@@ -141,6 +141,11 @@ SENTENCES: dict[str, Callable[[Event], str]] = {
     "parked": lambda e: _("%(who)s parked %(item)s.", who=who(e), item=e["item"]),
     "unparked": lambda e: _("%(who)s took %(item)s out of the parked files.",
                             who=who(e), item=e["item"]),
+    "approval_passkey": lambda e: (
+        _("%(who)s signed the approval of a draft in %(item)s with a passkey on their own "
+          "device.", who=who(e), item=e["item"]) if e.get("subject") == "draft" else
+        _("%(who)s signed the approval of %(item)s with a passkey on their own device.",
+          who=who(e), item=e["item"])),
     "instance_migrated": lambda e: _(
         "%(who)s moved %(item)s from version %(old)s to version %(new)s of its process.",
         who=who(e), item=e["item"], old=e.get("from_version") or "—",
