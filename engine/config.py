@@ -22,7 +22,7 @@ KNOWN = ("DATA_DIR", "DATABASE_URL", "SECRET_KEY", "SMTP_URL", "SMS_URL", "SLA_D
          "BACKUP_MAX_AGE_HOURS", "TRUSTED_PROXIES", "HTTPS", "HSTS_SECONDS", "METRICS_TOKEN",
          "OUTBOX_ALERT", "LOG_LEVEL", "LOG_FORMAT", "MAILBOXES", "OCR_SECONDS",
          "INSTALLATION_NAME", "TOKEN_HOURS", "IDLE_MINUTES", "SESSION_HOURS",
-         "REVIEW_SCHEDULE")
+         "REVIEW_SCHEDULE", "SCRIPT_CPU_SECONDS", "SCRIPT_MEMORY_MB", "SCRIPT_WORKERS")
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,10 @@ class Settings:
     # SANCHIKA_REVIEW_SCHEDULE: when the weekly review goes out, e.g. "mon 09:30" (office
     # time, IST); "off" turns it off
     review_schedule: str = "mon 09:30"
+    # BPMN script tasks run in worker processes under these limits (docs/designing.md)
+    script_cpu_seconds: float = 2.0  # SANCHIKA_SCRIPT_CPU_SECONDS: CPU time per script
+    script_memory_mb: int = 256  # SANCHIKA_SCRIPT_MEMORY_MB: a worker's address space
+    script_workers: int = 2  # SANCHIKA_SCRIPT_WORKERS: scripts running at once
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -93,6 +97,9 @@ class Settings:
             ocr_seconds=_number(raw, "OCR_SECONDS", 10.0, zero_allowed=True),
             installation_name=(raw.get("INSTALLATION_NAME") or "sanchika").strip(),
             review_schedule=raw.get("REVIEW_SCHEDULE") or "mon 09:30",
+            script_cpu_seconds=_number(raw, "SCRIPT_CPU_SECONDS", 2.0),
+            script_memory_mb=int(_number(raw, "SCRIPT_MEMORY_MB", 256)),
+            script_workers=int(_number(raw, "SCRIPT_WORKERS", 2)),
         )
 
 

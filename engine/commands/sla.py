@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.bpm.runtime import Runtime
-from engine.commands.executor import CommandRunner
+from engine.bpm.script_pool import ScriptPending
+from engine.commands.executor import MAX_SCRIPT_ROUNDS, CommandRunner, run_pending
 from engine.domain import offices, org
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.notify import notices
@@ -224,6 +225,20 @@ class SlaServices(CommandRunner):
 
     def _fire_batch(self, instance_ids: list[int]) -> int:
         fired = 0
+        for _ in range(MAX_SCRIPT_ROUNDS):
+            pending: list[tuple[int, ScriptPending]] = []
+            fired += self._fire_some(instance_ids, pending)
+            if not pending:
+                break
+            # The batch has committed: the write lock is free while the scripts run.
+            for _instance_id, script in pending:
+                run_pending(script)
+            instance_ids = [instance_id for instance_id, _ in pending]
+        return fired
+
+    def _fire_some(self, instance_ids: list[int],
+                   pending: list[tuple[int, ScriptPending]]) -> int:
+        fired = 0
         with self.command() as s:
             for instance_id in instance_ids:
                 try:
@@ -233,6 +248,8 @@ class SlaServices(CommandRunner):
                             continue
                         self.runtime.fire_timers(s, instance)
                     fired += 1
+                except ScriptPending as script:  # its savepoint is rolled back
+                    pending.append((instance_id, script))
                 except (StaleDataError, IntegrityError):
                     continue  # someone acted on it first; the next sweep sees the new state
                 except Exception:  # a broken instance must not stop the others
