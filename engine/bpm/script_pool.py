@@ -49,8 +49,9 @@ class ScriptLimits:
 
     @property
     def wall_seconds(self) -> float:
-        # CPU time can lag wall time on a busy machine; past this the worker is killed.
-        return self.cpu_seconds * 3 + 2.0
+        # The worker kills a script at twice its CPU allowance plus a second of wall time;
+        # this is the backstop should the worker itself stop answering.
+        return self.cpu_seconds * 2 + 6.0
 
 
 class ScriptFailed(Exception):
@@ -196,7 +197,7 @@ class ScriptPool:
         with self._slots:
             worker = self._take()
             answer = worker.ask(request, self.limits.wall_seconds)
-            if answer is not None and worker.alive():
+            if answer is not None and worker.alive():  # a script's limits end its child only
                 self._give_back(worker)
             else:
                 worker.kill()

@@ -3,20 +3,24 @@
 Started by engine/bpm/script_pool.py as `python -m engine.bpm.script_worker <cpu> <mb>`.
 It reads one JSON request per line on stdin ({"script": ..., "data": {...}}) and answers
 one JSON line on stdout: {"ok": true, "data": {...}} or {"ok": false, "kind": ...,
-"message": ..., "line": ...}. Its address space is capped (RLIMIT_AS) for its whole life,
-and before each script its CPU limit is moved to what it has used so far plus the
-script's allowance (RLIMIT_CPU): a Python-level loop gets SIGXCPU, which is turned into
-an error here; a single long C operation is ended by the pool's wall-clock timeout, which
-kills the worker. A script that went past a limit makes the worker exit after answering,
-so the next script gets a fresh one.
+"message": ..., "line": ...}. Each script runs in a child forked from this warm worker,
+with its own limits: address space (RLIMIT_AS: a huge string is a MemoryError), CPU time
+(RLIMIT_CPU: at the soft limit SIGXCPU becomes an error we report; one second later the
+hard limit kills the child even inside one long C operation such as 10**(10**9)), and a
+wall-clock allowance after which the worker kills it. The worker itself stays small and
+warm whatever a script did.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import resource
+import selectors
 import signal
 import sys
+import time
 from typing import Any
 
 
@@ -26,19 +30,6 @@ class CpuLimit(Exception):
 
 def _on_xcpu(_signum: int, _frame: Any) -> None:
     raise CpuLimit
-
-
-def _cpu_used() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def _set_cpu_allowance(seconds: float) -> None:
-    soft = int(_cpu_used() + seconds + 0.999)
-    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
-    if hard != resource.RLIM_INFINITY:
-        soft = min(soft, hard)
-    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
 
 def _run(environment: Any, script: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -69,16 +60,65 @@ def _run(environment: Any, script: str, data: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "data": json.loads(text)}
 
 
+def _child(environment: Any, request: dict[str, Any], cpu_seconds: float,
+           memory_bytes: int, out_fd: int) -> None:
+    """In the forked child: the limits, the script, the answer on the pipe, exit."""
+    try:
+        soft = max(1, int(cpu_seconds + 0.999))
+        # the soft limit raises SIGXCPU (an error we report); the hard one a second later
+        # kills the child even inside one long C operation such as 10**(10**9)
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + 1))
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+        signal.signal(signal.SIGXCPU, _on_xcpu)
+        try:
+            answer = _run(environment, request["script"], request["data"])
+        except CpuLimit:
+            answer = {"ok": False, "kind": "cpu", "message": "it used more CPU time than allowed"}
+        except MemoryError:
+            answer = {"ok": False, "kind": "memory",
+                      "message": "it used more memory than allowed"}
+        data = json.dumps(answer).encode()
+        view = memoryview(data)
+        while view:
+            view = view[os.write(out_fd, view):]
+    finally:
+        os._exit(0)
+
+
+def _collect(pid: int, in_fd: int, wall_seconds: float) -> dict[str, Any]:
+    """The child's answer; it is killed once past the wall-clock allowance."""
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + wall_seconds
+    with selectors.DefaultSelector() as selector:
+        selector.register(in_fd, selectors.EVENT_READ)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not selector.select(left):
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                return {"ok": False, "kind": "cpu", "message": "it ran longer than allowed"}
+            chunk = os.read(in_fd, 1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    _, status = os.waitpid(pid, 0)
+    if chunks:
+        answer: dict[str, Any] = json.loads(b"".join(chunks))
+        return answer
+    if os.WIFSIGNALED(status) and os.WTERMSIG(status) in (signal.SIGXCPU, signal.SIGKILL):
+        return {"ok": False, "kind": "cpu", "message": "it used more CPU time than allowed"}
+    return {"ok": False, "kind": "memory", "message": "it used more memory than allowed"}
+
+
 def main(argv: list[str]) -> int:
     cpu_seconds = float(argv[1])
-    memory_mb = int(argv[2])
-    # Imports first: the limits then bound the script, not the worker's own start.
-    from engine.bpm.sandbox import RestrictedEnvironment
+    memory_bytes = int(argv[2]) * 1024 * 1024
+    wall_seconds = cpu_seconds * 2 + 1
+    # Imported once here; each script runs in a child forked from this warm process, with
+    # limits of its own (a fork costs about a millisecond, a cold start 0.2 s).
+    from engine.bpm.sandbox import RestrictedEnvironment, _runnable
 
     environment = RestrictedEnvironment()
-    limit = memory_mb * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    signal.signal(signal.SIGXCPU, _on_xcpu)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server's Ctrl-C is not ours to take
     out = sys.stdout
     for raw in sys.stdin:
@@ -86,17 +126,20 @@ def main(argv: list[str]) -> int:
             request = json.loads(raw)
         except ValueError:
             return 2
-        _set_cpu_allowance(cpu_seconds)
+        with contextlib.suppress(Exception):  # compiled once here, inherited by the child
+            _runnable(str(request.get("script", "")), "exec")
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read_fd)
+            _child(environment, request, cpu_seconds, memory_bytes, write_fd)
+        os.close(write_fd)
         try:
-            answer = _run(environment, request["script"], request["data"])
-        except CpuLimit:  # arrived between the script and the answer
-            answer = {"ok": False, "kind": "cpu", "message": "it used more CPU time than allowed"}
-        except MemoryError:
-            answer = {"ok": False, "kind": "memory", "message": "it used more memory than allowed"}
+            answer = _collect(pid, read_fd, wall_seconds)
+        finally:
+            os.close(read_fd)
         out.write(json.dumps(answer) + "\n")
         out.flush()
-        if answer.get("kind") in ("cpu", "memory"):
-            return 0  # a fresh worker for the next script
     return 0
 
 
