@@ -7,6 +7,10 @@ data its `instance_completed` event recorded.
 Handlers are not called (they write records and send notices); their recorded effect on
 the process data is applied instead. A mismatch means the stored state or the history
 was altered, and `sanchika verify` reports it like any other tampering.
+
+Scripts are re-run, in a worker process under the same limits as at run time
+(engine/bpm/script_pool.py): a script is a function of its task data, so it gives the same
+result, and a script that failed fails again where the history says it did.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from engine.audit.history import canonical_json
 from engine.bpm import spiff_private
 from engine.bpm.codec import load_state
 from engine.bpm.definitions import Definitions
-from engine.bpm.runtime import _waiting_timers, started_service_tasks
+from engine.bpm.runtime import Failure, _waiting_timers, started_service_tasks
 from engine.bpm.sandbox import make_script_engine
 from engine.store.models import ProcessDefinition
 
@@ -96,8 +100,13 @@ class Reexecutor:
                     self._fire(workflow, timer)
                     self._advance(workflow, meta, handlers)
         except WorkflowException as exc:
-            raise Mismatch(f"the process could not be re-run: {str(exc).splitlines()[0]}"
-                           ) from exc
+            # An instance stopped by its own failing script or expression fails here
+            # again; that matches its history, and the states are compared as usual.
+            failed = [e for e in events if e.kind == "process_failed"
+                      and (upto is None or e.seq <= upto)]
+            if workflow is None or not failed or Failure.of(exc) is None:
+                raise Mismatch(f"the process could not be re-run: {str(exc).splitlines()[0]}"
+                               ) from exc
         if workflow is None:
             raise Mismatch("the history has no instance_started event")
         left = [e for q in handlers.values() for e in q]
