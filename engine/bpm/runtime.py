@@ -342,7 +342,12 @@ class Failure:
         name = (getattr(spec, "bpmn_name", None) or element) if spec is not None else element
         line = getattr(cause, "line", None) or getattr(exc, "line_number", None) or None
         kind = "script" if is_script else "expression"
-        reason = getattr(cause, "message", None) or _plain(exc)
+        if isinstance(cause, ScriptFailed):
+            reason = cause.message
+        elif cause is not None:
+            reason = f"{_plain(exc)}: {cause}".replace(". :", ":")
+        else:
+            reason = _plain(exc)
         where = f", line {line}" if line else ""
         message = f"the {kind} of step '{name}' ({element}{where}) failed: {reason}"
         return cls(element, name, line, message)

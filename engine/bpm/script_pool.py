@@ -203,12 +203,15 @@ class ScriptPool:
                 worker.kill()
         if answer is None:
             raise ScriptFailed(
-                "cpu", f"it ran longer than allowed ({self.limits.cpu_seconds:g} s of CPU time;"
-                f" memory limit {self.limits.memory_mb} MB) and was stopped")
+                "wall", f"it ran longer than allowed ({self.limits.cpu_seconds:g} s of CPU "
+                f"time; memory limit {self.limits.memory_mb} MB) and was stopped")
         if not answer.get("ok"):
             message = str(answer.get("message") or "it failed")
             if answer.get("kind") == "cpu":
                 message += f" ({self.limits.cpu_seconds:g} s) and was stopped"
+            elif answer.get("kind") == "wall":
+                message += (f" ({self.limits.cpu_seconds:g} s of CPU time, "
+                            f"{self.limits.cpu_seconds * 2 + 1:g} s in all) and was stopped")
             elif answer.get("kind") == "memory":
                 message += f" ({self.limits.memory_mb} MB) and was stopped"
             raise ScriptFailed(str(answer.get("kind")), message, answer.get("line"))

@@ -96,7 +96,7 @@ def _collect(pid: int, in_fd: int, wall_seconds: float) -> dict[str, Any]:
             if left <= 0 or not selector.select(left):
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
-                return {"ok": False, "kind": "cpu", "message": "it ran longer than allowed"}
+                return {"ok": False, "kind": "wall", "message": "it ran longer than allowed"}
             chunk = os.read(in_fd, 1 << 16)
             if not chunk:
                 break
