@@ -58,7 +58,8 @@ def dak_with_condition(condition: str) -> bytes:
       <bpmn:outgoing>flow_plain</bpmn:outgoing>
     </bpmn:exclusiveGateway>
     <bpmn:sequenceFlow id="flow_checked" sourceRef="runaway_gate" targetRef="act_on_receipt">
-      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">{escape(condition)}</bpmn:conditionExpression>
+      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression"
+        >{escape(condition)}</bpmn:conditionExpression>
     </bpmn:sequenceFlow>
     <bpmn:sequenceFlow id="flow_plain" sourceRef="runaway_gate" targetRef="act_on_receipt" />''')
     text = text.replace("<bpmn:incoming>flow_start_act</bpmn:incoming>\n      <bpmn:incoming>"

@@ -77,10 +77,7 @@ class Reexecutor:
         """The workflow after applying the recorded inputs of `events` (up to seq `upto`)."""
         read = self.definitions.loaded(definition)
         meta = definition.meta["tasks"]
-        handlers: dict[str, deque] = defaultdict(deque)
-        for e in events:
-            if e.kind == "handler_called" and (upto is None or e.seq <= upto):
-                handlers[e.task_spec].append(e)
+        handlers = _handler_calls(events, upto)
         workflow: BpmnWorkflow | None = None
         actions = _actions(events, upto)
         try:
@@ -100,11 +97,7 @@ class Reexecutor:
                     self._fire(workflow, timer)
                     self._advance(workflow, meta, handlers)
         except WorkflowException as exc:
-            # An instance stopped by its own failing script or expression fails here
-            # again; that matches its history, and the states are compared as usual.
-            failed = [e for e in events if e.kind == "process_failed"
-                      and (upto is None or e.seq <= upto)]
-            if workflow is None or not failed or Failure.of(exc) is None:
+            if workflow is None or not _failed_as_recorded(exc, events, upto):
                 raise Mismatch(f"the process could not be re-run: {str(exc).splitlines()[0]}"
                                ) from exc
         if workflow is None:
@@ -187,6 +180,23 @@ class Reexecutor:
             raise Mismatch(f"event #{event.seq} fires timer {event.task_spec}, which is not "
                            "waiting at that point")
         spiff_private.mark_event_fired(waiting[0])
+
+
+def _handler_calls(events: list[Any], upto: int | None) -> dict[str, deque]:
+    handlers: dict[str, deque] = defaultdict(deque)
+    for e in events:
+        if e.kind == "handler_called" and (upto is None or e.seq <= upto):
+            handlers[e.task_spec].append(e)
+    return handlers
+
+
+def _failed_as_recorded(exc: WorkflowException, events: list[Any], upto: int | None) -> bool:
+    """An instance stopped by its own failing script or expression fails here again; that
+    matches its history (a `process_failed` event), and the states are compared as usual."""
+    failure = Failure.of(exc)
+    return failure is not None and any(
+        e.kind == "process_failed" and e.task_spec == failure.element
+        and (upto is None or e.seq <= upto) for e in events)
 
 
 def _data(event: Any) -> dict[str, Any]:

@@ -78,7 +78,8 @@ def test_runaway_script_in_dak_receipt_fails_the_item_not_the_office(limited, na
     users = _users(app)
     definition, created = app.deploy(runaway.dak_with_script(runaway.RUNTIME[name]),
                                      users["designer"])
-    assert created and definition.version == 2
+    assert created
+    assert definition.version == 2
     done: dict[str, object] = {}
 
     def diarise() -> None:
