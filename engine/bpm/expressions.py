@@ -48,14 +48,18 @@ class ExpressionError(ValueError):
     """The expression is not allowed, or went past a limit while it was worked out."""
 
 
+class TooCostly(ExpressionError):
+    """A step would go past one of the limits."""
+
+
 # --- what an expression may use ---------------------------------------------------------------
 
 def _bounded_range(*args: int) -> list[int]:
     if not all(isinstance(a, int) for a in args):
-        raise ExpressionError("range() takes whole numbers")
+        raise TooCostly("range() takes whole numbers")
     span = range(*args)
     if len(span) > LIMITS.items:
-        raise ExpressionError(f"range() of more than {LIMITS.items} items is not allowed")
+        raise TooCostly(f"range() of more than {LIMITS.items} items is not allowed")
     return list(span)
 
 
@@ -152,12 +156,12 @@ def weight(value: Any, budget: int | None = None) -> int:
 def _check_size(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool):
         if value.bit_length() > LIMITS.int_bits:
-            raise ExpressionError(f"a number larger than {LIMITS.int_bits} bits is not allowed")
+            raise TooCostly(f"a number larger than {LIMITS.int_bits} bits is not allowed")
     elif isinstance(value, (list, tuple, set, frozenset, dict)) and len(value) > LIMITS.items:
-        raise ExpressionError(f"a collection of more than {LIMITS.items} items is not allowed")
+        raise TooCostly(f"a collection of more than {LIMITS.items} items is not allowed")
     elif isinstance(value, (str, bytes, list, tuple, set, frozenset, dict)) \
             and weight(value) > LIMITS.text:
-        raise ExpressionError(f"a value larger than {LIMITS.text} characters is not allowed")
+        raise TooCostly(f"a value larger than {LIMITS.text} characters is not allowed")
     return value
 
 
@@ -170,22 +174,22 @@ def _guard_binop(op: type[ast.operator], a: Any, b: Any) -> None:
     ints = isinstance(a, int) and isinstance(b, int)
     if op is ast.Pow and ints and b > 0 and abs(a) > 1:
         if (a.bit_length() - 1) * b > LIMITS.int_bits:  # a lower bound; the result is checked
-            raise ExpressionError(f"{a} ** {b} is too large (limit {LIMITS.int_bits} bits)")
+            raise TooCostly(f"{a} ** {b} is too large (limit {LIMITS.int_bits} bits)")
     elif op is ast.Pow and isinstance(a, (int, float)) and isinstance(b, int) and b > 10_000:
-        raise ExpressionError(f"an exponent above 10000 is not allowed ({b})")
+        raise TooCostly(f"an exponent above 10000 is not allowed ({b})")
     elif op is ast.LShift and ints and b > 0 and a and a.bit_length() + b > LIMITS.int_bits:
-        raise ExpressionError(f"{a} << {b} is too large (limit {LIMITS.int_bits} bits)")
+        raise TooCostly(f"{a} << {b} is too large (limit {LIMITS.int_bits} bits)")
     elif op is ast.Mult:
         if ints and a.bit_length() + b.bit_length() > LIMITS.int_bits:
-            raise ExpressionError(f"a product larger than {LIMITS.int_bits} bits is not allowed")
+            raise TooCostly(f"a product larger than {LIMITS.int_bits} bits is not allowed")
         for seq, count in ((a, b), (b, a)):
             if _is_seq(seq) and isinstance(count, int) and count > 0 \
                     and weight(seq) * count > LIMITS.text:
-                raise ExpressionError(
+                raise TooCostly(
                     f"repeating a {type(seq).__name__} {count} times is too large "
                     f"(limit {LIMITS.text} characters)")
     elif op is ast.Add and _is_seq(a) and weight(a) + weight(b) > LIMITS.text:
-        raise ExpressionError("joining these would be too large")
+        raise TooCostly("joining these would be too large")
     elif op is ast.Mod and isinstance(a, (str, bytes)):
         _check_format(a if isinstance(a, str) else a.decode("latin-1"))
 
@@ -198,9 +202,9 @@ def _check_format(text: str) -> None:
     for match in _PERCENT.finditer(text):
         for part in match.groups():
             if part == "*":
-                raise ExpressionError("'*' widths are not allowed in % formatting")
+                raise TooCostly("'*' widths are not allowed in % formatting")
             if part is not None and int(part) > LIMITS.format_width:
-                raise ExpressionError(
+                raise TooCostly(
                     f"a formatting width of {int(part)} is too large "
                     f"(limit {LIMITS.format_width})")
 
@@ -213,26 +217,26 @@ def _check_spec(spec: str) -> None:
     # a precision.
     for number in _SPEC_NUMBERS.findall(spec):
         if int(number) > LIMITS.format_width:
-            raise ExpressionError(
+            raise TooCostly(
                 f"a formatting width of {int(number)} is too large (limit {LIMITS.format_width})")
 
 
 def _guard_call(name: str, args: list[Any]) -> None:
     if name == "round" and len(args) > 1 and isinstance(args[1], int) \
             and abs(args[1]) > LIMITS.format_width:
-        raise ExpressionError(f"round() to {args[1]} digits is not allowed")
+        raise TooCostly(f"round() to {args[1]} digits is not allowed")
     if name == "sum" and args and not all(
             isinstance(v, (int, float)) for v in (args[0] if _is_iterable(args[0]) else [])):
-        raise ExpressionError("sum() adds numbers only in expressions")
+        raise TooCostly("sum() adds numbers only in expressions")
     if name in _WIDTH_METHODS and args and isinstance(args[0], int) \
             and args[0] > LIMITS.text:
-        raise ExpressionError(f"{name}() to a width of {args[0]} is too large")
+        raise TooCostly(f"{name}() to a width of {args[0]} is too large")
     if name == "replace" and len(args) >= 2:
         # the worst case: every character replaced by the new text
         owner, new = args[-1], args[1]
         if isinstance(owner, str) and isinstance(new, str) \
                 and (len(owner) + 1) * max(len(new), 1) > LIMITS.text:
-            raise ExpressionError("replace() could make a text too long")
+            raise TooCostly("replace() could make a text too long")
 
 
 def _is_iterable(value: Any) -> bool:
@@ -247,7 +251,7 @@ class _Evaluator:
 
     def run(self, node: ast.AST, depth: int = 0) -> Any:
         if depth > LIMITS.depth:
-            raise ExpressionError(f"the expression is nested more than {LIMITS.depth} deep")
+            raise TooCostly(f"the expression is nested more than {LIMITS.depth} deep")
         method = getattr(self, f"_{type(node).__name__}", None)
         if method is None:
             raise ExpressionError(_refusal(node))
@@ -456,11 +460,11 @@ def constant_problems(tree: ast.AST) -> list[Problem]:
                 and _constant_only(node):
             try:
                 evaluator.run(node)
-            except ExpressionError as err:
+            except TooCostly as err:
                 found.append(Problem(getattr(node, "lineno", None), str(err)))
                 return
-            except (ArithmeticError, TypeError, ValueError, LookupError):
-                return  # a run-time error, not a cost: the run reports it
+            except (ArithmeticError, TypeError, ValueError, LookupError, AttributeError):
+                pass  # not a cost: the run reports it (or, in a script, the sandbox allows it)
         for child in ast.iter_child_nodes(node):
             visit(child)
 
@@ -472,10 +476,10 @@ def _constant_only(node: ast.AST) -> bool:
     for sub in ast.walk(node):
         if isinstance(sub, ast.Name) and sub.id not in FUNCTIONS and sub.id not in CONSTANTS:
             return False
-        if isinstance(sub, ast.Call) and not (isinstance(sub.func, ast.Name)
-                                              and sub.func.id in FUNCTIONS):
+        if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) \
+                and sub.func.id not in FUNCTIONS:
             return False
-        if isinstance(sub, (ast.Attribute, ast.Subscript, ast.Lambda, ast.comprehension)):
+        if isinstance(sub, (ast.Subscript, ast.Lambda, ast.comprehension, ast.Starred)):
             return False
     return True
 
@@ -501,5 +505,5 @@ def evaluate(source: str, names: dict[str, Any]) -> Any:
         raise ExpressionError("the expression is nested too deeply") from None
 
 
-__all__ = ["LIMITS", "ExpressionError", "Limits", "Problem", "check", "constant_problems",
-           "evaluate"]
+__all__ = ["LIMITS", "ExpressionError", "Limits", "Problem", "TooCostly", "check",
+           "constant_problems", "evaluate"]
