@@ -337,7 +337,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         pool = script_pool.default_pool()
         result = pool.known(script, context)
         if result is None:
-            if script_pool.in_write_transaction():
+            if script_pool.must_defer():
                 raise script_pool.ScriptPending(script, dict(context))
             result = pool.run(script, context)
         context.clear()

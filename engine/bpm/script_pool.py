@@ -13,9 +13,13 @@ engine reaches a script inside a command, the sandbox does not run it: it raises
 `ScriptPending` (engine/bpm/sandbox.py), the command rolls back (releasing the lock), the
 facade runs the script here with no transaction open and keeps the result, and runs the
 command again (engine/commands/executor.py, `scripts_outside_the_lock`). A script is a
-function of its task data only (no clock, no randomness, no I/O in the sandbox), so the
-second run reaches the same script with the same data and takes the kept result. A
-failure is kept too, and the runtime then records it (engine/bpm/runtime.py).
+function of its task data only (no clock, no randomness, no I/O in the sandbox), and the
+rolled-back attempt leaves SQLite's row ids as they were, so the second run reaches the
+same script with the same data and takes the kept result. A failure is kept too, and the
+runtime then records it (engine/bpm/runtime.py). Should the data differ between attempts
+anyway, the next attempt runs its scripts under the lock (`scripts_inline`), bounded by
+the same limits. On PostgreSQL there is no database-wide write lock, so scripts run
+during the command (in the worker) and nothing is rolled back.
 """
 
 from __future__ import annotations
@@ -74,21 +78,41 @@ class ScriptPending(WorkflowException):
         super().__init__("a script must run outside the transaction")
 
 
-# Set while a command's write transaction is open (engine/commands/executor.py).
+# Set while a command's transaction holds the database-wide write lock (SQLite's BEGIN
+# IMMEDIATE; engine/commands/executor.py). PostgreSQL has no such lock: a script there runs
+# in the worker while the command waits, holding only the row locks it has taken.
 _in_write_transaction: ContextVar[bool] = ContextVar("sanchika_write_tx", default=False)
+# Set for a command's last attempt when its scripts' data changed between attempts (it
+# holds something new each time, e.g. a time): the scripts then run under the lock, still
+# within their limits, rather than never.
+_inline: ContextVar[bool] = ContextVar("sanchika_scripts_inline", default=False)
 
 
 @contextlib.contextmanager
-def write_transaction() -> Iterator[None]:
-    token = _in_write_transaction.set(True)
+def write_transaction(holds_lock: bool = True) -> Iterator[None]:
+    token = _in_write_transaction.set(holds_lock)
     try:
         yield
     finally:
         _in_write_transaction.reset(token)
 
 
+@contextlib.contextmanager
+def scripts_inline() -> Iterator[None]:
+    token = _inline.set(True)
+    try:
+        yield
+    finally:
+        _inline.reset(token)
+
+
 def in_write_transaction() -> bool:
     return _in_write_transaction.get()
+
+
+def must_defer() -> bool:
+    """Whether a script reached now must wait for the transaction to roll back."""
+    return _in_write_transaction.get() and not _inline.get()
 
 
 def _key(script: str, data: dict[str, Any]) -> str:

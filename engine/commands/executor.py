@@ -153,9 +153,13 @@ class Executor:
         if outer is not None:  # a command called from a command: one transaction
             yield outer
             return
-        # While the transaction is open the sandbox does not run scripts: it raises
-        # ScriptPending, which rolls this transaction back (engine/bpm/script_pool.py).
-        with script_pool.write_transaction(), self.db.transaction() as session:
+        # While SQLite's write lock is held (BEGIN IMMEDIATE: from the first line of the
+        # command to its commit) the sandbox does not run scripts: it raises ScriptPending,
+        # which rolls this transaction back and so releases the lock before the script
+        # runs (engine/bpm/script_pool.py).
+        sqlite = self.db.write_engine.dialect.name == "sqlite"
+        with script_pool.write_transaction(holds_lock=sqlite), \
+                self.db.transaction() as session:
             ctx = CommandContext(session=session, actor=actor, now=utcnow(),
                                  listeners=[make() for make in self.listener_factories])
             session.info[CONTEXT_KEY] = ctx
@@ -201,12 +205,17 @@ def _retrying(method: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if _current.get() is not None or script_pool.in_write_transaction():
             return method(*args, **kwargs)
+        ran: set[str] = set()
         for _ in range(MAX_SCRIPT_ROUNDS):
             try:
                 return method(*args, **kwargs)
             except script_pool.ScriptPending as pending:
+                if pending.script in ran:
+                    break  # its data changed between attempts: run the scripts inline
+                ran.add(pending.script)
                 run_pending(pending)
-        return method(*args, **kwargs)  # a last try; the runtime refuses a further script
+        with script_pool.scripts_inline():  # bounded by the worker's limits all the same
+            return method(*args, **kwargs)
 
     return wrapper
 

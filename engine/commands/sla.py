@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.bpm.runtime import Runtime
-from engine.bpm.script_pool import ScriptPending
+from engine.bpm.script_pool import ScriptPending, scripts_inline
 from engine.commands.executor import MAX_SCRIPT_ROUNDS, CommandRunner, run_pending
 from engine.domain import offices, org
 from engine.errors import Conflict, InvalidInput, NotFound
@@ -225,16 +225,25 @@ class SlaServices(CommandRunner):
 
     def _fire_batch(self, instance_ids: list[int]) -> int:
         fired = 0
+        ran: set[tuple[int, str]] = set()
         for _ in range(MAX_SCRIPT_ROUNDS):
             pending: list[tuple[int, ScriptPending]] = []
             fired += self._fire_some(instance_ids, pending)
             if not pending:
-                break
+                return fired
             # The batch has committed: the write lock is free while the scripts run.
-            for _instance_id, script in pending:
+            repeated = False
+            for instance_id, script in pending:
+                if (instance_id, script.script) in ran:
+                    repeated = True  # its data changed between attempts
+                    continue
+                ran.add((instance_id, script.script))
                 run_pending(script)
             instance_ids = [instance_id for instance_id, _ in pending]
-        return fired
+            if repeated:
+                break
+        with scripts_inline():  # data that changes between attempts: bounded all the same
+            return fired + self._fire_some(instance_ids, [])
 
     def _fire_some(self, instance_ids: list[int],
                    pending: list[tuple[int, ScriptPending]]) -> int:

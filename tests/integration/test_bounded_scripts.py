@@ -98,9 +98,10 @@ def test_runaway_script_in_dak_receipt_fails_the_item_not_the_office(limited, na
     worker.join(timeout=30)
     assert not worker.is_alive()
     assert other["id"]
-    assert write_seconds < 0.5, write_seconds
+    assert write_seconds < 2.0, write_seconds  # a loaded machine is slow, never blocked
     if name != "format":  # a huge string fails at once (memory), the others take ~1 s
-        assert still_running, "the script ended before the write could show anything"
+        # the write finished while the script still ran: nothing it holds blocked it
+        assert still_running, "the script ended before the write did"
         assert time.monotonic() - started >= 1.0
     receipt = done["receipt"]
     assert isinstance(receipt, dict)
