@@ -81,3 +81,22 @@ def test_no_script_runs_while_a_write_transaction_is_open():
     with script_pool.write_transaction():  # the second attempt finds the kept result
         env.execute("y = x + 1 + 1000", data)
     assert data == {"x": 20, "y": 1021}
+
+
+def test_a_call_whose_script_data_changes_between_attempts_runs_it_inline_at_last():
+    from engine.commands.executor import scripts_outside_the_lock
+
+    env = RestrictedEnvironment(workers=True)
+    attempts: list[bool] = []
+
+    class Facade:
+        def act(self) -> dict:
+            attempts.append(script_pool.must_defer())
+            data = {"x": len(attempts)}  # new each attempt, as a time would be
+            with script_pool.write_transaction():
+                env.execute("y = x * 10", data)
+            return data
+
+    scripts_outside_the_lock(Facade)
+    assert Facade().act() == {"x": 3, "y": 30}
+    assert len(attempts) == 3  # deferred, deferred again with new data, then inline
