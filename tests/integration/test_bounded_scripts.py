@@ -153,7 +153,7 @@ def test_a_script_that_works_runs_in_the_worker_and_the_item_moves_on(limited):
     assert step.data["checked"] == receipt["id"] * 2
 
 
-@pytest.mark.parametrize("name", ["loop", "power"])
+@pytest.mark.parametrize("name", ["loop", "power", "format"])
 def test_timer_started_runaway_fails_once_and_not_again_after_a_restart(limited, clock, name):
     app = limited
     app.deploy(runaway.scheduled(runaway.RUNTIME[name]), None)
@@ -178,3 +178,31 @@ def test_timer_started_runaway_fails_once_and_not_again_after_a_restart(limited,
         restarted.db.dispose()
     assert time.monotonic() - started < 0.5
     assert len(_events(app, instance.id, "process_failed")) == 1
+
+
+def test_the_receipt_page_says_why_its_process_stopped_in_both_languages(limited):
+    import re
+
+    from tests.conftest import PASSWORD
+    from web.app import create_app
+
+    app = limited
+    users = _users(app)
+    app.deploy(runaway.dak_with_script(runaway.RUNTIME["format"]), None)
+    receipt = app.diarise(users["clerk"], {"sender": "Collectorate", "subject": "Page"})
+    web = create_app(app.settings, app)
+
+    def page() -> str:
+        client = web.test_client()
+        token = re.search(r'name="csrf_token" value="([^"]+)"',
+                          client.get("/login").get_data(as_text=True)).group(1)
+        assert client.post("/login", data={"username": "clerk", "password": PASSWORD,
+                                           "csrf_token": token}).status_code == 302
+        return client.get(f"/receipts/{receipt['id']}").get_data(as_text=True)
+
+    english = page()
+    assert "The process of this item stopped" in english
+    assert "(runaway)" in english
+    assert "more memory than allowed (200 MB)" in english
+    app.save_settings(users["clerk"], "hi", notify_email=True, notify_sms=False)
+    assert "इस मद की प्रक्रिया रुक गई" in page()
