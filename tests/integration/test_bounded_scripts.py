@@ -151,6 +151,10 @@ def test_a_script_that_works_runs_in_the_worker_and_the_item_moves_on(limited):
     [step] = workflow.get_tasks(state=TaskState.READY, manual=True)
     assert step.task_spec.name == "act_on_receipt"
     assert step.data["checked"] == receipt["id"] * 2
+    # verify re-runs the script (in a worker) and finds the same data
+    report = app.verify_report()
+    assert report.intact, report.problems
+    assert report.reexecuted >= 1
 
 
 @pytest.mark.parametrize("name", ["loop", "power", "format"])
