@@ -231,6 +231,12 @@ def _guard_call(name: str, args: list[Any]) -> None:
     if name in _WIDTH_METHODS and args and isinstance(args[0], int) \
             and args[0] > LIMITS.text:
         raise TooCostly(f"{name}() to a width of {args[0]} is too large")
+    if name == "join" and len(args) == 2 and isinstance(args[-1], str) \
+            and isinstance(args[0], (str, list, tuple)):
+        # the separator goes between every two parts: check before building it
+        parts, separator = args[0], args[-1]
+        if len(separator) * max(len(parts) - 1, 0) + weight(parts) > LIMITS.text:
+            raise TooCostly("join() would make a text too long")
     if name == "replace" and len(args) >= 2:
         # the worst case: every character replaced by the new text
         owner, new = args[-1], args[1]

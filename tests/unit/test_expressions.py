@@ -71,6 +71,7 @@ def test_costly_constants_are_refused_at_deployment(expression, message):
     ("sum([[1]] * n, [])", "sum() adds numbers only"),
     ("name.replace('', 'x' * 20000)", "replace() could make a text too long"),
     ("2 ** (n * 409) * 2 ** (n * 409)", "a product larger than 4096 bits"),
+    ("(name * 6000).join([name] * 1000)", "join() would make a text too long"),
     ("float(amount) ** 10 ** 6", "an exponent above 10000 is not allowed"),
 ])
 def test_costly_data_driven_work_is_refused_quickly_at_run_time(expression, message):
