@@ -420,74 +420,101 @@ def _parse(source: str) -> tuple[ast.Expression | None, tuple[Problem, ...]]:
 
 
 def _static(tree: ast.Expression) -> list[Problem]:
-    problems: list[Problem] = []
     called = {id(c.func) for c in ast.walk(tree) if isinstance(c, ast.Call)}
-    for node in ast.walk(tree):
-        line = getattr(node, "lineno", None)
-        if isinstance(node, ast.Name) and node.id.startswith("_") and node.id != "_":
-            problems.append(Problem(line, f"names starting with '_' are not allowed: {node.id}"))
-        elif isinstance(node, ast.Name) and node.id in _DENIED:
-            problems.append(Problem(line, f"'{node.id}' is not available in scripts"))
-        elif isinstance(node, ast.Attribute):
-            parent_is_call = id(node) in called
-            if node.attr.startswith("_"):
-                problems.append(
-                    Problem(line, f"attributes starting with '_' are not allowed: {node.attr}"))
-            elif not parent_is_call or not any(node.attr in m for m in METHODS.values()):
-                problems.append(Problem(line, _refusal(node)))
-        elif isinstance(node, ast.FormattedValue) and node.format_spec is not None \
-                and not all(isinstance(v, ast.Constant)
-                            for v in getattr(node.format_spec, "values", [])):
-            problems.append(Problem(line, "a format spec must be written out, not computed"))
-        elif isinstance(node, ast.FormattedValue) and node.format_spec is not None:
-            spec = "".join(str(v.value) for v in getattr(node.format_spec, "values", [])
-                           if isinstance(v, ast.Constant))
-            try:
-                _check_spec(spec)
-            except ExpressionError as err:
-                problems.append(Problem(line, str(err)))
-        elif not isinstance(node, (ast.Attribute, *_ALLOWED_NODES)) \
-                and isinstance(node, ast.expr):  # parts such as a lambda's arguments: once
-            problems.append(Problem(line, _refusal(node)))
+    problems = [Problem(getattr(node, "lineno", None), message) for node in ast.walk(tree)
+                if (message := _node_problem(node, id(node) in called)) is not None]
+    if not problems and _depth(tree) > LIMITS.depth:
+        problems.append(Problem(None, f"the expression is nested more than {LIMITS.depth} deep"))
     if not problems:
         problems += constant_problems(tree)
     problems.sort(key=lambda p: p.line or 0)
     return problems
 
 
+def _node_problem(node: ast.AST, is_called: bool) -> str | None:
+    """What is wrong with this one node of an expression, if anything."""
+    if isinstance(node, ast.Name):
+        if node.id.startswith("_") and node.id != "_":
+            return f"names starting with '_' are not allowed: {node.id}"
+        return f"'{node.id}' is not available in scripts" if node.id in _DENIED else None
+    if isinstance(node, ast.Attribute):
+        if node.attr.startswith("_"):
+            return f"attributes starting with '_' are not allowed: {node.attr}"
+        if not is_called or not any(node.attr in m for m in METHODS.values()):
+            return _refusal(node)
+        return None
+    if isinstance(node, ast.FormattedValue) and node.format_spec is not None:
+        parts = getattr(node.format_spec, "values", [])
+        if not all(isinstance(v, ast.Constant) for v in parts):
+            return "a format spec must be written out, not computed"
+        try:
+            _check_spec("".join(str(v.value) for v in parts))
+        except ExpressionError as err:
+            return str(err)
+        return None
+    if not isinstance(node, _ALLOWED_NODES) and isinstance(node, ast.expr):
+        return _refusal(node)  # parts such as a lambda's arguments are reported once
+    return None
+
+
+def _depth(tree: ast.AST) -> int:
+    deepest = 0
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+_FOLDED = (ast.BinOp, ast.UnaryOp, ast.Call, ast.JoinedStr)
+
+
 def constant_problems(tree: ast.AST) -> list[Problem]:
     """Work out each largest sub-expression made only of constants (and calls of the
-    bounded functions on them): one that goes past a limit is provably too costly."""
+    bounded functions on them): one that goes past a limit is provably too costly. One
+    pass without recursion, so a deep tree costs its size."""
+    order: list[ast.AST] = []  # parents before children
+    parent: dict[int, ast.AST] = {}
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        order.append(node)
+        for child in ast.iter_child_nodes(node):
+            parent[id(child)] = node
+            stack.append(child)
+    constant: dict[int, bool] = {}
+    for node in reversed(order):  # children first
+        constant[id(node)] = _constant_here(node) and all(
+            constant[id(c)] for c in ast.iter_child_nodes(node))
     found: list[Problem] = []
     evaluator = _Evaluator({})
-
-    def visit(node: ast.AST) -> None:
-        if isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Call, ast.JoinedStr)) \
-                and _constant_only(node):
-            try:
-                evaluator.run(node)
-            except TooCostly as err:
-                found.append(Problem(getattr(node, "lineno", None), str(err)))
-                return
-            except (ArithmeticError, TypeError, ValueError, LookupError, AttributeError):
-                pass  # not a cost: the run reports it (or, in a script, the sandbox allows it)
-        for child in ast.iter_child_nodes(node):
-            visit(child)
-
-    visit(tree)
+    for node in order:
+        if not isinstance(node, _FOLDED) or not constant[id(node)]:
+            continue
+        above = parent.get(id(node))
+        if above is not None and isinstance(above, _FOLDED) and constant[id(above)]:
+            continue  # part of a larger constant expression, worked out with it
+        if _depth(node) > LIMITS.depth:
+            continue  # refused elsewhere (expressions) or left to the run (scripts)
+        try:
+            evaluator.run(node)
+        except TooCostly as err:
+            found.append(Problem(getattr(node, "lineno", None), str(err)))
+        except (ArithmeticError, TypeError, ValueError, LookupError, AttributeError,
+                RecursionError):
+            pass  # not a cost: the run reports it (or, in a script, the sandbox allows it)
     return found
 
 
-def _constant_only(node: ast.AST) -> bool:
-    for sub in ast.walk(node):
-        if isinstance(sub, ast.Name) and sub.id not in FUNCTIONS and sub.id not in CONSTANTS:
-            return False
-        if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) \
-                and sub.func.id not in FUNCTIONS:
-            return False
-        if isinstance(sub, (ast.Subscript, ast.Lambda, ast.comprehension, ast.Starred)):
-            return False
-    return True
+def _constant_here(node: ast.AST) -> bool:
+    """Whether this node, apart from its children, can be worked out without data."""
+    if isinstance(node, ast.Name):
+        return node.id in FUNCTIONS or node.id in CONSTANTS
+    if isinstance(node, ast.Call):
+        return not (isinstance(node.func, ast.Name) and node.func.id not in FUNCTIONS)
+    return not isinstance(node, (ast.Subscript, ast.Lambda, ast.comprehension, ast.Starred,
+                                 ast.stmt, ast.NamedExpr))
 
 
 def check(source: str) -> list[Problem]:

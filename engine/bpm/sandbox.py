@@ -191,9 +191,15 @@ def _compile(source: str, mode: Mode) -> _Compiled:
         tree = ast.parse(text, mode=mode)
     except SyntaxError as err:
         return _Compiled(None, (_syntax_problem(err, text, mode),))
+    except (RecursionError, MemoryError, ValueError):
+        return _Compiled(None, (ScriptProblem(None, "the code is nested too deeply to read"),))
     problems = _walk(tree)
     compiler = compile_restricted_eval if mode == "eval" else compile_restricted_exec
-    result = compiler(text, "<string>")  # '<string>' lets SpiffWorkflow report error lines
+    try:
+        # '<string>' lets SpiffWorkflow report error lines
+        result = compiler(text, "<string>")
+    except (RecursionError, MemoryError):  # RestrictedPython's transformer recurses
+        return _Compiled(None, (ScriptProblem(None, "the code is nested too deeply to read"),))
     ours = {p.message for p in problems}  # RestrictedPython repeats some of our findings
     for problem in map(_translate, result.errors):
         if problem.message not in ours and problem not in problems:

@@ -165,3 +165,15 @@ def test_script_deploy_check_leaves_what_may_end(script):
 
 def test_problem_is_a_line_and_a_message():
     assert Problem(1, "m") == (1, "m")
+
+
+@pytest.mark.parametrize("terms", [500, 50_000])
+def test_a_deeply_nested_expression_or_script_is_refused_quickly(terms):
+    from engine.bpm.sandbox import check_script
+
+    started = time.perf_counter()
+    [problem] = check("x" + "+1" * terms)
+    assert "nested" in problem.message or "could not be read" in problem.message
+    [problem] = check_script("y = x" + "+1" * terms)
+    assert "nested too deeply" in problem.message
+    assert time.perf_counter() - started < 2.0
