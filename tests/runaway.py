@@ -95,3 +95,36 @@ def scheduled(script: str, pid: str = "runaway_schedule") -> bytes:
   </bpmn:process>
 </bpmn:definitions>
 '''.encode()
+
+
+def scheduled_condition(condition: str, pid: str = "runaway_gate_schedule") -> bytes:
+    """A process started by a timer whose gateway decides with the condition."""
+    return f'''<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
+                  id="Definitions_{pid}" targetNamespace="http://sanchika.example/bpmn">
+  <bpmn:process id="{pid}" name="Runaway gate schedule" isExecutable="true">
+    <bpmn:startEvent id="every_morning" name="Scheduled start">
+      <bpmn:outgoing>flow_start</bpmn:outgoing>
+      <bpmn:timerEventDefinition id="every_morning_timer">
+        <bpmn:timeDuration xsi:type="bpmn:tFormalExpression">"PT1S"</bpmn:timeDuration>
+      </bpmn:timerEventDefinition>
+    </bpmn:startEvent>
+    <bpmn:exclusiveGateway id="runaway_gate" name="Runaway gate" default="flow_plain">
+      <bpmn:incoming>flow_start</bpmn:incoming>
+      <bpmn:outgoing>flow_checked</bpmn:outgoing>
+      <bpmn:outgoing>flow_plain</bpmn:outgoing>
+    </bpmn:exclusiveGateway>
+    <bpmn:endEvent id="done" name="Done">
+      <bpmn:incoming>flow_checked</bpmn:incoming>
+      <bpmn:incoming>flow_plain</bpmn:incoming>
+    </bpmn:endEvent>
+    <bpmn:sequenceFlow id="flow_start" sourceRef="every_morning" targetRef="runaway_gate" />
+    <bpmn:sequenceFlow id="flow_checked" sourceRef="runaway_gate" targetRef="done">
+      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression"
+        >{escape(condition)}</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="flow_plain" sourceRef="runaway_gate" targetRef="done" />
+  </bpmn:process>
+</bpmn:definitions>
+'''.encode()

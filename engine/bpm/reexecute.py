@@ -193,7 +193,7 @@ def _handler_calls(events: list[Any], upto: int | None) -> dict[str, deque]:
 def _failed_as_recorded(exc: WorkflowException, events: list[Any], upto: int | None) -> bool:
     """An instance stopped by its own failing script or expression fails here again; that
     matches its history (a `process_failed` event), and the states are compared as usual."""
-    failure = Failure.of(exc)
+    failure = Failure.of(exc, any_error=True)  # matched against the recorded failure
     return failure is not None and any(
         e.kind == "process_failed" and e.task_spec == failure.element
         and (upto is None or e.seq <= upto) for e in events)

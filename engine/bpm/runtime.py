@@ -139,7 +139,9 @@ class Runtime:
         except ScriptPending:
             raise  # the command rolls back and runs again once the script has run
         except WorkflowException as exc:
-            failure = Failure.of(exc)
+            # With nobody acting (a timer), any error of the diagram stops the instance:
+            # refusing would leave its timer to fail again at every sweep.
+            failure = Failure.of(exc, any_error=actor is None)
             if failure is None:  # e.g. no condition matched the user's choice: refused
                 raise ActionNotAllowed(f"the process could not continue: {_plain(exc)}"
                                        ) from exc
@@ -328,15 +330,15 @@ class Failure:
     message: str
 
     @classmethod
-    def of(cls, exc: WorkflowException) -> Failure | None:
+    def of(cls, exc: WorkflowException, any_error: bool = False) -> Failure | None:
         """A failure of the diagram's code (a script, or an expression past its limits);
-        None for anything else."""
+        with `any_error`, any error of a step; None for anything else."""
         cause: BaseException | None = exc
         while cause is not None and not isinstance(cause, (ScriptFailed, ExpressionError)):
             cause = cause.__context__
         spec = getattr(exc, "task_spec", None)
         is_script = spec is not None and hasattr(spec, "script")
-        if cause is None and not is_script:
+        if cause is None and not is_script and not any_error:
             return None
         element = spec.name if spec is not None else "?"
         name = (getattr(spec, "bpmn_name", None) or element) if spec is not None else element

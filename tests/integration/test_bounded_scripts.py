@@ -210,3 +210,27 @@ def test_the_receipt_page_says_why_its_process_stopped_in_both_languages(limited
     assert "more memory than allowed (200 MB)" in english
     app.save_settings(users["clerk"], "hi", notify_email=True, notify_sms=False)
     assert "इस मद की प्रक्रिया रुक गई" in page()
+
+
+def test_timer_started_runaway_condition_is_refused_at_deployment(limited):
+    # A timer-started instance has no data of its own, so its conditions are constants:
+    # the deploy check works them out.
+    with pytest.raises(InvalidBpmn) as err:
+        limited.deploy(runaway.scheduled_condition(runaway.LITERAL_CONDITION), None)
+    assert err.value.details[0]["element_id"] == "flow_checked"
+
+
+def test_timer_started_condition_error_fails_the_instance_once(limited, clock):
+    app = limited
+    app.deploy(runaway.scheduled_condition("missing_field > 0"), None)
+    with app.db.reader() as s:
+        [instance] = s.scalars(select(Instance).where(
+            Instance.process_id == "runaway_gate_schedule"))
+    clock.advance(1.5)
+    assert app.fire_due_timers() == 1
+    [failed] = _events(app, instance.id, "process_failed")
+    assert "runaway_gate" in failed.data["message"]
+    assert "missing_field" in failed.data["message"]
+    assert app.fire_due_timers() == 0  # not again at every sweep
+    report = app.verify_report()
+    assert report.intact, report.problems
