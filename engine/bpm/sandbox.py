@@ -1,11 +1,14 @@
 """Restricted evaluation of BPMN scripts and expressions.
 
 Uploaded diagrams are untrusted, so SpiffWorkflow's default eval/exec must not
-run their code. RestrictedPython compiles the code so that attribute, item and
+run their code. Expressions go to the bounded evaluator (engine/bpm/expressions.py).
+Scripts: RestrictedPython compiles the code so that attribute, item and
 iteration access go through guard functions we supply, and refuses names
 starting with '_'. On top of that a small AST walk refuses a denylist of
 builtins and constructs with plain-English messages. The same check runs at
-deploy time (check_expression / check_script) and before every run.
+deploy time (check_expression / check_script, with engine/bpm/script_bounds.py for
+what is provably unbounded) and before every run; the run itself happens in a worker
+process under CPU and memory limits (engine/bpm/script_pool.py).
 """
 
 from __future__ import annotations
