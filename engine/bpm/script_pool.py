@@ -236,7 +236,8 @@ class ScriptPool:
             elif answer.get("kind") == "wall":
                 message += (f" ({self.limits.cpu_seconds:g} s of CPU time, "
                             f"{self.limits.cpu_seconds * 2 + 1:g} s in all) and was stopped")
-            elif answer.get("kind") == "memory":
+            elif answer.get("kind") == "memory" and "MB" not in message \
+                    and "bytes" not in message:
                 message += f" ({self.limits.memory_mb} MB) and was stopped"
             raise ScriptFailed(str(answer.get("kind")), message, answer.get("line"))
         result: dict[str, Any] = answer["data"]

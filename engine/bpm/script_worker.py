@@ -23,6 +23,9 @@ import sys
 import time
 from typing import Any
 
+# The task data a script may leave, as JSON: the server reads it back and stores it.
+MAX_RESULT_BYTES = 1024 * 1024
+
 
 class CpuLimit(Exception):
     pass
@@ -57,6 +60,10 @@ def _run(environment: Any, script: str, data: dict[str, Any]) -> dict[str, Any]:
     except (TypeError, ValueError) as err:
         return {"ok": False, "kind": "error",
                 "message": f"it left data that cannot be stored: {err}"}
+    if len(text) > MAX_RESULT_BYTES:  # the server would have to hold it, and store it
+        return {"ok": False, "kind": "memory",
+                "message": f"it left more data than allowed ({len(text)} bytes; the limit "
+                           f"is {MAX_RESULT_BYTES})"}
     return {"ok": True, "data": json.loads(text)}
 
 

@@ -46,6 +46,12 @@ def test_a_runaway_is_stopped_within_its_limits_and_the_next_script_runs(pool, s
     assert pool.run("y = 1", {}) == {"y": 1}
 
 
+def test_a_script_may_not_hand_back_more_data_than_allowed(pool):
+    with pytest.raises(ScriptFailed, match="more data than allowed") as failed:
+        pool.run("y = 'x' * (50 * 1024 * 1024)", {})
+    assert failed.value.kind == "memory"
+
+
 def test_a_script_error_names_its_line(pool):
     with pytest.raises(ScriptFailed) as failed:
         pool.run("x = 1\ny = x / 0", {})
