@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.audit import history
+from engine.bpm import script_pool
 from engine.bpm.definitions import Definitions
 from engine.bpm.handler_api import HandlerRegistry
 from engine.bpm.runtime import Runtime, StepResult
@@ -22,7 +23,7 @@ from engine.commands.dak import DakServices
 from engine.commands.desk import DeskServices
 from engine.commands.email_dak import EmailDakServices
 from engine.commands.exchange import ExchangeServices
-from engine.commands.executor import Executor
+from engine.commands.executor import Executor, scripts_outside_the_lock
 from engine.commands.files import FileServices
 from engine.commands.monitor import MonitorServices
 from engine.commands.ocr import OcrServices
@@ -64,6 +65,7 @@ SECTION_OFFICER_RANK = 2
 DEPLOY_ROLES = ("designer", "admin")
 
 
+@scripts_outside_the_lock
 class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaServices,
                AuditServices, UiServices, SessionServices, DeskServices,
                EmailDakServices, OcrServices, ExchangeServices, AdminServices,
@@ -73,6 +75,9 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
         self.db = Database(settings.database_url)
         self.handlers = handlers
         self.definitions = Definitions(handlers.names(), settings.max_bpmn_bytes, PROCESS_DIR)
+        script_pool.configure(script_pool.ScriptLimits(
+            cpu_seconds=settings.script_cpu_seconds, memory_mb=settings.script_memory_mb,
+            workers=settings.script_workers))
         self.runtime = Runtime(self.definitions, handlers)
         self.runtime.sla = SlaPolicy(settings.sla_default)
         self.runtime.handler_context = OfficeContext

@@ -24,7 +24,8 @@ KNOWN = ("DATA_DIR", "DATABASE_URL", "SECRET_KEY", "SMTP_URL", "SMS_URL", "SLA_D
          "BACKUP_MAX_AGE_HOURS", "TRUSTED_PROXIES", "HTTPS", "HSTS_SECONDS", "METRICS_TOKEN",
          "OUTBOX_ALERT", "LOG_LEVEL", "LOG_FORMAT", "MAILBOXES", "OCR_SECONDS",
          "INSTALLATION_NAME", "TOKEN_HOURS", "IDLE_MINUTES", "SESSION_HOURS",
-         "REVIEW_SCHEDULE", "BACKUP_RECIPIENTS", "PASSKEY_APPROVALS")
+         "REVIEW_SCHEDULE", "BACKUP_RECIPIENTS", "PASSKEY_APPROVALS",
+         "SCRIPT_CPU_SECONDS", "SCRIPT_MEMORY_MB", "SCRIPT_WORKERS")
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,10 @@ class Settings:
     # passkey when they have one, else with the server-held key, marked as a fallback) or
     # "required" (no approval of a file or a draft without a passkey assertion)
     passkey_approvals: str = "allowed"
+    # BPMN script tasks run in worker processes under these limits (docs/designing.md)
+    script_cpu_seconds: float = 2.0  # SANCHIKA_SCRIPT_CPU_SECONDS: CPU time per script
+    script_memory_mb: int = 256  # SANCHIKA_SCRIPT_MEMORY_MB: a worker's address space
+    script_workers: int = 2  # SANCHIKA_SCRIPT_WORKERS: scripts running at once
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -105,6 +110,9 @@ class Settings:
             review_schedule=raw.get("REVIEW_SCHEDULE") or "mon 09:30",
             passkey_approvals=_choice(raw, "PASSKEY_APPROVALS", ("allowed", "required"),
                                       "allowed"),
+            script_cpu_seconds=_number(raw, "SCRIPT_CPU_SECONDS", 2.0),
+            script_memory_mb=int(_number(raw, "SCRIPT_MEMORY_MB", 256)),
+            script_workers=int(_number(raw, "SCRIPT_WORKERS", 2)),
         )
 
 

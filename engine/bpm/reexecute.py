@@ -7,6 +7,10 @@ data its `instance_completed` event recorded.
 Handlers are not called (they write records and send notices); their recorded effect on
 the process data is applied instead. A mismatch means the stored state or the history
 was altered, and `sanchika verify` reports it like any other tampering.
+
+Scripts are re-run, in a worker process under the same limits as at run time
+(engine/bpm/script_pool.py): a script is a function of its task data, so it gives the same
+result, and a script that failed fails again where the history says it did.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from engine.audit.history import canonical_json
 from engine.bpm import migrate, spiff_private
 from engine.bpm.codec import load_state
 from engine.bpm.definitions import Definitions
-from engine.bpm.runtime import _waiting_timers, started_service_tasks
+from engine.bpm.runtime import Failure, _waiting_timers, started_service_tasks
 from engine.bpm.sandbox import make_script_engine
 from engine.store.models import ProcessDefinition
 
@@ -79,10 +83,7 @@ class Reexecutor:
         definition = _first_version(definition, events, lookup)
         read = self.definitions.loaded(definition)
         meta = definition.meta["tasks"]
-        handlers: dict[str, deque] = defaultdict(deque)
-        for e in events:
-            if e.kind == "handler_called" and (upto is None or e.seq <= upto):
-                handlers[e.task_spec].append(e)
+        handlers = _handler_calls(events, upto)
         workflow: BpmnWorkflow | None = None
         actions = _actions(events, upto)
         try:
@@ -104,8 +105,9 @@ class Reexecutor:
                     self._fire(workflow, timer)
                     self._advance(workflow, meta, handlers)
         except WorkflowException as exc:
-            raise Mismatch(f"the process could not be re-run: {str(exc).splitlines()[0]}"
-                           ) from exc
+            if workflow is None or not _failed_as_recorded(exc, events, upto):
+                raise Mismatch(f"the process could not be re-run: {str(exc).splitlines()[0]}"
+                               ) from exc
         if workflow is None:
             raise Mismatch("the history has no instance_started event")
         _all_handlers_reached(handlers)
@@ -221,6 +223,23 @@ def _version(lookup: Lookup | None, event: Any, key: str) -> ProcessDefinition:
     except Exception as exc:  # absent, not a number, or no such version: all tampering
         raise Mismatch(f"event #{event.seq} (instance_migrated) names no deployed version "
                        f"as {key}") from exc
+
+
+def _handler_calls(events: list[Any], upto: int | None) -> dict[str, deque]:
+    handlers: dict[str, deque] = defaultdict(deque)
+    for e in events:
+        if e.kind == "handler_called" and (upto is None or e.seq <= upto):
+            handlers[e.task_spec].append(e)
+    return handlers
+
+
+def _failed_as_recorded(exc: WorkflowException, events: list[Any], upto: int | None) -> bool:
+    """An instance stopped by its own failing script or expression fails here again; that
+    matches its history (a `process_failed` event), and the states are compared as usual."""
+    failure = Failure.of(exc, any_error=True)  # matched against the recorded failure
+    return failure is not None and any(
+        e.kind == "process_failed" and e.task_spec == failure.element
+        and (upto is None or e.seq <= upto) for e in events)
 
 
 def _data(event: Any) -> dict[str, Any]:

@@ -22,8 +22,10 @@ from engine.bpm import migrate as migration
 from engine.bpm import routing, spiff_private
 from engine.bpm.codec import dump_state, load_state
 from engine.bpm.definitions import Definitions
+from engine.bpm.expressions import ExpressionError
 from engine.bpm.handler_api import HandlerContext, HandlerRegistry
 from engine.bpm.sandbox import make_script_engine
+from engine.bpm.script_pool import ScriptFailed, ScriptPending
 from engine.bpm.workflow_cache import WorkflowCache
 from engine.errors import ActionNotAllowed, Conflict, InvalidInput
 from engine.sla.policy import SLA_EXPRESSION, SlaPolicy, warn_at
@@ -96,6 +98,8 @@ class Runtime:
                        task_spec=task.task_spec.name, data=record)
         try:
             task.run()
+        except ScriptPending:
+            raise  # the command rolls back and runs again once the script has run
         except WorkflowException as exc:
             raise ActionNotAllowed(f"the process could not continue: {_plain(exc)}") from exc
         return self._advance(session, instance, workflow, actor, before, completed=open_task)
@@ -196,15 +200,25 @@ class Runtime:
                  actor: User | None, before: _Before | None = None,
                  completed: OpenTask | None = None) -> StepResult:
         before = before or _Before()
+        failure: Failure | None = None
         try:
             self._run_engine(session, instance, workflow, actor)
+        except ScriptPending:
+            raise  # the command rolls back and runs again once the script has run
         except WorkflowException as exc:
-            raise ActionNotAllowed(f"the process could not continue: {_plain(exc)}") from exc
+            # With nobody acting (a timer), any error of the diagram stops the instance:
+            # refusing would leave its timer to fail again at every sweep.
+            failure = Failure.of(exc, any_error=actor is None)
+            if failure is None:  # e.g. no condition matched the user's choice: refused
+                raise ActionNotAllowed(f"the process could not continue: {_plain(exc)}"
+                                       ) from exc
         result = StepResult()
         # Tasks first: a newly opened task fixes the due time of its SLA timers.
         self._sync_tasks(session, instance, workflow, result, before, completed)
         self._sync_timers(session, instance, workflow, before)
-        if workflow.is_completed():
+        if failure is not None:
+            self._fail(session, instance, workflow, actor, failure)
+        elif workflow.is_completed():
             instance.status = "completed"
             instance.completed_at = utcnow()
             instance.state = None  # completed instances keep history, not live state
@@ -217,6 +231,21 @@ class Runtime:
             instance.state = dump_state(workflow)
             self.cache.keep_after_commit(session, instance, workflow)
         return result
+
+    def _fail(self, session: Session, instance: Instance, workflow: BpmnWorkflow,
+              actor: User | None, failure: Failure) -> None:
+        """A script or expression of the diagram failed or went past its limits: the
+        instance stops in the 'failed' state with the element and the reason in its
+        history, and its timers stop, so no sweep or restart runs the same code again."""
+        instance.status = "failed"
+        instance.state = dump_state(workflow)
+        history.append(session, instance, "process_failed", actor=_name(actor),
+                       task_spec=failure.element,
+                       data={"element": failure.element, "name": failure.name,
+                             "line": failure.line, "message": failure.message})
+        session.execute(update(Timer).where(
+            Timer.instance_id == instance.id, Timer.status == "pending")
+            .values(status="cancelled"))
 
     def _run_engine(self, session: Session, instance: Instance, workflow: BpmnWorkflow,
                     actor: User | None) -> None:
@@ -362,6 +391,41 @@ class Runtime:
                               task_spec=task.task_spec.name, due_at=new_due))
             history.append(session, instance, "timer_set", task_spec=task.task_spec.name,
                            data={"timer_id": uuid, "due_at": new_due.isoformat()})
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why the diagram's own code stopped an instance, for the designer and the item page."""
+
+    element: str
+    name: str
+    line: int | None
+    message: str
+
+    @classmethod
+    def of(cls, exc: WorkflowException, any_error: bool = False) -> Failure | None:
+        """A failure of the diagram's code (a script, or an expression past its limits);
+        with `any_error`, any error of a step; None for anything else."""
+        cause: BaseException | None = exc
+        while cause is not None and not isinstance(cause, (ScriptFailed, ExpressionError)):
+            cause = cause.__context__
+        spec = getattr(exc, "task_spec", None)
+        is_script = spec is not None and hasattr(spec, "script")
+        if cause is None and not is_script and not any_error:
+            return None
+        element = spec.name if spec is not None else "?"
+        name = (getattr(spec, "bpmn_name", None) or element) if spec is not None else element
+        line = getattr(cause, "line", None) or getattr(exc, "line_number", None) or None
+        kind = "script" if is_script else "expression"
+        if isinstance(cause, ScriptFailed):
+            reason = cause.message
+        elif cause is not None:
+            reason = f"{_plain(exc)}: {cause}".replace(". :", ":")
+        else:
+            reason = _plain(exc)
+        where = f", line {line}" if line else ""
+        message = f"the {kind} of step '{name}' ({element}{where}) failed: {reason}"
+        return cls(element, name, line, message)
 
 
 @dataclass

@@ -1,11 +1,14 @@
 """Restricted evaluation of BPMN scripts and expressions.
 
 Uploaded diagrams are untrusted, so SpiffWorkflow's default eval/exec must not
-run their code. RestrictedPython compiles the code so that attribute, item and
+run their code. Expressions go to the bounded evaluator (engine/bpm/expressions.py).
+Scripts: RestrictedPython compiles the code so that attribute, item and
 iteration access go through guard functions we supply, and refuses names
 starting with '_'. On top of that a small AST walk refuses a denylist of
 builtins and constructs with plain-English messages. The same check runs at
-deploy time (check_expression / check_script) and before every run.
+deploy time (check_expression / check_script, with engine/bpm/script_bounds.py for
+what is provably unbounded) and before every run; the run itself happens in a worker
+process under CPU and memory limits (engine/bpm/script_pool.py).
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import (
     BasePythonScriptEngineEnvironment,
 )
+
+from engine.bpm import expressions, script_bounds, script_pool
 
 log = logging.getLogger(__name__)
 
@@ -189,9 +194,15 @@ def _compile(source: str, mode: Mode) -> _Compiled:
         tree = ast.parse(text, mode=mode)
     except SyntaxError as err:
         return _Compiled(None, (_syntax_problem(err, text, mode),))
+    except (RecursionError, MemoryError, ValueError):
+        return _Compiled(None, (ScriptProblem(None, "the code is nested too deeply to read"),))
     problems = _walk(tree)
     compiler = compile_restricted_eval if mode == "eval" else compile_restricted_exec
-    result = compiler(text, "<string>")  # '<string>' lets SpiffWorkflow report error lines
+    try:
+        # '<string>' lets SpiffWorkflow report error lines
+        result = compiler(text, "<string>")
+    except (RecursionError, MemoryError):  # RestrictedPython's transformer recurses
+        return _Compiled(None, (ScriptProblem(None, "the code is nested too deeply to read"),))
     ours = {p.message for p in problems}  # RestrictedPython repeats some of our findings
     for problem in map(_translate, result.errors):
         if problem.message not in ours and problem not in problems:
@@ -205,13 +216,19 @@ def _compile(source: str, mode: Mode) -> _Compiled:
 
 
 def check_expression(source: str) -> list[ScriptProblem]:
-    """Deploy-time check of a condition / timer / assignee expression."""
-    return list(_compile(source, "eval").problems)
+    """Deploy-time check of a condition / timer / assignee expression: what the bounded
+    evaluator refuses, and constant parts past its limits."""
+    return [ScriptProblem(p.line, p.message) for p in expressions.check(source)]
 
 
 def check_script(source: str) -> list[ScriptProblem]:
-    """Deploy-time check of a script task body."""
-    return list(_compile(source, "exec").problems)
+    """Deploy-time check of a script task body: the restrictions, then what is provably
+    unbounded (a loop that cannot end, constants past the limits)."""
+    problems = list(_compile(source, "exec").problems)
+    if not problems:
+        problems += [ScriptProblem(p.line, p.message)
+                     for p in script_bounds.unbounded(textwrap.dedent(source))]
+    return problems
 
 
 def _runnable(source: str, mode: Mode) -> types.CodeType:
@@ -294,19 +311,50 @@ def _contained() -> Iterator[None]:
 
 
 class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
-    """Drop-in for SpiffWorkflow's TaskDataEnvironment that runs restricted code."""
+    """Drop-in for SpiffWorkflow's TaskDataEnvironment that runs restricted code.
+
+    Expressions go through the bounded evaluator (engine/bpm/expressions.py). Scripts run
+    in this process only where `workers` is False (inside a script worker, and in unit
+    tests of the restrictions); otherwise in a worker process of the script pool
+    (engine/bpm/script_pool.py) — and never while a write transaction is open: there
+    `ScriptPending` asks the caller to run it first and try again."""
+
+    def __init__(self, environment_globals: dict[str, Any] | None = None,
+                 workers: bool = False):
+        super().__init__(environment_globals or {})
+        self.workers = workers
 
     def evaluate(self, expression: str, context: dict[str, Any],
                  external_context: dict[str, Any] | None = None) -> Any:
-        code = _runnable(expression, "eval")
         self._check_reserved(context)
-        # Guards last so task data can never replace them.
-        scope = {**self.globals, **(external_context or {}), **context, **_GUARDS}
-        with _contained():
-            return eval(code, scope)  # noqa: S307 - RestrictedPython code, under its guards
+        scope = {**self.globals, **(external_context or {}), **context}
+        return expressions.evaluate(expression, scope)
 
     def execute(self, script: str, context: dict[str, Any],
                 external_context: dict[str, Any] | None = None) -> bool:
+        if self.workers:
+            return self._execute_in_worker(script, context, external_context or {})
+        return self._execute_here(script, context, external_context)
+
+    def _execute_in_worker(self, script: str, context: dict[str, Any],
+                           external: dict[str, Any]) -> bool:
+        _runnable(script, "exec")  # refused code fails here, as it always did
+        self._check_reserved(context)
+        self._check_overwrite(context, external)
+        if external or self.globals:
+            raise ValueError("scripts run in a worker process and cannot use helpers")
+        pool = script_pool.default_pool()
+        result = pool.known(script, context)
+        if result is None:
+            if script_pool.must_defer():
+                raise script_pool.ScriptPending(script, dict(context))
+            result = pool.run(script, context)
+        context.clear()
+        context.update(result)
+        return True
+
+    def _execute_here(self, script: str, context: dict[str, Any],
+                      external_context: dict[str, Any] | None) -> bool:
         code = _runnable(script, "exec")
         external = external_context or {}
         self._check_reserved(context)
@@ -347,9 +395,12 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
                 del context[key]
 
 
-def make_script_engine(environment_globals: dict[str, Any] | None = None) -> PythonScriptEngine:
-    """A SpiffWorkflow script engine whose scripts and expressions are restricted.
+def make_script_engine(environment_globals: dict[str, Any] | None = None, *,
+                       workers: bool = True) -> PythonScriptEngine:
+    """A SpiffWorkflow script engine whose scripts and expressions are restricted and
+    bounded: expressions by the evaluator, scripts by a worker's limits.
 
-    environment_globals: trusted helper functions/values to expose to scripts.
+    environment_globals: trusted helper functions/values to expose to expressions (and
+    to scripts, only where workers is False).
     """
-    return PythonScriptEngine(environment=RestrictedEnvironment(environment_globals))
+    return PythonScriptEngine(environment=RestrictedEnvironment(environment_globals, workers))

@@ -20,6 +20,9 @@ What the context carries:
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import inspect
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -32,6 +35,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from engine.bpm import script_pool
 from engine.store.db import Database
 from engine.store.models import HistoryEvent, OutboxMessage, User, utcnow
 
@@ -149,7 +153,13 @@ class Executor:
         if outer is not None:  # a command called from a command: one transaction
             yield outer
             return
-        with self.db.transaction() as session:
+        # While SQLite's write lock is held (BEGIN IMMEDIATE: from the first line of the
+        # command to its commit) the sandbox does not run scripts: it raises ScriptPending,
+        # which rolls this transaction back and so releases the lock before the script
+        # runs (engine/bpm/script_pool.py).
+        sqlite = self.db.write_engine.dialect.name == "sqlite"
+        with script_pool.write_transaction(holds_lock=sqlite), \
+                self.db.transaction() as session:
             ctx = CommandContext(session=session, actor=actor, now=utcnow(),
                                  listeners=[make() for make in self.listener_factories])
             session.info[CONTEXT_KEY] = ctx
@@ -169,6 +179,53 @@ class Executor:
                 hook(ctx)
         for callback in ctx.after_commit:
             callback()
+
+
+# Scripts one call of the facade may run before it gives up (each is one more attempt).
+MAX_SCRIPT_ROUNDS = 20
+
+
+def scripts_outside_the_lock(cls: type) -> type:
+    """Wrap every public method of the facade so that a command that reached a script
+    (`ScriptPending`, its transaction rolled back, so the write lock released) has the
+    script run in a worker with no transaction open, then runs again from the start and
+    finds the script's kept result. Only the outermost call retries: a command called from
+    a command lets the exception pass up to it."""
+    for name in dir(cls):
+        if name.startswith("_"):
+            continue
+        member = inspect.getattr_static(cls, name)
+        if inspect.isfunction(member):
+            setattr(cls, name, _retrying(member))
+    return cls
+
+
+def _retrying(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if _current.get() is not None or script_pool.in_write_transaction():
+            return method(*args, **kwargs)
+        ran: set[str] = set()
+        for _ in range(MAX_SCRIPT_ROUNDS):
+            try:
+                return method(*args, **kwargs)
+            except script_pool.ScriptPending as pending:
+                if pending.script in ran:
+                    break  # its data changed between attempts: run the scripts inline
+                ran.add(pending.script)
+                run_pending(pending)
+        with script_pool.scripts_inline():  # bounded by the worker's limits all the same
+            return method(*args, **kwargs)
+
+    return wrapper
+
+
+def run_pending(pending: script_pool.ScriptPending) -> None:
+    """Run the script that a rolled-back command reached; its result (or failure) is kept
+    by the pool for the command's next attempt."""
+    # a failure is kept as well: the next attempt records it against the task
+    with contextlib.suppress(script_pool.ScriptFailed):
+        script_pool.default_pool().run(pending.script, pending.data)
 
 
 def _loaded(session: Session, obj: Any) -> None:

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.bpm.runtime import Runtime
-from engine.commands.executor import CommandRunner
+from engine.bpm.script_pool import ScriptPending, scripts_inline
+from engine.commands.executor import MAX_SCRIPT_ROUNDS, CommandRunner, run_pending
 from engine.domain import offices, org
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.notify import notices
@@ -227,6 +228,29 @@ class SlaServices(CommandRunner):
 
     def _fire_batch(self, instance_ids: list[int]) -> int:
         fired = 0
+        ran: set[tuple[int, str]] = set()
+        for _ in range(MAX_SCRIPT_ROUNDS):
+            pending: list[tuple[int, ScriptPending]] = []
+            fired += self._fire_some(instance_ids, pending)
+            if not pending:
+                return fired
+            # The batch has committed: the write lock is free while the scripts run.
+            repeated = False
+            for instance_id, script in pending:
+                if (instance_id, script.script) in ran:
+                    repeated = True  # its data changed between attempts
+                    continue
+                ran.add((instance_id, script.script))
+                run_pending(script)
+            instance_ids = [instance_id for instance_id, _ in pending]
+            if repeated:
+                break
+        with scripts_inline():  # data that changes between attempts: bounded all the same
+            return fired + self._fire_some(instance_ids, [])
+
+    def _fire_some(self, instance_ids: list[int],
+                   pending: list[tuple[int, ScriptPending]]) -> int:
+        fired = 0
         with self.command() as s:
             for instance_id in instance_ids:
                 try:
@@ -236,6 +260,8 @@ class SlaServices(CommandRunner):
                             continue
                         self.runtime.fire_timers(s, instance)
                     fired += 1
+                except ScriptPending as script:  # its savepoint is rolled back
+                    pending.append((instance_id, script))
                 except (StaleDataError, IntegrityError):
                     continue  # someone acted on it first; the next sweep sees the new state
                 except Exception:  # a broken instance must not stop the others

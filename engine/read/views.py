@@ -15,6 +15,7 @@ from engine.store.models import (
     Correspondence,
     File,
     HistoryEvent,
+    Instance,
     Movement,
     Note,
     OpenTask,
@@ -157,6 +158,7 @@ def receipt_view(session: Session, r: Receipt) -> dict[str, Any]:
         "tasks": [task_row(t) for t in open_tasks_of(session, receipt_id=r.id)],
         "movements": [movement_row(m, names) for m in movements(session, receipt_id=r.id)],
         "instance_id": r.instance_id,
+        "process_error": process_error(session, [r.instance_id] if r.instance_id else []),
         "form": r.form, "ack_no": r.ack_no, "paper_location": r.paper_location,
         "copy_of_id": r.copy_of_id, "from_receipt_id": r.from_receipt_id,
         "copies": [{**receipt_summary(c), "holder": names.post(c.holder_post_id),
@@ -164,6 +166,19 @@ def receipt_view(session: Session, r: Receipt) -> dict[str, Any]:
                    for c in session.scalars(select(Receipt).where(Receipt.copy_of_id == r.id)
                                             .order_by(Receipt.id))],
     }
+
+
+def process_error(session: Session, instance_ids: list[int]) -> str | None:
+    """Why the item's process stopped, if its own script or expression failed (the
+    runtime records `process_failed`); shown on the item's page."""
+    if not instance_ids:
+        return None
+    event = session.scalar(select(HistoryEvent).where(
+        HistoryEvent.instance_id.in_(instance_ids), HistoryEvent.kind == "process_failed")
+        .order_by(HistoryEvent.id.desc()).limit(1))
+    if event is None or not isinstance(event.data, dict):
+        return None
+    return str(event.data.get("message") or "") or None
 
 
 def file_summary(f: File, names: Names) -> dict[str, Any]:
@@ -202,6 +217,9 @@ def file_view(session: Session, f: File, actor: User | None = None, fresh: bool 
                             "document": document_link(r.pdf_sha256)} for c, r in corr],
         "tasks": [task_row(t) for t in open_tasks_of(session, file_id=f.id)],
         "instance_id": f.instance_id,
+        "process_error": None if fresh else process_error(session, list(session.scalars(
+            select(Instance.id).where(Instance.subject_kind == "file",
+                                      Instance.subject_id == f.id)))),
         **file_extras(session, f, actor, names, fresh),
     }
 

@@ -151,7 +151,7 @@ class Instance(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"), index=True)
     process_id: Mapped[str] = mapped_column(String(128))
-    status: Mapped[str] = mapped_column(String(16), default="running")  # running|completed
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running|completed|failed
     # What the instance is about: a file or a receipt (no FK: files point back here).
     subject_kind: Mapped[str | None] = mapped_column(String(16))
     subject_id: Mapped[int | None] = mapped_column(Integer)

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 class Server:
     """One `python -m web.cli.main serve` process on a free loopback port."""
 
-    def __init__(self, settings, log: Path, sla: str):
+    def __init__(self, settings, log: Path, sla: str, extra_env: dict[str, str] | None = None):
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items()
@@ -35,6 +35,7 @@ class Server:
                    SANCHIKA_DATA_DIR=str(settings.data_dir),
                    SANCHIKA_SECRET_KEY=settings.secret_key, SANCHIKA_SLA_DEFAULT=sla,
                    PYTHONUNBUFFERED="1")
+        env.update(extra_env or {})
         self.log = log
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "web.cli.main", "serve", "--host", "127.0.0.1",

@@ -158,6 +158,8 @@ class Receipt(ReceiptSummary):
     tasks = fields.List(fields.Nested(Task))
     movements = fields.List(fields.Nested(Movement))
     instance_id = _i()
+    process_error = _s(metadata={"description": "why the item's process stopped (its own script or "
+                                       "expression failed), else null"})
     form = _s()
     ack_no = _s()
     paper_location = _s()
@@ -194,6 +196,8 @@ class File(FileSummary):
     correspondence = fields.List(fields.Dict())
     tasks = fields.List(fields.Nested(Task))
     instance_id = _i()
+    process_error = _s(metadata={"description": "why the item's process stopped (its own script or "
+                                       "expression failed), else null"})
     kind = _s(metadata={"description": "electronic or physical"})
     parked = fields.Boolean()
     parked_at = _s()
