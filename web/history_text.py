@@ -146,6 +146,9 @@ SENTENCES: dict[str, Callable[[Event], str]] = {
           "device.", who=who(e), item=e["item"]) if e.get("subject") == "draft" else
         _("%(who)s signed the approval of %(item)s with a passkey on their own device.",
           who=who(e), item=e["item"])),
+    "process_failed": lambda e: _(
+        "The process of %(item)s stopped at the step “%(step)s”: %(reason)s",
+        item=e["item"], step=_step(e), reason=e.get("failure") or "—"),
     "instance_migrated": lambda e: _(
         "%(who)s moved %(item)s from version %(old)s to version %(new)s of its process.",
         who=who(e), item=e["item"], old=e.get("from_version") or "—",

@@ -236,6 +236,7 @@ def event_facts(row: Any, item: str, facts: _Facts, step_names: dict[str, str]
         "priority_to": _text(data.get("to")) if row.kind == "priority_changed" else None,
         "draft_version": data.get("version") if row.kind.startswith("draft_") else None,
         "from_version": data.get("from_version"),
+        "failure": _text(data.get("message")) if row.kind == "process_failed" else None,
         "to_version": data.get("to_version"),
         "result": result,
     }
