@@ -150,4 +150,8 @@ def test_ui_service_names_do_not_shadow_or_get_shadowed():
     mine = {n for n in vars(UiServices) if not n.startswith("__")}
     for base in Sanchika.__mro__:
         if base not in (UiServices, object):
-            assert not mine & set(vars(base)), base.__name__
+            # the facade's own wrappers (scripts run outside the write lock) wrap the
+            # mixin's method itself: that is not a second definition
+            own = {n for n, v in vars(base).items()
+                   if getattr(v, "__wrapped__", None) is not vars(UiServices).get(n)}
+            assert not mine & own, base.__name__
