@@ -1,7 +1,9 @@
 """Indexes every read at state scale needs (a million files): the open tasks of a file or
 receipt, an item's instances, the movements to a post, files by creator, users by post;
-and partial indexes where only live rows are read (pending timers, warnings of open tasks)
-instead of full ones that grow with every fired timer and closed task.
+partial indexes where only live rows are read (pending timers, warnings of open tasks)
+instead of full ones that grow with every fired timer and closed task; and, on PostgreSQL,
+the search document's vector stored (kept by a trigger) and GIN-indexed, so matching and
+ranking read it instead of re-parsing every matching document's text.
 
 Revision ID: 0019_scale_read_indexes
 Revises: 0018_cal_office_calendar
@@ -9,6 +11,7 @@ Revises: 0018_cal_office_calendar
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision = "0019_scale_read_indexes"
 down_revision = "0018_cal_office_calendar"
@@ -25,8 +28,19 @@ PLAIN = (
     ("ix_receipts_diarised_post_id", "receipts", ["diarised_post_id"]),
     ("ix_receipts_file_id", "receipts", ["file_id"]),
     ("ix_files_created_at", "files", ["created_at"]),
+    ("ix_search_docs_number", "search_docs", ["number"]),
 )
 PENDING = "status = 'pending'"
+PG_VECTOR = [
+    "CREATE OR REPLACE FUNCTION sanchika_search_vector() RETURNS trigger AS $$ "
+    "BEGIN NEW.vector := to_tsvector('simple', NEW.terms); RETURN NEW; END "
+    "$$ LANGUAGE plpgsql",
+    "CREATE TRIGGER search_docs_vector BEFORE INSERT OR UPDATE OF terms ON search_docs "
+    "FOR EACH ROW EXECUTE FUNCTION sanchika_search_vector()",
+    "UPDATE search_docs SET vector = to_tsvector('simple', terms)",
+    "CREATE INDEX ix_search_docs_vector ON search_docs USING gin (vector)",
+    "DROP INDEX IF EXISTS ix_search_docs_terms",
+]
 WARNING = "closed_at IS NULL AND warn_at IS NOT NULL"
 
 
@@ -40,11 +54,23 @@ def upgrade() -> None:
     op.create_index("ix_open_tasks_warning", "open_tasks", ["warn_at"],
                     sqlite_where=sa.text(WARNING), postgresql_where=sa.text(WARNING))
     if op.get_bind().dialect.name == "postgresql":
+        op.add_column("search_docs", sa.Column("vector", postgresql.TSVECTOR(), nullable=True))
+        for statement in PG_VECTOR:
+            op.execute(statement)
         # planner statistics for the new indexes' columns before the first busy hour
         op.execute("ANALYZE")
+    else:  # SQLite's FTS5 table indexes terms; the column stays empty
+        op.add_column("search_docs", sa.Column("vector", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS search_docs_vector ON search_docs")
+        op.execute("DROP FUNCTION IF EXISTS sanchika_search_vector()")
+        op.execute("CREATE INDEX ix_search_docs_terms ON search_docs "
+                   "USING gin (to_tsvector('simple', terms))")
+    with op.batch_alter_table("search_docs") as batch:
+        batch.drop_column("vector")
     op.drop_index("ix_open_tasks_warning", table_name="open_tasks")
     op.create_index("ix_open_tasks_warn_at", "open_tasks", ["warn_at"])
     op.drop_index("ix_timers_pending_due", table_name="timers")
