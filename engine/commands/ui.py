@@ -6,6 +6,7 @@ A mixin of `Sanchika`; like every service method, each one is one transaction.""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
     from engine.store.db import Database
 
 UI_LANGUAGES = ("en", "hi")
+# months of files created per department on the dashboard chart
+CHART_MONTHS = 12
 
 
 class TooManyAttempts(SanchikaError):
@@ -289,11 +292,20 @@ class UiServices(CommandRunner):
             overdue_posts = [{"post": c, "title": t, "pending": n, "overdue": o}
                              for c, t, n, o in s.execute(per_post) if o]
             month = _month(s, File.created_at)
-            created = [{"department": d, "month": m, "files": n} for d, m, n in s.execute(
-                select(Department.code, month, func.count(File.id))
+            # the last CHART_MONTHS months only, read from ix_files_created_at (created_at,
+            # section_id) alone: the whole files table grows without end
+            since = (now.replace(day=1) - timedelta(days=31 * (CHART_MONTHS - 1))).replace(
+                day=1, hour=0, minute=0, second=0, microsecond=0)
+            per_section = (select(File.section_id, month.label("month"),
+                                  func.count().label("n"))
+                           .where(File.created_at >= since)
+                           .group_by(File.section_id, month).subquery())
+            created = [{"department": d, "month": m, "files": int(n)} for d, m, n in s.execute(
+                select(Department.code, per_section.c.month, func.sum(per_section.c.n))
                 .join(Section, Section.department_id == Department.id)
-                .join(File, File.section_id == Section.id)
-                .group_by(Department.code, month).order_by(month, Department.code))]
+                .join(per_section, per_section.c.section_id == Section.id)
+                .group_by(Department.code, per_section.c.month)
+                .order_by(per_section.c.month, Department.code))]
             return {"mine": mine, "section": section, "overdue": overdue_posts,
                     "created": created, "at": views.iso(now)}
 

@@ -176,6 +176,9 @@ class OpenTask(Base):
         UniqueConstraint("instance_id", "task_uuid"),
         # the inbox pages by post, open state and arrival (migration 0012)
         Index("ix_open_tasks_post_open", "post_id", "closed_at", "received_at"),
+        # the latest actions taken after the limit (pendency report), migration 0019
+        Index("ix_open_tasks_late", "closed_at",
+              sqlite_where=text("closed_at > due_at"), postgresql_where=text("closed_at > due_at")),
         # the warning sweep reads only open tasks still to be warned (migration 0019)
         Index("ix_open_tasks_warning", "warn_at",
               sqlite_where=text("closed_at IS NULL AND warn_at IS NOT NULL"),
@@ -332,6 +335,8 @@ class Receipt(Base):
 
 class File(Base):
     __tablename__ = "files"
+    # the dashboard's files per department per month, from the index alone (migration 0019)
+    __table_args__ = (Index("ix_files_created_at", "created_at", "section_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     file_no: Mapped[str] = mapped_column(String(100), unique=True)
     section_id: Mapped[int] = mapped_column(ForeignKey("sections.id"))
@@ -342,7 +347,7 @@ class File(Base):
     priority: Mapped[str] = mapped_column(String(16), default="Normal")
     creator_post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), index=True)
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
     holder_post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"), index=True)
     holder_since: Mapped[datetime | None]
     # open | approved | rejected | closed

@@ -27,10 +27,11 @@ PLAIN = (
     ("ix_users_post_id", "users", ["post_id"]),
     ("ix_receipts_diarised_post_id", "receipts", ["diarised_post_id"]),
     ("ix_receipts_file_id", "receipts", ["file_id"]),
-    ("ix_files_created_at", "files", ["created_at"]),
+    ("ix_files_created_at", "files", ["created_at", "section_id"]),
     ("ix_search_docs_number", "search_docs", ["number"]),
 )
 PENDING = "status = 'pending'"
+LATE = "closed_at > due_at"
 PG_VECTOR = [
     "CREATE OR REPLACE FUNCTION sanchika_search_vector() RETURNS trigger AS $$ "
     "BEGIN NEW.vector := to_tsvector('simple', NEW.terms); RETURN NEW; END "
@@ -47,6 +48,8 @@ WARNING = "closed_at IS NULL AND warn_at IS NOT NULL"
 def upgrade() -> None:
     for name, table, columns in PLAIN:
         op.create_index(name, table, columns)
+    op.create_index("ix_open_tasks_late", "open_tasks", ["closed_at"],
+                    sqlite_where=sa.text(LATE), postgresql_where=sa.text(LATE))
     op.drop_index("ix_timers_due_at", table_name="timers")
     op.create_index("ix_timers_pending_due", "timers", ["due_at"],
                     sqlite_where=sa.text(PENDING), postgresql_where=sa.text(PENDING))
@@ -64,6 +67,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_open_tasks_late", table_name="open_tasks")
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS search_docs_vector ON search_docs")
         op.execute("DROP FUNCTION IF EXISTS sanchika_search_vector()")
