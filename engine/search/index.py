@@ -223,6 +223,8 @@ def _append_notes(session: Session, file_id: int, texts: list[str]) -> bool:
 # item whose number is exactly the query). A common word matches most of a million
 # documents; ranking them all took seconds, the newest few hundred take milliseconds.
 CANDIDATES = 400
+# how many of the newest documents are walked in order before the full-text index is asked
+RECENT = 10000
 
 
 def _matches(session: Session, terms: list[str], name: str) -> tuple[ColumnElement[Any]
@@ -242,18 +244,31 @@ def _matches(session: Session, terms: list[str], name: str) -> tuple[ColumnEleme
     return where, None, rank
 
 
-def _candidates(session: Session, terms: list[str], kind: str, ids: Any, n: int) -> Select:
-    """The newest matching documents of one kind among `ids` (None: all), as ids. The
-    visible ids are a top-level IN, which the database turns into a join driven by the
-    actor's own (few) items rather than a filter over every match."""
+def _candidates(session: Session, terms: list[str], kind: str | None, ids: Any, n: int
+                ) -> Select:
+    """The newest matching documents (of one kind, among `ids`) as ids. The visible ids
+    are a top-level IN, which the database turns into a join driven by the actor's own
+    (few) items rather than a filter over every match."""
     where, join, _rank = _matches(session, terms, f"q_{kind}")
     query = select(SearchDoc.id)
     if join is not None:
         query = query.join(*join)
-    query = query.where(where, SearchDoc.kind == kind)
+    query = query.where(where)
     if ids is not None:
-        query = query.where(SearchDoc.item_id.in_(ids))
-    return query.order_by(SearchDoc.id.desc()).limit(n)
+        query = query.where(SearchDoc.kind == kind, SearchDoc.item_id.in_(ids))
+        return query.order_by(SearchDoc.id.desc()).limit(n)
+    if kind is not None:  # `|| ''`: a filter, never an index the database could AND in
+        query = query.where(SearchDoc.kind + "" == kind)
+    # Everything readable: the newest RECENT documents are walked newest first (a common
+    # word fills the candidates there at once); only if they hold too few matches are the
+    # older matches taken from the full-text index alone (id + 0: neither walked in
+    # primary-key order nor ANDed with a primary-key range). The database runs the second
+    # part only when the first comes back short.
+    floor = select(func.max(SearchDoc.id)).scalar_subquery() - RECENT
+    recent = query.where(SearchDoc.id > floor).order_by(SearchDoc.id.desc()).limit(n)
+    older = query.where(SearchDoc.id + 0 <= floor).order_by((SearchDoc.id + 0).desc()).limit(n)
+    both = union_all(select(recent.subquery().c.id), select(older.subquery().c.id)).subquery()
+    return select(both.c.id).limit(n)
 
 
 def _exact(q: str, kind: str, ids: Any) -> Select:
@@ -282,8 +297,11 @@ def matching_query(session: Session, actor: User, q: str, kind: str | None = Non
                "receipt": visibility.receipt_ids(session, actor)}
     n = max(CANDIDATES, offset + limit)
     pool: list[Any] = []
+    if visibility.sees_everything(actor):  # one candidate set over both kinds
+        pool.append(select(_candidates(session, terms, kind, None, n).subquery().c.id))
     for k in kinds:
-        pool.append(select(_candidates(session, terms, k, visible[k], n).subquery().c.id))
+        if not visibility.sees_everything(actor):
+            pool.append(select(_candidates(session, terms, k, visible[k], n).subquery().c.id))
         if any(ch.isdigit() for ch in q):
             pool.append(select(_exact(q, k, visible[k]).subquery().c.id))
     where, join, rank = _matches(session, terms, "q")
