@@ -171,7 +171,9 @@ class OpenTask(Base):
     __tablename__ = "open_tasks"
     __table_args__ = (
         # The inbox index covers only tasks still open; done ones stay for "already acted".
-        Index("ix_open_tasks_inbox", "post_id", "due_at",
+        # With received_at it also answers the pendency counts per post from the index
+        # alone (migration 0019).
+        Index("ix_open_tasks_inbox", "post_id", "due_at", "received_at",
               sqlite_where=text("closed_at IS NULL"), postgresql_where=text("closed_at IS NULL")),
         UniqueConstraint("instance_id", "task_uuid"),
         # the inbox pages by post, open state and arrival (migration 0012)

@@ -32,6 +32,7 @@ PLAIN = (
 )
 PENDING = "status = 'pending'"
 LATE = "closed_at > due_at"
+OPEN = "closed_at IS NULL"
 PG_VECTOR = [
     "CREATE OR REPLACE FUNCTION sanchika_search_vector() RETURNS trigger AS $$ "
     "BEGIN NEW.vector := to_tsvector('simple', NEW.terms); RETURN NEW; END "
@@ -50,6 +51,10 @@ def upgrade() -> None:
         op.create_index(name, table, columns)
     op.create_index("ix_open_tasks_late", "open_tasks", ["closed_at"],
                     sqlite_where=sa.text(LATE), postgresql_where=sa.text(LATE))
+    # the inbox index also carries received_at: pendency per post from the index alone
+    op.drop_index("ix_open_tasks_inbox", table_name="open_tasks")
+    op.create_index("ix_open_tasks_inbox", "open_tasks", ["post_id", "due_at", "received_at"],
+                    sqlite_where=sa.text(OPEN), postgresql_where=sa.text(OPEN))
     op.drop_index("ix_timers_due_at", table_name="timers")
     op.create_index("ix_timers_pending_due", "timers", ["due_at"],
                     sqlite_where=sa.text(PENDING), postgresql_where=sa.text(PENDING))
@@ -68,6 +73,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_open_tasks_late", table_name="open_tasks")
+    op.drop_index("ix_open_tasks_inbox", table_name="open_tasks")
+    op.create_index("ix_open_tasks_inbox", "open_tasks", ["post_id", "due_at"],
+                    sqlite_where=sa.text(OPEN), postgresql_where=sa.text(OPEN))
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS search_docs_vector ON search_docs")
         op.execute("DROP FUNCTION IF EXISTS sanchika_search_vector()")
