@@ -708,7 +708,9 @@ def report(result: dict[str, Any]) -> str:
              f"{result['database']} (commit {result['commit']}, {result['date']})",
              f"built in {result['build_seconds']:.0f} s; open items per post: median "
              f"{result['open_per_post']['median']:.0f}, p99 {result['open_per_post']['p99']}, "
-             f"heaviest {result['open_per_post']['max']}",
+             f"heaviest {result['open_per_post']['max']}; load average while measuring "
+             f"{result['load_average'][0]:.1f} -> {result['load_average'][1]:.1f} "
+             f"on {os.cpu_count()} CPUs",
              "",
              f"{'endpoint':<52} {'n':>4} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} "
              f"{'bytes':>9} {'err':>4}"]
@@ -773,14 +775,18 @@ def run_bench(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     forwards = forward_files(app, args.requests)
     sizes = bytes_per_file(app, rows_per)
     app.db.dispose()
+    load_before = os.getloadavg()[0]
     series, rss = measure(url, data_dir, built, forwards, args.requests, progress)
+    # the machine's load while measuring: on a shared machine every wall-clock figure
+    # grows with it, so it is printed beside them
+    load = [load_before, os.getloadavg()[0]]
     return {
         "files": built.files, "closed": built.closed, "open": built.open,
         "database": "SQLite" if url.startswith("sqlite") else "PostgreSQL",
         "commit": git_revision(), "date": time.strftime("%Y-%m-%d"),
         "build_seconds": built.build_seconds, "open_per_post": built.per_post,
         "endpoints": {s.name: s.figures() for s in series},
-        "server_rss_kib": rss, "bytes_per_file": sizes,
+        "server_rss_kib": rss, "bytes_per_file": sizes, "load_average": load,
         "rows_per_file": rows_per,
     }
 
