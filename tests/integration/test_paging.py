@@ -41,3 +41,20 @@ def test_notifications_page_newest_first(api, demo):
 def test_a_bad_page_is_refused_naming_the_field(api, demo):
     assert "page" in error(api.get("/tasks?page=0", "clerk"), 422)
     assert "limit" in error(api.get("/tasks?limit=501", "clerk"), 422)
+
+
+def test_the_history_page_of_a_long_file_links_its_pages(api, demo, web_app, monkeypatch):
+    from tests.org_setup import page_client
+    from web.pages import track
+
+    file = open_file(api, subject="A long history")
+    act_on_file(api, "clerk", file["id"], action="forward", to="so", note="Please see.")
+    whole = expect(api.get(f"/files/{file['id']}/history?limit=500", "clerk"), 200)
+    monkeypatch.setattr(track, "HISTORY_PAGE", 2)
+    client = page_client(web_app, "clerk")
+    first = client.get(f"/files/{file['id']}/history").get_data(as_text=True)
+    assert f"#{whole[0]['seq']}" in first and f"#{whole[2]['seq']}<" not in first
+    assert 'rel="next"' in first and 'rel="prev"' not in first
+    last_page = (len(whole) + 1) // 2
+    last = client.get(f"/files/{file['id']}/history?page={last_page}").get_data(as_text=True)
+    assert 'rel="prev"' in last and 'rel="next"' not in last

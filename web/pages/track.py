@@ -3,13 +3,14 @@ stands (the BPMN diagram with the current step highlighted); any file's history.
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from web.pages.common import page_blueprint, service
 from web.ui import me
 
+HISTORY_PAGE = 200  # events on one page of a file's history
 bp = page_blueprint("track")
 
 
@@ -37,5 +38,9 @@ def history(file_id: int) -> ResponseReturnValue:
     svc, user = service(), me()
     svc.record_opened(user, file_id)
     item = svc.file(user, file_id)
-    events = svc.file_history(user, file_id)
-    return render_template("history.html", item=item, events=events)
+    # a long file's history a page at a time; one row more tells whether a next page exists
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    events = svc.file_history(user, file_id, limit=HISTORY_PAGE + 1,
+                              offset=(page - 1) * HISTORY_PAGE)
+    return render_template("history.html", item=item, events=events[:HISTORY_PAGE],
+                           page=page, more=len(events) > HISTORY_PAGE)
