@@ -3,8 +3,10 @@
 Each file and receipt has one row in `search_docs`: its number, subject, sender and (for a
 file) the text of its green notes, plus `terms`, the same text cut into words by
 `words()` and lower-cased. The database indexes `terms`: SQLite with an FTS5 table whose
-tokenizer keeps Devanagari vowel signs inside words, PostgreSQL with a GIN index over
-to_tsvector('simple', terms) ('simple' does no stemming, so it works for both languages).
+tokenizer keeps Devanagari vowel signs inside words, PostgreSQL with the stored column
+`vector` = to_tsvector('simple', terms) (set by a trigger, GIN-indexed; 'simple' does no
+stemming, so it works for both languages). A query ranks a bounded set of candidates, the
+newest matches the actor may read (see `matching_query`).
 Numbers are indexed by their parts too, so "11011" finds GAD/EST/11011/7/2026.
 
 The index is kept in step inside the writing command: `SearchIndexer`, one of the command's
