@@ -20,13 +20,14 @@ def test_the_scale_benchmark_runs_tiny(tmp_path):
         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert run.returncode == 0, run.stderr[-3000:]
     figures = json.loads(out.read_text())
-    assert figures["files"] == 40 and figures["closed"] == 28 and figures["open"] == 12
+    assert (figures["files"], figures["closed"], figures["open"]) == (40, 28, 12)
     endpoints = figures["endpoints"]
     assert {"inbox, heaviest post (first page)", "open file (auditor)", "track", "history",
             "files by holder (heaviest post)", "pendency report (admin)",
             "dashboard (officer)", "one forward"} <= endpoints.keys()
     for name, f in endpoints.items():
-        assert f["n"] >= 2 and f["errors"] == 0, (name, f)
+        assert f["n"] >= 2, (name, f)
+        assert f["errors"] == 0, (name, f)
     # the copies are real rows: the heaviest post's inbox and the auditor's search see them
     assert endpoints["inbox, heaviest post (first page)"]["bytes"] > 100
     assert endpoints["search common English 'pay' as auditor"]["bytes"] > 100
