@@ -247,22 +247,25 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
             visibility.require_read_file(s, actor, file)
             return views.track_view(s, file)
 
-    def file_history(self, actor: User, file_id: int) -> list[dict[str, Any]]:
+    def file_history(self, actor: User, file_id: int, limit: int | None = None,
+                     offset: int = 0) -> list[dict[str, Any]]:
         with self.db.reader() as s:
             file = files_mod.get_file(s, file_id)
             visibility.require_read_file(s, actor, file)
             # every process the file went through (e.g. reopened: the reopening request
-            # and the new noting), each chain in order
-            instances = s.scalars(select(Instance.id).where(
+            # and the new noting), each chain in order; a page of them when limited
+            instances = list(s.scalars(select(Instance.id).where(
                 Instance.subject_kind == "file", Instance.subject_id == file.id)
-                .order_by(Instance.id))
-            return [views.history_row(e) for i in instances for e in history.events(s, i)]
+                .order_by(Instance.id)))
+            return [views.history_row(e)
+                    for e in history.events_of(s, instances, limit, offset)]
 
     # ------------------------------------------------------------ inbox and actions
 
-    def inbox(self, actor: User) -> list[dict[str, Any]]:
+    def inbox(self, actor: User, limit: int | None = None, offset: int = 0
+              ) -> list[dict[str, Any]]:
         """Open tasks of every post the user holds now (substantive and additional
-        charges); each row names its post."""
+        charges), soonest due first; each row names its post. `limit`/`offset`: a page."""
         with self.db.reader() as s:
             posts = org.acting_post_ids(s, actor)
             if not posts:
@@ -270,7 +273,8 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
             rows = s.scalars(select(OpenTask).where(
                 OpenTask.post_id.in_(posts), OpenTask.closed_at.is_(None),
                 OpenTask.parked.is_(False))
-                .order_by(OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.id))
+                .order_by(OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.id)
+                .offset(offset).limit(limit))
             tasks = list(rows)
             now = utcnow()
             names = views.Names(s)
@@ -434,10 +438,12 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
 
     # ------------------------------------------------------------ read helpers
 
-    def notifications(self, actor: User) -> list[dict[str, Any]]:
+    def notifications(self, actor: User, limit: int = 50, offset: int = 0
+                      ) -> list[dict[str, Any]]:
         with self.db.reader() as s:
             return [{"id": m.id, "subject": m.subject, "body": m.body,
-                     "at": views.iso(m.created_at)} for m in outbox.for_user(s, actor)]
+                     "at": views.iso(m.created_at)}
+                    for m in outbox.for_user(s, actor, limit, offset)]
 
     def definitions_list(self) -> list[dict[str, Any]]:
         with self.db.reader() as s:

@@ -71,6 +71,18 @@ def events(session: Session, instance_id: int) -> list[HistoryEvent]:
         .order_by(HistoryEvent.seq)))
 
 
+def events_of(session: Session, instance_ids: list[int], limit: int | None = None,
+              offset: int = 0) -> list[HistoryEvent]:
+    """The events of several instances, instance by instance and each in order; a page of
+    them when `limit` is given (one query, read through the (instance_id, seq) index)."""
+    if not instance_ids:
+        return []
+    write_pending(session)
+    return list(session.scalars(
+        select(HistoryEvent).where(HistoryEvent.instance_id.in_(instance_ids))
+        .order_by(HistoryEvent.instance_id, HistoryEvent.seq).offset(offset).limit(limit)))
+
+
 def verify_chain(rows: list[HistoryEvent]) -> str | None:
     """None when intact, else a description of the first broken event."""
     prev = GENESIS

@@ -170,7 +170,9 @@ class AccessServices(CommandRunner):
         with self.db.reader() as s:
             rows = [search_index.result_row(d, q)
                     for d in search_index.matching(s, actor, q, kind, limit)]
-            for row in rows:  # a hit in a scanned letter: its page and line
-                row.update(ocr_text.locate(s, row["kind"], row["id"],
-                                           search_index.words(q)) or {})
+            # a hit in a scanned letter: its page and line
+            located = ocr_text.locate_many(s, [(r["kind"], r["id"]) for r in rows],
+                                           search_index.words(q))
+            for row in rows:
+                row.update(located.get((row["kind"], row["id"]), {}))
             return rows

@@ -26,7 +26,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, and_, exists, false, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Select,
+    SQLColumnExpression,
+    exists,
+    false,
+    literal,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from engine.domain import offices
@@ -62,78 +74,160 @@ def _held_in(sections: list[int]) -> Any:
     return select(Post.id).where(Post.section_id.in_(sections))
 
 
-def _granted(actor: User, column: SQLColumnExpression[Any],
-             target: SQLColumnExpression[Any], at: datetime) -> ColumnElement:
-    return exists().where(
-        AccessGrant.user_id == actor.id, column == target, AccessGrant.revoked_at.is_(None),
+def _grant_ids(actor: User, column: SQLColumnExpression[Any], at: datetime) -> Select:
+    return select(column).where(
+        AccessGrant.user_id == actor.id, column.is_not(None), AccessGrant.revoked_at.is_(None),
         or_(AccessGrant.until.is_(None), AccessGrant.until > at))
 
 
-def _moved_through(column: SQLColumnExpression[Any], target: SQLColumnExpression[Any],
-                   posts: list[int]) -> ColumnElement:
-    return exists().where(column == target, or_(Movement.from_post_id.in_(posts),
-                                                Movement.to_post_id.in_(posts)))
+def _moved_ids(column: SQLColumnExpression[Any], posts: list[int]) -> list[Select]:
+    """Items sent from or to the posts: two index-backed lookups (ix_movements_from_post,
+    ix_movements_to_post), not an OR that scans every movement."""
+    return [select(column).where(Movement.from_post_id.in_(posts), column.is_not(None)),
+            select(column).where(Movement.to_post_id.in_(posts), column.is_not(None))]
 
 
-def file_chain(posts: list[int]) -> ColumnElement:
+def _file_chain_ids(posts: list[int]) -> list[Select]:
     if not posts:
-        return false()
-    return or_(File.holder_post_id.in_(posts), File.creator_post_id.in_(posts),
-               _moved_through(Movement.file_id, File.id, posts))
+        return []
+    return [select(File.id).where(File.holder_post_id.in_(posts)),
+            select(File.id).where(File.creator_post_id.in_(posts)),
+            *_moved_ids(Movement.file_id, posts)]
 
 
 def file_clause(session: Session, actor: User, at: datetime | None = None
                 ) -> ColumnElement | None:
     """A WHERE clause on `files` for what the actor may read; None means everything."""
-    if sees_everything(actor):
-        return None
-    at = at or utcnow()
-    posts = acting_post_ids(session, actor, at)
-    grading = getattr(File, "grading", None)
-    parts = [file_chain(posts), _granted(actor, AccessGrant.file_id, File.id, at)]
-    for sections, rank in _monitor_scopes(session, posts):
-        parts.append(and_(or_(File.section_id.in_(sections),
-                              File.holder_post_id.in_(_held_in(sections))),
-                          _grading_allows(grading, rank)))
-    return or_(*parts)
+    ids = file_ids(session, actor, at)
+    return None if ids is None else File.id.in_(ids)
 
 
 def receipt_clause(session: Session, actor: User, at: datetime | None = None
                    ) -> ColumnElement | None:
     """A WHERE clause on `receipts` for what the actor may read; None means everything."""
+    ids = receipt_ids(session, actor, at)
+    return None if ids is None else Receipt.id.in_(ids)
+
+
+def _union(parts: list[Select]) -> Select | CompoundSelect:
+    """A UNION ALL of index-backed id lookups. Each part reads only the actor's own rows
+    through an index, so `id IN (...)` costs what the actor can see, not what the
+    database holds (a million files)."""
+    if not parts:
+        return select(literal(None)).where(false())
+    return parts[0] if len(parts) == 1 else union_all(*parts)
+
+
+def file_ids(session: Session, actor: User, at: datetime | None = None
+             ) -> Select | CompoundSelect | None:
+    """The ids of the files the actor may read, as a subquery; None means every file."""
     if sees_everything(actor):
         return None
     at = at or utcnow()
     posts = acting_post_ids(session, actor, at)
-    parts: list[ColumnElement] = [
-        _granted(actor, AccessGrant.receipt_id, Receipt.id, at),
-        # put up in a file: part of that file's correspondence, read by the file's chain
-        Receipt.file_id.in_(select(File.id).where(
-            or_(file_chain(posts), _granted(actor, AccessGrant.file_id, File.id, at)))),
+    grading = getattr(File, "grading", None)
+    parts = [*_file_chain_ids(posts), _grant_ids(actor, AccessGrant.file_id, at)]
+    for sections, rank in _monitor_scopes(session, posts):
+        allowed = _grading_allows(grading, rank)
+        parts += [select(File.id).where(File.section_id.in_(sections), allowed),
+                  select(File.id).where(File.holder_post_id.in_(_held_in(sections)), allowed)]
+    return _union(parts)
+
+
+def receipt_ids(session: Session, actor: User, at: datetime | None = None
+                ) -> Select | CompoundSelect | None:
+    """The ids of the receipts the actor may read, as a subquery; None means every one."""
+    if sees_everything(actor):
+        return None
+    at = at or utcnow()
+    posts = acting_post_ids(session, actor, at)
+    # put up in a file: part of that file's correspondence, read by the file's chain
+    files = [*_file_chain_ids(posts), _grant_ids(actor, AccessGrant.file_id, at)]
+    parts: list[Select] = [
+        _grant_ids(actor, AccessGrant.receipt_id, at),
+        select(Receipt.id).where(Receipt.file_id.in_(_union(files))),
     ]
     if posts:
-        parts.append(or_(Receipt.holder_post_id.in_(posts),
-                         Receipt.diarised_post_id.in_(posts),
-                         _moved_through(Movement.receipt_id, Receipt.id, posts)))
+        parts += [select(Receipt.id).where(Receipt.holder_post_id.in_(posts)),
+                  select(Receipt.id).where(Receipt.diarised_post_id.in_(posts)),
+                  *_moved_ids(Movement.receipt_id, posts)]
     for sections, rank in _monitor_scopes(session, posts):
-        parts.append(and_(or_(Receipt.section_id.in_(sections),
-                              Receipt.holder_post_id.in_(_held_in(sections))),
-                          _grading_allows(Receipt.grading, rank)))
-    return or_(*parts)
+        allowed = _grading_allows(Receipt.grading, rank)
+        parts += [select(Receipt.id).where(Receipt.section_id.in_(sections), allowed),
+                  select(Receipt.id).where(Receipt.holder_post_id.in_(_held_in(sections)),
+                                           allowed)]
+    return _union(parts)
+
+
+# ---------------------------------------------------------------- one item
+# A single read checks the one item's own rows (its movements by ix_movements_file_id,
+# its grants), never the actor's whole visible set: a monitoring post of the state
+# would otherwise collect every file to decide about one.
+
+
+def _moved_through(session: Session, column: SQLColumnExpression[Any], item_id: int,
+                   posts: list[int]) -> bool:
+    return session.scalar(select(exists().where(
+        column == item_id, or_(Movement.from_post_id.in_(posts),
+                               Movement.to_post_id.in_(posts))))) or False
+
+
+def _granted(session: Session, actor: User, column: SQLColumnExpression[Any], item_id: int,
+             at: datetime) -> bool:
+    return session.scalar(select(exists().where(
+        AccessGrant.user_id == actor.id, column == item_id, AccessGrant.revoked_at.is_(None),
+        or_(AccessGrant.until.is_(None), AccessGrant.until > at)))) or False
+
+
+def _monitored(session: Session, posts: list[int], section_id: int,
+               holder_post_id: int | None, grading: str | None) -> bool:
+    for sections, rank in _monitor_scopes(session, posts):
+        if grading is not None and grading not in (
+                ["Normal"] + (["Confidential"] if rank >= CONFIDENTIAL_MONITOR_RANK else [])):
+            continue
+        if section_id in sections:
+            return True
+        if holder_post_id is not None and session.scalar(select(Post.section_id).where(
+                Post.id == holder_post_id)) in sections:
+            return True
+    return False
+
+
+def _in_file_chain(session: Session, actor: User, file: File, posts: list[int],
+                   at: datetime) -> bool:
+    if posts and (file.holder_post_id in posts or file.creator_post_id in posts
+                  or _moved_through(session, Movement.file_id, file.id, posts)):
+        return True
+    return _granted(session, actor, AccessGrant.file_id, file.id, at)
 
 
 def may_read_file(session: Session, actor: User, file: File) -> bool:
-    clause = file_clause(session, actor)
-    if clause is None:
+    if sees_everything(actor):
         return True
-    return session.scalar(select(File.id).where(File.id == file.id, clause)) is not None
+    at = utcnow()
+    posts = acting_post_ids(session, actor, at)
+    if _in_file_chain(session, actor, file, posts, at):
+        return True
+    return _monitored(session, posts, file.section_id, file.holder_post_id,
+                      getattr(file, "grading", None))
 
 
 def may_read_receipt(session: Session, actor: User, receipt: Receipt) -> bool:
-    clause = receipt_clause(session, actor)
-    if clause is None:
+    if sees_everything(actor):
         return True
-    return session.scalar(select(Receipt.id).where(Receipt.id == receipt.id, clause)) is not None
+    at = utcnow()
+    posts = acting_post_ids(session, actor, at)
+    if posts and (receipt.holder_post_id in posts or receipt.diarised_post_id in posts
+                  or _moved_through(session, Movement.receipt_id, receipt.id, posts)):
+        return True
+    if _granted(session, actor, AccessGrant.receipt_id, receipt.id, at):
+        return True
+    if receipt.file_id is not None:
+        file = session.get(File, receipt.file_id)
+        if file is not None and _in_file_chain(session, actor, file, posts, at):
+            return True
+    return _monitored(session, posts, receipt.section_id, receipt.holder_post_id,
+                      receipt.grading)
 
 
 def _why(grading: str | None) -> str:

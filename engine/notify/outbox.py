@@ -90,8 +90,10 @@ def channels_off(session: Session, user_ids: list[int]) -> dict[int, frozenset[s
                 for r in rows}
 
 
-def for_user(session: Session, user: User, limit: int = 50) -> list[OutboxMessage]:
+def for_user(session: Session, user: User, limit: int = 50, offset: int = 0
+             ) -> list[OutboxMessage]:
+    """A page of the user's in-app messages, newest first (ix_outbox_user_channel)."""
     return list(session.scalars(
         select(OutboxMessage).where(OutboxMessage.user_id == user.id,
                                     OutboxMessage.channel == "app")
-        .order_by(OutboxMessage.id.desc()).limit(limit)))
+        .order_by(OutboxMessage.id.desc()).offset(offset).limit(limit)))

@@ -51,6 +51,45 @@ def locate(session: Session, kind: str, item_id: int, words: list[str]
     return None
 
 
+def locate_many(session: Session, items: list[tuple[str, int]], words: list[str]
+                ) -> dict[tuple[str, int], dict[str, Any]]:
+    """`locate` for a page of search results at once: three queries, not three per item
+    (most results have no scan at all)."""
+    if not words or not items:
+        return {}
+    receipts = [i for k, i in items if k == "receipt"]
+    files = [i for k, i in items if k == "file"]
+    shas: dict[tuple[str, int], list[str]] = {}
+    if receipts:
+        for rid, sha in session.execute(select(Receipt.id, Receipt.pdf_sha256).where(
+                Receipt.id.in_(receipts), Receipt.pdf_sha256.is_not(None))):
+            shas[("receipt", rid)] = [sha or ""]
+    if files:
+        for fid, sha in session.execute(select(FileDocument.file_id, FileDocument.sha256)
+                                        .where(FileDocument.file_id.in_(files))
+                                        .order_by(FileDocument.id)):
+            shas.setdefault(("file", fid), []).append(sha)
+    pages: dict[str, list[tuple[int, str]]] = {}
+    for sha, number, text in _pages(session, sorted({s for v in shas.values() for s in v})):
+        pages.setdefault(sha, []).append((number, text))
+    found: dict[tuple[str, int], dict[str, Any]] = {}
+    for key, item_shas in shas.items():
+        hit = _first_line(((sha, n, t) for sha in item_shas for n, t in pages.get(sha, [])),
+                          words)
+        if hit:
+            found[key] = hit
+    return found
+
+
+def _first_line(pages: Any, words: list[str]) -> dict[str, Any] | None:
+    for sha, number, text in pages:
+        for line in text.splitlines():
+            low = line.lower()
+            if any(low.startswith(w) or f" {w}" in low for w in words):
+                return {"page": number, "line": line.strip()[:200], "document": sha}
+    return None
+
+
 def pages_of(session: Session, sha: str | None) -> dict[str, Any] | None:
     """A document's reading: status, progress and each page's text (for the scan's page)."""
     if not sha:

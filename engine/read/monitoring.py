@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.domain import offices, org
@@ -135,6 +135,61 @@ def _aggregate(tasks: list[OpenTask], now: datetime) -> dict[str, Any]:
             "parked": sum(1 for t in tasks if t.parked)}
 
 
+@dataclass
+class _Held:
+    """What one post holds, counted by the database (one grouped query for all posts)."""
+
+    count: int
+    overdue: int
+    oldest: datetime
+    epoch_sum: float
+    parked: int
+
+
+def _held_by_post(s: Session, posts: list[int], now: datetime) -> dict[int, _Held]:
+    if not posts:
+        return {}
+    if s.get_bind().dialect.name == "sqlite":
+        epoch = (func.julianday(OpenTask.received_at) - 2440587.5) * 86400.0
+    else:
+        epoch = func.extract("epoch", OpenTask.received_at)
+    rows = s.execute(
+        select(OpenTask.post_id, func.count(),
+               func.sum(case((OpenTask.due_at < now, 1), else_=0)),
+               func.min(OpenTask.received_at), func.sum(epoch),
+               func.sum(case((OpenTask.parked, 1), else_=0)))
+        .where(OpenTask.closed_at.is_(None), OpenTask.post_id.in_(posts))
+        .group_by(OpenTask.post_id))
+    return {post: _Held(int(n), int(late or 0), _aware(oldest), float(total), int(parked or 0))
+            for post, n, late, oldest, total, parked in rows}
+
+
+def _aware(value: Any) -> datetime:
+    if isinstance(value, str):  # SQLite's min() hands back the stored text
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def _aggregate_held(s: Session, held: list[tuple[int, _Held]], now: datetime
+                    ) -> dict[str, Any]:
+    """_aggregate's figures from per-post counts: sums, and the oldest post's oldest task
+    (one indexed lookup)."""
+    n = sum(h.count for _p, h in held)
+    if not n:
+        return _aggregate([], now)
+    post, first = min(held, key=lambda ph: ph[1].oldest)
+    oldest_task = s.scalar(select(OpenTask.id).where(
+        OpenTask.post_id == post, OpenTask.closed_at.is_(None),
+        OpenTask.received_at == first.oldest).order_by(OpenTask.id).limit(1))
+    mean_epoch = sum(h.epoch_sum for _p, h in held) / n
+    return {"held": n, "overdue": sum(h.overdue for _p, h in held),
+            "oldest": iso(first.oldest),
+            "oldest_days": round((now - first.oldest).total_seconds() / DAY, 1),
+            "oldest_task": oldest_task,
+            "average_days": round((now.timestamp() - mean_epoch) / DAY, 1),
+            "parked": sum(h.parked for _p, h in held)}
+
+
 def pendency(s: Session, actor: User, now: datetime, office: str | None = None,
              section: int | None = None) -> dict[str, Any]:
     """One level of the pendency tree: the top offices, an office's sub-offices and
@@ -142,9 +197,9 @@ def pendency(s: Session, actor: User, now: datetime, office: str | None = None,
     average days held, and the key to drill down with."""
     scope = set(scope_posts(s, actor))
     o = Org.load(s)
-    by_post: dict[int, list[OpenTask]] = defaultdict(list)
-    for t in _open_tasks(s, list(scope)):
-        by_post[t.post_id].append(t)
+    # counted per post by the database, summed per row here: a state's pendency is
+    # hundreds of thousands of open tasks, never loaded one by one
+    by_post = _held_by_post(s, list(scope), now)
     groups: list[tuple[dict[str, Any], list[int]]] = []  # (row, its posts)
     chain_of = {p: o.office_chain(o.office_of_post(p)) for p in scope}
     office_id: int | None = None
@@ -188,11 +243,12 @@ def pendency(s: Session, actor: User, now: datetime, office: str | None = None,
         title = o.offices[office_id].name if office_id is not None else ""
         trail = o.office_chain(office_id)[1:]
     crumbs = [{"key": o.offices[x].code, "name": o.offices[x].name} for x in reversed(trail)]
-    rows = [{**row, **_aggregate([t for p in posts for t in by_post[p]], now)}
+    rows = [{**row, **_aggregate_held(s, [(p, by_post[p]) for p in posts if p in by_post],
+                                      now)}
             for row, posts in groups]
-    everything = [t for _row, posts in groups for p in posts for t in by_post[p]]
+    everything = [(p, by_post[p]) for _row, posts in groups for p in posts if p in by_post]
     return {"at": iso(now), "title": title, "office": office, "section": section,
-            "crumbs": crumbs, "rows": rows, "total": _aggregate(everything, now)}
+            "crumbs": crumbs, "rows": rows, "total": _aggregate_held(s, everything, now)}
 
 
 def items(s: Session, actor: User, now: datetime, *, office: str | None = None,

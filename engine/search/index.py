@@ -3,8 +3,10 @@
 Each file and receipt has one row in `search_docs`: its number, subject, sender and (for a
 file) the text of its green notes, plus `terms`, the same text cut into words by
 `words()` and lower-cased. The database indexes `terms`: SQLite with an FTS5 table whose
-tokenizer keeps Devanagari vowel signs inside words, PostgreSQL with a GIN index over
-to_tsvector('simple', terms) ('simple' does no stemming, so it works for both languages).
+tokenizer keeps Devanagari vowel signs inside words, PostgreSQL with the stored column
+`vector` = to_tsvector('simple', terms) (set by a trigger, GIN-indexed; 'simple' does no
+stemming, so it works for both languages). A query ranks a bounded set of candidates, the
+newest matches the actor may read (see `matching_query`).
 Numbers are indexed by their parts too, so "11011" finds GAD/EST/11011/7/2026.
 
 The index is kept in step inside the writing command: `SearchIndexer`, one of the command's
@@ -30,10 +32,10 @@ from sqlalchemy import (
     func,
     insert,
     inspect,
-    or_,
     select,
     table,
     text,
+    union_all,
     update,
 )
 from sqlalchemy.orm import Session
@@ -219,30 +221,64 @@ def _append_notes(session: Session, file_id: int, texts: list[str]) -> bool:
 # ------------------------------------------------------------------ querying
 
 
-def _match(session: Session, terms: list[str]) -> tuple[Any, ColumnElement[Any] | TextClause,
-                                                        Any]:
-    """(join target or None, WHERE clause, ORDER BY) for the dialect in use."""
+# Ranking reads only this many candidates: the newest matches the actor may read (plus an
+# item whose number is exactly the query). A common word matches most of a million
+# documents; ranking them all took seconds, the newest few hundred take milliseconds.
+CANDIDATES = 400
+# how many of the newest documents are walked in order before the full-text index is asked
+RECENT = 10000
+
+
+def _matches(session: Session, terms: list[str], name: str) -> tuple[ColumnElement[Any]
+                                                                     | TextClause, Any, Any]:
+    """(WHERE clause, join target or None, rank ORDER BY) for the dialect in use; `name`
+    keeps each use's bound parameter apart."""
     if session.get_bind().dialect.name == "sqlite":
         fts = " AND ".join('"' + w.replace('"', '""') + '"*' for w in terms)
-        return ((FTS, FTS.c.rowid == SearchDoc.id),
-                text("search_fts MATCH :fts").bindparams(fts=fts), FTS.c.rank)
+        return (text(f"search_fts MATCH :{name}").bindparams(**{name: fts}),
+                (FTS, FTS.c.rowid == SearchDoc.id), FTS.c.rank)
     tsq = " & ".join("'" + w.replace("'", "''").replace("\\", "\\\\") + "':*" for w in terms)
-    # the same expression as the GIN index ix_search_docs_terms, so the index serves it
-    vector = "to_tsvector('simple', search_docs.terms)"
-    return (None, text(f"{vector} @@ to_tsquery('simple', :tsq)").bindparams(tsq=tsq),
-            text(f"ts_rank({vector}, to_tsquery('simple', :tsq_rank)) DESC")
-            .bindparams(tsq_rank=tsq))
+    # the stored vector (migration 0019), GIN-indexed as ix_search_docs_vector
+    where = text(f"search_docs.vector @@ to_tsquery('simple', :{name})").bindparams(
+        **{name: tsq})
+    rank = text(f"ts_rank(search_docs.vector, to_tsquery('simple', :{name}_rank)) DESC"
+                ).bindparams(**{f"{name}_rank": tsq})
+    return where, None, rank
 
 
-def _visible(session: Session, actor: User) -> ColumnElement | None:
-    files = visibility.file_clause(session, actor)
-    receipts = visibility.receipt_clause(session, actor)
-    if files is None or receipts is None:  # both None: a role that reads everything
-        return None
-    return or_(
-        (SearchDoc.kind == "file") & SearchDoc.item_id.in_(select(File.id).where(files)),
-        (SearchDoc.kind == "receipt") & SearchDoc.item_id.in_(
-            select(Receipt.id).where(receipts)))
+def _candidates(session: Session, terms: list[str], kind: str | None, ids: Any, n: int
+                ) -> Select:
+    """The newest matching documents (of one kind, among `ids`) as ids. The visible ids
+    are a top-level IN, which the database turns into a join driven by the actor's own
+    (few) items rather than a filter over every match."""
+    where, join, _rank = _matches(session, terms, f"q_{kind}")
+    query = select(SearchDoc.id)
+    if join is not None:
+        query = query.join(*join)
+    query = query.where(where)
+    if ids is not None:
+        query = query.where(SearchDoc.kind == kind, SearchDoc.item_id.in_(ids))
+        return query.order_by(SearchDoc.id.desc()).limit(n)
+    if kind is not None:  # `|| ''`: a filter, never an index the database could AND in
+        query = query.where(SearchDoc.kind + "" == kind)
+    # Everything readable: the newest RECENT documents are walked newest first (a common
+    # word fills the candidates there at once); only if they hold too few matches are the
+    # older matches taken from the full-text index alone (id + 0: neither walked in
+    # primary-key order nor ANDed with a primary-key range). The database runs the second
+    # part only when the first comes back short.
+    floor = select(func.max(SearchDoc.id)).scalar_subquery() - RECENT
+    recent = query.where(SearchDoc.id > floor).order_by(SearchDoc.id.desc()).limit(n)
+    older = query.where(SearchDoc.id + 0 <= floor).order_by((SearchDoc.id + 0).desc()).limit(n)
+    both = union_all(select(recent.subquery().c.id), select(older.subquery().c.id)).subquery()
+    return select(both.c.id).limit(n)
+
+
+def _exact(q: str, kind: str, ids: Any) -> Select:
+    """The document whose number is exactly the query (ix_search_docs_number)."""
+    number = q.strip()
+    query = select(SearchDoc.id).where(SearchDoc.kind == kind,
+                                       SearchDoc.number.in_({number, number.upper()}))
+    return query if ids is None else query.where(SearchDoc.item_id.in_(ids))
 
 
 def matching(session: Session, actor: User, q: str, kind: str | None = None,
@@ -254,23 +290,31 @@ def matching(session: Session, actor: User, q: str, kind: str | None = None,
 
 
 def matching_query(session: Session, actor: User, q: str, kind: str | None = None,
-                   limit: int = 50) -> Select | None:
+                   limit: int = 50, offset: int = 0) -> Select | None:
     terms = words(q)[:MAX_QUERY_WORDS]
     if not terms:
         return None
-    join, where, order = _match(session, terms)
+    kinds = [kind] if kind else ["file", "receipt"]
+    visible = {"file": visibility.file_ids(session, actor),
+               "receipt": visibility.receipt_ids(session, actor)}
+    n = max(CANDIDATES, offset + limit)
+    pool: list[Any] = []
+    if visibility.sees_everything(actor):  # one candidate set over both kinds
+        pool.append(select(_candidates(session, terms, kind, None, n).subquery().c.id))
+    for k in kinds:
+        if not visibility.sees_everything(actor):
+            pool.append(select(_candidates(session, terms, k, visible[k], n).subquery().c.id))
+        if any(ch.isdigit() for ch in q):
+            pool.append(select(_exact(q, k, visible[k]).subquery().c.id))
+    where, join, rank = _matches(session, terms, "q")
     query = select(SearchDoc)
     if join is not None:
-        query = query.join(*join)
-    query = query.where(where)
-    if kind:
-        query = query.where(SearchDoc.kind == kind)
-    visible = _visible(session, actor)
-    if visible is not None:
-        query = query.where(visible)
+        query = query.join(*join).where(where)
+    # one top-level IN: a join on the primary key with the (bounded) candidates
+    query = query.where(SearchDoc.id.in_(pool[0] if len(pool) == 1 else union_all(*pool)))
     # a query that is exactly an item's number (file or diary number) puts that item first
     exact = case((func.lower(SearchDoc.number) == q.strip().lower(), 0), else_=1)
-    return query.order_by(exact, order, SearchDoc.id.desc()).limit(limit)
+    return query.order_by(exact, rank, SearchDoc.id.desc()).offset(offset).limit(limit)
 
 
 def snippet(doc: SearchDoc, q: str) -> str:

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.store.models import Base, utcnow
@@ -60,15 +61,20 @@ class AuditEntry(Base):
 class SearchDoc(Base):
     """One searchable document per file or receipt. `terms` is the normalised text the
     full-text index covers (SQLite FTS5 table `search_fts`, PostgreSQL GIN index over
-    to_tsvector('simple', terms)); the other columns give the snippet."""
+    the stored `vector`); the other columns give the snippet."""
 
     __tablename__ = "search_docs"
     __table_args__ = (UniqueConstraint("kind", "item_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))  # file | receipt
     item_id: Mapped[int] = mapped_column(Integer)
-    number: Mapped[str] = mapped_column(String(200))
+    number: Mapped[str] = mapped_column(String(200), index=True)
     subject: Mapped[str] = mapped_column(Text)
     sender: Mapped[str | None] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text, default="")
     terms: Mapped[str] = mapped_column(Text, default="")
+    # PostgreSQL: to_tsvector('simple', terms), set by the trigger search_docs_vector and
+    # GIN-indexed (ix_search_docs_vector, migration 0019); SQLite: unused (FTS5 indexes
+    # terms). Deferred: only the database reads it.
+    vector: Mapped[str | None] = mapped_column(Text().with_variant(TSVECTOR(), "postgresql"),
+                                               deferred=True)

@@ -19,6 +19,10 @@ from engine.store.config_cache import INFO_KEY, ConfigCache
 from engine.store.models import Instance
 
 Row = TypeVar("Row")
+# PostgreSQL session settings for every connection the app opens. JIT compilation pays off
+# for long analytical queries; Sanchika's are short index lookups, and JIT compiled their
+# plans for seconds at a million files (bench/README.md), so it is off.
+PG_OPTIONS = "-c jit=off"
 
 
 def get_or_404(s: Session, model: type[Row], ident: int | str | None,
@@ -67,7 +71,8 @@ class Database:
         if self.is_sqlite:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         else:
-            kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
+            kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20,
+                          connect_args={"options": PG_OPTIONS})
         self.engine: Engine = create_engine(url, **kwargs)
         self.write_engine: Engine = (
             create_engine(url, **kwargs) if self.is_sqlite else self.engine

@@ -102,7 +102,7 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     full_name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(256))
-    post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"))
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"), index=True)
     # officer | designer | auditor | admin
     role: Mapped[str] = mapped_column(String(16), default="officer")
     email: Mapped[str | None] = mapped_column(String(200))
@@ -148,6 +148,8 @@ class ProcessDefinition(Base):
 
 class Instance(Base):
     __tablename__ = "instances"
+    # an item's instances (its history, its state), migration 0019
+    __table_args__ = (Index("ix_instances_subject", "subject_kind", "subject_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"), index=True)
     process_id: Mapped[str] = mapped_column(String(128))
@@ -173,11 +175,20 @@ class OpenTask(Base):
     __tablename__ = "open_tasks"
     __table_args__ = (
         # The inbox index covers only tasks still open; done ones stay for "already acted".
-        Index("ix_open_tasks_inbox", "post_id", "due_at",
+        # With received_at it also answers the pendency counts per post from the index
+        # alone (migration 0019).
+        Index("ix_open_tasks_inbox", "post_id", "due_at", "received_at",
               sqlite_where=text("closed_at IS NULL"), postgresql_where=text("closed_at IS NULL")),
         UniqueConstraint("instance_id", "task_uuid"),
         # the inbox pages by post, open state and arrival (migration 0012)
         Index("ix_open_tasks_post_open", "post_id", "closed_at", "received_at"),
+        # the latest actions taken after the limit (pendency report), migration 0019
+        Index("ix_open_tasks_late", "closed_at",
+              sqlite_where=text("closed_at > due_at"), postgresql_where=text("closed_at > due_at")),
+        # the warning sweep reads only open tasks still to be warned (migration 0019)
+        Index("ix_open_tasks_warning", "warn_at",
+              sqlite_where=text("closed_at IS NULL AND warn_at IS NOT NULL"),
+              postgresql_where=text("closed_at IS NULL AND warn_at IS NOT NULL")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
@@ -185,8 +196,8 @@ class OpenTask(Base):
     task_spec: Mapped[str] = mapped_column(String(128))
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(16))  # file | receipt
-    file_id: Mapped[int | None] = mapped_column(ForeignKey("files.id"))
-    receipt_id: Mapped[int | None] = mapped_column(ForeignKey("receipts.id"))
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("files.id"), index=True)
+    receipt_id: Mapped[int | None] = mapped_column(ForeignKey("receipts.id"), index=True)
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"))
     actions: Mapped[str] = mapped_column(String(200))
     priority: Mapped[str] = mapped_column(String(16), default="Normal")
@@ -201,19 +212,23 @@ class OpenTask(Base):
     # the reason given when acting after due_at (shown in reports)
     reason: Mapped[str | None] = mapped_column(Text)
     # when the holder is told the limit is near; NULL once told (or no limit)
-    warn_at: Mapped[datetime | None] = mapped_column(index=True)
+    warn_at: Mapped[datetime | None]
 
 
 class Timer(Base):
     """A waiting BPMN timer and its due time (firing is the scheduler's job)."""
 
     __tablename__ = "timers"
-    __table_args__ = (UniqueConstraint("instance_id", "task_uuid"),)
+    # the sweep reads only pending timers; fired and cancelled ones stay out of the index
+    __table_args__ = (UniqueConstraint("instance_id", "task_uuid"),
+                      Index("ix_timers_pending_due", "due_at",
+                            sqlite_where=text("status = 'pending'"),
+                            postgresql_where=text("status = 'pending'")))
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
     task_uuid: Mapped[str] = mapped_column(String(36))
     task_spec: Mapped[str] = mapped_column(String(128))
-    due_at: Mapped[datetime] = mapped_column(index=True)
+    due_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|fired|cancelled
 
 
@@ -302,11 +317,11 @@ class Receipt(Base):
     grading: Mapped[str] = mapped_column(String(16), default="Normal")
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     diarised_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    diarised_post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"))
+    diarised_post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), index=True)
     holder_post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"), index=True)
     holder_since: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(16), default="open")  # open|filed|closed
-    file_id: Mapped[int | None] = mapped_column(ForeignKey("files.id"))
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("files.id"), index=True)
     remark: Mapped[str | None] = mapped_column(Text)
     pdf_sha256: Mapped[str | None] = mapped_column(String(64))
     # the scan's name as this receipt's uploader gave it (identical scans share one
@@ -326,6 +341,8 @@ class Receipt(Base):
 
 class File(Base):
     __tablename__ = "files"
+    # the dashboard's files per department per month, from the index alone (migration 0019)
+    __table_args__ = (Index("ix_files_created_at", "created_at", "section_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     file_no: Mapped[str] = mapped_column(String(100), unique=True)
     section_id: Mapped[int] = mapped_column(ForeignKey("sections.id"))
@@ -334,7 +351,7 @@ class File(Base):
     year: Mapped[int] = mapped_column(Integer)
     subject: Mapped[str] = mapped_column(String(500))
     priority: Mapped[str] = mapped_column(String(16), default="Normal")
-    creator_post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"))
+    creator_post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), index=True)
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     holder_post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"), index=True)
@@ -391,7 +408,9 @@ class Movement(Base):
 
     __tablename__ = "movements"
     # the sent view: what a post sent, newest first (migration 0012)
-    __table_args__ = (Index("ix_movements_from_post", "from_post_id", "sent_at"),)
+    # what was sent to a post (visibility, the desk), migration 0019
+    __table_args__ = (Index("ix_movements_from_post", "from_post_id", "sent_at"),
+                      Index("ix_movements_to_post", "to_post_id", "sent_at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     file_id: Mapped[int | None] = mapped_column(ForeignKey("files.id"), index=True)
     receipt_id: Mapped[int | None] = mapped_column(ForeignKey("receipts.id"), index=True)

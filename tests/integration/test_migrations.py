@@ -22,9 +22,9 @@ from engine.store.models import Base
 VERSIONS = Path(schema.MIGRATIONS) / "versions"
 # Beside the models on purpose: SQLite's full-text index (search_fts and the shadow
 # tables FTS5 keeps for it), APScheduler's job store (it makes its own), and PostgreSQL's
-# GIN index over an expression (engine/search/index.py queries it by that expression).
+# GIN index over the stored search vector (engine/search/index.py queries it).
 NOT_MODELLED_TABLES = ("search_fts", "scheduler_jobs")
-NOT_MODELLED_INDEXES = ("ix_search_docs_terms",)
+NOT_MODELLED_INDEXES = ("ix_search_docs_terms", "ix_search_docs_vector")
 # SQLite cannot add a foreign key to an existing table (migration 0013 adds these two on
 # PostgreSQL only); nothing else may differ.
 SQLITE_ONLY_MISSING_FKS = {("receipts", "copy_of_id"), ("receipts", "from_receipt_id")}

@@ -160,15 +160,23 @@ def track(file_id: int) -> ResponseReturnValue:
 
 
 @blp.route("/files/<int:file_id>/history")
-def file_history(file_id: int) -> ResponseReturnValue:
-    """Every event of the file's process, in order, with its chain hash."""
-    return app_service().file_history(current_user(), file_id)
+@blp.arguments(schemas.PageQuery, location="query")
+def file_history(query: dict, file_id: int) -> ResponseReturnValue:
+    """The events of the file's processes, in order, with their chain hashes; one page
+    (`page`, `limit`) at a time."""
+    return app_service().file_history(current_user(), file_id, **_page(query))
+
+
+def _page(query: dict) -> dict[str, int]:
+    return {"limit": query["limit"], "offset": (query["page"] - 1) * query["limit"]}
 
 
 @blp.route("/tasks")
-def inbox() -> ResponseReturnValue:
-    """My inbox: the open tasks of my post, soonest due first."""
-    return app_service().inbox(current_user())
+@blp.arguments(schemas.PageQuery, location="query")
+def inbox(query: dict) -> ResponseReturnValue:
+    """My inbox: the open tasks of my posts, soonest due first; one page (`page`,
+    `limit`) at a time."""
+    return app_service().inbox(current_user(), **_page(query))
 
 
 @blp.route("/tasks/<int:task_id>", methods=["POST"])
@@ -182,9 +190,10 @@ def act(body: dict, task_id: int) -> ResponseReturnValue:
 
 
 @blp.route("/notifications")
-def notifications() -> ResponseReturnValue:
-    """My in-app notifications, newest first."""
-    return app_service().notifications(current_user())
+@blp.arguments(schemas.PageQuery, location="query")
+def notifications(query: dict) -> ResponseReturnValue:
+    """My in-app notifications, newest first; one page (`page`, `limit`) at a time."""
+    return app_service().notifications(current_user(), **_page(query))
 
 
 @blp.route("/process-definitions")

@@ -92,6 +92,16 @@ class DraftApproval(Schema):
                        "installation requires passkeys)"})
 
 
+class PageQuery(Schema):
+    """One page of a long list: `page` counts from 1, `limit` rows a page. The next page
+    exists while a page comes back full."""
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000),
+                          metadata={"description": "page number, from 1"})
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500),
+                           metadata={"description": "rows per page (at most 500)"})
+
+
 class TaskAction(Schema):
     action = fields.String(required=True, validate=validate.Length(min=1, max=32))
     to = fields.String(load_default=None, metadata={"description": "username or post code"})

@@ -1,0 +1,815 @@
+"""State-scale benchmark: N files in the database, every read over HTTP.
+
+Builds N files (default 100,000; --million for 1,000,000) in this shape: 70 % closed with
+their full history, 30 % open with a task, a timer and live workflow state; an organisation
+of 20 departments x 10 sections x 10 posts, one officer per post, open items per post
+skewed (a few posts hold thousands, the median post some tens). The rows are copies of what
+the service layer made for two template files (one closed, one open): every table the
+service wrote for them is read back and copied in bulk with new ids, remapped posts, users,
+numbers, subjects (Hindi and English, common and rare words) and dates — COPY on
+PostgreSQL, executemany in large transactions on SQLite. History events keep their
+template's hash chain (enough for the reads; `sanchika verify` over copies is not the
+point here).
+
+Then a server (the app under waitress, 8 threads, no scheduler) is started on the database
+and every read is timed over HTTP: p50/p95/max per endpoint, the server's RSS, and bytes per
+closed and per open file.
+
+Run: python bench/scale.py [--files N | --million] [--database-url URL] [--requests R]
+                           [--json PATH]
+See bench/README.md for how to read the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.cookiejar
+import json
+import os
+import random
+import re
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from lifecycle import HEAD, NOTE, PASSWORD, git_revision, make_app, prepare_database
+
+import handlers
+from engine.app import Sanchika
+from engine.config import Settings
+from engine.domain import org
+from engine.store.models import Base, User
+
+DEPARTMENTS, SECTIONS, POSTS = 20, 10, 10
+CLOSED_SHARE = 0.7
+# the tables the service writes for a file's life, in an order SQLite's triggers accept
+# (notes and correspondence before their locked file; FK checks are off while copying)
+TABLES = ("notes", "correspondence", "approval_signatures", "instances", "receipts", "files",
+          "history_events", "open_tasks", "timers", "movements", "outbox", "search_docs")
+# what points at an item without a foreign key: (column, the column naming its kind)
+POLYMORPHIC = {"instances": ("subject_id", "subject_kind"),
+               "search_docs": ("item_id", "kind"), "outbox": ("item_id", "item_kind")}
+KIND_TABLE = {"file": "files", "receipt": "receipts"}
+UNIQUE_TEXT = {"files": ("file_no",), "receipts": ("diary_no", "ack_no"),
+               "outbox": ("event_key",), "search_docs": ("number",)}
+EN_TOPICS = [("Pay fixation", 5), ("Pension revision", 2), ("Leave sanction", 2),
+             ("Pay arrears", 2), ("Transfer and posting", 2), ("Audit para", 1),
+             ("Land acquisition", 1), ("Court case", 1)]
+HI_TOPICS = [("वेतन निर्धारण", 5), ("पेंशन संशोधन", 2), ("अवकाश स्वीकृति", 2),
+             ("वेतन बकाया", 2), ("स्थानांतरण", 2), ("लेखा परीक्षा आपत्ति", 1)]
+SURNAMES = ["Sharma", "Verma", "Gupta", "Singh", "Yadav", "Patel", "Mishra", "Tiwari",
+            "Pandey", "Joshi", "Meena", "Chauhan", "Rathore", "Saxena", "Dubey", "Agarwal"]
+HI_SURNAMES = ["शर्मा", "वर्मा", "गुप्ता", "सिंह", "यादव", "पटेल", "मिश्रा", "तिवारी",
+               "पांडे", "जोशी", "मीणा", "चौहान", "राठौर", "सक्सेना", "दुबे", "अग्रवाल"]
+# rare words: made-up names, each in about RARE_EVERY files
+SYLLABLES = ["ka", "ve", "lo", "ri", "tan", "mu", "sho", "dar", "pi", "zen", "gu", "bha"]
+HI_SYLLABLES = ["क", "वे", "लो", "रि", "तन", "मु", "शो", "दर", "पि", "ज़े", "गु", "भा"]
+RARE_EVERY = 20
+SEARCHES = {"common English": "pay", "common Hindi": "वेतन",
+            "rare English": None, "rare Hindi": None}  # rare ones: picked from the build
+
+
+def rare_word(i: int, hindi: bool) -> str:
+    syll = HI_SYLLABLES if hindi else SYLLABLES
+    a, b, c = i % 12, (i // 12) % 12, (i // 144) % 12
+    return syll[a] + syll[b] + syll[c] + ("" if i < 1728 else syll[(i // 1728) % 12])
+
+
+# ---------------------------------------------------------------------------- organisation
+
+
+@dataclass
+class Org:
+    sections: list[int] = field(default_factory=list)
+    posts_of: dict[int, list[int]] = field(default_factory=dict)  # section -> posts
+    section_of: dict[int, int] = field(default_factory=dict)
+    user_of: dict[int, int] = field(default_factory=dict)  # post -> user
+    username_of: dict[int, str] = field(default_factory=dict)  # post -> username
+    code_of: dict[int, str] = field(default_factory=dict)  # post -> code
+    dept_code_of: dict[int, str] = field(default_factory=dict)  # section -> department code
+
+
+def build_org(app: Sanchika) -> Org:
+    """20 x 10 x 10 posts with one officer each, by plain inserts (org rows have no
+    history); every officer signs in with the demo password."""
+    o = Org()
+    tables = Base.metadata.tables
+    with app.db.transaction() as s:
+        password_hash = s.scalar(select(User.password_hash).where(User.username == "clerk"))
+        for d in range(DEPARTMENTS):
+            dcode = f"SD{d:02d}"
+            dep = s.execute(tables["departments"].insert().values(
+                code=dcode, name=f"Scale department {d}").returning(
+                tables["departments"].c.id)).scalar_one()
+            for c in range(SECTIONS):
+                sec = s.execute(tables["sections"].insert().values(
+                    department_id=dep, code=f"S{c}", name=f"Section {c} of {dcode}").returning(
+                    tables["sections"].c.id)).scalar_one()
+                o.sections.append(sec)
+                o.dept_code_of[sec] = dcode
+                o.posts_of[sec] = []
+                for p in range(POSTS):
+                    code = f"{dcode}-S{c}-P{p}"
+                    post = s.execute(tables["posts"].insert().values(
+                        code=code, title=f"Post {p}", section_id=sec, rank=1 + p // 2,
+                        can_approve=p >= 6).returning(tables["posts"].c.id)).scalar_one()
+                    name = f"o{d:02d}{c}{p}"
+                    user = s.execute(tables["users"].insert().values(
+                        username=name, full_name=f"Officer {name}", password_hash=password_hash,
+                        post_id=post, role="officer", language="hi" if p % 2 else "en",
+                        active=True, session_generation=0).returning(
+                        tables["users"].c.id)).scalar_one()
+                    o.posts_of[sec].append(post)
+                    o.section_of[post] = sec
+                    o.user_of[post] = user
+                    o.username_of[post] = name
+                    o.code_of[post] = code
+    return o
+
+
+def skewed_holders(o: Org, n_open: int, rng: random.Random) -> list[int]:
+    """A holder post for each open file, by log-normal weights: at a million files the
+    median post holds about 55 and the heaviest some thousands."""
+    posts = [p for sec in o.sections for p in o.posts_of[sec]]
+    weights = [rng.lognormvariate(0, 1.4) for _ in posts]
+    return rng.choices(posts, weights=weights, k=n_open)
+
+
+# ---------------------------------------------------------------------------- templates
+
+
+@dataclass
+class Template:
+    kind: str  # closed | open
+    rows: dict[str, list[dict[str, Any]]]
+    posts: dict[str, int]  # role -> template post id (clerk, so, us, ds)
+    subject: str
+    terms_subject: str
+
+
+def max_ids(app: Sanchika) -> dict[str, int]:
+    with app.db.engine.connect() as c:
+        return {t: c.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {t}")).scalar_one()  # noqa: S608
+                for t in TABLES}
+
+
+def read_rows(app: Sanchika, since: dict[str, int]) -> dict[str, list[dict[str, Any]]]:
+    """Every row the service wrote after `since`, as the driver returns it."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    with app.db.engine.connect() as c:
+        for t in TABLES:
+            cols = [col.name for col in Base.metadata.tables[t].columns if col.name != "vector"]
+            res = c.exec_driver_sql(
+                f"SELECT {', '.join(cols)} FROM {t} WHERE id > {since[t]} ORDER BY id")  # noqa: S608
+            out[t] = [dict(zip(cols, row, strict=True)) for row in res.fetchall()]
+    return out
+
+
+def make_templates(app: Sanchika) -> tuple[Template, Template]:
+    users = _users(app)
+    clerk, so, us, ds = (users[k] for k in ("clerk", "so", "us", "ds"))
+    posts = {k: users[k].post_id for k in users}
+    subject = "Template subject zqxtemplate"
+
+    def task_of(user: User, file_id: int) -> int:
+        return next(t["id"] for t in app.inbox(user) if t.get("file_id") == file_id)
+
+    def new_file() -> int:
+        receipt = app.diarise(clerk, {"sender": "Director, Treasury", "subject": subject,
+                                      "mode": "post"})
+        file_id = app.open_file(clerk, subject, HEAD, receipt_id=receipt["id"])["id"]
+        app.act(clerk, task_of(clerk, file_id), {"action": "forward", "to": "so",
+                                                 "note": NOTE})
+        return file_id
+
+    before = max_ids(app)
+    file_id = new_file()
+    app.act(so, task_of(so, file_id), {"action": "forward", "to": "us",
+                                       "note": "Seen. The proposal is in order."})
+    app.act(us, task_of(us, file_id), {"action": "forward", "to": "ds"})
+    app.act(ds, task_of(ds, file_id), {"action": "approve"})
+    app.act(clerk, task_of(clerk, file_id), {"action": "close", "record_category": "C"})
+    closed = Template("closed", read_rows(app, before), posts, subject, subject.lower())
+    before = max_ids(app)
+    new_file()
+    opened = Template("open", read_rows(app, before), posts, subject, subject.lower())
+    return closed, opened
+
+
+def _users(app: Sanchika) -> dict[str, User]:
+    with app.db.reader() as s:
+        return {name: org.user_by_username(s, name) for name in ("clerk", "so", "us", "ds")}
+
+
+# ---------------------------------------------------------------------------- cloning
+
+
+@dataclass
+class Copy:
+    """What one copy changes: its number, new ids per table, posts, users, section,
+    subject and how far its dates move back."""
+
+    no: int
+    ids: dict[str, dict[int, int]]
+    posts: dict[int, int]
+    users: dict[int, int]
+    section: int
+    subject: str
+    terms_subject: str
+    delta: timedelta
+
+    def remap(self, target: str, value: int) -> int:
+        if target in self.ids:
+            return self.ids[target].get(value, value)
+        if target == "posts":
+            return self.posts.get(value, value)
+        if target == "users":
+            return self.users.get(value, value)
+        return self.section if target == "sections" else value
+
+
+class Cloner:
+    """Makes the rows of one copy of a template: new ids, posts, users, numbers, subject,
+    dates."""
+
+    def __init__(self, app: Sanchika, o: Org, sqlite: bool):
+        self.o = o
+        self.sqlite = sqlite
+        self.tables = {t: Base.metadata.tables[t] for t in TABLES}
+        self.next_id = {t: v + 1 for t, v in max_ids(app).items()}
+        self.fk: dict[str, dict[str, str]] = {}
+        self.dates: dict[str, list[str]] = {}
+        self.json: dict[str, list[str]] = {}
+        for t, table in self.tables.items():
+            self.fk[t] = {c.parent.name: c.column.table.name for c in table.foreign_keys}
+            self.dates[t] = [c.name for c in table.columns
+                             if c.type.__class__.__name__ == "UTCDateTime"]
+            self.json[t] = [c.name for c in table.columns
+                            if c.type.__class__.__name__ == "JSON"]
+
+    def prepare(self, tpl: Template) -> None:
+        """Once per template: JSON as text and SQLite's date text as datetimes, so each
+        copy only moves the dates (the copying's hot loop)."""
+        for t in TABLES:
+            for row in tpl.rows[t]:
+                for col in self.json[t]:
+                    if row[col] is not None and not isinstance(row[col], str):
+                        row[col] = json.dumps(row[col])
+                for col in self.dates[t]:
+                    if isinstance(row[col], str):  # SQLite keeps the text SQLAlchemy wrote
+                        row[col] = datetime.fromisoformat(row[col])
+
+    def shift(self, value: Any, delta: timedelta) -> Any:
+        if value is None:
+            return None
+        if self.sqlite:  # the text SQLAlchemy's SQLite dialect reads back
+            return (value + delta).isoformat(" ")
+        return value + delta
+
+    def clone(self, tpl: Template, copy_no: int, post_map: dict[int, int], section: int,
+              subject: str, delta: timedelta, out: dict[str, list[tuple[Any, ...]]]) -> int:
+        """Append one copy's rows to `out`; returns the new file id."""
+        ids: dict[str, dict[int, int]] = {}
+        for t in TABLES:
+            ids[t] = {}
+            for row in tpl.rows[t]:
+                ids[t][row["id"]] = self.next_id[t]
+                self.next_id[t] += 1
+        copy = Copy(copy_no, ids, post_map,
+                    {self.template_users[tp]: self.o.user_of[p] for tp, p in post_map.items()},
+                    section, subject, " ".join(subject.lower().split()), delta)
+        for t in TABLES:
+            if not tpl.rows[t]:
+                continue
+            cols = list(tpl.rows[t][0])
+            out.setdefault("_cols_" + t, [tuple(cols)])
+            rows = out.setdefault(t, [])
+            for row in tpl.rows[t]:
+                new = self.row(tpl, t, row, copy)
+                rows.append(tuple(new[c] for c in cols))
+        return ids["files"][tpl.rows["files"][0]["id"]]
+
+    def row(self, tpl: Template, t: str, row: dict[str, Any], copy: Copy) -> dict[str, Any]:
+        new = dict(row)
+        new["id"] = copy.ids[t][row["id"]]
+        for col, target in self.fk[t].items():
+            if row[col] is not None:
+                new[col] = copy.remap(target, row[col])
+        if t in POLYMORPHIC:
+            col, kind_col = POLYMORPHIC[t]
+            target = KIND_TABLE.get(row[kind_col] or "")
+            if target and row[col] is not None:
+                new[col] = copy.ids[target].get(row[col], row[col])
+        for col in UNIQUE_TEXT.get(t, ()):
+            if row[col] is not None:
+                new[col] = f"{row[col]}/X{copy.no}"
+        for col in self.dates[t]:
+            new[col] = self.shift(row[col], copy.delta)
+        if isinstance(new.get("subject"), str):
+            new["subject"] = new["subject"].replace(tpl.subject, copy.subject)
+        if t == "search_docs":
+            number_terms = " ".join(re.findall(r"\w+", row["number"].lower()))
+            new["terms"] = row["terms"].replace(tpl.terms_subject, copy.terms_subject) \
+                .replace(number_terms, number_terms + f" x{copy.no}", 1)
+        return new
+
+    # template post -> template user (the demo's clerk, so, us, ds), set by build()
+    template_users: dict[int, int]
+
+
+# ---------------------------------------------------------------------------- loading
+
+
+def load(app: Sanchika, out: dict[str, list[tuple[Any, ...]]]) -> None:
+    """Write one batch of copied rows: COPY on PostgreSQL (triggers and FK checks off for
+    the batch), executemany on SQLite (FK checks off; the FTS triggers still index)."""
+    if app.db.is_sqlite:
+        conn = sqlite3.connect(make_url(app.db.url).database or "", timeout=60)
+        try:
+            conn.execute("PRAGMA foreign_keys=OFF")
+            conn.execute("BEGIN IMMEDIATE")
+            for t in TABLES:
+                if not out.get(t):
+                    continue
+                cols = out["_cols_" + t][0]
+                conn.executemany(
+                    f"INSERT INTO {t} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",  # noqa: S608
+                    out[t])
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+        return
+    raw = app.db.engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        cur.execute("SET session_replication_role = replica")
+        low = None
+        for t in TABLES:
+            if not out.get(t):
+                continue
+            cols = out["_cols_" + t][0]
+            with cur.copy(f"COPY {t} ({', '.join(cols)}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+                for row in out[t]:
+                    copy.write_row(row)
+            if t == "search_docs":
+                low = out[t][0][cols.index("id")]
+        if low is not None:  # the vector trigger is off in replica mode: set it here
+            cur.execute("UPDATE search_docs SET vector = to_tsvector('simple', terms) "
+                        "WHERE id >= %s", (low,))
+        cur.execute("SET session_replication_role = origin")
+        raw.commit()
+    finally:
+        raw.close()
+
+
+def finish(app: Sanchika) -> None:
+    """Sequences past the copied ids (PostgreSQL), fresh planner statistics."""
+    if app.db.is_sqlite:
+        conn = sqlite3.connect(make_url(app.db.url).database or "")
+        conn.execute("ANALYZE")
+        conn.close()
+        return
+    engine = create_engine(app.db.url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            for t in TABLES:
+                conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{t}', 'id'), "  # noqa: S608
+                                     f"(SELECT MAX(id) FROM {t}))")
+            conn.exec_driver_sql("VACUUM ANALYZE")
+    finally:
+        engine.dispose()
+
+
+@dataclass
+class Built:
+    files: int
+    closed: int
+    open: int
+    heavy_post: int
+    median_post: int
+    sample_files: list[int]
+    rare_en: str
+    rare_hi: str
+    build_seconds: float
+    per_post: dict[str, float]
+    typical_user: str
+    heavy_user: str
+    heavy_code: str
+
+
+def build(app: Sanchika, n: int, rng: random.Random,
+          progress: Callable[[str], None]) -> tuple[Built, dict[str, dict[str, int]]]:
+    start = time.perf_counter()
+    o = build_org(app)
+    closed_tpl, open_tpl = make_templates(app)
+    cloner = Cloner(app, o, app.db.is_sqlite)
+    cloner.prepare(closed_tpl)
+    cloner.prepare(open_tpl)
+    users = _users(app)
+    cloner.template_users = {u.post_id: u.id for u in users.values()}
+    n_closed = int(n * CLOSED_SHARE)
+    n_open = n - n_closed
+    holders = skewed_holders(o, n_open, rng)
+    batch = 2000 if app.db.is_sqlite else 5000
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    sample: list[int] = []
+    rare = rng.randrange(max(1, n // RARE_EVERY))
+    n_rare_words = max(1, n // RARE_EVERY)
+    for i in range(n):
+        is_open = i >= n_closed
+        hindi = i % 2 == 1
+        topics = HI_TOPICS if hindi else EN_TOPICS
+        topic = rng.choices([t for t, _ in topics], weights=[w for _, w in topics])[0]
+        surname = rng.choice(HI_SURNAMES if hindi else SURNAMES)
+        # the same made-up name in English and in Hindi, each in about RARE_EVERY files
+        subject = f"{topic} {surname} {rare_word((i // 2) % n_rare_words, hindi)}"
+        if is_open:
+            holder = holders[i - n_closed]
+            sec = o.section_of[holder]
+            others = [p for p in o.posts_of[sec] if p != holder]
+            post_map = {open_tpl.posts["clerk"]: rng.choice(others),
+                        open_tpl.posts["so"]: holder}
+            delta = -timedelta(days=rng.uniform(0, 60))
+            tpl = open_tpl
+        else:
+            sec = rng.choice(o.sections)
+            a, b, c, d = rng.sample(o.posts_of[sec], 4)
+            post_map = {closed_tpl.posts["clerk"]: a, closed_tpl.posts["so"]: b,
+                        closed_tpl.posts["us"]: c, closed_tpl.posts["ds"]: d}
+            delta = -timedelta(days=rng.uniform(60, 730))
+            tpl = closed_tpl
+        file_id = cloner.clone(tpl, i, post_map, sec, subject, delta, out)
+        if len(sample) < 200 and rng.random() < 400 / n:
+            sample.append(file_id)
+        if (i + 1) % batch == 0 or i == n - 1:
+            load(app, out)
+            out = {}
+            progress(f"built {i + 1:,} of {n:,} files")
+    finish(app)
+    counts: dict[int, int] = {}
+    for h in holders:
+        counts[h] = counts.get(h, 0) + 1
+    per_post = sorted(counts.get(p, 0) for p in o.section_of)
+    by_load = sorted(o.section_of, key=lambda p: counts.get(p, 0))
+    median_post, heavy = by_load[len(by_load) // 2], by_load[-1]
+    stats = {"median": statistics.median(per_post),
+             "p99": per_post[int(len(per_post) * 0.99) - 1] if per_post else 0,
+             "max": per_post[-1] if per_post else 0}
+    built = Built(n, n_closed, n_open, heavy, median_post, sample,
+                  rare_word(rare, False), rare_word(rare, True),
+                  time.perf_counter() - start, stats, o.username_of[median_post],
+                  o.username_of[heavy], o.code_of[heavy])
+    rows_per = {tpl.kind: {t: len(tpl.rows[t]) for t in TABLES} for tpl in (closed_tpl, open_tpl)}
+    return built, rows_per
+
+
+def forward_files(app: Sanchika, k: int) -> list[int]:
+    """Files for the timed forward, made by the service itself (their workflow state is
+    their own, not a copy's)."""
+    clerk = _users(app)["clerk"]
+    out = []
+    for i in range(k):
+        receipt = app.diarise(clerk, {"sender": "Bench", "subject": f"Forward {i}",
+                                      "mode": "post"})
+        out.append(app.open_file(clerk, f"Forward {i}", HEAD, receipt_id=receipt["id"])["id"])
+    return out
+
+
+# ---------------------------------------------------------------------------- sizes
+
+
+def bytes_per_file(app: Sanchika, rows_per: dict[str, dict[str, int]]) -> dict[str, float]:
+    """Bytes per closed and per open file: each table's bytes per row (data, indexes,
+    TOAST; PostgreSQL's pg_total_relation_size, SQLite's dbstat or the file's size shared
+    by row count) times the rows a file of that kind has in it."""
+    per_row: dict[str, float] = {}
+    with app.db.engine.connect() as c:
+        counts = {t: c.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one() for t in TABLES}  # noqa: S608
+        if app.db.is_sqlite:
+            try:
+                sizes = dict(c.execute(text(
+                    "SELECT name, SUM(pgsize) FROM dbstat GROUP BY name")).all())
+                tables = {t: sizes.get(t, 0) + sum(v for k, v in sizes.items()
+                                                   if k.startswith((f"ix_{t}_", f"uq_{t}_",
+                                                                    f"sqlite_autoindex_{t}_")))
+                          for t in TABLES}
+                tables["search_docs"] += sum(v for k, v in sizes.items()
+                                             if k.startswith("search_fts"))
+            except Exception:
+                size = Path(make_url(app.db.url).database or "").stat().st_size
+                total = sum(counts.values())
+                tables = {t: size * counts[t] / total for t in TABLES}
+        else:
+            tables = {t: c.execute(text("SELECT pg_total_relation_size(:t)"), {"t": t})
+                      .scalar_one() for t in TABLES}
+    for t in TABLES:
+        per_row[t] = tables[t] / counts[t] if counts[t] else 0.0
+    return {kind: sum(per_row[t] * rows for t, rows in table_rows.items())
+            for kind, table_rows in rows_per.items()}
+
+
+# ---------------------------------------------------------------------------- HTTP
+
+
+SERVER = """
+import sys
+import handlers
+from engine.app import Sanchika
+from engine.config import Settings
+from engine.config import Settings
+import handlers
+from web.app import create_app
+from web.serving import make_server
+settings = Settings.from_env({"SANCHIKA_DATA_DIR": sys.argv[1],
+                              "SANCHIKA_DATABASE_URL": sys.argv[2]})
+service = Sanchika(settings, handlers.registry)
+server = make_server(create_app(settings, service), "127.0.0.1", int(sys.argv[3]), 8)
+print("ready", flush=True)
+server.run()
+"""
+
+
+class Client:
+    def __init__(self, base: str):
+        self.base = base
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        self.token: str | None = None
+
+    def call(self, method: str, path: str, body: Any = None, form: dict | None = None
+             ) -> tuple[int, bytes]:
+        headers = {}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        if form is not None:
+            data = urllib.parse.urlencode(form).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        req = urllib.request.Request(self.base + path, data=data, headers=headers,  # noqa: S310 - http://127.0.0.1 only
+                                     method=method)
+        try:
+            with self.opener.open(req, timeout=600) as resp:
+                return resp.status, resp.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+
+    def sign_in(self, username: str) -> Client:
+        status, body = self.call("POST", "/api/v1/auth/token",
+                                 {"username": username, "password": PASSWORD})
+        if status != 200:
+            raise RuntimeError(f"sign-in of {username}: {status} {body[:200]!r}")
+        self.token = json.loads(body)["token"]
+        return self
+
+    def page_sign_in(self, username: str) -> Client:
+        _status, page = self.call("GET", "/login")
+        match = re.search(rb'name="csrf_token" value="([^"]+)"', page)
+        if not match:
+            raise RuntimeError("no CSRF token on /login")
+        status, _ = self.call("POST", "/login", form={
+            "username": username, "password": PASSWORD, "csrf_token": match.group(1).decode()})
+        if status >= 400:
+            raise RuntimeError(f"page sign-in of {username}: {status}")
+        return self
+
+
+@dataclass
+class Series:
+    name: str
+    ms: list[float] = field(default_factory=list)
+    bytes: int = 0
+    errors: int = 0
+
+    def figures(self) -> dict[str, Any]:
+        ms = sorted(self.ms)
+        if not ms:
+            return {"n": 0}
+        return {"n": len(ms), "p50": ms[len(ms) // 2], "p95": ms[min(len(ms) - 1,
+                                                                      int(len(ms) * 0.95))],
+                "max": ms[-1], "bytes": self.bytes // len(ms), "errors": self.errors}
+
+
+def timed(series: Series, call: Callable[[], tuple[int, bytes]], ok: int = 200) -> bytes:
+    t0 = time.perf_counter()
+    status, body = call()
+    series.ms.append((time.perf_counter() - t0) * 1000)
+    series.bytes += len(body)
+    if status != ok:
+        series.errors += 1
+        if series.errors == 1:
+            print(f"  {series.name}: HTTP {status} {body[:200]!r}", file=sys.stderr)
+    return body
+
+
+def rss_kib(pid: int) -> dict[str, int]:
+    out = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(("VmRSS:", "VmHWM:")):
+            out[line.split(":")[0]] = int(line.split()[1])
+    return out
+
+
+def measure(url: str, data_dir: Path, built: Built, forwards: list[int], r: int,
+            progress: Callable[[str], None]) -> tuple[list[Series], dict[str, int]]:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    server = subprocess.Popen([sys.executable, "-c", SERVER, str(data_dir), url, str(port)],
+                              stdout=subprocess.PIPE, env=env, text=True)
+    try:
+        assert server.stdout is not None
+        if server.stdout.readline().strip() != "ready":
+            raise RuntimeError("the server did not start")
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base + "/api/v1/health", timeout=2).read()  # noqa: S310
+                break
+            except OSError:
+                time.sleep(0.1)
+        series = run_reads(base, built, forwards, r, progress)
+        return series, rss_kib(server.pid)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def run_reads(base: str, built: Built, forwards: list[int], r: int,
+              progress: Callable[[str], None]
+              ) -> list[Series]:
+    auditor = Client(base).sign_in("auditor")
+    admin = Client(base).sign_in("admin")
+    typical = Client(base).sign_in(built.typical_user)
+    heavy = Client(base).sign_in(built.heavy_user)
+    clerk = Client(base).sign_in("clerk")
+    rng = random.Random(7)
+    out: list[Series] = []
+
+    def run(name: str, call: Callable[[], tuple[int, bytes]], times: int = r) -> None:
+        s = Series(name)
+        call()  # warm: first use of a plan, a pool connection
+        for _ in range(times):
+            timed(s, call)
+        out.append(s)
+        f = s.figures()
+        progress(f"{name}: p50 {f['p50']:.1f} ms, p95 {f['p95']:.1f} ms")
+
+    files = built.sample_files
+    run("inbox, typical post (first page)", lambda: typical.call("GET", "/api/v1/tasks"))
+    run("inbox, heaviest post (first page)", lambda: heavy.call("GET", "/api/v1/tasks"))
+    run("open file (auditor)", lambda: auditor.call("GET", f"/api/v1/files/{rng.choice(files)}"))
+    run("track", lambda: auditor.call("GET", f"/api/v1/files/{rng.choice(files)}/track"))
+    run("history", lambda: auditor.call("GET", f"/api/v1/files/{rng.choice(files)}/history"))
+    run("files by holder (heaviest post)",
+        lambda: auditor.call("GET", "/api/v1/files?holder="
+                             + urllib.parse.quote(built.heavy_code)))
+    words = {**SEARCHES, "rare English": built.rare_en, "rare Hindi": built.rare_hi}
+    for who, client in (("auditor", auditor), ("officer", typical)):
+        for label, word in words.items():
+            q = urllib.parse.quote(word or "")
+            run(f"search {label} '{word}' as {who}",
+                lambda c=client, q=q: c.call("GET", f"/api/v1/search?q={q}"))
+    run("notifications", lambda: typical.call("GET", "/api/v1/notifications"))
+    few = max(3, r // 10)
+    run("pendency report (admin)", lambda: admin.call("GET", "/api/v1/reports/pendency"), few)
+    run("pendency report (officer)", lambda: typical.call("GET", "/api/v1/reports/pendency"),
+        few)
+    page = Client(base).page_sign_in(built.typical_user)
+    run("dashboard (officer)", lambda: page.call("GET", "/dashboard"), few)
+    page_admin = Client(base).page_sign_in("admin")
+    run("dashboard (admin)", lambda: page_admin.call("GET", "/dashboard"), few)
+    # one forward: the clerk sends a service-made file on to the section officer
+    tasks = {t["file_id"]: t["id"] for t in json.loads(clerk.call("GET", "/api/v1/tasks")[1])
+             if t.get("file_id")}
+    fwd = Series("one forward")
+    for file_id in forwards:
+        if file_id in tasks:
+            timed(fwd, lambda t=tasks[file_id]: clerk.call(
+                "POST", f"/api/v1/tasks/{t}", {"action": "forward", "to": "so"}))
+    out.append(fwd)
+    return out
+
+
+# ---------------------------------------------------------------------------- report
+
+
+def report(result: dict[str, Any]) -> str:
+    lines = [f"Sanchika state-scale benchmark, {result['files']:,} files on "
+             f"{result['database']} (commit {result['commit']}, {result['date']})",
+             f"built in {result['build_seconds']:.0f} s; open items per post: median "
+             f"{result['open_per_post']['median']:.0f}, p99 {result['open_per_post']['p99']}, "
+             f"heaviest {result['open_per_post']['max']}; load average while measuring "
+             f"{result['load_average'][0]:.1f} -> {result['load_average'][1]:.1f} "
+             f"on {os.cpu_count()} CPUs",
+             "",
+             f"{'endpoint':<52} {'n':>4} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} "
+             f"{'bytes':>9} {'err':>4}"]
+    for name, f in result["endpoints"].items():
+        if not f.get("n"):
+            lines.append(f"{name:<52} {'-':>4}")
+            continue
+        lines.append(f"{name:<52} {f['n']:>4} {f['p50']:>8.1f} {f['p95']:>8.1f} "
+                     f"{f['max']:>8.1f} {f['bytes']:>9,} {f['errors']:>4}")
+    rss = result["server_rss_kib"]
+    lines += ["",
+              f"server RSS {rss.get('VmRSS', 0) / 1024:.0f} MiB (peak "
+              f"{rss.get('VmHWM', 0) / 1024:.0f} MiB)",
+              f"bytes per closed file {result['bytes_per_file']['closed']:,.0f}, per open file "
+              f"{result['bytes_per_file']['open']:,.0f}"]
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--files", type=int, default=100_000)
+    p.add_argument("--million", action="store_true", help="1,000,000 files")
+    p.add_argument("--database-url", help="default: a fresh SQLite file in a temp dir; a "
+                   "PostgreSQL database is wiped first (DROP SCHEMA public CASCADE)")
+    p.add_argument("--requests", type=int, default=50, help="timed requests per endpoint")
+    p.add_argument("--seed", type=int, default=15)
+    p.add_argument("--json", type=Path, help="also write the figures as JSON")
+    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--keep", type=Path, help="keep the data folder and the build's facts in "
+                   "this folder (for --measure-only)")
+    p.add_argument("--measure-only", action="store_true",
+                   help="measure an earlier build again (--database-url and --keep of it)")
+    args = p.parse_args(argv)
+    if args.million:
+        args.files = 1_000_000
+    return args
+
+
+def run_bench(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    def progress(msg: str) -> None:
+        if not args.quiet:
+            print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+    keep = args.keep or tmp
+    keep.mkdir(parents=True, exist_ok=True)
+    data_dir, state = keep / "data", keep / "scale-state.json"
+    if args.measure_only:
+        if not (args.database_url and args.keep and state.exists()):
+            raise SystemExit("error: --measure-only needs the --database-url and --keep DIR "
+                             "of an earlier build")
+        url = args.database_url
+        saved = json.loads(state.read_text())
+        built, rows_per = Built(**saved["built"]), saved["rows_per_file"]
+        settings = Settings.from_env({"SANCHIKA_DATA_DIR": str(data_dir),
+                                      "SANCHIKA_DATABASE_URL": url})
+        app = Sanchika(settings, handlers.registry)
+    else:
+        url = prepare_database(args.database_url, tmp)
+        app = make_app(url, data_dir)
+        built, rows_per = build(app, args.files, random.Random(args.seed), progress)
+        state.write_text(json.dumps({"built": asdict(built), "rows_per_file": rows_per}))
+    forwards = forward_files(app, args.requests)
+    sizes = bytes_per_file(app, rows_per)
+    app.db.dispose()
+    load_before = os.getloadavg()[0]
+    series, rss = measure(url, data_dir, built, forwards, args.requests, progress)
+    # the machine's load while measuring: on a shared machine every wall-clock figure
+    # grows with it, so it is printed beside them
+    load = [load_before, os.getloadavg()[0]]
+    return {
+        "files": built.files, "closed": built.closed, "open": built.open,
+        "database": "SQLite" if url.startswith("sqlite") else "PostgreSQL",
+        "commit": git_revision(), "date": time.strftime("%Y-%m-%d"),
+        "build_seconds": built.build_seconds, "open_per_post": built.per_post,
+        "endpoints": {s.name: s.figures() for s in series},
+        "server_rss_kib": rss, "bytes_per_file": sizes, "load_average": load,
+        "rows_per_file": rows_per,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="sanchika-scale-") as tmp:
+        result = run_bench(args, Path(tmp))
+    print(report(result))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

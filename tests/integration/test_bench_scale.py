@@ -1,0 +1,35 @@
+"""bench/scale.py runs at a tiny size: it builds its files by copying service-made rows,
+serves them, and every endpoint it times answers without an error."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_scale_benchmark_runs_tiny(tmp_path):
+    out = tmp_path / "figures.json"
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "scale.py"), "--files", "40", "--requests", "2",
+         "--quiet", "--json", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert run.returncode == 0, run.stderr[-3000:]
+    figures = json.loads(out.read_text())
+    assert (figures["files"], figures["closed"], figures["open"]) == (40, 28, 12)
+    endpoints = figures["endpoints"]
+    assert {"inbox, heaviest post (first page)", "open file (auditor)", "track", "history",
+            "files by holder (heaviest post)", "pendency report (admin)",
+            "dashboard (officer)", "one forward"} <= endpoints.keys()
+    for name, f in endpoints.items():
+        assert f["n"] >= 2, (name, f)
+        assert f["errors"] == 0, (name, f)
+    # the copies are real rows: the heaviest post's inbox and the auditor's search see them
+    assert endpoints["inbox, heaviest post (first page)"]["bytes"] > 100
+    assert endpoints["search common English 'pay' as auditor"]["bytes"] > 100
+    assert figures["server_rss_kib"]["VmRSS"] > 0
+    assert figures["bytes_per_file"]["closed"] > figures["bytes_per_file"]["open"] > 0
