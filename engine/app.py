@@ -397,10 +397,10 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
             file_id=task.file_id, receipt_id=task.receipt_id, from_post_id=task.post_id,
             to_post_id=new_post, action=action, remark=remark, sent_by=actor.id, sent_at=now))
         if task.kind == "file":
-            files_mod.seal_notes(s, subject.id)
+            files_mod.seal_notes(s, subject)
         subject.holder_post_id = new_post
         subject.holder_since = now
-        recipients = org.holders_of(s, new_post)
+        recipients = org.recipients_of(s, new_post)
         label = str(getattr(subject, "file_no", None) or getattr(subject, "diary_no", ""))
         notices.received(s, f"received:{task.kind}:{subject.id}:{result.opened[0].task_uuid}",
                          recipients, label=label, subject=subject.subject, by=actor.username,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine.audit.history import canonical_json
@@ -68,12 +68,15 @@ def add_note(session: Session, file: File, actor: User, text: str) -> Note:
         raise Conflict(f"file {file.file_no} is closed")
     if file.holder_post_id not in acting_post_ids(session, actor):
         raise Forbidden(f"only the holder of file {file.file_no} can add a note")
-    last = session.scalar(select(func.max(Note.para_no)).where(Note.file_id == file.id)) or 0
+    # the file keeps its last paragraph number (no MAX over the notes); two notes racing
+    # for one number meet the notes' unique (file_id, para_no)
+    para_no = (file.last_para_no or 0) + 1
+    file.last_para_no = para_no
     # the post the note is written for (an additional charge writes for that post)
-    note = Note(file_id=file.id, para_no=last + 1, text=text, author_id=actor.id,
+    note = Note(file_id=file.id, para_no=para_no, text=text, author_id=actor.id,
                 author_post_id=file.holder_post_id)
     session.add(note)
-    session.flush()
+    session.flush([note])  # the note now (reads of the content see it); the file's mark later
     _changed(session, file.id)
     return note
 
@@ -84,23 +87,21 @@ def _command_cache(session: Session) -> dict | None:
 
 
 def _changed(session: Session, file_id: int) -> None:
-    """The file's content changed in this command: seal and hash again when asked."""
+    """The file's content changed in this command: hash again when asked."""
     cache = _command_cache(session)
     if cache is not None:
-        cache.pop(("sealed", file_id), None)
         cache.pop(("content_hash", file_id), None)
 
 
-def seal_notes(session: Session, file_id: int) -> None:
-    """The file moved on: every note written so far becomes immutable (one UPDATE of the
-    unsealed rows; once per command unless a note was added since)."""
-    cache = _command_cache(session)
-    if cache is not None and cache.get(("sealed", file_id)):
+def seal_notes(session: Session, file: File) -> None:
+    """The file moved on: every note written so far becomes immutable. The file's marks
+    say whether any note is unsealed (paragraphs after `sealed_para_no`); only then one
+    UPDATE of the unsealed rows."""
+    if (file.last_para_no or 0) <= (file.sealed_para_no or 0):
         return
-    session.execute(update(Note).where(Note.file_id == file_id, Note.sealed.is_(False))
+    session.execute(update(Note).where(Note.file_id == file.id, Note.sealed.is_(False))
                     .values(sealed=True))
-    if cache is not None:
-        cache[("sealed", file_id)] = True
+    file.sealed_para_no = file.last_para_no
 
 
 def put_up_receipt(session: Session, file: File, receipt: Receipt, actor: User | None
@@ -124,7 +125,7 @@ def put_up_receipt(session: Session, file: File, receipt: Receipt, actor: User |
 
 def lock(session: Session, file: File, approver: User | None) -> datetime:
     """Seal the notes and lock the file; returns the time of locking."""
-    seal_notes(session, file.id)  # executed now, before the lock reaches the row
+    seal_notes(session, file)  # executed now, before the lock reaches the row
     file.locked = True
     file.locked_at = locked_at = utcnow()
     file.status = "approved"
