@@ -129,14 +129,14 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
                 fields["pdf_sha256"] = document.sha256
                 fields["pdf_name"] = uploads.upload_name(pdf_name)
             receipt = receipts.diarise(s, actor, fields)
-            instance, _ = self.runtime.start(
+            instance, started = self.runtime.start(
                 s, DAK_PROCESS,
                 {"receipt_id": receipt.id, "holder_post": actor.post_id,
                  "sla_duration": limit_for("Normal", self.settings.sla_default)},
                 actor=actor, subject_kind="receipt", subject_id=receipt.id)
             receipt.instance_id = instance.id
             s.flush()
-            return views.receipt_view(s, receipt)
+            return views.receipt_view(s, receipt, fresh=started.opened)
 
     def receipt(self, actor: User, receipt_id: int) -> dict[str, Any]:
         with self.db.reader() as s:
@@ -165,7 +165,9 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
                   receipt_id: int | None = None, kind: str = "electronic") -> dict[str, Any]:
         org.require_post(actor)
         with self.command(actor) as s:
-            file = self._open_file(s, actor, subject, head, priority or "Normal", kind)
+            # with a receipt, the file's rows go out with the action's flush
+            file = self._open_file(s, actor, subject, head, priority or "Normal", kind,
+                                   flush=receipt_id is None)
             if receipt_id is not None:
                 task = _load_task(s, (OpenTask.receipt_id == receipt_id)
                                   & OpenTask.closed_at.is_(None))
@@ -175,14 +177,15 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
             return views.file_view(s, file, actor, fresh=True)
 
     def _open_file(self, s: Session, actor: User, subject: str, head: str, priority: str,
-                   kind: str = "electronic") -> File:
+                   kind: str = "electronic", flush: bool = True) -> File:
         if priority != "Normal":
             self._may_set_priority(s, actor)
-        return self._start_file(s, actor, files_mod.new_file(s, actor, subject, head, priority,
-                                                            kind))
+        file = self._start_file(s, actor, files_mod.new_file(s, actor, subject, head, priority,
+                                                             kind), flush=flush, fresh=True)
+        return file
 
-    def _start_file(self, s: Session, actor: User, file: File, post_id: int | None = None
-                    ) -> File:
+    def _start_file(self, s: Session, actor: User, file: File, post_id: int | None = None,
+                    flush: bool = True, fresh: bool = False) -> File:
         """A file's process starts with noting at the actor's post (or the one given)."""
         priority = file.priority
         post_id = post_id or actor.post_id
@@ -193,7 +196,10 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
             actor=actor, subject_kind="file", subject_id=file.id)
         file.instance_id = instance.id
         self._set_priority(result, priority)
-        s.flush()
+        if fresh:
+            files_mod.mark_fresh(s, file, result.opened)
+        if flush:
+            s.flush()
         return file
 
     def file(self, actor: User, file_id: int) -> dict[str, Any]:

@@ -10,7 +10,17 @@ from sqlalchemy.orm import Session
 
 from engine.bpm.reader import ReadBpmn, read_bpmn
 from engine.errors import NotFound
+from engine.store import config_cache
 from engine.store.models import ProcessDefinition
+
+
+def _load_latest(session: Session) -> dict[str, tuple[int, int]]:
+    found: dict[str, tuple[int, int]] = {}
+    for id_, process_id, version in session.execute(
+            select(ProcessDefinition.id, ProcessDefinition.process_id, ProcessDefinition.version)
+            .order_by(ProcessDefinition.version)):
+        found[process_id] = (id_, version)
+    return found
 
 
 class Definitions:
@@ -51,6 +61,15 @@ class Definitions:
         if definition is None:
             raise NotFound(f"process '{process_id}' is not deployed; run 'sanchika init'")
         return definition
+
+    def latest_ref(self, session: Session, process_id: str) -> tuple[int, int]:
+        """(id, version) of the process's latest version, from the configuration cache (a
+        deploy in this process drops it; another process sees it within seconds)."""
+        found = config_cache.get("latest_definitions", session, _load_latest).get(process_id)
+        if found is None:  # deployed in another process within the cache's lifetime
+            definition = self.latest(session, process_id)
+            return definition.id, definition.version
+        return found
 
     def of_instance(self, session: Session, definition_id: int) -> tuple[dict, ReadBpmn]:
         """(meta, parsed spec) of a stored version by id: versions never change, so they

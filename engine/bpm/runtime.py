@@ -55,18 +55,21 @@ class Runtime:
     def start(self, session: Session, process_id: str, data: dict[str, Any], *,
               actor: User | None, subject_kind: str | None, subject_id: int | None,
               definition: ProcessDefinition | None = None) -> tuple[Instance, StepResult]:
-        definition = definition or self.definitions.latest(session, process_id)
-        read = self.definitions.loaded(definition)
+        if definition is None:  # the latest version, from the cache (no query)
+            definition_id, version = self.definitions.latest_ref(session, process_id)
+        else:
+            definition_id, version = definition.id, definition.version
+            process_id = definition.process_id
+        read = self.definitions.of_instance(session, definition_id)[1]
         workflow = BpmnWorkflow(read.spec, read.subprocess_specs, script_engine=self.script_engine)
         for task in workflow.get_tasks(state=TaskState.READY):
             task.data.update(data)
-        instance = Instance(definition=definition, process_id=definition.process_id,
+        instance = Instance(definition_id=definition_id, process_id=process_id,
                             subject_kind=subject_kind, subject_id=subject_id, status="running")
         session.add(instance)
         session.flush()
         history.append(session, instance, "instance_started", actor=_name(actor),
-                       data={"process_id": definition.process_id, "version": definition.version,
-                             "data": data})
+                       data={"process_id": process_id, "version": version, "data": data})
         result = self._advance(session, instance, workflow, actor)
         return instance, result
 

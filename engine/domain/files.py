@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 from engine.audit.history import canonical_json
 from engine.domain import subject_heads
 from engine.domain.numbering import file_no
-from engine.domain.org import acting_post_ids, post_of
+from engine.domain.org import acting_post_ids, acting_post_info
 from engine.errors import Conflict, Forbidden, InvalidInput
 from engine.sla.policy import PRIORITIES
 from engine.store.db import get_or_404
@@ -42,11 +43,10 @@ def new_file(session: Session, actor: User, subject: str, head: str, priority: s
         raise InvalidInput(f"priority: must be one of {', '.join(PRIORITIES)}")
     if kind not in KINDS:
         raise InvalidInput(f"kind: must be one of {', '.join(KINDS)}")
-    post = post_of(session, actor)
-    section = post.section
-    subject_heads.require(session, section.department, head)
+    post, section = acting_post_info(session, actor)
+    subject_heads.require_active(session, section.department_id, head)
     year = utcnow().year
-    number, serial = file_no(session, section.department.code, section.code, head, year)
+    number, serial = file_no(session, section.department_code, section.code, head, year)
     file = File(file_no=number, section_id=section.id, head=head, serial=serial, year=year,
                 subject=subject, priority=priority, kind=kind, creator_post_id=post.id,
                 created_by=actor.id, holder_post_id=post.id, holder_since=utcnow())
@@ -108,19 +108,45 @@ def put_up_receipt(session: Session, file: File, receipt: Receipt, actor: User |
                    ) -> Correspondence:
     if file.locked:
         raise Conflict(f"file {file.file_no} is locked; nothing can be added")
-    existing = session.scalar(select(Correspondence).where(
-        Correspondence.file_id == file.id, Correspondence.receipt_id == receipt.id))
-    if existing is not None:
-        return existing
+    cache = _command_cache(session)
+    if cache is None or not is_fresh(session, file):  # a file opened in this command has none
+        existing = session.scalar(select(Correspondence).where(
+            Correspondence.file_id == file.id, Correspondence.receipt_id == receipt.id))
+        if existing is not None:
+            return existing
     item = Correspondence(file_id=file.id, receipt_id=receipt.id,
                           added_by=actor.id if actor else receipt.diarised_by)
     session.add(item)
     receipt.status = "filed"
     receipt.file_id = file.id
     receipt.holder_post_id = None
-    session.flush()
+    if cache is None:
+        session.flush()
+    # inside a command the row goes out with the command's flush (`content` flushes first
+    # when it must read it)
     _changed(session, file.id)
     return item
+
+
+FRESH = "fresh_file"
+
+
+def mark_fresh(session: Session, file: File, opened: list[Any]) -> None:
+    """The file was opened in this command; `opened` are its open tasks (the answer of
+    the command shows them without reading them back)."""
+    cache = _command_cache(session)
+    if cache is not None:
+        cache[(FRESH, file.id)] = opened
+
+
+def is_fresh(session: Session, file: File) -> bool:
+    cache = _command_cache(session)
+    return cache is not None and (FRESH, file.id) in cache
+
+
+def fresh_tasks(session: Session, file: File) -> list[Any] | None:
+    cache = _command_cache(session)
+    return None if cache is None else cache.get((FRESH, file.id))
 
 
 def lock(session: Session, file: File, approver: User | None) -> datetime:
@@ -169,6 +195,8 @@ def content(session: Session, file: File) -> dict:
     subject, sender and PDF hash). Read with column queries, so the values are the
     database's, not whatever an object in the session holds. Drafts (DFA versions) are
     in it too, so the lock and the approval signatures cover them."""
+    if any(isinstance(o, Correspondence) for o in session.new):
+        session.flush()  # correspondence put up in this command is part of the content
     notes = session.execute(
         select(Note.para_no, Note.text, Note.author_id, Note.author_post_id, Note.created_at)
         .where(Note.file_id == file.id).order_by(Note.para_no, Note.id))

@@ -42,7 +42,7 @@ from engine.domain import visibility
 from engine.ocr import text as ocr_text
 from engine.store.access_models import SearchDoc
 from engine.store.db import rows_changed
-from engine.store.models import File, Note, Receipt, User
+from engine.store.models import File, FileDocument, Note, Receipt, User
 
 SNIPPET_CHARS = 160
 MAX_QUERY_WORDS = 12
@@ -159,10 +159,13 @@ class SearchIndexer:
         self.created: dict[tuple[str, int], Any] = {}
         self.rebuild: set[tuple[str, int]] = set()
         self.appended: dict[int, list[str]] = {}
+        self.scans = False  # documents were attached: their recognised text may count
 
     def flushed(self, ctx: Any) -> None:
         session = ctx.session
         for obj in session.new:
+            if isinstance(obj, FileDocument):
+                self.scans = True
             kind = _KINDS.get(type(obj))
             if kind is None or obj.id is None:  # not in this (partial) flush
                 continue
@@ -183,8 +186,13 @@ class SearchIndexer:
         for key, obj in self.created.items():
             if key in rebuild:
                 continue
-            if key[0] == "file":
-                rebuild.add(key)  # notes, if any, come from the table
+            if key[0] == "file" and self.scans:
+                rebuild.add(key)  # notes and recognised text come from the tables
+            elif key[0] == "file":
+                # made in this command: its notes are the ones appended here, in order
+                notes = self.appended.pop(obj.id, [])
+                docs.append(_doc("file", obj.id, obj.file_no, obj.subject, None,
+                                 "\n".join(notes).strip(), []))
             else:
                 docs.append(_doc("receipt", obj.id, obj.diary_no, obj.subject, obj.sender, "",
                                  [obj.letter_ref, obj.ack_no]))
