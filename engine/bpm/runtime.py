@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -14,7 +14,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from engine.audit import history
@@ -278,20 +278,28 @@ class Runtime:
                 history.append(session, instance, "timer_cancelled", task_spec=spec,
                                data={"timer_id": uuid})
         for status, uuids in (("fired", fired), ("cancelled", cancelled)):
-            if uuids:
-                session.execute(update(Timer).where(
-                    Timer.instance_id == instance.id, Timer.task_uuid.in_(uuids),
-                    Timer.status == "pending").values(status=status))
+            if uuids:  # on the table: no ORM bulk-update machinery (nothing loads timers)
+                session.execute(update(_TIMERS).where(
+                    _TIMERS.c.instance_id == instance.id, _TIMERS.c.task_uuid.in_(uuids),
+                    _TIMERS.c.status == "pending").values(status=status))
+        ctx = session.info.get(history.COMMAND_CONTEXT)
         for uuid, task in waiting.items():
             if uuid in before.timers:
                 continue
             new_due = _timer_due(task)
             if new_due is None:
                 continue
-            session.add(Timer(instance_id=instance.id, task_uuid=uuid,
-                              task_spec=task.task_spec.name, due_at=new_due))
+            row = {"instance_id": instance.id, "task_uuid": uuid,
+                   "task_spec": task.task_spec.name, "due_at": new_due, "status": "pending"}
+            if ctx is not None:  # a batched Core insert when the command ends
+                ctx.add_row(_TIMERS, row)
+            else:
+                session.add(Timer(**row))
             history.append(session, instance, "timer_set", task_spec=task.task_spec.name,
                            data={"timer_id": uuid, "due_at": new_due.isoformat()})
+
+
+_TIMERS = cast(Table, Timer.__table__)
 
 
 @dataclass

@@ -55,7 +55,8 @@ def new_file(session: Session, actor: User, subject: str, head: str, priority: s
     return file
 
 
-def add_note(session: Session, file: File, actor: User, text: str) -> Note:
+def add_note(session: Session, file: File, actor: User, text: str, flush: bool = True
+             ) -> Note:
     """The holder adds a green note paragraph; refused once the file is locked."""
     text = (text or "").strip()
     if not text:
@@ -76,7 +77,9 @@ def add_note(session: Session, file: File, actor: User, text: str) -> Note:
     note = Note(file_id=file.id, para_no=para_no, text=text, author_id=actor.id,
                 author_post_id=file.holder_post_id)
     session.add(note)
-    session.flush([note])  # the note now (reads of the content see it); the file's mark later
+    if flush:  # the note now (reads of the content see it); the file's mark later
+        session.flush([note])
+    # else it goes out with the command's flush: sealed already if the file moves on
     _changed(session, file.id)
     return note
 
@@ -97,11 +100,19 @@ def seal_notes(session: Session, file: File) -> None:
     """The file moved on: every note written so far becomes immutable. The file's marks
     say whether any note is unsealed (paragraphs after `sealed_para_no`); only then one
     UPDATE of the unsealed rows."""
-    if (file.last_para_no or 0) <= (file.sealed_para_no or 0):
+    last, sealed = file.last_para_no or 0, file.sealed_para_no or 0
+    if last <= sealed:
         return
-    session.execute(update(Note).where(Note.file_id == file.id, Note.sealed.is_(False))
-                    .values(sealed=True))
-    file.sealed_para_no = file.last_para_no
+    # notes written in this command and not flushed yet are inserted sealed
+    pending = [o for o in session.new if isinstance(o, Note) and o.file_id == file.id]
+    for note in pending:
+        note.sealed = True
+    if pending:  # now, before anything (a lock) reaches the file's row
+        session.flush(pending)
+    if last - len(pending) > sealed:  # earlier notes are still unsealed
+        session.execute(update(Note).where(Note.file_id == file.id, Note.sealed.is_(False))
+                        .values(sealed=True))
+    file.sealed_para_no = last
 
 
 def put_up_receipt(session: Session, file: File, receipt: Receipt, actor: User | None
@@ -195,8 +206,8 @@ def content(session: Session, file: File) -> dict:
     subject, sender and PDF hash). Read with column queries, so the values are the
     database's, not whatever an object in the session holds. Drafts (DFA versions) are
     in it too, so the lock and the approval signatures cover them."""
-    if any(isinstance(o, Correspondence) for o in session.new):
-        session.flush()  # correspondence put up in this command is part of the content
+    if any(isinstance(o, (Correspondence, Note)) for o in session.new):
+        session.flush()  # notes and correspondence added in this command are content
     notes = session.execute(
         select(Note.para_no, Note.text, Note.author_id, Note.author_post_id, Note.created_at)
         .where(Note.file_id == file.id).order_by(Note.para_no, Note.id))
