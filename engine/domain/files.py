@@ -94,6 +94,7 @@ def _changed(session: Session, file_id: int) -> None:
     cache = _command_cache(session)
     if cache is not None:
         cache.pop(("content_hash", file_id), None)
+        cache.pop((_DRAFT_ROWS, file_id), None)
 
 
 def seal_notes(session: Session, file: File) -> None:
@@ -133,6 +134,8 @@ def put_up_receipt(session: Session, file: File, receipt: Receipt, actor: User |
     receipt.holder_post_id = None
     if cache is None:
         session.flush()
+    elif is_fresh(session, file):  # the answer of the command lists it without a query
+        cache.setdefault((FRESH_CORRESPONDENCE, file.id), []).append((item, receipt))
     # inside a command the row goes out with the command's flush (`content` flushes first
     # when it must read it)
     _changed(session, file.id)
@@ -140,6 +143,7 @@ def put_up_receipt(session: Session, file: File, receipt: Receipt, actor: User |
 
 
 FRESH = "fresh_file"
+FRESH_CORRESPONDENCE = "fresh_correspondence"
 
 
 def mark_fresh(session: Session, file: File, opened: list[Any]) -> None:
@@ -158,6 +162,14 @@ def is_fresh(session: Session, file: File) -> bool:
 def fresh_tasks(session: Session, file: File) -> list[Any] | None:
     cache = _command_cache(session)
     return None if cache is None else cache.get((FRESH, file.id))
+
+
+def fresh_correspondence(session: Session, file: File) -> list[tuple[Any, Any]] | None:
+    """(correspondence, receipt) put up in a file opened in this command, in order."""
+    if not is_fresh(session, file):
+        return None
+    cache = _command_cache(session)
+    return [] if cache is None else list(cache.get((FRESH_CORRESPONDENCE, file.id), []))
 
 
 def lock(session: Session, file: File, approver: User | None) -> datetime:
@@ -218,11 +230,7 @@ def content(session: Session, file: File) -> dict:
         .where(Correspondence.file_id == file.id).order_by(Correspondence.id))
     # Drafts for approval: each draft's fixed fields and every version of its text (what
     # the approver saw). Their status moves on after approval (issued), so it is left out.
-    drafts = session.execute(
-        select(Draft.id, Draft.subject, Draft.addressee, DraftVersion.version,
-               DraftVersion.text, DraftVersion.author_id, DraftVersion.created_at)
-        .join(DraftVersion, DraftVersion.draft_id == Draft.id)
-        .where(Draft.file_id == file.id).order_by(Draft.id, DraftVersion.version))
+    drafts = [d for d in draft_rows(session, file) if d.version is not None]
     content = {
         "file": {"file_no": file.file_no, "subject": file.subject},
         "notes": [{"para_no": n.para_no, "text": n.text, "author_id": n.author_id,
@@ -239,6 +247,27 @@ def content(session: Session, file: File) -> dict:
     if drafts_:  # a file without drafts keeps the hash it always had
         content["drafts"] = drafts_
     return content
+
+
+_DRAFT_ROWS = "draft_rows"
+
+
+def draft_rows(session: Session, file: File) -> list[Any]:
+    """Every draft of the file with its status and each version (a draft without one
+    once, with version None), read once per command: the approval reads it to find the
+    drafts still pending, and the content hash reads the versions. Cached until the
+    file's content changes in the command (`_changed`)."""
+    cache = _command_cache(session)
+    if cache is not None and (_DRAFT_ROWS, file.id) in cache:
+        return list(cache[(_DRAFT_ROWS, file.id)])
+    rows = list(session.execute(
+        select(Draft.id, Draft.status, Draft.subject, Draft.addressee, DraftVersion.version,
+               DraftVersion.text, DraftVersion.author_id, DraftVersion.created_at)
+        .outerjoin(DraftVersion, DraftVersion.draft_id == Draft.id)
+        .where(Draft.file_id == file.id).order_by(Draft.id, DraftVersion.version)))
+    if cache is not None:
+        cache[(_DRAFT_ROWS, file.id)] = rows
+    return list(rows)
 
 
 def reopen(file: File) -> None:

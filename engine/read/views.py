@@ -215,10 +215,12 @@ def file_view(session: Session, f: File, actor: User | None = None, fresh: bool 
     names = Names(session)
     notes: list[Note] = [] if fresh else list(session.scalars(
         select(Note).where(Note.file_id == f.id).order_by(Note.para_no)))
-    corr = session.execute(
+    # a file opened in this command: its open tasks are the ones its start opened, its
+    # correspondence what was put up in it since
+    put_up = files_mod.fresh_correspondence(session, f) if fresh else None
+    corr = put_up if put_up is not None else session.execute(
         select(Correspondence, Receipt).join(Receipt, Receipt.id == Correspondence.receipt_id)
-        .where(Correspondence.file_id == f.id).order_by(Correspondence.id))
-    # a file opened in this command: its open tasks are the ones its start opened
+        .where(Correspondence.file_id == f.id).order_by(Correspondence.id)).tuples().all()
     opened = files_mod.fresh_tasks(session, f) if fresh else None
     tasks = opened if opened is not None else open_tasks_of(session, file_id=f.id)
     return {
