@@ -14,7 +14,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from engine.audit import history
@@ -279,9 +279,8 @@ class Runtime:
                                data={"timer_id": uuid})
         for status, uuids in (("fired", fired), ("cancelled", cancelled)):
             if uuids:  # on the table: no ORM bulk-update machinery (nothing loads timers)
-                session.execute(update(_TIMERS).where(
-                    _TIMERS.c.instance_id == instance.id, _TIMERS.c.task_uuid.in_(uuids),
-                    _TIMERS.c.status == "pending").values(status=status))
+                session.connection().execute(_TIMER_DONE, {
+                    "b_instance": instance.id, "uuids": uuids, "new_status": status})
         ctx = session.info.get(history.COMMAND_CONTEXT)
         for uuid, task in waiting.items():
             if uuid in before.timers:
@@ -300,6 +299,11 @@ class Runtime:
 
 
 _TIMERS = cast(Table, Timer.__table__)
+# built once: pending timers of an instance that fired or were cancelled
+_TIMER_DONE = update(_TIMERS).where(
+    _TIMERS.c.instance_id == bindparam("b_instance"),
+    _TIMERS.c.task_uuid.in_(bindparam("uuids", expanding=True)),
+    _TIMERS.c.status == "pending").values(status=bindparam("new_status"))
 
 
 @dataclass

@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import Table, event, insert
@@ -94,24 +95,36 @@ class CommandContext:
         end; also before a read inside the command that must see them (e.g. history)."""
         session = self.session
         session.flush()  # the instances' versioned UPDATEs first (engine/store/db.py)
+        if not (self.history_rows or self.outbox_rows or self.insert_rows):
+            return
+        # Core statements built once, on the session's connection (no ORM execution path)
+        conn = session.connection()
         if self.history_rows:
             rows, self.history_rows = self.history_rows, []
             # the table, not the entity: one executemany with one column list
-            session.execute(insert(_HISTORY), rows)
+            conn.execute(_HISTORY_INSERT, rows)
         if self.outbox_rows:
             rows_out = list(self.outbox_rows.values())
             self.outbox_rows = {}
-            session.execute(_outbox_insert(session), rows_out)
+            conn.execute(_outbox_insert(conn.dialect.name), rows_out)
         if self.insert_rows:
             tables, self.insert_rows = self.insert_rows, {}
             for table, table_rows in tables.items():
-                session.execute(insert(table), table_rows)
+                conn.execute(_insert_of(table), table_rows)
 
 
-def _outbox_insert(session: Session) -> Any:
+_HISTORY_INSERT = insert(_HISTORY)
+
+
+@cache
+def _insert_of(table: Table) -> Any:
+    return insert(table)
+
+
+@cache
+def _outbox_insert(dialect: str) -> Any:
     """INSERT ... ON CONFLICT (event_key) DO NOTHING: a repeated event is a no-op without
     looking first (SQLite and PostgreSQL spell it the same way)."""
-    dialect = session.get_bind().dialect.name
     make = sqlite_insert if dialect == "sqlite" else pg_insert
     return make(_OUTBOX).on_conflict_do_nothing(index_elements=["event_key"])
 
