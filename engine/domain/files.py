@@ -97,7 +97,7 @@ def _changed(session: Session, file_id: int) -> None:
         cache.pop((_DRAFT_ROWS, file_id), None)
 
 
-def seal_notes(session: Session, file: File) -> None:
+def seal_notes(session: Session, file: File, flush: bool = False) -> None:
     """The file moved on: every note written so far becomes immutable. The file's marks
     say whether any note is unsealed (paragraphs after `sealed_para_no`); only then one
     UPDATE of the unsealed rows."""
@@ -108,7 +108,7 @@ def seal_notes(session: Session, file: File) -> None:
     pending = [o for o in session.new if isinstance(o, Note) and o.file_id == file.id]
     for note in pending:
         note.sealed = True
-    if pending:  # now, before anything (a lock) reaches the file's row
+    if pending and flush:  # now, before the lock reaches the file's row
         session.flush(pending)
     if last - len(pending) > sealed:  # earlier notes are still unsealed
         session.execute(update(Note).where(Note.file_id == file.id, Note.sealed.is_(False))
@@ -174,7 +174,7 @@ def fresh_correspondence(session: Session, file: File) -> list[tuple[Any, Any]] 
 
 def lock(session: Session, file: File, approver: User | None) -> datetime:
     """Seal the notes and lock the file; returns the time of locking."""
-    seal_notes(session, file)  # executed now, before the lock reaches the row
+    seal_notes(session, file, flush=True)  # executed now, before the lock reaches the row
     file.locked = True
     file.locked_at = locked_at = utcnow()
     file.status = "approved"

@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
+    Table,
     TextClause,
+    bindparam,
     case,
     column,
     delete,
@@ -215,13 +217,19 @@ def _append_notes(session: Session, file_id: int, texts: list[str]) -> bool:
     no document yet."""
     body = "\n".join(texts)
     terms = " ".join(words(body))
-    result = session.execute(
-        update(SearchDoc).where(SearchDoc.kind == "file", SearchDoc.item_id == file_id)
-        .values(body=case((SearchDoc.body == "", body),
-                          else_=SearchDoc.body + "\n" + body),
-                terms=case((SearchDoc.terms == "", terms),
-                           else_=SearchDoc.terms + " " + terms)))
+    result = session.connection().execute(
+        _APPEND_NOTES, {"b_file": file_id, "b_body": body, "b_terms": terms})
     return bool(rows_changed(result))
+
+
+_DOCS = cast(Table, SearchDoc.__table__)
+# built once (every note written with an action appends to its file's document)
+_APPEND_NOTES = update(_DOCS).where(
+    _DOCS.c.kind == "file", _DOCS.c.item_id == bindparam("b_file")).values(
+    body=case((_DOCS.c.body == "", bindparam("b_body")),
+              else_=_DOCS.c.body + "\n" + bindparam("b_body")),
+    terms=case((_DOCS.c.terms == "", bindparam("b_terms")),
+               else_=_DOCS.c.terms + " " + bindparam("b_terms")))
 
 
 # ------------------------------------------------------------------ querying
