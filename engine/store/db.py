@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
@@ -13,6 +14,7 @@ from sqlalchemy import (
     Engine,
     Result,
     Table,
+    bindparam,
     create_engine,
     event,
     inspect,
@@ -73,6 +75,16 @@ class WriteSession(Session):
 _INSTANCES = cast(Table, Instance.__table__)
 
 
+@lru_cache(maxsize=64)
+def _claim_statement(keys: tuple[str, ...]) -> Any:
+    """The claim for one set of changed columns, built once (bound values `v_<column>`)."""
+    values: dict[str, Any] = {key: bindparam(f"v_{key}") for key in keys}
+    return update(_INSTANCES).where(
+        _INSTANCES.c.id == bindparam("b_id"),
+        _INSTANCES.c.version == bindparam("b_version")).values(
+        version=bindparam("v_version"), **values)
+
+
 def _claim(session: Session, instance: Instance) -> None:
     """The instance's changed columns and its next version in one `UPDATE instances ...
     WHERE id = :id AND version = :v`; no row changed means someone else moved it on
@@ -88,9 +100,10 @@ def _claim(session: Session, instance: Instance) -> None:
         return
     old = int(state.committed_state.get("version", instance.__dict__["version"]))
     new = old + 1
-    result = session.connection().execute(
-        update(_INSTANCES).where(_INSTANCES.c.id == instance.id, _INSTANCES.c.version == old)
-        .values(version=new, **changes))
+    keys = tuple(sorted(changes))
+    params = {f"v_{key}": value for key, value in changes.items()}
+    params.update(b_id=instance.id, b_version=old, v_version=new)
+    result = session.connection().execute(_claim_statement(keys), params)
     if rows_changed(result) != 1:
         raise StaleDataError(f"instance {instance.id}: version {old} is no longer current")
     for key, value in changes.items():
