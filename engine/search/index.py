@@ -217,8 +217,10 @@ def _append_notes(session: Session, file_id: int, texts: list[str]) -> bool:
     no document yet."""
     body = "\n".join(texts)
     terms = " ".join(words(body))
-    result = session.connection().execute(
-        _APPEND_NOTES, {"b_file": file_id, "b_body": body, "b_terms": terms})
+    # each value bound twice under two names: PostgreSQL types every parameter once
+    result = session.connection().execute(_APPEND_NOTES, {
+        "b_file": file_id, "b_body": body, "b_body_more": body,
+        "b_terms": terms, "b_terms_more": terms})
     return bool(rows_changed(result))
 
 
@@ -226,10 +228,12 @@ _DOCS = cast(Table, SearchDoc.__table__)
 # built once (every note written with an action appends to its file's document)
 _APPEND_NOTES = update(_DOCS).where(
     _DOCS.c.kind == "file", _DOCS.c.item_id == bindparam("b_file")).values(
-    body=case((_DOCS.c.body == "", bindparam("b_body")),
-              else_=_DOCS.c.body + "\n" + bindparam("b_body")),
-    terms=case((_DOCS.c.terms == "", bindparam("b_terms")),
-               else_=_DOCS.c.terms + " " + bindparam("b_terms")))
+    body=case((_DOCS.c.body == "", bindparam("b_body", type_=_DOCS.c.body.type)),
+              else_=_DOCS.c.body + "\n"
+              + bindparam("b_body_more", type_=_DOCS.c.body.type)),
+    terms=case((_DOCS.c.terms == "", bindparam("b_terms", type_=_DOCS.c.terms.type)),
+               else_=_DOCS.c.terms + " "
+               + bindparam("b_terms_more", type_=_DOCS.c.terms.type)))
 
 
 # ------------------------------------------------------------------ querying
