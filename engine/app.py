@@ -6,9 +6,9 @@ The web layer and the CLI call these; they never touch the engine internals dire
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.audit import history
@@ -23,7 +23,7 @@ from engine.commands.dak import DakServices
 from engine.commands.desk import DeskServices
 from engine.commands.email_dak import EmailDakServices
 from engine.commands.exchange import ExchangeServices
-from engine.commands.executor import Executor, scripts_outside_the_lock
+from engine.commands.executor import Executor, context_of, scripts_outside_the_lock
 from engine.commands.files import FileServices
 from engine.commands.monitor import MonitorServices
 from engine.commands.ocr import OcrServices
@@ -63,6 +63,7 @@ FILE_PROCESS = "file_approval"
 DAK_PROCESS = "dak_receipt"
 SECTION_OFFICER_RANK = 2
 DEPLOY_ROLES = ("designer", "admin")
+_MOVEMENTS = cast(Table, Movement.__table__)
 
 
 @scripts_outside_the_lock
@@ -136,14 +137,14 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
                 fields["pdf_sha256"] = document.sha256
                 fields["pdf_name"] = uploads.upload_name(pdf_name)
             receipt = receipts.diarise(s, actor, fields)
-            instance, _ = self.runtime.start(
+            instance, started = self.runtime.start(
                 s, DAK_PROCESS,
                 {"receipt_id": receipt.id, "holder_post": actor.post_id,
                  "sla_duration": limit_for("Normal", self.settings.sla_default)},
                 actor=actor, subject_kind="receipt", subject_id=receipt.id)
             receipt.instance_id = instance.id
             s.flush()
-            return views.receipt_view(s, receipt)
+            return views.receipt_view(s, receipt, fresh=started.opened)
 
     def receipt(self, actor: User, receipt_id: int) -> dict[str, Any]:
         with self.db.reader() as s:
@@ -172,7 +173,9 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
                   receipt_id: int | None = None, kind: str = "electronic") -> dict[str, Any]:
         org.require_post(actor)
         with self.command(actor) as s:
-            file = self._open_file(s, actor, subject, head, priority or "Normal", kind)
+            # with a receipt, the file's rows go out with the action's flush
+            file = self._open_file(s, actor, subject, head, priority or "Normal", kind,
+                                   flush=receipt_id is None)
             if receipt_id is not None:
                 task = _load_task(s, (OpenTask.receipt_id == receipt_id)
                                   & OpenTask.closed_at.is_(None))
@@ -182,14 +185,15 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
             return views.file_view(s, file, actor, fresh=True)
 
     def _open_file(self, s: Session, actor: User, subject: str, head: str, priority: str,
-                   kind: str = "electronic") -> File:
+                   kind: str = "electronic", flush: bool = True) -> File:
         if priority != "Normal":
             self._may_set_priority(s, actor)
-        return self._start_file(s, actor, files_mod.new_file(s, actor, subject, head, priority,
-                                                            kind))
+        file = self._start_file(s, actor, files_mod.new_file(s, actor, subject, head, priority,
+                                                             kind), flush=flush, fresh=True)
+        return file
 
-    def _start_file(self, s: Session, actor: User, file: File, post_id: int | None = None
-                    ) -> File:
+    def _start_file(self, s: Session, actor: User, file: File, post_id: int | None = None,
+                    flush: bool = True, fresh: bool = False) -> File:
         """A file's process starts with noting at the actor's post (or the one given)."""
         priority = file.priority
         post_id = post_id or actor.post_id
@@ -200,7 +204,10 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
             actor=actor, subject_kind="file", subject_id=file.id)
         file.instance_id = instance.id
         self._set_priority(result, priority)
-        s.flush()
+        if fresh:
+            files_mod.mark_fresh(s, file, result.opened)
+        if flush:
+            s.flush()
         return file
 
     def file(self, actor: User, file_id: int) -> dict[str, Any]:
@@ -284,7 +291,7 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
 
     def act(self, actor: User, task_id: int, body: dict[str, Any]) -> dict[str, Any]:
         with self.command(actor) as s:
-            task = _load_task(s, OpenTask.id == task_id)
+            task = _load_task_by_id(s, task_id)
             if task is None:
                 raise NotFound(f"no task with id {task_id}")
             outcome = self._act(s, actor, task, body)
@@ -319,7 +326,8 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
                   **{k: v for k, v in data.items() if k in ("file_id", "record_category")}}
         record.update(self._receipt_extras(s, actor, task, action, body, to_post))
         if body.get("note") and task.kind == "file":
-            note = files_mod.add_note(s, files_mod.get_file(s, task.file_id), actor, body["note"])
+            note = files_mod.add_note(s, files_mod.get_file(s, task.file_id), actor, body["note"],
+                                      flush=False)
             record["note"] = {"para_no": note.para_no, "text": note.text}
         result = self.runtime.complete(s, task, data, actor=actor, history_data=record)
         if signed:  # signed over the approved content
@@ -409,14 +417,21 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
         if new_post is None or new_post == subject.holder_post_id:
             return
         now = utcnow()
-        s.add(Movement(
-            file_id=task.file_id, receipt_id=task.receipt_id, from_post_id=task.post_id,
-            to_post_id=new_post, action=action, remark=remark, sent_by=actor.id, sent_at=now))
+        moved = {"file_id": task.file_id, "receipt_id": task.receipt_id,
+                 "from_post_id": task.post_id, "to_post_id": new_post, "action": action,
+                 "remark": remark, "sent_by": actor.id, "sent_at": now}
+        ctx = context_of(s)
+        if task.kind == "file" and ctx is not None:
+            # a batched Core insert at the command's end: nothing reads a file's movement
+            # back in the action (a receipt's is completed by engine/commands/dak.py)
+            ctx.add_row(_MOVEMENTS, moved)
+        else:
+            s.add(Movement(**moved))
         if task.kind == "file":
-            files_mod.seal_notes(s, subject.id)
+            files_mod.seal_notes(s, subject)
         subject.holder_post_id = new_post
         subject.holder_since = now
-        recipients = org.holders_of(s, new_post)
+        recipients = org.recipients_of(s, new_post)
         label = str(getattr(subject, "file_no", None) or getattr(subject, "diary_no", ""))
         notices.received(s, f"received:{task.kind}:{subject.id}:{result.opened[0].task_uuid}",
                          recipients, label=label, subject=subject.subject, by=actor.username,
@@ -459,13 +474,21 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
 
 
 
+_TASK_WITH_SUBJECT = (select(OpenTask, Instance, File, Receipt)
+                      .outerjoin(Instance, Instance.id == OpenTask.instance_id)
+                      .outerjoin(File, File.id == OpenTask.file_id)
+                      .outerjoin(Receipt, Receipt.id == OpenTask.receipt_id))
+# built once: every action reads its task this way (no statement building per call)
+_TASK_BY_ID = _TASK_WITH_SUBJECT.where(OpenTask.id == bindparam("task_id")).limit(1)
+
+
 def _load_task(s: Session, where: Any) -> OpenTask | None:
     """The task with its instance and file (or receipt) in one query: the command keeps
     them, so the steps after this read none of them again."""
-    row = s.execute(
-        select(OpenTask, Instance, File, Receipt)
-        .outerjoin(Instance, Instance.id == OpenTask.instance_id)
-        .outerjoin(File, File.id == OpenTask.file_id)
-        .outerjoin(Receipt, Receipt.id == OpenTask.receipt_id)
-        .where(where).limit(1)).first()
+    row = s.execute(_TASK_WITH_SUBJECT.where(where).limit(1)).first()
+    return None if row is None else row[0]
+
+
+def _load_task_by_id(s: Session, task_id: int) -> OpenTask | None:
+    row = s.execute(_TASK_BY_ID, {"task_id": task_id}).first()
     return None if row is None else row[0]

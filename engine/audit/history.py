@@ -33,6 +33,21 @@ def event_body(instance_id: int, seq: int, kind: str, at: datetime, actor: str |
     }
 
 
+def _body_json(instance_id: int, seq: int, kind: str, at: datetime, actor: str | None,
+               task_spec: str | None, data_json: str) -> str:
+    """canonical_json(event_body(...)) with the data already in canonical JSON: the same
+    text (keys in sorted order: actor, at, data, instance_id, kind, seq, task_spec) without
+    encoding the data a second time."""
+    dump = _scalar_json
+    return (f'{{"actor":{dump(actor)},"at":{dump(at.isoformat())},"data":{data_json},'
+            f'"instance_id":{dump(instance_id)},"kind":{dump(kind)},"seq":{dump(seq)},'
+            f'"task_spec":{dump(task_spec)}}}')
+
+
+def _scalar_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
 def append(session: Session, instance: Instance, kind: str, *, actor: str | None = None,
            task_spec: str | None = None, data: dict[str, Any] | None = None) -> None:
     """Append one event in the caller's transaction, chained to the instance's last one.
@@ -43,9 +58,10 @@ def append(session: Session, instance: Instance, kind: str, *, actor: str | None
     seq = (instance.event_count or 0) + 1
     prev = instance.last_event_hash or GENESIS
     at = utcnow()
-    payload = json.loads(canonical_json(data or {}))
-    body = event_body(instance.id, seq, kind, at, actor, task_spec, payload)
-    digest = event_hash(prev, body)
+    data_json = canonical_json(data or {})
+    payload = json.loads(data_json)
+    digest = hashlib.sha256((prev + _body_json(instance.id, seq, kind, at, actor, task_spec,
+                                                data_json)).encode()).hexdigest()
     row = {"instance_id": instance.id, "seq": seq, "kind": kind, "at": at, "actor": actor,
            "task_spec": task_spec, "data": payload, "prev_hash": prev, "hash": digest}
     ctx = session.info.get(COMMAND_CONTEXT)

@@ -12,7 +12,26 @@ from sqlalchemy.orm import Session
 from engine.bpm import contracts, graph, routing
 from engine.bpm.reader import ReadBpmn, parse_document, problem, read_bpmn
 from engine.errors import ActionNotAllowed, InvalidBpmn, NotFound
+from engine.store import config_cache
 from engine.store.models import ProcessDefinition
+
+
+def _load_current(session: Session) -> dict[str, tuple[int, int, bool]]:
+    """(id, version, suspended) of each process's current version: the one marked current,
+    else the newest (the order `Definitions.current` uses; the last row of a process wins)."""
+    found: dict[str, tuple[int, int, bool]] = {}
+    for id_, process_id, version, suspended in session.execute(
+            select(ProcessDefinition.id, ProcessDefinition.process_id, ProcessDefinition.version,
+                   ProcessDefinition.suspended)
+            .order_by(ProcessDefinition.is_current, ProcessDefinition.version)):
+        found[process_id] = (id_, version, suspended)
+    return found
+
+
+def _suspended(process_id: str, version: int) -> ActionNotAllowed:
+    return ActionNotAllowed(
+        f"process '{process_id}' version {version} is suspended: no new instances start on "
+        "it until a designer resumes it or makes another version current")
 
 
 class Definitions:
@@ -78,10 +97,7 @@ class Definitions:
         """The version new instances start on: the current one (refused if suspended)."""
         definition = self.current(session, process_id)
         if definition.suspended:
-            raise ActionNotAllowed(
-                f"process '{process_id}' version {definition.version} is suspended: no new "
-                "instances start on it until a designer resumes it or makes another "
-                "version current")
+            raise _suspended(process_id, definition.version)
         return definition
 
     def current(self, session: Session, process_id: str) -> ProcessDefinition:
@@ -92,6 +108,19 @@ class Definitions:
         if definition is None:
             raise NotFound(f"process '{process_id}' is not deployed; run 'sanchika init'")
         return definition
+
+    def latest_ref(self, session: Session, process_id: str) -> tuple[int, int]:
+        """(id, version) of the version new instances start on (`latest`), from the
+        configuration cache (a deploy, rollback or suspension in this process drops it;
+        another process sees it within seconds). Refused while that version is suspended."""
+        found = config_cache.get("current_definitions", session, _load_current).get(process_id)
+        if found is None:  # deployed in another process within the cache's lifetime
+            definition = self.latest(session, process_id)
+            return definition.id, definition.version
+        definition_id, version, suspended = found
+        if suspended:
+            raise _suspended(process_id, version)
+        return definition_id, version
 
     def of_instance(self, session: Session, definition_id: int) -> tuple[dict, ReadBpmn]:
         """(meta, parsed spec) of a stored version by id: versions never change, so they

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -14,7 +14,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from engine.audit import history
@@ -58,21 +58,25 @@ class Runtime:
     def start(self, session: Session, process_id: str, data: dict[str, Any], *,
               actor: User | None, subject_kind: str | None, subject_id: int | None,
               definition: ProcessDefinition | None = None) -> tuple[Instance, StepResult]:
-        definition = definition or self.definitions.latest(session, process_id)
-        if definition.suspended:
-            raise ActionNotAllowed(f"process '{definition.process_id}' version "
-                                   f"{definition.version} is suspended: nothing new starts on it")
-        read = self.definitions.loaded(definition)
+        if definition is None:  # the current version, from the cache (no query)
+            definition_id, version = self.definitions.latest_ref(session, process_id)
+        else:
+            if definition.suspended:
+                raise ActionNotAllowed(
+                    f"process '{definition.process_id}' version {definition.version} is "
+                    "suspended: nothing new starts on it")
+            definition_id, version = definition.id, definition.version
+            process_id = definition.process_id
+        read = self.definitions.of_instance(session, definition_id)[1]
         workflow = BpmnWorkflow(read.spec, read.subprocess_specs, script_engine=self.script_engine)
         for task in workflow.get_tasks(state=TaskState.READY):
             task.data.update(data)
-        instance = Instance(definition=definition, process_id=definition.process_id,
+        instance = Instance(definition_id=definition_id, process_id=process_id,
                             subject_kind=subject_kind, subject_id=subject_id, status="running")
         session.add(instance)
         session.flush()
         history.append(session, instance, "instance_started", actor=_name(actor),
-                       data={"process_id": definition.process_id, "version": definition.version,
-                             "data": data})
+                       data={"process_id": process_id, "version": version, "data": data})
         result = self._advance(session, instance, workflow, actor)
         return instance, result
 
@@ -377,18 +381,22 @@ class Runtime:
                 history.append(session, instance, "timer_cancelled", task_spec=spec,
                                data={"timer_id": uuid})
         for status, uuids in (("fired", fired), ("cancelled", cancelled)):
-            if uuids:
-                session.execute(update(Timer).where(
-                    Timer.instance_id == instance.id, Timer.task_uuid.in_(uuids),
-                    Timer.status == "pending").values(status=status))
+            if uuids:  # on the table: no ORM bulk-update machinery (nothing loads timers)
+                session.connection().execute(_TIMER_DONE, {
+                    "b_instance": instance.id, "uuids": uuids, "new_status": status})
+        ctx = session.info.get(history.COMMAND_CONTEXT)
         for uuid, task in waiting.items():
             if uuid in before.timers:
                 continue
             new_due = _timer_due(task)
             if new_due is None:
                 continue
-            session.add(Timer(instance_id=instance.id, task_uuid=uuid,
-                              task_spec=task.task_spec.name, due_at=new_due))
+            row = {"instance_id": instance.id, "task_uuid": uuid,
+                   "task_spec": task.task_spec.name, "due_at": new_due, "status": "pending"}
+            if ctx is not None:  # a batched Core insert when the command ends
+                ctx.add_row(_TIMERS, row)
+            else:
+                session.add(Timer(**row))
             history.append(session, instance, "timer_set", task_spec=task.task_spec.name,
                            data={"timer_id": uuid, "due_at": new_due.isoformat()})
 
@@ -426,6 +434,14 @@ class Failure:
         where = f", line {line}" if line else ""
         message = f"the {kind} of step '{name}' ({element}{where}) failed: {reason}"
         return cls(element, name, line, message)
+
+
+_TIMERS = cast(Table, Timer.__table__)
+# built once: pending timers of an instance that fired or were cancelled
+_TIMER_DONE = update(_TIMERS).where(
+    _TIMERS.c.instance_id == bindparam("b_instance"),
+    _TIMERS.c.task_uuid.in_(bindparam("uuids", expanding=True)),
+    _TIMERS.c.status == "pending").values(status=bindparam("new_status"))
 
 
 @dataclass

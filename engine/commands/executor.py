@@ -11,8 +11,9 @@ What the context carries:
   asks for a flush), `actor`, `now`, and the posts the actor acts for (`acting_posts`);
 - a per-command cache (`memo`) for things worked out once per command (e.g. a file's content
   hash, which both the lock and the signature need);
-- rows queued for batched inserts: history events (already chained in memory) and outbox
-  messages (inserted with ON CONFLICT DO NOTHING on the event key);
+- rows queued for batched inserts: history events (already chained in memory), outbox
+  messages (inserted with ON CONFLICT DO NOTHING on the event key), and rows nobody reads
+  back within the command (timers, movements);
 - listeners: objects with optional `flushed(ctx)` (after each ORM flush, to see what
   changed), `before_commit(ctx)` and `after_commit(ctx)` hooks. The search index is one
   (engine/search/index.py); the workflow cache registers `after_commit` callbacks.
@@ -28,6 +29,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import Table, event, insert
@@ -53,6 +55,8 @@ class CommandContext:
     listeners: list[Any]
     history_rows: list[dict[str, Any]] = field(default_factory=list)
     outbox_rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # other rows nobody reads back in the command (timers, movements): table -> rows
+    insert_rows: dict[Table, list[dict[str, Any]]] = field(default_factory=dict)
     cache: dict[Any, Any] = field(default_factory=dict)
     after_commit: list[Callable[[], None]] = field(default_factory=list)
     loaded: list[Any] = field(default_factory=list)  # strong references, see Executor
@@ -85,25 +89,46 @@ class CommandContext:
     def add_outbox(self, row: dict[str, Any]) -> None:
         self.outbox_rows.setdefault(row["event_key"], row)
 
+    def add_row(self, table: Table, row: dict[str, Any]) -> None:
+        """A row inserted with the command's batched inserts (a Core executemany, no ORM
+        unit of work). Every row of one table must have the same keys."""
+        self.insert_rows.setdefault(table, []).append(row)
+
     def write_pending(self) -> None:
         """Flush the ORM, then the queued rows (batched Core inserts). Called once at the
         end; also before a read inside the command that must see them (e.g. history)."""
         session = self.session
         session.flush()  # the instances' versioned UPDATEs first (engine/store/db.py)
+        if not (self.history_rows or self.outbox_rows or self.insert_rows):
+            return
+        # Core statements built once, on the session's connection (no ORM execution path)
+        conn = session.connection()
         if self.history_rows:
             rows, self.history_rows = self.history_rows, []
             # the table, not the entity: one executemany with one column list
-            session.execute(insert(_HISTORY), rows)
+            conn.execute(_HISTORY_INSERT, rows)
         if self.outbox_rows:
             rows_out = list(self.outbox_rows.values())
             self.outbox_rows = {}
-            session.execute(_outbox_insert(session), rows_out)
+            conn.execute(_outbox_insert(conn.dialect.name), rows_out)
+        if self.insert_rows:
+            tables, self.insert_rows = self.insert_rows, {}
+            for table, table_rows in tables.items():
+                conn.execute(_insert_of(table), table_rows)
 
 
-def _outbox_insert(session: Session) -> Any:
+_HISTORY_INSERT = insert(_HISTORY)
+
+
+@cache
+def _insert_of(table: Table) -> Any:
+    return insert(table)
+
+
+@cache
+def _outbox_insert(dialect: str) -> Any:
     """INSERT ... ON CONFLICT (event_key) DO NOTHING: a repeated event is a no-op without
     looking first (SQLite and PostgreSQL spell it the same way)."""
-    dialect = session.get_bind().dialect.name
     make = sqlite_insert if dialect == "sqlite" else pg_insert
     return make(_OUTBOX).on_conflict_do_nothing(index_elements=["event_key"])
 

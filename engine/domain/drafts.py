@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.domain.files import draft_rows
 from engine.domain.holding import held_post
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.store.db import get_or_404
@@ -136,8 +137,10 @@ def approve(session: Session, actor: User, draft: Draft, file: File) -> None:
 
 def approve_with_file(session: Session, file: File, approver: User | None) -> list[int]:
     """The file's approval approves, as they stand, the drafts still pending in it."""
-    pending = list(session.scalars(select(Draft).where(Draft.file_id == file.id,
-                                                       Draft.status == "draft")))
+    # which are pending, from the rows the content hash reads too (one query for both)
+    ids = sorted({d.id for d in draft_rows(session, file) if d.status == "draft"})
+    pending = list(session.scalars(select(Draft).where(
+        Draft.id.in_(ids), Draft.status == "draft").order_by(Draft.id))) if ids else []
     for draft in pending:
         draft.status = "approved"
         draft.approved_by = approver.id if approver else None

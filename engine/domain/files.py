@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine.audit.history import canonical_json
 from engine.domain import subject_heads
 from engine.domain.numbering import file_no
-from engine.domain.org import acting_post_ids, post_of
+from engine.domain.org import acting_post_ids, acting_post_info
 from engine.errors import Conflict, Forbidden, InvalidInput
 from engine.sla.policy import PRIORITIES
 from engine.store.db import get_or_404
@@ -42,11 +43,10 @@ def new_file(session: Session, actor: User, subject: str, head: str, priority: s
         raise InvalidInput(f"priority: must be one of {', '.join(PRIORITIES)}")
     if kind not in KINDS:
         raise InvalidInput(f"kind: must be one of {', '.join(KINDS)}")
-    post = post_of(session, actor)
-    section = post.section
-    subject_heads.require(session, section.department, head)
+    post, section = acting_post_info(session, actor)
+    subject_heads.require_active(session, section.department_id, head)
     year = utcnow().year
-    number, serial = file_no(session, section.department.code, section.code, head, year)
+    number, serial = file_no(session, section.department_code, section.code, head, year)
     file = File(file_no=number, section_id=section.id, head=head, serial=serial, year=year,
                 subject=subject, priority=priority, kind=kind, creator_post_id=post.id,
                 created_by=actor.id, holder_post_id=post.id, holder_since=utcnow())
@@ -55,7 +55,8 @@ def new_file(session: Session, actor: User, subject: str, head: str, priority: s
     return file
 
 
-def add_note(session: Session, file: File, actor: User, text: str) -> Note:
+def add_note(session: Session, file: File, actor: User, text: str, flush: bool = True
+             ) -> Note:
     """The holder adds a green note paragraph; refused once the file is locked."""
     text = (text or "").strip()
     if not text:
@@ -68,12 +69,17 @@ def add_note(session: Session, file: File, actor: User, text: str) -> Note:
         raise Conflict(f"file {file.file_no} is closed")
     if file.holder_post_id not in acting_post_ids(session, actor):
         raise Forbidden(f"only the holder of file {file.file_no} can add a note")
-    last = session.scalar(select(func.max(Note.para_no)).where(Note.file_id == file.id)) or 0
+    # the file keeps its last paragraph number (no MAX over the notes); two notes racing
+    # for one number meet the notes' unique (file_id, para_no)
+    para_no = (file.last_para_no or 0) + 1
+    file.last_para_no = para_no
     # the post the note is written for (an additional charge writes for that post)
-    note = Note(file_id=file.id, para_no=last + 1, text=text, author_id=actor.id,
+    note = Note(file_id=file.id, para_no=para_no, text=text, author_id=actor.id,
                 author_post_id=file.holder_post_id)
     session.add(note)
-    session.flush()
+    if flush:  # the note now (reads of the content see it); the file's mark later
+        session.flush([note])
+    # else it goes out with the command's flush: sealed already if the file moves on
     _changed(session, file.id)
     return note
 
@@ -84,47 +90,91 @@ def _command_cache(session: Session) -> dict | None:
 
 
 def _changed(session: Session, file_id: int) -> None:
-    """The file's content changed in this command: seal and hash again when asked."""
+    """The file's content changed in this command: hash again when asked."""
     cache = _command_cache(session)
     if cache is not None:
-        cache.pop(("sealed", file_id), None)
         cache.pop(("content_hash", file_id), None)
+        cache.pop((_DRAFT_ROWS, file_id), None)
 
 
-def seal_notes(session: Session, file_id: int) -> None:
-    """The file moved on: every note written so far becomes immutable (one UPDATE of the
-    unsealed rows; once per command unless a note was added since)."""
-    cache = _command_cache(session)
-    if cache is not None and cache.get(("sealed", file_id)):
+def seal_notes(session: Session, file: File, flush: bool = False) -> None:
+    """The file moved on: every note written so far becomes immutable. The file's marks
+    say whether any note is unsealed (paragraphs after `sealed_para_no`); only then one
+    UPDATE of the unsealed rows."""
+    last, sealed = file.last_para_no or 0, file.sealed_para_no or 0
+    if last <= sealed:
         return
-    session.execute(update(Note).where(Note.file_id == file_id, Note.sealed.is_(False))
-                    .values(sealed=True))
-    if cache is not None:
-        cache[("sealed", file_id)] = True
+    # notes written in this command and not flushed yet are inserted sealed
+    pending = [o for o in session.new if isinstance(o, Note) and o.file_id == file.id]
+    for note in pending:
+        note.sealed = True
+    if pending and flush:  # now, before the lock reaches the file's row
+        session.flush(pending)
+    if last - len(pending) > sealed:  # earlier notes are still unsealed
+        session.execute(update(Note).where(Note.file_id == file.id, Note.sealed.is_(False))
+                        .values(sealed=True))
+    file.sealed_para_no = last
 
 
 def put_up_receipt(session: Session, file: File, receipt: Receipt, actor: User | None
                    ) -> Correspondence:
     if file.locked:
         raise Conflict(f"file {file.file_no} is locked; nothing can be added")
-    existing = session.scalar(select(Correspondence).where(
-        Correspondence.file_id == file.id, Correspondence.receipt_id == receipt.id))
-    if existing is not None:
-        return existing
+    cache = _command_cache(session)
+    if cache is None or not is_fresh(session, file):  # a file opened in this command has none
+        existing = session.scalar(select(Correspondence).where(
+            Correspondence.file_id == file.id, Correspondence.receipt_id == receipt.id))
+        if existing is not None:
+            return existing
     item = Correspondence(file_id=file.id, receipt_id=receipt.id,
                           added_by=actor.id if actor else receipt.diarised_by)
     session.add(item)
     receipt.status = "filed"
     receipt.file_id = file.id
     receipt.holder_post_id = None
-    session.flush()
+    if cache is None:
+        session.flush()
+    elif is_fresh(session, file):  # the answer of the command lists it without a query
+        cache.setdefault((FRESH_CORRESPONDENCE, file.id), []).append((item, receipt))
+    # inside a command the row goes out with the command's flush (`content` flushes first
+    # when it must read it)
     _changed(session, file.id)
     return item
 
 
+FRESH = "fresh_file"
+FRESH_CORRESPONDENCE = "fresh_correspondence"
+
+
+def mark_fresh(session: Session, file: File, opened: list[Any]) -> None:
+    """The file was opened in this command; `opened` are its open tasks (the answer of
+    the command shows them without reading them back)."""
+    cache = _command_cache(session)
+    if cache is not None:
+        cache[(FRESH, file.id)] = opened
+
+
+def is_fresh(session: Session, file: File) -> bool:
+    cache = _command_cache(session)
+    return cache is not None and (FRESH, file.id) in cache
+
+
+def fresh_tasks(session: Session, file: File) -> list[Any] | None:
+    cache = _command_cache(session)
+    return None if cache is None else cache.get((FRESH, file.id))
+
+
+def fresh_correspondence(session: Session, file: File) -> list[tuple[Any, Any]] | None:
+    """(correspondence, receipt) put up in a file opened in this command, in order."""
+    if not is_fresh(session, file):
+        return None
+    cache = _command_cache(session)
+    return [] if cache is None else list(cache.get((FRESH_CORRESPONDENCE, file.id), []))
+
+
 def lock(session: Session, file: File, approver: User | None) -> datetime:
     """Seal the notes and lock the file; returns the time of locking."""
-    seal_notes(session, file.id)  # executed now, before the lock reaches the row
+    seal_notes(session, file, flush=True)  # executed now, before the lock reaches the row
     file.locked = True
     file.locked_at = locked_at = utcnow()
     file.status = "approved"
@@ -168,6 +218,8 @@ def content(session: Session, file: File) -> dict:
     subject, sender and PDF hash). Read with column queries, so the values are the
     database's, not whatever an object in the session holds. Drafts (DFA versions) are
     in it too, so the lock and the approval signatures cover them."""
+    if any(isinstance(o, (Correspondence, Note)) for o in session.new):
+        session.flush()  # notes and correspondence added in this command are content
     notes = session.execute(
         select(Note.para_no, Note.text, Note.author_id, Note.author_post_id, Note.created_at)
         .where(Note.file_id == file.id).order_by(Note.para_no, Note.id))
@@ -178,11 +230,7 @@ def content(session: Session, file: File) -> dict:
         .where(Correspondence.file_id == file.id).order_by(Correspondence.id))
     # Drafts for approval: each draft's fixed fields and every version of its text (what
     # the approver saw). Their status moves on after approval (issued), so it is left out.
-    drafts = session.execute(
-        select(Draft.id, Draft.subject, Draft.addressee, DraftVersion.version,
-               DraftVersion.text, DraftVersion.author_id, DraftVersion.created_at)
-        .join(DraftVersion, DraftVersion.draft_id == Draft.id)
-        .where(Draft.file_id == file.id).order_by(Draft.id, DraftVersion.version))
+    drafts = [d for d in draft_rows(session, file) if d.version is not None]
     content = {
         "file": {"file_no": file.file_no, "subject": file.subject},
         "notes": [{"para_no": n.para_no, "text": n.text, "author_id": n.author_id,
@@ -199,6 +247,27 @@ def content(session: Session, file: File) -> dict:
     if drafts_:  # a file without drafts keeps the hash it always had
         content["drafts"] = drafts_
     return content
+
+
+_DRAFT_ROWS = "draft_rows"
+
+
+def draft_rows(session: Session, file: File) -> list[Any]:
+    """Every draft of the file with its status and each version (a draft without one
+    once, with version None), read once per command: the approval reads it to find the
+    drafts still pending, and the content hash reads the versions. Cached until the
+    file's content changes in the command (`_changed`)."""
+    cache = _command_cache(session)
+    if cache is not None and (_DRAFT_ROWS, file.id) in cache:
+        return list(cache[(_DRAFT_ROWS, file.id)])
+    rows = list(session.execute(
+        select(Draft.id, Draft.status, Draft.subject, Draft.addressee, DraftVersion.version,
+               DraftVersion.text, DraftVersion.author_id, DraftVersion.created_at)
+        .outerjoin(DraftVersion, DraftVersion.draft_id == Draft.id)
+        .where(Draft.file_id == file.id).order_by(Draft.id, DraftVersion.version)))
+    if cache is not None:
+        cache[(_DRAFT_ROWS, file.id)] = rows
+    return list(rows)
 
 
 def reopen(file: File) -> None:

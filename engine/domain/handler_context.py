@@ -14,7 +14,8 @@ from engine.audit import history
 from engine.bpm.handler_api import HandlerContext
 from engine.domain import drafts, files, org, receipts
 from engine.notify import notices
-from engine.store.models import File, Instance, Post, Receipt, User, utcnow
+from engine.notify.outbox import Addressee
+from engine.store.models import File, Instance, Post, Receipt, utcnow
 
 
 @dataclass
@@ -34,11 +35,13 @@ class OfficeContext(HandlerContext):
     def post(self, post_id: int | None) -> Post | None:
         return self.session.get(Post, post_id) if post_id is not None else None
 
-    def holders(self, post_id: int) -> list[User]:
-        """Who is told about the post's items: its holder and additional charges."""
-        return org.holders_of(self.session, post_id)
+    def holders(self, post_id: int) -> list[Addressee]:
+        """Who is told about the post's items: its holder and additional charges (each
+        with id, username, e-mail, phone and language; from the configuration cache)."""
+        return list(org.recipients_of(self.session, post_id))
 
-    def notify(self, event_key: str, users: list[User], message: str, **params: Any) -> None:
+    def notify(self, event_key: str, users: list[Addressee], message: str,
+               **params: Any) -> None:
         """Queue a notice (engine/notify/messages.py key `message`) to the outbox; a
         repeated event key is a no-op."""
         notices.send(self.session, event_key, users, message, **params)

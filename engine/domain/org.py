@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from engine.notify import outbox
+from engine.notify.outbox import Recipient
 from engine.store import config_cache
 from engine.store.access_models import AdditionalCharge
 from engine.store.db import get_or_404
@@ -135,7 +137,7 @@ class PostInfo:
     rank: int
 
 
-def _load_posts(session: Session) -> dict[Any, PostInfo]:
+def load_posts(session: Session) -> dict[Any, PostInfo]:
     found: dict[Any, PostInfo] = {}
     for p in session.scalars(select(Post)):
         info = PostInfo(p.id, p.code, p.title, p.section_id, p.superior_post_id,
@@ -144,12 +146,49 @@ def _load_posts(session: Session) -> dict[Any, PostInfo]:
     return found
 
 
+@dataclass(frozen=True)
+class SectionInfo:
+    """A section with its department's code (what file and diary numbers are made of),
+    from the configuration cache."""
+
+    id: int
+    code: str
+    department_id: int
+    department_code: str
+
+
+def section_info(session: Session, section_id: int) -> SectionInfo:
+    found = config_cache.get("sections", session, _load_sections).get(section_id)
+    if found is None:  # made in another process within the cache's lifetime
+        found = _load_sections(session, section_id).get(section_id)
+        if found is None:
+            raise NotFound(f"no section with id {section_id}")
+    return found
+
+
+def _load_sections(session: Session, only: int | None = None) -> dict[int, SectionInfo]:
+    query = select(Section.id, Section.code, Department.id, Department.code).join(
+        Department, Department.id == Section.department_id)
+    if only is not None:
+        query = query.where(Section.id == only)
+    return {sid: SectionInfo(sid, code, did, dcode)
+            for sid, code, did, dcode in session.execute(query)}
+
+
+def acting_post_info(session: Session, user: User) -> tuple[PostInfo, SectionInfo]:
+    """The user's substantive post and its section (Forbidden when none), cached."""
+    post = post_info(session, require_post(user))
+    if post.section_id is None:
+        raise NotFound(f"post {post.code} has no section")
+    return post, section_info(session, post.section_id)
+
+
 def _load_user_posts(session: Session) -> dict[str, int | None]:
     return dict(session.execute(select(User.username, User.post_id)).all())
 
 
 def post_info(session: Session, post_id: int) -> PostInfo:
-    found = config_cache.get("posts", session, _load_posts).get(post_id)
+    found = config_cache.get("posts", session, load_posts).get(post_id)
     if found is None:  # made in another process within the cache's lifetime
         post = session.get(Post, post_id)
         if post is None:
@@ -161,7 +200,7 @@ def post_info(session: Session, post_id: int) -> PostInfo:
 
 def resolve_post_info(session: Session, ref: str | int, field: str = "to") -> PostInfo:
     """resolve_post, answered from the configuration cache when it can be."""
-    posts = config_cache.get("posts", session, _load_posts)
+    posts = config_cache.get("posts", session, load_posts)
     if isinstance(ref, int) or ref.isdigit():
         if int(ref) in posts:
             return posts[int(ref)]
@@ -188,6 +227,23 @@ def holders_of(session: Session, post_id: int) -> list[User]:
     return list(session.scalars(
         select(User).where(User.active, or_(User.post_id == post_id, User.id.in_(charged)))
         .order_by((User.post_id == post_id).desc(), User.id)))
+
+
+def recipients_of(session: Session, post_id: int) -> tuple[Recipient, ...]:
+    """`holders_of` with the channels each has switched off, from the configuration cache
+    (engine/store/config_cache.py: users, additional charges and their settings are
+    watched): a notice on the hot path reads nothing. Keyed by the office day, on which
+    additional charges start and end."""
+    table: dict[tuple[int, date], tuple[Recipient, ...]] = config_cache.get(
+        "recipients", session, lambda _s: {})
+    key = (post_id, office_today())
+    found = table.get(key)
+    if found is None:
+        users = holders_of(session, post_id)
+        off = outbox.channels_off(session, [u.id for u in users])
+        found = tuple(Recipient.of(u, off.get(u.id, frozenset())) for u in users)
+        table[key] = found
+    return found
 
 
 def require_post(user: User) -> int:

@@ -55,15 +55,14 @@ def diarise(session: Session, actor: User, fields: dict[str, Any]) -> Receipt:
     if form == "physical" and pdf_sha256:
         raise InvalidInput("pdf: a physical receipt is tracked, not scanned; "
                            "send form=electronic with the scan")
-    post = org.post_of(session, actor)
-    section = post.section
+    post, section = org.acting_post_info(session, actor)
     now = utcnow()
     paper = str(fields.get("paper_location") or "").strip()[:200] or None
     if form == "physical" and paper is None:
         paper = f"with {post.title}"
     receipt = Receipt(
-        diary_no=diary_no(session, section.department.code, section.code, now.year),
-        ack_no=ack_no(session, section.department.code, now.year), form=form,
+        diary_no=diary_no(session, section.department_code, section.code, now.year),
+        ack_no=ack_no(session, section.department_code, now.year), form=form,
         paper_location=paper if form == "physical" else None,
         from_receipt_id=fields.get("from_receipt_id"),
         section_id=section.id, sender=sender[:300], subject=subject[:500], mode=mode,

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import Conflict, InvalidInput, NotFound
+from engine.store import config_cache
 from engine.store.models import Department, SubjectHead, utcnow
 
 CODE = re.compile(r"^[A-Za-z0-9-]{1,32}$")
@@ -73,6 +74,23 @@ def require(session: Session, dept: Department, code: str) -> SubjectHead:
         raise InvalidInput(f"head: '{code}' is {state} of department {dept.code}"
                            f" (known: {known or 'none configured'})")
     return head
+
+
+def require_active(session: Session, department_id: int, code: str) -> None:
+    """`require`, answered from the configuration cache when the head is active (opening
+    a file reads nothing); otherwise `require` says why not."""
+    active = config_cache.get("subject_heads", session, _load_active)
+    if (department_id, code) in active:
+        return
+    dept = session.get(Department, department_id)
+    if dept is None:
+        raise NotFound(f"no department with id {department_id}")
+    require(session, dept, code)
+
+
+def _load_active(session: Session) -> frozenset[tuple[int, str]]:
+    return frozenset((d, c) for d, c in session.execute(
+        select(SubjectHead.department_id, SubjectHead.code).where(SubjectHead.active.is_(True))))
 
 
 def ensure(session: Session, dept: Department, code: str, title: str) -> SubjectHead:

@@ -6,29 +6,31 @@ and the file or receipt it is about (a link)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from engine.notify import messages, outbox
-from engine.store.models import Instance, OpenTask, User
+from engine.notify.outbox import Addressee
+from engine.store.models import Instance, OpenTask
 
 
-def send(session: Session, event_key: str, users: list[User], key: str,
+def send(session: Session, event_key: str, users: Sequence[Addressee], key: str,
          **params: Any) -> None:
     _send(session, event_key, users, key, params, private=False)
 
 
-def send_private(session: Session, event_key: str, users: list[User], key: str,
+def send_private(session: Session, event_key: str, users: Sequence[Addressee], key: str,
                  **params: Any) -> None:
     """A security message (a one-time code): e-mail and SMS only, whatever the user's
     channel settings (outbox.notify), and its parameters are not kept beside it."""
     _send(session, event_key, users, key, params, private=True)
 
 
-def _send(session: Session, event_key: str, users: list[User], key: str,
+def _send(session: Session, event_key: str, users: Sequence[Addressee], key: str,
           params: dict[str, Any], private: bool) -> None:
-    by_language: dict[str, list[User]] = {}
+    by_language: dict[str, list[Addressee]] = {}
     for user in users:
         by_language.setdefault(messages.language_of(user.language), []).append(user)
     about = item_of(session, event_key)
@@ -66,14 +68,14 @@ def item_of(session: Session, event_key: str) -> tuple[str, int] | None:
     return None
 
 
-def received(session: Session, event_key: str, users: list[User], *, label: str,
+def received(session: Session, event_key: str, users: Sequence[Addressee], *, label: str,
              subject: str, by: str, action: str) -> None:
     send(session, event_key, users, "received", label=label, subject=subject, by=by,
          action=action)
 
 
 def notify_pulled_back(session: Session, *, kind: str, subject_id: int, event_id: str | int,
-                       recipients: list[User], label: str, subject: str, by: str) -> None:
+                       recipients: Sequence[Addressee], label: str, subject: str, by: str) -> None:
     """Tell the people an item was pulled back from (urgent: on every channel they have,
     SMS included). `event_id` tells one pull-back from another of the same item (e.g. the
     movement id); the same event_id never notifies twice."""

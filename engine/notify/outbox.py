@@ -7,6 +7,8 @@ engine/notify/delivery.py). A user may switch e-mail and SMS off in My settings.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -17,7 +19,27 @@ from engine.store.desk_models import UserSetting
 from engine.store.models import OutboxMessage, User, utcnow
 
 
-def channels_for(user: User, off: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
+@dataclass(frozen=True)
+class Recipient:
+    """Who is told, as the configuration cache keeps them (engine/domain/org.py
+    `recipients_of`): what the outbox needs of a user, and the channels they switched off."""
+
+    id: int
+    username: str
+    email: str | None
+    phone: str | None
+    language: str
+    channels_off: frozenset[str]
+
+    @classmethod
+    def of(cls, user: User, off: frozenset[str]) -> Recipient:
+        return cls(user.id, user.username, user.email, user.phone, user.language, off)
+
+
+Addressee = User | Recipient
+
+
+def channels_for(user: Addressee, off: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
     """(channel, recipient) pairs a user is reached on: in-app always; e-mail and SMS when
     they have an address and have not switched that channel off (`off`)."""
     out = [("app", user.username)]
@@ -28,8 +50,8 @@ def channels_for(user: User, off: frozenset[str] = frozenset()) -> list[tuple[st
     return out
 
 
-def notify(session: Session, event_key: str, users: list[User], subject: str, body: str,
-           extra: dict[str, Any] | None = None, private: bool = False) -> None:
+def notify(session: Session, event_key: str, users: Sequence[Addressee], subject: str,
+           body: str, extra: dict[str, Any] | None = None, private: bool = False) -> None:
     """One message per user and channel; event_key makes a repeat of the same event a no-op.
     `extra`: further columns of each row (item, catalogue key, parameters). `private`:
     a security message (a one-time code) for the user's own e-mail and phone only, even
@@ -38,14 +60,20 @@ def notify(session: Session, event_key: str, users: list[User], subject: str, bo
                 private)
 
 
-def notify_each(session: Session, event_key: str, messages: list[tuple[User, str, str]],
+def notify_each(session: Session, event_key: str, messages: list[tuple[Addressee, str, str]],
                 extra: dict[str, Any] | None = None, private: bool = False) -> None:
     """Like notify, with each user's own subject and body (e.g. in their language). One
     query finds which of the event's rows exist already."""
-    off = {} if private else channels_off(session, [user.id for user, _, _ in messages])
+    # a cached Recipient carries its switched-off channels; plain users are looked up; a
+    # private message goes to e-mail and SMS whatever the settings, never to the app inbox
+    off = {} if private else channels_off(session, [user.id for user, _, _ in messages
+                                                    if not isinstance(user, Recipient)])
     rows = {f"{event_key}:{user.id}:{channel}": (user, channel, recipient, subject, body)
             for user, subject, body in messages
-            for channel, recipient in channels_for(user, off.get(user.id, frozenset()))
+            for channel, recipient in channels_for(
+                user, frozenset() if private
+                else user.channels_off if isinstance(user, Recipient)
+                else off.get(user.id, frozenset()))
             if not (private and channel == "app")}
     if not rows:
         return

@@ -8,9 +8,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.domain import files as files_mod
+from engine.domain import org
 from engine.errors import NotFound
 from engine.read.file_views import document_link
 from engine.read.file_views import extras as file_extras
+from engine.store import config_cache
 from engine.store.models import (
     Correspondence,
     File,
@@ -31,19 +34,24 @@ def iso(value: datetime | None) -> str | None:
 
 
 class Names:
-    """Caches post and user names for one request, so a list does not query per row."""
+    """Caches post and user names for one request, so a list does not query per row.
+    Inside a command (a write session) they come from the configuration cache
+    (engine/store/config_cache.py), so an action's answer reads no names."""
 
     def __init__(self, session: Session):
         self.session = session
-        self._posts: dict[int, Post | None] = {}
+        self._posts: dict[int, Any] = {}
         self._users: dict[int, User | None] = {}
         self._holders: dict[int, str | None] = {}
+        self._cached = session.info.get("command_context") is not None
 
     def post(self, post_id: int | None) -> dict[str, Any] | None:
         if post_id is None:
             return None
         if post_id not in self._posts:
-            self._posts[post_id] = self.session.get(Post, post_id)
+            found = config_cache.get("posts", self.session, org.load_posts).get(post_id) \
+                if self._cached else None
+            self._posts[post_id] = found or self.session.get(Post, post_id)
         post = self._posts[post_id]
         return {"id": post.id, "code": post.code, "title": post.title} if post else None
 
@@ -57,6 +65,10 @@ class Names:
     def user(self, user_id: int | None) -> str | None:
         if user_id is None:
             return None
+        if self._cached:
+            name = config_cache.get("usernames", self.session, _load_usernames).get(user_id)
+            if name is not None:
+                return name
         if user_id not in self._users:
             self._users[user_id] = self.session.get(User, user_id)
         user = self._users[user_id]
@@ -65,10 +77,27 @@ class Names:
     def holder_user(self, post_id: int | None) -> str | None:
         if post_id is None:
             return None
+        if self._cached:
+            return config_cache.get("post_holders", self.session, _load_holders).get(post_id)
         if post_id not in self._holders:
             self._holders[post_id] = self.session.scalar(
                 select(User.username).where(User.post_id == post_id, User.active).limit(1))
         return self._holders[post_id]
+
+
+def _load_usernames(session: Session) -> dict[int, str]:
+    return dict(session.execute(select(User.id, User.username)).tuples().all())
+
+
+def _load_holders(session: Session) -> dict[int, str]:
+    """post id -> the username of its active holder (the first, by id)."""
+    found: dict[int, str] = {}
+    for post_id, username in session.execute(
+            select(User.post_id, User.username).where(User.active, User.post_id.is_not(None))
+            .order_by(User.id)):
+        if post_id is not None:
+            found.setdefault(post_id, username)
+    return found
 
 
 def task_row(task: OpenTask, now: datetime | None = None) -> dict[str, Any]:
@@ -144,8 +173,15 @@ def receipt_summary(r: Receipt) -> dict[str, Any]:
     return {"id": r.id, "diary_no": r.diary_no, "subject": r.subject, "sender": r.sender}
 
 
-def receipt_view(session: Session, r: Receipt) -> dict[str, Any]:
+def receipt_view(session: Session, r: Receipt, fresh: list[OpenTask] | None = None
+                 ) -> dict[str, Any]:
+    """`fresh`: the receipt was diarised in this same command, and these are its open
+    tasks; it has no movements and no copies yet, so nothing is read for them."""
     names = Names(session)
+    tasks = fresh if fresh is not None else open_tasks_of(session, receipt_id=r.id)
+    moved = [] if fresh is not None else movements(session, receipt_id=r.id)
+    copies: list[Receipt] = [] if fresh is not None else list(session.scalars(
+        select(Receipt).where(Receipt.copy_of_id == r.id).order_by(Receipt.id)))
     return {
         **receipt_summary(r),
         "mode": r.mode, "category": r.category, "letter_ref": r.letter_ref,
@@ -155,16 +191,15 @@ def receipt_view(session: Session, r: Receipt) -> dict[str, Any]:
         "holder": names.post(r.holder_post_id), "holder_user": names.holder_user(r.holder_post_id),
         "holder_since": iso(r.holder_since),
         "pdf": f"/api/v1/receipts/{r.id}/pdf" if r.pdf_sha256 else None,
-        "tasks": [task_row(t) for t in open_tasks_of(session, receipt_id=r.id)],
-        "movements": [movement_row(m, names) for m in movements(session, receipt_id=r.id)],
+        "tasks": [task_row(t) for t in tasks],
+        "movements": [movement_row(m, names) for m in moved],
         "instance_id": r.instance_id,
         "process_error": process_error(session, [r.instance_id] if r.instance_id else []),
         "form": r.form, "ack_no": r.ack_no, "paper_location": r.paper_location,
         "copy_of_id": r.copy_of_id, "from_receipt_id": r.from_receipt_id,
         "copies": [{**receipt_summary(c), "holder": names.post(c.holder_post_id),
                     "status": c.status}
-                   for c in session.scalars(select(Receipt).where(Receipt.copy_of_id == r.id)
-                                            .order_by(Receipt.id))],
+                   for c in copies],
     }
 
 
@@ -195,9 +230,14 @@ def file_view(session: Session, f: File, actor: User | None = None, fresh: bool 
     names = Names(session)
     notes: list[Note] = [] if fresh else list(session.scalars(
         select(Note).where(Note.file_id == f.id).order_by(Note.para_no)))
-    corr = session.execute(
+    # a file opened in this command: its open tasks are the ones its start opened, its
+    # correspondence what was put up in it since
+    put_up = files_mod.fresh_correspondence(session, f) if fresh else None
+    corr = put_up if put_up is not None else session.execute(
         select(Correspondence, Receipt).join(Receipt, Receipt.id == Correspondence.receipt_id)
-        .where(Correspondence.file_id == f.id).order_by(Correspondence.id))
+        .where(Correspondence.file_id == f.id).order_by(Correspondence.id)).tuples().all()
+    opened = files_mod.fresh_tasks(session, f) if fresh else None
+    tasks = opened if opened is not None else open_tasks_of(session, file_id=f.id)
     return {
         **file_summary(f, names),
         "head": f.head, "year": f.year, "serial": f.serial,
@@ -215,7 +255,7 @@ def file_view(session: Session, f: File, actor: User | None = None, fresh: bool 
                             "receipt_id": r.id, "added_at": iso(c.added_at),
                             "pdf": f"/api/v1/receipts/{r.id}/pdf" if r.pdf_sha256 else None,
                             "document": document_link(r.pdf_sha256)} for c, r in corr],
-        "tasks": [task_row(t) for t in open_tasks_of(session, file_id=f.id)],
+        "tasks": [task_row(t) for t in tasks],
         "instance_id": f.instance_id,
         "process_error": None if fresh else process_error(session, list(session.scalars(
             select(Instance.id).where(Instance.subject_kind == "file",

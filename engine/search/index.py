@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
+    Table,
     TextClause,
+    bindparam,
     case,
     column,
     delete,
@@ -44,7 +46,7 @@ from engine.domain import visibility
 from engine.ocr import text as ocr_text
 from engine.store.access_models import SearchDoc
 from engine.store.db import rows_changed
-from engine.store.models import File, Note, Receipt, User
+from engine.store.models import File, FileDocument, Note, Receipt, User
 
 SNIPPET_CHARS = 160
 MAX_QUERY_WORDS = 12
@@ -161,10 +163,13 @@ class SearchIndexer:
         self.created: dict[tuple[str, int], Any] = {}
         self.rebuild: set[tuple[str, int]] = set()
         self.appended: dict[int, list[str]] = {}
+        self.scans = False  # documents were attached: their recognised text may count
 
     def flushed(self, ctx: Any) -> None:
         session = ctx.session
         for obj in session.new:
+            if isinstance(obj, FileDocument):
+                self.scans = True
             kind = _KINDS.get(type(obj))
             if kind is None or obj.id is None:  # not in this (partial) flush
                 continue
@@ -185,8 +190,13 @@ class SearchIndexer:
         for key, obj in self.created.items():
             if key in rebuild:
                 continue
-            if key[0] == "file":
-                rebuild.add(key)  # notes, if any, come from the table
+            if key[0] == "file" and self.scans:
+                rebuild.add(key)  # notes and recognised text come from the tables
+            elif key[0] == "file":
+                # made in this command: its notes are the ones appended here, in order
+                notes = self.appended.pop(obj.id, [])
+                docs.append(_doc("file", obj.id, obj.file_no, obj.subject, None,
+                                 "\n".join(notes).strip(), []))
             else:
                 docs.append(_doc("receipt", obj.id, obj.diary_no, obj.subject, obj.sender, "",
                                  [obj.letter_ref, obj.ack_no]))
@@ -209,13 +219,23 @@ def _append_notes(session: Session, file_id: int, texts: list[str]) -> bool:
     no document yet."""
     body = "\n".join(texts)
     terms = " ".join(words(body))
-    result = session.execute(
-        update(SearchDoc).where(SearchDoc.kind == "file", SearchDoc.item_id == file_id)
-        .values(body=case((SearchDoc.body == "", body),
-                          else_=SearchDoc.body + "\n" + body),
-                terms=case((SearchDoc.terms == "", terms),
-                           else_=SearchDoc.terms + " " + terms)))
+    # each value bound twice under two names: PostgreSQL types every parameter once
+    result = session.connection().execute(_APPEND_NOTES, {
+        "b_file": file_id, "b_body": body, "b_body_more": body,
+        "b_terms": terms, "b_terms_more": terms})
     return bool(rows_changed(result))
+
+
+_DOCS = cast(Table, SearchDoc.__table__)
+# built once (every note written with an action appends to its file's document)
+_APPEND_NOTES = update(_DOCS).where(
+    _DOCS.c.kind == "file", _DOCS.c.item_id == bindparam("b_file")).values(
+    body=case((_DOCS.c.body == "", bindparam("b_body", type_=_DOCS.c.body.type)),
+              else_=_DOCS.c.body + "\n"
+              + bindparam("b_body_more", type_=_DOCS.c.body.type)),
+    terms=case((_DOCS.c.terms == "", bindparam("b_terms", type_=_DOCS.c.terms.type)),
+               else_=_DOCS.c.terms + " "
+               + bindparam("b_terms_more", type_=_DOCS.c.terms.type)))
 
 
 # ------------------------------------------------------------------ querying

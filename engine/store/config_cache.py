@@ -1,7 +1,9 @@
 """In-process cache of configuration that every action reads and admins rarely change: SLA
 rules, the offices' working calendars with their holidays, the office tree, the posts (code,
-approving power, department and office), which post each username holds, and the
-additional charges in force.
+approving power, department and office), which post each username holds, the
+additional charges in force, the sections with their departments' codes, the subject
+heads, the latest version of each process, and who is told about items arriving at a post (with the
+channels they switched off in My settings).
 
 Without it every opened task re-read all rules, the calendar and all holidays. One cache
 per `Database` (engine/store/db.py); every session of that database finds it in
@@ -25,12 +27,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine.store.access_models import AdditionalCharge
 from engine.store.admin_models import Office
-from engine.store.models import Post, Section, User
+from engine.store.desk_models import UserSetting
+from engine.store.models import Department, Post, ProcessDefinition, Section, SubjectHead, User
 from engine.store.sla_models import Holiday, SlaRule, WorkCalendar
 
 TTL_SECONDS = 5.0
 WATCHED: tuple[type, ...] = (SlaRule, WorkCalendar, Holiday, Post, Section, User, Office,
-                             AdditionalCharge)
+                             AdditionalCharge, UserSetting, Department, SubjectHead,
+                             ProcessDefinition)
 INFO_KEY = "config_cache"
 _CHANGED = "config_changed"
 

@@ -373,6 +373,10 @@ class File(Base):
     parked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     digitised_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     digitised_at: Mapped[datetime | None]
+    # The last note paragraph written and the one up to which notes are sealed: a file
+    # with nothing unsealed moves on without touching its note rows (engine/domain/files.py).
+    last_para_no: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    sealed_para_no: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Note(Base):

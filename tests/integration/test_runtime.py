@@ -11,7 +11,7 @@ from sqlalchemy import select, text, update
 
 from engine.audit import history
 from engine.errors import Conflict
-from engine.store.models import HistoryEvent, Instance, Note, OpenTask, Timer
+from engine.store.models import File, HistoryEvent, Instance, Note, OpenTask, Timer
 from tests.flow import inbox_task
 
 
@@ -163,3 +163,35 @@ def test_every_history_event_is_in_the_same_transaction(service, users):
         assert s.scalar(select(HistoryEvent.id).where(
             HistoryEvent.instance_id == f["instance_id"], HistoryEvent.seq == before + 1)) is None
     assert service.file(users["clerk"], f["id"])["locked"] is False
+
+
+def test_notes_are_sealed_by_the_files_marks(service, users):
+    """A file keeps its last paragraph and the one sealed up to: a note written with a
+    forward is stored sealed, a note added on its own is sealed by the next move, and a
+    file with nothing unsealed moves on with its notes as they were."""
+    f = service.open_file(users["clerk"], "Marks", "11011")
+    service.act(users["clerk"], inbox_task(service, users["clerk"], file_id=f["id"])["id"],
+                {"action": "forward", "to": "so", "note": "with the forward"})
+    service.add_note(users["so"], f["id"], "on its own")
+
+    def notes() -> list[tuple[int, bool]]:
+        with service.db.reader() as s:
+            return [tuple(r) for r in s.execute(select(Note.para_no, Note.sealed).where(
+                Note.file_id == f["id"]).order_by(Note.para_no))]
+
+    def marks() -> tuple[int, int]:
+        with service.db.reader() as s:
+            row = s.execute(select(File.last_para_no, File.sealed_para_no)
+                            .where(File.id == f["id"])).one()
+            return row[0], row[1]
+
+    assert notes() == [(1, True), (2, False)]
+    assert marks() == (2, 1)
+    service.act(users["so"], inbox_task(service, users["so"], file_id=f["id"])["id"],
+                {"action": "forward", "to": "us"})
+    assert notes() == [(1, True), (2, True)]
+    assert marks() == (2, 2)
+    service.act(users["us"], inbox_task(service, users["us"], file_id=f["id"])["id"],
+                {"action": "forward", "to": "so", "note": "third"})
+    assert notes() == [(1, True), (2, True), (3, True)]
+    assert marks() == (3, 3)
