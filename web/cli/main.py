@@ -117,7 +117,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return verify_export(args.export)
     app = _service()
     try:
-        report = app.verify_report()
+        report = app.verify_report(full=args.full, workers=args.workers)
     except DBAPIError as exc:
         print(f"error: cannot read the database (run `sanchika init`?): {exc.orig}",
               file=sys.stderr)
@@ -144,6 +144,16 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from web.cli.backup import run_restore
 
     return run_restore(Settings.from_env(), Path(args.src), args.force, args.check)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a whole number, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"at least 1, not {value}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -174,8 +184,14 @@ def main(argv: list[str] | None = None) -> int:
                             "`sanchika demo`; never in production)")
     deploy = sub.add_parser("deploy", help="validate and deploy a BPMN file")
     deploy.add_argument("path")
-    verify = sub.add_parser("verify", help="check every history chain, checkpoint, signature "
-                            "and locked file; re-execute every instance")
+    verify = sub.add_parser("verify", help="check the history chains, checkpoints, signatures "
+                            "and locked files changed since the last intact verification "
+                            "(--full: all of them) and re-execute those instances")
+    verify.add_argument("--full", action="store_true",
+                        help="re-check everything, not only what changed since the last "
+                             "intact verification")
+    verify.add_argument("--workers", type=_positive, default=1, metavar="N",
+                        help="re-execute instances in N processes (default 1)")
     verify.add_argument("--export", metavar="PATH",
                         help="check an exported file (zip) instead, without a database")
     backup = sub.add_parser("backup", help="snapshot the database, uploads and keys into DEST")
