@@ -22,7 +22,12 @@ KNOWN = ("DATA_DIR", "DATABASE_URL", "SECRET_KEY", "SMTP_URL", "SMS_URL", "SLA_D
          "BACKUP_MAX_AGE_HOURS", "TRUSTED_PROXIES", "HTTPS", "HSTS_SECONDS", "METRICS_TOKEN",
          "OUTBOX_ALERT", "LOG_LEVEL", "LOG_FORMAT", "MAILBOXES", "OCR_SECONDS",
          "INSTALLATION_NAME", "TOKEN_HOURS", "IDLE_MINUTES", "SESSION_HOURS",
-         "REVIEW_SCHEDULE")
+         "REVIEW_SCHEDULE", "RETENTION_OUTBOX_DAYS", "RETENTION_TASK_DAYS",
+         "RETENTION_TIMER_DAYS", "RETENTION_SCHEDULE")
+
+# The longest window a report reads closed tasks over: time at desk and adoption reach
+# back up to 24 months of 31 days (engine/read/monitoring.py, web/pages/monitor.py).
+REPORT_WINDOW_DAYS = 31 * 24
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,12 @@ class Settings:
     # SANCHIKA_REVIEW_SCHEDULE: when the weekly review goes out, e.g. "mon 09:30" (office
     # time, IST); "off" turns it off
     review_schedule: str = "mon 09:30"
+    # Retention (engine/ops/retention.py), in days; 0 keeps those rows for ever.
+    retention_outbox_days: float = 90.0  # delivered messages, older notifications
+    retention_task_days: float = 800.0  # closed tasks: at least the longest report window
+    retention_timer_days: float = 90.0  # fired and cancelled timers
+    # SANCHIKA_RETENTION_SCHEDULE: when the daily prune runs (office time), or "off"
+    retention_schedule: str = "02:30"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -93,6 +104,10 @@ class Settings:
             ocr_seconds=_number(raw, "OCR_SECONDS", 10.0, zero_allowed=True),
             installation_name=(raw.get("INSTALLATION_NAME") or "sanchika").strip(),
             review_schedule=raw.get("REVIEW_SCHEDULE") or "mon 09:30",
+            retention_outbox_days=_number(raw, "RETENTION_OUTBOX_DAYS", 90.0, zero_allowed=True),
+            retention_task_days=_task_days(raw),
+            retention_timer_days=_number(raw, "RETENTION_TIMER_DAYS", 90.0, zero_allowed=True),
+            retention_schedule=raw.get("RETENTION_SCHEDULE") or "02:30",
         )
 
 
@@ -145,6 +160,15 @@ def _number(raw: dict[str, str], name: str, default: float, *, zero_allowed: boo
         bound = "0 (off) or more" if zero_allowed else "greater than 0"
         raise ValueError(f"{PREFIX}{name} must be {bound}, not {value_text!r}")
     return value
+
+
+def _task_days(raw: dict[str, str]) -> float:
+    """Closed tasks are kept at least as long as the longest report window reads them."""
+    days = _number(raw, "RETENTION_TASK_DAYS", 800.0, zero_allowed=True)
+    if 0 < days < REPORT_WINDOW_DAYS:
+        raise ValueError(f"{PREFIX}RETENTION_TASK_DAYS must be 0 (keep for ever) or at least "
+                         f"{REPORT_WINDOW_DAYS} (the longest report window), not {days:g}")
+    return days
 
 
 def _choice(raw: dict[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:

@@ -1,7 +1,7 @@
 """The `sanchika` command (docs/contract.md, docs/cli.md): init, demo, serve, deploy, verify,
 backup, restore, admin, doctor; the audit commands (checkpoint, keys, replay, export) are in
 cli.audit, the operations commands (admin create, doctor, the organisation import) in
-cli.ops."""
+cli.ops, `prune` in cli.retention."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from engine.config import Settings
 from engine.errors import InvalidBpmn, SanchikaError
 from web.cli import audit as cli_audit
 from web.cli import ops as cli_ops
+from web.cli import retention as cli_retention
 from web.cli import review as cli_review
 
 
@@ -206,10 +207,11 @@ def main(argv: list[str] | None = None) -> int:
     audit_commands = cli_audit.register(sub)
     ops_commands = cli_ops.register(sub)
     review_commands = cli_review.register(sub)
+    retention_commands = cli_retention.register(sub)
     args = parser.parse_args(argv)
     commands = {"init": cmd_init, "demo": cmd_demo, "serve": cmd_serve, "deploy": cmd_deploy,
                 "verify": cmd_verify, "backup": cmd_backup, "restore": cmd_restore,
-                **audit_commands, **ops_commands, **review_commands}
+                **audit_commands, **ops_commands, **review_commands, **retention_commands}
     try:
         return commands[args.command](args)
     except (SanchikaError, ValueError) as exc:
