@@ -128,7 +128,7 @@ def _settled_event_id(session: Session, mark: Mark | None, started: datetime) ->
 def _changed(session: Session, mark: Mark) -> set[int]:
     """Instances with an event after the mark, and instances whose head is not the one
     their newest checkpoint recorded (or that no checkpoint recorded)."""
-    changed = set(session.scalars(select(HistoryEvent.instance_id.distinct())
+    changed = set(session.scalars(select(HistoryEvent.instance_id).distinct()
                                   .where(HistoryEvent.id > mark.event_id)))
     newest = (select(CheckpointHead.instance_id,
                      func.max(CheckpointHead.checkpoint_id).label("cid"))
