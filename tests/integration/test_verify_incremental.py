@@ -38,18 +38,23 @@ def test_first_run_is_full_then_only_changes_are_rechecked(service, users, clock
     a = running_file(service, users, "A")
     running_file(service, users, "B")
     first = service.verify_report(full=False)
-    assert first.mode == "full" and first.intact  # no mark yet
+    assert first.mode == "full"
+    assert first.intact
     assert first.instances == instances(service)
     settled(service, clock)
     quiet = service.verify_report(full=False)
-    assert quiet.mode == "incremental" and quiet.intact
-    assert quiet.instances == 0 and quiet.unchanged == instances(service)
+    assert quiet.mode == "incremental"
+    assert quiet.intact
+    assert quiet.instances == 0
+    assert quiet.unchanged == instances(service)
     assert "incremental since checkpoint #1" in quiet.summary()
 
     service.add_note(users["so"], a["id"], "A new note.")
     moved = service.verify_report(full=False)
-    assert moved.mode == "incremental" and moved.intact
-    assert moved.instances == 1 and moved.unchanged == instances(service) - 1
+    assert moved.mode == "incremental"
+    assert moved.intact
+    assert moved.instances == 1
+    assert moved.unchanged == instances(service) - 1
 
 
 def test_tampered_changed_instance_is_caught(service, users, clock):
@@ -121,7 +126,8 @@ def test_workers_give_the_same_answer(service, users, clock):
            "AND seq = 2", i=files[1]["instance_id"])
     one = service.verify_report(full=True, workers=1)
     two = service.verify_report(full=True, workers=2)
-    assert one.problems and sorted(one.problems) == sorted(two.problems)
+    assert one.problems
+    assert sorted(one.problems) == sorted(two.problems)
     assert (one.instances, one.events, one.reexecuted) == (two.instances, two.events,
                                                            two.reexecuted)
 
@@ -146,8 +152,10 @@ def test_cli_full_and_workers(settings, service, users):
         run = subprocess.run([sys.executable, "-m", "web.cli.main", *args], env=env,
                              capture_output=True, text=True, cwd=root)
         assert run.returncode == 0, run.stdout + run.stderr
-        assert run.stdout.startswith("verified: ") and run.stdout.strip().endswith(": intact")
+        assert run.stdout.startswith("verified: ")
+        assert run.stdout.strip().endswith(": intact")
         assert mode in run.stdout
     bad = subprocess.run([sys.executable, "-m", "web.cli.main", "verify", "--workers", "0"],
                          env=env, capture_output=True, text=True, cwd=root)
-    assert bad.returncode == 2 and "--workers" in bad.stderr
+    assert bad.returncode == 2
+    assert "--workers" in bad.stderr
