@@ -42,7 +42,7 @@ from engine.config import Settings  # noqa: E402
 from engine.ops.demo import create_demo  # noqa: E402
 from engine.store.models import HistoryEvent, Instance, User  # noqa: E402
 
-PASSWORD = "bench-pass-1"  # noqa: S105 - a throwaway demo database
+PASSWORD = "bench-pass-1"  # a throwaway demo database
 RUNNER = """
 import resource, sys, time
 from web.cli.main import main

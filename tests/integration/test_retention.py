@@ -205,3 +205,22 @@ def test_cli_prune(settings, demo):
                          env=env, capture_output=True, text=True, cwd=root)
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("prune: removed ")
+
+
+def test_the_daily_job_prunes_and_stops_when_asked(retained, users, clock):
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from engine.ops import retention_schedule
+
+    some_history(retained, users)
+    clock.advance(800 * DAY)
+    jobs = BackgroundScheduler()
+    stopping = [True]
+    retention_schedule.install(jobs, retained, lambda: stopping[0])
+    assert jobs.get_job(retention_schedule.JOB) is not None
+    had = counts(retained)
+    retention_schedule.run(retained.settings.database_url)  # asked to stop: nothing done
+    assert counts(retained) == had
+    stopping[0] = False
+    retention_schedule.run(retained.settings.database_url)
+    assert counts(retained)["closed_tasks"] < had["closed_tasks"]
