@@ -148,8 +148,11 @@ def prune(db: Database, command: CommandFactory, policy: Policy, *,
         last = 0  # keyset: rows a concurrent pruner still holds are not retried for ever
         while stop is None or not stop():
             with command() as s:
+                # SKIP LOCKED (PostgreSQL; SQLite has one writer): two pruners at once
+                # take different rows instead of waiting on, or deadlocking over, the same
                 ids = list(s.scalars(CANDIDATES[kind](cutoff).where(_id(kind) > last)
-                                     .order_by(_id(kind)).limit(batch)))
+                                     .order_by(_id(kind)).limit(batch)
+                                     .with_for_update(skip_locked=True)))
                 if not ids:
                     break
                 last = ids[-1]

@@ -224,3 +224,21 @@ def test_the_daily_job_prunes_and_stops_when_asked(retained, users, clock):
     stopping[0] = False
     retention_schedule.run(retained.settings.database_url)
     assert counts(retained)["closed_tasks"] < had["closed_tasks"]
+
+
+def test_two_pruners_at_once_remove_each_row_once(retained, users, clock):
+    """Two processes (here: two services with their own connections) prune together:
+    between them every row goes exactly once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    some_history(retained, users)
+    clock.advance(800 * DAY)
+    expected = retained.prune(dry_run=True)["would_remove"]
+    other = Sanchika(retained.settings, handlers.registry)
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            results = list(pool.map(lambda app: app.prune()["removed"], (retained, other)))
+    finally:
+        other.db.dispose()
+    assert {k: results[0][k] + results[1][k] for k in expected} == expected
+    assert set(retained.prune(dry_run=True)["would_remove"].values()) == {0}
