@@ -15,6 +15,7 @@ Each verify runs as its own process (the CLI, as an operator runs it); peak RSS 
 process's and its workers'.
 
 Run: python bench/verify.py [--instances N] [--database-url URL] [--json PATH]
+     [--no-workers]
 """
 
 from __future__ import annotations
@@ -118,6 +119,8 @@ def main() -> int:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--actions", type=int, default=1000)
     parser.add_argument("--json", default=None)
+    parser.add_argument("--no-workers", action="store_true",
+                        help="skip the `--workers 2` run")
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="sanchika-bench-verify-"))
     url = args.database_url or f"sqlite:///{data_dir / 'sanchika.db'}"
@@ -136,8 +139,9 @@ def main() -> int:
     print(json.dumps(result), flush=True)
     result["full"] = cli(env, "verify", "--full")
     print("full", result["full"], flush=True)
-    result["full_workers_2"] = cli(env, "verify", "--full", "--workers", "2")
-    print("full --workers 2", result["full_workers_2"], flush=True)
+    if not args.no_workers:
+        result["full_workers_2"] = cli(env, "verify", "--full", "--workers", "2")
+        print("full --workers 2", result["full_workers_2"], flush=True)
     cli(env, "checkpoint")
     result["first_mark"] = cli(env, "verify")
     result["actions_seconds"] = round(new_actions(app, args.actions // 2), 1)
