@@ -28,6 +28,7 @@ from engine.commands.files import FileServices
 from engine.commands.monitor import MonitorServices
 from engine.commands.ocr import OcrServices
 from engine.commands.people import PeopleServices
+from engine.commands.retention import RetentionServices
 from engine.commands.review import ReviewServices
 from engine.commands.sessions import SessionServices
 from engine.commands.sla import SlaServices
@@ -70,7 +71,8 @@ _MOVEMENTS = cast(Table, Movement.__table__)
 class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaServices,
                AuditServices, UiServices, SessionServices, DeskServices,
                EmailDakServices, OcrServices, ExchangeServices, AdminServices,
-               MonitorServices, ReviewServices, VersionServices, UnlockServices):
+               MonitorServices, ReviewServices, VersionServices, UnlockServices,
+               RetentionServices):
     def __init__(self, settings: Settings, handlers: HandlerRegistry):
         self.settings = settings
         self.db = Database(settings.database_url)

@@ -25,7 +25,13 @@ KNOWN = ("DATA_DIR", "DATABASE_URL", "SECRET_KEY", "SMTP_URL", "SMS_URL", "SLA_D
          "OUTBOX_ALERT", "LOG_LEVEL", "LOG_FORMAT", "MAILBOXES", "OCR_SECONDS",
          "INSTALLATION_NAME", "TOKEN_HOURS", "IDLE_MINUTES", "SESSION_HOURS",
          "REVIEW_SCHEDULE", "BACKUP_RECIPIENTS", "PASSKEY_APPROVALS",
-         "SCRIPT_CPU_SECONDS", "SCRIPT_MEMORY_MB", "SCRIPT_WORKERS")
+         "SCRIPT_CPU_SECONDS", "SCRIPT_MEMORY_MB", "SCRIPT_WORKERS",
+         "RETENTION_OUTBOX_DAYS", "RETENTION_TASK_DAYS", "RETENTION_TIMER_DAYS",
+         "RETENTION_SCHEDULE")
+
+# The longest window a report reads closed tasks over: time at desk and adoption reach
+# back up to 24 months of 31 days (engine/read/monitoring.py, web/pages/monitor.py).
+REPORT_WINDOW_DAYS = 31 * 24
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,12 @@ class Settings:
     script_cpu_seconds: float = 2.0  # SANCHIKA_SCRIPT_CPU_SECONDS: CPU time per script
     script_memory_mb: int = 256  # SANCHIKA_SCRIPT_MEMORY_MB: a worker's address space
     script_workers: int = 2  # SANCHIKA_SCRIPT_WORKERS: scripts running at once
+    # Retention (engine/ops/retention.py), in days; 0 keeps those rows for ever.
+    retention_outbox_days: float = 90.0  # delivered messages, older notifications
+    retention_task_days: float = 800.0  # closed tasks: at least the longest report window
+    retention_timer_days: float = 90.0  # fired and cancelled timers
+    # SANCHIKA_RETENTION_SCHEDULE: when the daily prune runs (office time), or "off"
+    retention_schedule: str = "02:30"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -113,6 +125,10 @@ class Settings:
             script_cpu_seconds=_number(raw, "SCRIPT_CPU_SECONDS", 2.0),
             script_memory_mb=int(_number(raw, "SCRIPT_MEMORY_MB", 256)),
             script_workers=int(_number(raw, "SCRIPT_WORKERS", 2)),
+            retention_outbox_days=_number(raw, "RETENTION_OUTBOX_DAYS", 90.0, zero_allowed=True),
+            retention_task_days=_task_days(raw),
+            retention_timer_days=_number(raw, "RETENTION_TIMER_DAYS", 90.0, zero_allowed=True),
+            retention_schedule=raw.get("RETENTION_SCHEDULE") or "02:30",
         )
 
 
@@ -165,6 +181,15 @@ def _number(raw: dict[str, str], name: str, default: float, *, zero_allowed: boo
         bound = "0 (off) or more" if zero_allowed else "greater than 0"
         raise ValueError(f"{PREFIX}{name} must be {bound}, not {value_text!r}")
     return value
+
+
+def _task_days(raw: dict[str, str]) -> float:
+    """Closed tasks are kept at least as long as the longest report window reads them."""
+    days = _number(raw, "RETENTION_TASK_DAYS", 800.0, zero_allowed=True)
+    if 0 < days < REPORT_WINDOW_DAYS:
+        raise ValueError(f"{PREFIX}RETENTION_TASK_DAYS must be 0 (keep for ever) or at least "
+                         f"{REPORT_WINDOW_DAYS} (the longest report window), not {days:g}")
+    return days
 
 
 def _choice(raw: dict[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:

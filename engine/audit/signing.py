@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import secrets
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -221,12 +222,15 @@ def signature_message(row: ApprovalSignature | Any, file_no: str) -> bytes:
                    content_hash_=row.content_hash, signed_at=row.signed_at)
 
 
-def verify(session: Session, ring: KeyRing | None, file_id: int | None = None
+def verify(session: Session, ring: KeyRing | None, only: Callable[[Any], bool] | None = None,
+           file_id: int | None = None
            ) -> tuple[int, list[str]]:
     """(signatures checked, problems): each signature against its public key, the signed
     content hash against the file's content now, the public key against the private key
     in the data folder (when `ring` is given), and each signature against its history
-    record. With `file_id`, only that file's signatures (and no key-file check)."""
+    record. `only`: a test of each signature row (incremental verification checks the
+    signatures of changed instances). With `file_id`, only that file's signatures (and
+    no key-file check). Read a page at a time, so memory stays flat."""
     problems: list[str] = []
     checked = 0
     keys = {k.key_id: k for k in session.scalars(select(UserKey))}
@@ -236,10 +240,9 @@ def verify(session: Session, ring: KeyRing | None, file_id: int | None = None
             if private is not None and key_id_of(private.public_key()) != key.key_id:
                 problems.append(f"public key {key.key_id[:16]}… of user id {key.user_id} is not "
                                 "the key kept for that user in the data folder")
-    rows = select(ApprovalSignature).order_by(ApprovalSignature.id)
-    if file_id is not None:
-        rows = rows.where(ApprovalSignature.file_id == file_id)
-    for row in session.scalars(rows):
+    for row in _signatures(session, file_id=file_id):
+        if only is not None and not only(row):
+            continue
         checked += 1
         file = session.get(File, row.file_id)
         file_no = file.file_no if file else f"id {row.file_id}"
@@ -264,3 +267,20 @@ def verify(session: Session, ring: KeyRing | None, file_id: int | None = None
         if not recorded:
             problems.append(f"{name}: the signature is not recorded in the file's history")
     return checked, problems
+
+
+def _signatures(session: Session, page: int = 200, file_id: int | None = None
+                ) -> Iterator[ApprovalSignature]:
+    """Every signature (of one file, with `file_id`) in id order, a page at a time (keyset
+    paging): one page of rows is held at once (the session's identity map holds them
+    weakly)."""
+    last = 0
+    while True:
+        query = select(ApprovalSignature).where(ApprovalSignature.id > last)
+        if file_id is not None:
+            query = query.where(ApprovalSignature.file_id == file_id)
+        rows = list(session.scalars(query.order_by(ApprovalSignature.id).limit(page)))
+        if not rows:
+            return
+        last = rows[-1].id
+        yield from rows

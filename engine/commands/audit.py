@@ -123,11 +123,19 @@ class AuditServices(PasskeyServices):
             return {"seq": cp.seq, "at": cp.at.isoformat(), "instances": cp.instances,
                     "events": cp.events, "hash": cp.hash}
 
-    def verify_report(self) -> Report:
-        from engine.audit.verify import verify_database
+    def verify_report(self, *, full: bool = True, workers: int = 1) -> Report:
+        """`sanchika verify`: everything (`full`), or what changed since the last intact
+        run (engine/audit/verify_run.py). An intact run leaves a verification mark."""
+        from engine.audit import marks, verify_run
 
-        return verify_database(self.db, keys=self.audit_keys,
-                               definitions=self.definitions)
+        report = verify_run.run(self.db, keys=self.audit_keys, definitions=self.definitions,
+                                full=full, workers=workers)
+        if report.intact:
+            with self.command() as s:
+                marks.record(s, self.audit_keys, at=report.started, mode=report.mode,
+                             checkpoint_seq=report.checkpoint_seq, event_id=report.event_id,
+                             instances=report.instances)
+        return report
 
     # ------------------------------------------------------------ replay, export
 

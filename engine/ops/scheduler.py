@@ -33,7 +33,7 @@ from engine.errors import Conflict
 from engine.exchange import schedule as exchange_schedule
 from engine.intake import schedule as intake_schedule
 from engine.ocr import schedule as ocr_schedule
-from engine.ops import alerts, backup_schedule, review_schedule
+from engine.ops import alerts, backup_schedule, retention_schedule, review_schedule
 from engine.ops.lease import Lease
 
 log = logging.getLogger(__name__)
@@ -169,6 +169,9 @@ class TimerScheduler:
         ocr_schedule.install(jobs, self.app, self.key)  # reading scanned PDFs
         exchange_schedule.install(jobs, self.app, self.key)  # packages for partners
         review_schedule.install(jobs, self.app)  # the weekly review
+        # the daily prune; it stops at its next batch on shutdown or when the lease goes
+        retention_schedule.install(jobs, self.app,
+                                   lambda: self.stopping or not self.lease.held)
 
     def _stop_jobs(self, wait: bool) -> None:
         jobs, self._jobs = self._jobs, None

@@ -112,3 +112,19 @@ class PasskeyApproval(Base):
     authenticator_data: Mapped[str] = mapped_column(Text)
     client_data_json: Mapped[str] = mapped_column(Text)
     signature: Mapped[str] = mapped_column(Text)
+
+
+class VerifyMark(Base):
+    """A verification that found the installation intact (`sanchika verify`): every event
+    up to `event_id` was re-checked and every chain head up to checkpoint `checkpoint_seq`
+    confirmed, so the next incremental run re-checks only what came after. `mac` is an HMAC
+    under the data folder's audit key: a forged mark cannot make verification skip work."""
+
+    __tablename__ = "verify_marks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    mode: Mapped[str] = mapped_column(String(16))  # full | incremental
+    checkpoint_seq: Mapped[int] = mapped_column(Integer, default=0)
+    event_id: Mapped[int] = mapped_column(Integer, default=0)
+    instances: Mapped[int] = mapped_column(Integer, default=0)  # instances re-checked
+    mac: Mapped[str] = mapped_column(String(64))

@@ -1,7 +1,7 @@
 """The `sanchika` command (docs/contract.md, docs/cli.md): init, demo, serve, deploy, verify,
 backup, backup-keygen, restore, admin, doctor; the audit commands (checkpoint, keys,
 replay, export) are in cli.audit, the operations commands (admin create, doctor, the
-organisation import) in cli.ops."""
+organisation import) in cli.ops, `prune` in cli.retention."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from engine.config import Settings
 from engine.errors import InvalidBpmn, SanchikaError
 from web.cli import audit as cli_audit
 from web.cli import ops as cli_ops
+from web.cli import retention as cli_retention
 from web.cli import review as cli_review
 from web.cli import versions as cli_versions
 
@@ -118,7 +119,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return verify_export(args.export)
     app = _service()
     try:
-        report = app.verify_report()
+        report = app.verify_report(full=args.full, workers=args.workers)
     except DBAPIError as exc:
         print(f"error: cannot read the database (run `sanchika init`?): {exc.orig}",
               file=sys.stderr)
@@ -154,6 +155,16 @@ def cmd_backup_keygen(args: argparse.Namespace) -> int:
     return run_keygen(args.out)
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a whole number, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"at least 1, not {value}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     from engine.ops.permissions import restrict_umask
 
@@ -182,8 +193,14 @@ def main(argv: list[str] | None = None) -> int:
                             "`sanchika demo`; never in production)")
     deploy = sub.add_parser("deploy", help="validate and deploy a BPMN file")
     deploy.add_argument("path")
-    verify = sub.add_parser("verify", help="check every history chain, checkpoint, signature "
-                            "and locked file; re-execute every instance")
+    verify = sub.add_parser("verify", help="check the history chains, checkpoints, signatures "
+                            "and locked files changed since the last intact verification "
+                            "(--full: all of them) and re-execute those instances")
+    verify.add_argument("--full", action="store_true",
+                        help="re-check everything, not only what changed since the last "
+                             "intact verification")
+    verify.add_argument("--workers", type=_positive, default=1, metavar="N",
+                        help="re-execute instances in N processes (default 1)")
     verify.add_argument("--export", metavar="PATH",
                         help="check an exported file (zip) instead, without a database")
     backup = sub.add_parser("backup", help="snapshot the database, uploads and keys into DEST")
@@ -212,11 +229,13 @@ def main(argv: list[str] | None = None) -> int:
     ops_commands = cli_ops.register(sub)
     review_commands = cli_review.register(sub)
     versions_commands = cli_versions.register(sub)
+    retention_commands = cli_retention.register(sub)
     args = parser.parse_args(argv)
     commands = {"init": cmd_init, "demo": cmd_demo, "serve": cmd_serve, "deploy": cmd_deploy,
                 "verify": cmd_verify, "backup": cmd_backup, "restore": cmd_restore,
                 "backup-keygen": cmd_backup_keygen,
-                **audit_commands, **ops_commands, **review_commands, **versions_commands}
+                **audit_commands, **ops_commands, **review_commands, **versions_commands,
+                **retention_commands}
     try:
         return commands[args.command](args)
     except (SanchikaError, ValueError) as exc:
