@@ -148,7 +148,9 @@ def test_cli_full_and_workers(settings, service, users):
            "SANCHIKA_DATABASE_URL": settings.database_url, "PATH": "/usr/bin:/bin"}
     root = Path(__file__).parents[2]
     for args, mode in ((["verify"], "(full)"), (["verify", "--full", "--workers", "2"],
-                                                  "(full)"), (["verify"], "incremental")):
+                                                  "(full)"), (["verify", "--incremental"],
+                                                              "incremental"),
+                       (["verify"], "(full)")):
         run = subprocess.run([sys.executable, "-m", "web.cli.main", *args], env=env,
                              capture_output=True, text=True, cwd=root)
         assert run.returncode == 0, run.stdout + run.stderr
