@@ -90,6 +90,7 @@ def test_auditor_room_in_hindi_has_no_english(web, demo, users):
     assert "P7D" not in replay
     assert ">True<" not in replay
     assert "7 दिन" in replay
+    assert "सर्वर द्वारा हस्ताक्षरित" in replay  # how the approval was signed
     assert "फ़ाइल अनुमोदन" in html.unescape(page(client, f"/files/{f['id']}/history"))
 
 
@@ -135,6 +136,10 @@ def test_designer_versions_and_migration_in_hindi(web, demo, users):
     assert english_left(listing, data) == []
     assert "फ़ाइल अनुमोदन" in html.unescape(listing)
     assert ">init<" not in listing  # the shipped versions were deployed by the installation
+
+    modeler = page(client, "/designer/file_approval/2")
+    assert 'href="/designer#process-file_approval" id="versions-link"' in modeler
+    assert 'id="process-file_approval"' in listing
 
     plan = page(client, "/designer/file_approval/migrate?from=1&to=2&mapping=noting+%3D+nowhere")
     assert english_left(plan, data) == []
