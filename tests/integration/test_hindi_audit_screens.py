@@ -188,3 +188,19 @@ def test_english_words_once_left_are_gone_from_the_hindi_replay(web, demo, users
         r"<(script|style|code|time)\b.*?</\1>", " ", text.split("<main", 1)[-1], flags=re.S)))
     left = [w for w in ONCE_ENGLISH if re.search(rf"(?<![\w#]){re.escape(w)}(?!\w)", shown)]
     assert left == []
+
+
+def test_a_mistyped_event_number_returns_to_the_replay_saying_why(web, demo, users):
+    f = closed_file(demo, users, "Grant of leave encashment")
+    client = client_for(web, "auditor", "hi")
+    for bad, said in (("999", "घटना 999 नहीं है: इस प्रक्रिया में घटनाएँ 1 से"),
+                      ("abc", "घटना संख्या एक पूर्ण संख्या होनी चाहिए।")):
+        r = client.get(f"/files/{f['id']}/replay?at={bad}")
+        assert r.status_code == 302, bad
+        assert r.headers["Location"].endswith(f"/files/{f['id']}/replay")
+        shown = html.unescape(page(client, r.headers["Location"]))
+        assert said in shown
+    r = client.get(f"/files/{f['id']}/replay?instance=9999")
+    assert r.status_code == 302
+    assert "ऐसी किसी प्रक्रिया से नहीं गुज़री" in html.unescape(
+        page(client, r.headers["Location"]))
