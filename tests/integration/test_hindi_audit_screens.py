@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from engine.store.models import (
     File,
@@ -23,6 +23,7 @@ from engine.store.models import (
     Section,
     User,
 )
+from tests.conftest import PASSWORD
 from tests.integration.test_audit_room import client_for, closed_file
 from tests.tamper import tamper
 
@@ -204,3 +205,28 @@ def test_a_mistyped_event_number_returns_to_the_replay_saying_why(web, demo, use
     assert r.status_code == 302
     assert "ऐसी किसी प्रक्रिया से नहीं गुज़री" in html.unescape(
         page(client, r.headers["Location"]))
+
+
+def test_a_locked_sign_in_says_until_when_in_hindi(web, demo):
+    from engine.store.web_models import SignInThrottle
+
+    client = web.test_client()
+    with client.session_transaction() as sess:
+        sess["lang"] = "hi"
+
+    def attempt(password: str):
+        token = re.search(r'name="csrf_token" value="([^"]+)"',
+                          client.get("/login").get_data(as_text=True)).group(1)
+        return client.post("/login", data={"username": "so", "password": password,
+                                           "csrf_token": token})
+
+    for _ in range(5):
+        with demo.db.transaction() as s:  # each delay run out at once
+            s.execute(update(SignInThrottle).values(locked_until=None))
+        attempt("not-the-password")
+    r = attempt(PASSWORD)
+    assert r.status_code == 429
+    shown = html.unescape(r.get_data(as_text=True))
+    assert re.search(r"आपके पते से इस नाम से प्रवेश \d\d:\d\d:\d\d UTC तक रोका गया है।", shown)
+    assert "try again" not in shown
+    assert english_left(shown, data_words(demo)) == []
