@@ -92,6 +92,8 @@ def test_auditor_room_in_hindi_has_no_english(web, demo, users):
     assert ">True<" not in replay
     assert "7 दिन" in replay
     assert "सर्वर द्वारा हस्ताक्षरित" in replay  # how the approval was signed
+    assert "Kavita Singh · " in replay  # the signer and the notes' author by name
+    assert "— Ramesh Kumar" in replay
     assert "फ़ाइल अनुमोदन" in html.unescape(page(client, f"/files/{f['id']}/history"))
 
 
