@@ -232,3 +232,15 @@ def test_a_locked_sign_in_says_until_when_in_hindi(web, demo):
     assert re.search(r"आपके पते से इस नाम से प्रवेश \d\d:\d\d:\d\d UTC तक रोका गया है।", shown)
     assert "try again" not in shown
     assert english_left(shown, data_words(demo)) == []
+
+
+def test_a_screen_not_open_to_the_user_says_so_in_hindi(web, demo):
+    client = client_for(web, "clerk", "hi")
+    for url in ("/audit/verify?run=1", "/designer"):
+        r = client.get(url)
+        assert r.status_code == 403
+        assert "यह पृष्ठ या कार्रवाई आपकी भूमिका या पद के लिए खुली नहीं है।" in html.unescape(
+            r.get_data(as_text=True))
+    r = client_for(web, "auditor", "hi").get("/files/999999/history")
+    assert r.status_code == 404
+    assert "जो आपने माँगा वह मौजूद नहीं है" in html.unescape(r.get_data(as_text=True))
