@@ -15,8 +15,10 @@ from tests.browser.test_journey import open_action
 from tests.flow import inbox_task
 
 PROCESSES = Path(__file__).resolve().parents[2] / "processes"
+# (the diagram's own SVG shapes may lie outside its clipped box: they are not page width)
 WIDE = """(w) => [...document.querySelectorAll('body *')]
-    .filter(e => e.offsetParent !== null && e.getBoundingClientRect().right > w + 1)
+    .filter(e => e.offsetParent !== null && !(e.closest('svg') && e.tagName !== 'svg')
+                 && e.getBoundingClientRect().right > w + 1)
     .map(e => e.tagName + '#' + e.id + '.' + e.className)"""
 UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea')]
     .filter(e => e.type !== 'hidden' && !(e.labels && e.labels.length)
@@ -47,6 +49,12 @@ def test_auditor_finds_history_replay_and_verification_on_a_phone(page, server, 
     wait_for_js(page, "document.getElementById('diagram').dataset.ready === '1'")
     assert page.evaluate(WIDE, 360) == []
     assert "प्रक्रिया डेटा" in page.locator("aside.state").inner_text()
+    # on a phone the event's step is shown readable, inside the diagram's box
+    step = page.locator(".djs-element.step-event").first.bounding_box()
+    frame = page.locator("#diagram").bounding_box()
+    assert step["width"] > 60
+    assert frame["x"] <= step["x"]
+    assert step["x"] + step["width"] <= frame["x"] + frame["width"]
     shot(page, "audit-replay-hindi-phone")
     follow(page, f"a[href='/files/{f['id']}/verify']")
     assert page.locator("#verify-result").get_attribute("data-intact") == "yes"
