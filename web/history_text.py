@@ -114,11 +114,6 @@ SENTENCES: dict[str, Callable[[Event], str]] = {
                                       item=e["item"]),
     "approval_signed": lambda e: _("%(who)s digitally signed the approval of %(item)s.",
                                    who=who(e), item=e["item"]),
-    "approval_passkey": lambda e: _(
-        "%(who)s signed the approval of a draft of %(item)s with a passkey on their own "
-        "device.", who=who(e), item=e["item"]) if e.get("subject") == "draft" else _(
-        "%(who)s signed the approval of %(item)s with a passkey on their own device.",
-        who=who(e), item=e["item"]),
     "note_added": lambda e: _("%(who)s wrote para %(para)s of the notes of %(item)s.",
                               who=who(e), para=e.get("para_no") or "—", item=e["item"]),
     "correspondence_added": lambda e: _(
