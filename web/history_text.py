@@ -26,6 +26,14 @@ def step_label(name: str | None) -> str:
             }.get(name, name)
 
 
+def process_label(process_id: str | None) -> str:
+    """The shipped processes' names in the reader's language; others by their id."""
+    if not process_id:
+        return "—"
+    return {"file_approval": _("File approval"), "dak_receipt": _("Dak receipt"),
+            "file_reopen": _("Reopening of a closed file")}.get(process_id, process_id)
+
+
 def who(e: Event) -> str:
     """'Name (designation)', the name alone, or the system."""
     name = e.get("actor_name") or e.get("actor")
@@ -86,7 +94,7 @@ def _handler_called(e: Event) -> str:
 SENTENCES: dict[str, Callable[[Event], str]] = {
     "instance_started": lambda e: _(
         "%(who)s started the process “%(process)s” (version %(version)s) for %(item)s.",
-        who=who(e), process=e.get("process_id") or "—", version=e.get("version") or "—",
+        who=who(e), process=process_label(e.get("process_id")), version=e.get("version") or "—",
         item=e["item"]),
     "task_ready": lambda e: _("%(item)s reached the step “%(step)s” with %(post)s.",
                               item=e["item"], step=_step(e), post=_post(e.get("post"))),

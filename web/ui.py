@@ -182,7 +182,11 @@ def init_ui(app: Flask, service: Sanchika) -> None:
     def _globals() -> dict[str, Any]:
         from flask_babel import get_locale
 
+        from web.history_text import process_label
+        from web.verify_text import problem_text
+
         return {"lang": str(get_locale() or "en"), "me": current_user,
+                "process_label": process_label, "problem_text": problem_text,
                 "has": lambda name: hasattr(service, name), "unread": _unread}
 
     @app.errorhandler(CSRFError)

@@ -211,6 +211,12 @@ class AuditServices(PasskeyServices):
                         and isinstance(v, int) and not isinstance(v, bool)}
             view["data_posts"] = {str(p.id): p.title for p in s.scalars(
                 select(Post).where(Post.id.in_(post_ids)))} if post_ids else {}
+            # the authors of notes and the signers, by name (the history records usernames)
+            usernames = {n.get("author") for n in view.get("notes", [])} | {
+                sig.get("signer") for sig in view.get("signatures", [])}
+            usernames = {u for u in usernames if isinstance(u, str)}
+            view["user_names"] = dict(s.execute(select(User.username, User.full_name).where(
+                User.username.in_(usernames))).tuples().all()) if usernames else {}
             return view
 
     def history_event(self, actor: User, file_id: int, instance_id: int, seq: int

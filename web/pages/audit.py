@@ -6,11 +6,14 @@ administrators for the installation."""
 
 from __future__ import annotations
 
-from flask import Response, render_template, request
+import re
+
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import login_required
 
-from engine.errors import InvalidInput
+from engine.errors import InvalidInput, NotFound
 from web.history_text import sentence, step_label
 from web.pages.common import page_blueprint, service
 from web.ui import me
@@ -32,7 +35,22 @@ def _int_arg(name: str) -> int | None:
 def replay(file_id: int) -> ResponseReturnValue:
     svc, user = service(), me()
     item = svc.file(user, file_id)
-    view = svc.replay_on_diagram(user, file_id, _int_arg("instance"), _int_arg("at"))
+    try:
+        view = svc.replay_on_diagram(user, file_id, _int_arg("instance"), _int_arg("at"))
+    except (InvalidInput, NotFound) as exc:
+        if not exc.message.startswith(("at:", "instance:")):
+            raise
+        # a mistyped event or process number: back to the file's last event, saying why
+        last = re.search(r"from 1 to (\d+)", exc.message)
+        if last:
+            flash(_("There is no event %(at)s: this process has events 1 to %(n)s.",
+                    at=request.args.get("at", "")[:12], n=last.group(1)), "error")
+        elif exc.message.startswith("at:"):
+            flash(_("The event number must be a whole number."), "error")
+        else:
+            flash(_("This file went through no such process; showing its last one."),
+                  "error")
+        return redirect(url_for("auditroom.replay", file_id=file_id))
     names = view["step_names"]
     at = view["at"]
     event = svc.history_event(user, file_id, view["instance_id"], at["seq"])

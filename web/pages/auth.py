@@ -4,6 +4,7 @@ administrators and auditors."""
 
 from __future__ import annotations
 
+import re
 import time
 
 from flask import flash, redirect, render_template, request, session, url_for
@@ -30,7 +31,8 @@ def login() -> ResponseReturnValue:
                 request.form.get("username", ""), request.form.get("password", ""),
                 request.remote_addr, request.headers.get("User-Agent"))
         except TooManyAttempts as exc:
-            error, status = _("Too many failed sign-ins. %(detail)s", detail=exc.message), 429
+            error, status = _("Too many failed sign-ins. %(detail)s",
+                              detail=_held_back(exc.message)), 429
             retry_after = exc.retry_after
         except Unauthorized:
             error, status = _("Wrong username or password."), 401
@@ -75,6 +77,15 @@ def unlock() -> ResponseReturnValue:
         except Unauthorized:
             error, status = _("That unlock code is wrong, expired or already used."), 401
     return render_template("sign_in_unlock.html", error=error, username=username), status
+
+
+def _held_back(message: str) -> str:
+    """The engine's "try again after HH:MM:SS UTC", in the reader's language."""
+    until = re.search(r"after (\d\d:\d\d:\d\d) UTC", message)
+    if until is None:
+        return message
+    return _("Signing in with this name from your address is held back until %(time)s UTC.",
+             time=until.group(1))
 
 
 def _safe_next(target: str | None) -> str:

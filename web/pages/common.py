@@ -8,6 +8,7 @@ from flask.typing import ResponseReturnValue
 
 from engine.app import Sanchika
 from engine.errors import SanchikaError
+from web.passkey_text import passkey_message
 
 
 def service() -> Sanchika:
@@ -20,7 +21,10 @@ def page_blueprint(name: str) -> Blueprint:
     @bp.errorhandler(SanchikaError)
     def _domain(exc: SanchikaError) -> ResponseReturnValue:
         if request.method == "POST" and exc.status in (409, 422):
-            flash(exc.message, "error")
+            message = exc.message
+            if message.startswith("passkey"):  # the officer's own device: say what to do
+                message = passkey_message(message)
+            flash(message, "error")
             return redirect(back())
         return render_template("error.html", status=exc.status, message=exc.message), exc.status
 

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from engine.errors import InvalidBpmn, InvalidInput, SanchikaError
+from web.history_text import process_label
 from web.pages.common import page_blueprint, service
 from web.ui import me
 
@@ -61,7 +62,7 @@ def deploy() -> ResponseReturnValue:
 def make_current(process_id: str, version: int) -> ResponseReturnValue:
     service().make_current(me(), process_id, version)  # the engine checks the role
     flash(_("Version %(v)s of %(p)s is now current: new items start on it.", v=version,
-            p=process_id), "ok")
+            p=process_label(process_id)), "ok")
     return redirect(url_for("designer.definitions"))
 
 
@@ -71,8 +72,8 @@ def suspension(process_id: str, version: int) -> ResponseReturnValue:
     suspended = request.form.get("suspended") == "1"
     service().suspend_version(me(), process_id, version, suspended)
     flash(_("Version %(v)s of %(p)s is suspended: nothing new starts on it.", v=version,
-            p=process_id) if suspended else
-          _("Version %(v)s of %(p)s is resumed.", v=version, p=process_id), "ok")
+            p=process_label(process_id)) if suspended else
+          _("Version %(v)s of %(p)s is resumed.", v=version, p=process_label(process_id)), "ok")
     return redirect(url_for("designer.definitions"))
 
 
@@ -84,7 +85,8 @@ def _mapping(text: str) -> dict[str, str]:
             continue
         old, sep, new = line.partition("=")
         if not sep or not old.strip() or not new.strip():
-            raise InvalidInput(f"mapping: '{line.strip()}': write old_step = new_step")
+            raise InvalidInput(_("Mapping: “%(line)s”: write each line as old step = new step",
+                                 line=line.strip()))
         mapping[old.strip()] = new.strip()
     return mapping
 
@@ -97,12 +99,16 @@ def migrate(process_id: str) -> ResponseReturnValue:
     versions = [r for r in service().definitions_overview(user) if r["process_id"] == process_id]
     if not versions:
         return render_template("error.html", status=404,
-                               message=f"process '{process_id}' is not deployed"), 404
+                               message=_("The process “%(p)s” is not deployed.",
+                                         p=process_id)), 404
     source = request.values.get("from", type=int)
     target = request.values.get("to", type=int)
     mapping_text = request.values.get("mapping", "")
     result, problem = None, None
-    if source and target:
+    if source and target and source == target:
+        problem = _("Choose two different versions: the items already run on version %(v)s.",
+                    v=source)
+    elif source and target:
         try:
             result = service().migrate_instances(
                 user, process_id, source, target, _mapping(mapping_text),

@@ -15,6 +15,7 @@ from flask_login import login_required
 
 from engine.errors import InvalidInput, SanchikaError
 from web.pages.common import page_blueprint, service
+from web.passkey_text import passkey_message
 from web.ui import me
 
 bp = page_blueprint("passkeys")
@@ -50,7 +51,7 @@ def _json(make: Any) -> ResponseReturnValue:
     try:
         return jsonify(make())
     except SanchikaError as exc:
-        return jsonify({"error": {"message": exc.message}}), exc.status
+        return jsonify({"error": {"message": passkey_message(exc.message)}}), exc.status
 
 
 @bp.post("/settings/passkeys/options")
@@ -64,7 +65,7 @@ def registration_options() -> ResponseReturnValue:
 def register() -> ResponseReturnValue:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        return jsonify({"error": {"message": "body: send JSON"}}), 422
+        return jsonify({"error": {"message": _("The browser sent no passkey. Try again.")}}), 422
     return _json(lambda: service().register_passkey(
         me(), body.get("credential"), body.get("nonce"), page_origin(),
         str(body.get("name") or "")))

@@ -39,6 +39,19 @@
     return data;
   }
 
+  // What the browser's WebAuthn errors mean to an officer, in the page's language
+  // (base.html #passkey-messages); a server's message is already in words.
+  function browserMessage(error) {
+    const box = document.getElementById("passkey-messages");
+    const texts = box ? box.dataset : {};
+    const name = error && error.name;
+    if (name === "NotAllowedError" || name === "AbortError") return texts.cancelled;
+    if (name === "SecurityError") return texts.insecure;
+    if (name === "InvalidStateError") return texts.duplicate;
+    if (error instanceof DOMException) return texts.failed;
+    return (error && error.message) || String(error);
+  }
+
   function showError(scope, message) {
     const box = scope.querySelector(".passkey-error");
     if (box) {  // styled as a flash message only when there is something to say
@@ -85,7 +98,7 @@
         });
         window.location.reload();
       } catch (error) {
-        showError(register, error.message || String(error));
+        showError(register, browserMessage(error));
       }
     });
   }
@@ -121,7 +134,7 @@
         });
       }
     } catch (error) {
-      showError(form, error.message || String(error));
+      showError(form, browserMessage(error));
       return;
     }
     form.dataset.passkeyDone = "1";
