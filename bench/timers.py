@@ -76,7 +76,7 @@ def template(app: Sanchika) -> dict:
     """One real file opened by the clerk: the rows to copy."""
     with app.db.reader() as s:
         clerk = s.scalar(select(User).where(User.username == "clerk"))
-    opened = app.open_file(clerk, "Benchmark template", "1")
+    opened = app.open_file(clerk, "Benchmark template", "11011")
     with app.db.reader() as s:
         instance = s.get(Instance, opened["instance_id"])
         task = s.scalar(select(OpenTask).where(OpenTask.instance_id == instance.id))
