@@ -14,7 +14,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select, update
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.orm import Session
 
 from engine.audit import history
@@ -28,6 +28,9 @@ from engine.errors import ActionNotAllowed, Conflict, InvalidInput
 from engine.sla.policy import SLA_EXPRESSION, SlaPolicy, warn_at
 from engine.store import config_cache
 from engine.store.models import Instance, OpenTask, Post, ProcessDefinition, Timer, User, utcnow
+
+# session.info key: timer-row status changes queued for one UPDATE (defer_timer_rows)
+DEFERRED_TIMER_ROWS = "sanchika.deferred_timer_rows"
 
 
 @dataclass
@@ -274,8 +277,11 @@ class Runtime:
                 cancelled.append(uuid)
                 history.append(session, instance, "timer_cancelled", task_spec=spec,
                                data={"timer_id": uuid})
+        deferred: list[tuple[str, int, str]] | None = session.info.get(DEFERRED_TIMER_ROWS)
         for status, uuids in (("fired", fired), ("cancelled", cancelled)):
-            if uuids:
+            if uuids and deferred is not None:  # a sweep batch: one UPDATE at its end
+                deferred.extend((status, instance.id, uuid) for uuid in uuids)
+            elif uuids:
                 session.execute(update(Timer).where(
                     Timer.instance_id == instance.id, Timer.task_uuid.in_(uuids),
                     Timer.status == "pending").values(status=status))
@@ -289,6 +295,24 @@ class Runtime:
                               task_spec=task.task_spec.name, due_at=new_due))
             history.append(session, instance, "timer_set", task_spec=task.task_spec.name,
                            data={"timer_id": uuid, "due_at": new_due.isoformat()})
+
+
+def defer_timer_rows(session: Session) -> None:
+    """In this transaction, timer rows that fire or are cancelled are marked by one UPDATE
+    per status in `write_deferred_timer_rows` (the sweep's batch) instead of one per
+    instance. Nothing in the batch reads those rows back before then."""
+    session.info[DEFERRED_TIMER_ROWS] = []
+
+
+def write_deferred_timer_rows(session: Session) -> None:
+    rows: list[tuple[str, int, str]] = session.info.pop(DEFERRED_TIMER_ROWS, None) or []
+    for status in ("fired", "cancelled"):
+        pairs = [(instance_id, uuid) for st, instance_id, uuid in rows if st == status]
+        if pairs:
+            session.execute(update(Timer).where(
+                tuple_(Timer.instance_id, Timer.task_uuid).in_(pairs),
+                Timer.status == "pending").values(status=status)
+                .execution_options(synchronize_session=False))
 
 
 @dataclass
