@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
                        help="request threads (per process)")
     serve.add_argument("--workers", type=int, default=1,
                        help="server processes (more than 1: PostgreSQL only, under gunicorn; "
-                            "docs/scaling.md)")
+                            "docs/administration.md, Scaling)")
     serve.add_argument("--init", action="store_true",
                        help="first create/upgrade the schema (as `sanchika init`)")
     serve.add_argument("--demo", metavar="PASSWORD",
