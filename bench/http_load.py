@@ -1,9 +1,9 @@
 """HTTP benchmark: the file lifecycle over real HTTP against `sanchika serve`, with 1 and 2
 server processes, at 16 and 64 concurrent clients.
 
-    .venv/bin/python bench/http_load.py                                   # SQLite, 1 process
+    .venv/bin/python bench/http_load.py                 # SQLite, 1 process
     .venv/bin/python bench/http_load.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/sanchika_http
-    .venv/bin/python bench/http_load.py --processes 1,2 --clients 16,64 --seconds 60 --database-url ...
+    .venv/bin/python bench/http_load.py --processes 1,2 --clients 16,64 --database-url URL
 
 Each client is a thread with its own HTTP connection (requests.Session) doing the whole
 lifecycle of one new file after another, as the users would:
