@@ -18,8 +18,9 @@ lifecycle of one new file after another, as the users would:
 
 A completion is one file through all seven requests. Measured over `--seconds` after a
 warm-up: completions/s, p50/p99/max latency of every request and of the POSTs alone, and
-the count of 409s (conflicts) and 5xx. A failed step abandons that file (counted), the
-client starts the next one.
+the count of 409s (conflicts) and 5xx; the CPU the server processes used (cores on
+average, and milliseconds per completed file) and the load generator's own. A failed step
+abandons that file (counted), the client starts the next one.
 
 The server is started by the script (`python -m web.cli.main serve --workers N`, gunicorn
 for N > 1, waitress for 1) on a fresh database with the demo organisation; every
@@ -77,6 +78,26 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU time (user + system) of a process and its living descendants, from /proc."""
+    stats: dict[int, tuple[int, float]] = {}  # pid -> (parent, cpu seconds)
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += stats.get(pid, (0, 0.0))[1]
+        todo.extend(child for child, (parent, _) in stats.items() if parent == pid)
+    return total
 
 
 class Server:
@@ -209,7 +230,7 @@ def percentile_ms(values: list[float], q: float) -> float | None:
 
 
 def run_load(base: str, tokens: dict[str, str], clients: int, warmup: float,
-             seconds: float) -> dict[str, Any]:
+             seconds: float, server_pid: int) -> dict[str, Any]:
     tally, stop = Tally(), threading.Event()
     threads = [threading.Thread(target=Client(base, tokens, tally, i).run, args=(stop,),
                                 daemon=True) for i in range(clients)]
@@ -217,11 +238,14 @@ def run_load(base: str, tokens: dict[str, str], clients: int, warmup: float,
         t.start()
     time.sleep(warmup)
     load_before = os.getloadavg()[0]
+    cpu_server, cpu_client = tree_cpu_seconds(server_pid), time.process_time()
     tally.measuring = True
     started = time.monotonic()
     time.sleep(seconds)
     tally.measuring = False
     elapsed = time.monotonic() - started
+    cpu_server = tree_cpu_seconds(server_pid) - cpu_server
+    cpu_client = time.process_time() - cpu_client
     load_after = os.getloadavg()[0]
     stop.set()
     for t in threads:
@@ -240,6 +264,11 @@ def run_load(base: str, tokens: dict[str, str], clients: int, warmup: float,
         "status_409": statuses.get(409, 0),
         "status_5xx": sum(n for s, n in statuses.items() if s >= 500),
         "abandoned": tally.abandoned, "first_errors": tally.errors,
+        # cores the server processes used on average, and CPU per completed file
+        "server_cores_used": round(cpu_server / elapsed, 2),
+        "server_cpu_ms_per_completion": round(cpu_server * 1000 / tally.completions)
+        if tally.completions else None,
+        "client_cores_used": round(cpu_client / elapsed, 2),
         "load_1min_before": round(load_before, 1), "load_1min_after": round(load_after, 1),
     }
 
@@ -293,7 +322,8 @@ def main() -> int:
             server = Server(env, n_proc, args.threads, log)
             try:
                 tokens = tokens or tokens_for(server.base)
-                figures = run_load(server.base, tokens, n_clients, args.warmup, args.seconds)
+                figures = run_load(server.base, tokens, n_clients, args.warmup, args.seconds,
+                                   server.proc.pid)
             finally:
                 server.stop()
             figures = {"processes": n_proc, **figures}
