@@ -298,7 +298,7 @@ def main() -> int:
     figures = {
         "database": app.db.engine.dialect.name,
         "timers": args.timers, "due": args.due, "due_window_seconds": args.window,
-        "batch": app.firing_batch, "processes": args.processes,
+        "batch": app.timer_batch, "processes": args.processes,
         "load_average_1min": round(os.getloadavg()[0], 1),
         "setup_seconds": round(setup_not_due + setup_due, 1),
         "fired": len(per_instance),
