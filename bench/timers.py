@@ -4,6 +4,7 @@
     .venv/bin/python bench/timers.py --timers 20000 --due 2000
     .venv/bin/python bench/timers.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/sanchika_bench
     .venv/bin/python bench/timers.py --batch 1                     # one transaction per instance
+    .venv/bin/python bench/timers.py --processes 2 --database-url postgresql+psycopg://...
 
 How the timers are made: one real file is opened through the service layer (so its
 workflow state, open task and SLA timer are exactly what the runtime writes). Its rows are
@@ -14,12 +15,16 @@ Every copy is a complete running `file_approval` instance that the real runtime 
 fires, escalates (notifying the holder and the superior post through the outbox) and
 saves. The N - M timers not due are an hour or more away.
 
-Firing is the real thing: the TimerScheduler that `sanchika serve` runs (lease, durable
-APScheduler job every 250 ms, `Sanchika.fire_due_timers`). Measured: time from the first
-due time until every due timer has fired, and from the last due time; lag (history
+Firing is the real thing: the TimerScheduler that `sanchika serve` runs (lease, the sweep
+every 250 ms, `Sanchika.fire_due_timers`), in `--processes` separate processes (default 1)
+on the same database, as several servers would run it: on PostgreSQL each of them fires
+(claiming batches with FOR UPDATE SKIP LOCKED), on SQLite the lease holder does. Measured:
+time from the first due time until every due timer has fired, and from the last due time;
+lag (history
 `timer_fired.lag_ms`, i.e. firing time minus due time) p50/p99/max; duplicates (instances
 with more than one `timer_fired` event, must be 0); timers fired that were not due (must
-be 0); peak resident memory of the process (ru_maxrss) during firing.
+be 0); peak resident memory of each firing process (ru_maxrss); instances each process
+fired.
 
 WARNING: with a PostgreSQL URL the script wipes that database's public schema first.
 """
@@ -29,14 +34,19 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import random
 import resource
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, func, insert, select, text, update
 
@@ -76,7 +86,7 @@ def template(app: Sanchika) -> dict:
     """One real file opened by the clerk: the rows to copy."""
     with app.db.reader() as s:
         clerk = s.scalar(select(User).where(User.username == "clerk"))
-    opened = app.open_file(clerk, "Benchmark template", "1")
+    opened = app.open_file(clerk, "Benchmark template", "11011")
     with app.db.reader() as s:
         instance = s.get(Instance, opened["instance_id"])
         task = s.scalar(select(OpenTask).where(OpenTask.instance_id == instance.id))
@@ -135,6 +145,59 @@ def _with_file(state: str, old: int, new: int) -> str:
         .replace(f'"file_id": {old}}}', f'"file_id": {new}}}')
 
 
+def run_worker(url: str, data_dir: str, batch: int | None) -> int:
+    """One firing process (--worker): a TimerScheduler until SIGTERM, then its peak RSS
+    and how many instances it fired, as JSON on stdout."""
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
+    settings = Settings.from_env({"SANCHIKA_DATA_DIR": data_dir, "SANCHIKA_DATABASE_URL": url,
+                                  "SANCHIKA_SECRET_KEY": "bench"})
+    app = Sanchika(settings, handlers.registry)
+    if batch is not None:
+        app.timer_batch = batch
+    fired = [0]
+    fire = app.fire_due_timers
+
+    def counted(*args: Any, **kwargs: Any) -> int:
+        n = fire(*args, **kwargs)
+        fired[0] += n
+        return n
+
+    app.fire_due_timers = counted
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    jobs = scheduler.start(app)
+    print("ready", flush=True)
+    stop.wait()
+    jobs.shutdown(wait=True)
+    print(json.dumps({"pid": os.getpid(), "fired": fired[0],
+                      "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                                           / 1024)}), flush=True)
+    app.db.dispose()
+    return 0
+
+
+def start_workers(n: int, url: str, data_dir: str, batch: int | None
+                  ) -> list[subprocess.Popen[str]]:
+    cmd = [sys.executable, __file__, "--worker", "--database-url", url, "--data-dir", data_dir]
+    if batch is not None:
+        cmd += ["--batch", str(batch)]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) for _ in range(n)]
+    for proc in procs:  # each has taken its first step (lease or not) before timers are due
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "ready"
+    return procs
+
+
+def stop_workers(procs: list[subprocess.Popen[str]]) -> list[dict]:
+    for proc in procs:
+        proc.send_signal(signal.SIGTERM)
+    reports = []
+    for proc in procs:
+        out, _ = proc.communicate(timeout=120)
+        reports.append(json.loads(out.strip().splitlines()[-1]))
+    return reports
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -150,9 +213,17 @@ def main() -> int:
                         help="the due timers are spread over this many seconds")
     parser.add_argument("--batch", type=int, default=None,
                         help="instances fired per transaction (default: the service's)")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="firing processes (each a TimerScheduler on the same database)")
     parser.add_argument("--database-url")
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--data-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        return run_worker(args.database_url, args.data_dir, args.batch)
+    if args.processes < 1:
+        parser.error("--processes: at least 1")
     if not 0 < args.due <= args.timers:
         parser.error("need 0 < --due <= --timers")
 
@@ -196,8 +267,10 @@ def main() -> int:
     print(f"set up {args.timers:,} pending timers in {setup_not_due + setup_due:.1f} s "
           f"({args.due:,} due from {first_due.isoformat()} within {args.window:g} s)", flush=True)
 
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    jobs = scheduler.start(app)
+    workers = start_workers(args.processes, url, str(workdir / "data"), args.batch)
+    if utcnow() >= first_due:
+        print("warning: the firing processes started after the first due time; raise --lead",
+              file=sys.stderr)
     last_due = dues[-1]
     try:
         while True:
@@ -209,8 +282,7 @@ def main() -> int:
                 break
         done_at = utcnow()
     finally:
-        jobs.shutdown(wait=True)
-    rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        reports = stop_workers(workers)
 
     with app.db.reader() as s:
         events = s.execute(select(HistoryEvent.instance_id, HistoryEvent.data, HistoryEvent.at)
@@ -226,7 +298,8 @@ def main() -> int:
     figures = {
         "database": app.db.engine.dialect.name,
         "timers": args.timers, "due": args.due, "due_window_seconds": args.window,
-        "batch": getattr(app, "timer_batch", 1),
+        "batch": app.timer_batch, "processes": args.processes,
+        "load_average_1min": round(os.getloadavg()[0], 1),
         "setup_seconds": round(setup_not_due + setup_due, 1),
         "fired": len(per_instance),
         "duplicates": sum(1 for n in per_instance.values() if n > 1),
@@ -239,8 +312,8 @@ def main() -> int:
         "fired_per_second": round(len(per_instance) / max(
             (fired_at - first_due).total_seconds(), 1e-9), 1),
         "breach_outbox_rows": outbox_rows,
-        "peak_rss_mb_before_firing": round(rss_before / 1024),
-        "peak_rss_mb": round(rss_peak / 1024),
+        "fired_per_process": [r["fired"] for r in reports],
+        "peak_rss_mb_per_process": [r["peak_rss_mb"] for r in reports],
         "observed_done_at": done_at.isoformat(),
     }
     print(json.dumps(figures, indent=2))

@@ -14,7 +14,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from engine.audit import history
@@ -31,6 +31,9 @@ from engine.errors import ActionNotAllowed, Conflict, InvalidInput
 from engine.sla.policy import SLA_EXPRESSION, SlaPolicy, warn_at
 from engine.store import config_cache
 from engine.store.models import Instance, OpenTask, Post, ProcessDefinition, Timer, User, utcnow
+
+# session.info key: timer-row status changes queued for one UPDATE (defer_timer_rows)
+DEFERRED_TIMER_ROWS = "sanchika.deferred_timer_rows"
 
 
 @dataclass
@@ -380,8 +383,11 @@ class Runtime:
                 cancelled.append(uuid)
                 history.append(session, instance, "timer_cancelled", task_spec=spec,
                                data={"timer_id": uuid})
+        deferred: list[tuple[str, int, str]] | None = session.info.get(DEFERRED_TIMER_ROWS)
         for status, uuids in (("fired", fired), ("cancelled", cancelled)):
-            if uuids:  # on the table: no ORM bulk-update machinery (nothing loads timers)
+            if uuids and deferred is not None:  # a sweep batch: one UPDATE at its end
+                deferred.extend((status, instance.id, uuid) for uuid in uuids)
+            elif uuids:  # on the table: no ORM bulk-update machinery (nothing loads timers)
                 session.connection().execute(_TIMER_DONE, {
                     "b_instance": instance.id, "uuids": uuids, "new_status": status})
         ctx = session.info.get(history.COMMAND_CONTEXT)
@@ -442,6 +448,24 @@ _TIMER_DONE = update(_TIMERS).where(
     _TIMERS.c.instance_id == bindparam("b_instance"),
     _TIMERS.c.task_uuid.in_(bindparam("uuids", expanding=True)),
     _TIMERS.c.status == "pending").values(status=bindparam("new_status"))
+
+
+def defer_timer_rows(session: Session) -> None:
+    """In this transaction, timer rows that fire or are cancelled are marked by one UPDATE
+    per status in `write_deferred_timer_rows` (the sweep's batch) instead of one per
+    instance. Nothing in the batch reads those rows back before then."""
+    session.info[DEFERRED_TIMER_ROWS] = []
+
+
+def write_deferred_timer_rows(session: Session) -> None:
+    rows: list[tuple[str, int, str]] = session.info.pop(DEFERRED_TIMER_ROWS, None) or []
+    for status in ("fired", "cancelled"):
+        pairs = [(instance_id, uuid) for st, instance_id, uuid in rows if st == status]
+        if pairs:
+            session.execute(update(Timer).where(
+                tuple_(Timer.instance_id, Timer.task_uuid).in_(pairs),
+                Timer.status == "pending").values(status=status)
+                .execution_options(synchronize_session=False))
 
 
 @dataclass

@@ -11,31 +11,28 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
-from engine.bpm.runtime import Runtime
+from engine.bpm.runtime import Runtime, defer_timer_rows, write_deferred_timer_rows
 from engine.bpm.script_pool import ScriptPending, scripts_inline
-from engine.commands.executor import MAX_SCRIPT_ROUNDS, CommandRunner, run_pending
-from engine.domain import offices, org
+from engine.commands.executor import CommandRunner, run_pending
+from engine.domain import offices, org, timer_claims
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.notify import notices
 from engine.read import reports
 from engine.read.views import iso
 from engine.sla.policy import PRIORITIES, UNITS, load_calendar, load_office_calendars
 from engine.sla.workcal import WorkingCalendar, parse_clock, parse_weekend
+from engine.store import batch_cache
 from engine.store.admin_models import Office
 from engine.store.db import Database, get_or_404, rows_changed
 from engine.store.models import (
     Department,
     File,
-    Instance,
     OpenTask,
     ProcessDefinition,
     Receipt,
-    Timer,
     User,
     utcnow,
 )
@@ -191,82 +188,86 @@ class SlaServices(CommandRunner):
 
     # ------------------------------------------------------------ firing timers
 
-    # Instances fired per transaction (each in its own savepoint): fewer commits and one
-    # session's cache of posts and definitions, while one bad instance spoils nothing.
+    # Instances fired per transaction: fewer commits, and one batch's cache of posts,
+    # holders and definitions. (On SQLite the batch holds the write lock: a smaller one
+    # shortens an action's wait during a burst, but each batch pays for its claim query.)
     timer_batch = 25
 
     def fire_due_timers(self, limit: int = 500, budget_seconds: float | None = None) -> int:
-        """Fire every pending timer whose time has come. Each instance runs in a savepoint
-        under its version check, `timer_batch` instances per transaction; an instance that
-        someone else changed meanwhile is skipped (its timer stays pending for the next
-        sweep, nothing lost). With `budget_seconds`, no new batch starts after that long.
-        Returns how many instances were advanced."""
+        """Fire pending timers whose time has come, `timer_batch` instances per
+        transaction. Each batch claims its timer rows inside the firing transaction: on
+        PostgreSQL with `FOR UPDATE SKIP LOCKED` (timer rows and then instance rows), so
+        every server process can sweep at once and none fires an instance another is
+        firing; on SQLite the write lock (BEGIN IMMEDIATE) serialises the batches. An
+        instance whose firing fails is logged and left pending for the next sweep; the rest
+        of its batch is fired again without it. With `budget_seconds`, no new batch starts
+        after that long. At most `limit` instances are claimed per call. Returns how many
+        instances were advanced."""
         started = time.monotonic()
         with self.db.reader() as s:
-            query = select(Timer.instance_id).where(Timer.status == "pending",
-                                                    Timer.due_at <= utcnow())
+            # a suspended version's timer start events wait until it resumes
             held = self._held_start_timers(s)
-            if held:  # a suspended version's timer start events wait until it resumes
-                query = query.join(Instance, Instance.id == Timer.instance_id).where(~or_(*(
-                    and_(Instance.definition_id == d, Timer.task_spec == n) for d, n in held)))
-            due = list(dict.fromkeys(s.scalars(query.order_by(Timer.due_at).limit(limit))))
-        advanced = 0
+        skip: set[int] = set()  # failed or busy in this call: not claimed again
+        ran: set[str] = set()  # scripts run outside the write lock in this call
+        inline = False
+        advanced = claimed = 0
         batch = max(1, self.timer_batch)
-        for start in range(0, len(due), batch):
+        while claimed < limit:
             if budget_seconds is not None and time.monotonic() - started > budget_seconds:
                 break
-            chunk = due[start:start + batch]
             try:
-                advanced += self._fire_batch(chunk)
-            except Conflict:  # the commit itself lost a race: retry one by one
-                for instance_id in chunk:
-                    try:
-                        advanced += self._fire_batch([instance_id])
-                    except Conflict:
-                        continue
+                if inline:  # a script whose data changed between attempts: bounded all the same
+                    with scripts_inline():
+                        fired, ids = self._fire_batch(min(batch, limit - claimed), skip, held)
+                    inline = False
+                else:
+                    fired, ids = self._fire_batch(min(batch, limit - claimed), skip, held)
+            except ScriptPending as pending:
+                # The batch rolled back, so the write lock is free while the script runs in
+                # its worker; the batch then fires again and finds the script's result.
+                if pending.script in ran:
+                    inline = True
+                else:
+                    ran.add(pending.script)
+                    run_pending(pending)
+                continue
+            except _BrokenInstance as broken:
+                log.error("instance %s: its due timer could not fire", broken.instance_id,
+                          exc_info=broken.__cause__)
+                skip.add(broken.instance_id)
+                continue
+            except Conflict:  # lost a race at commit: the next sweep sees the new state
+                break
+            advanced += fired
+            claimed += len(ids)
+            if not ids:
+                break
         return advanced
 
-    def _fire_batch(self, instance_ids: list[int]) -> int:
-        fired = 0
-        ran: set[tuple[int, str]] = set()
-        for _ in range(MAX_SCRIPT_ROUNDS):
-            pending: list[tuple[int, ScriptPending]] = []
-            fired += self._fire_some(instance_ids, pending)
-            if not pending:
-                return fired
-            # The batch has committed: the write lock is free while the scripts run.
-            repeated = False
-            for instance_id, script in pending:
-                if (instance_id, script.script) in ran:
-                    repeated = True  # its data changed between attempts
-                    continue
-                ran.add((instance_id, script.script))
-                run_pending(script)
-            instance_ids = [instance_id for instance_id, _ in pending]
-            if repeated:
-                break
-        with scripts_inline():  # data that changes between attempts: bounded all the same
-            return fired + self._fire_some(instance_ids, [])
-
-    def _fire_some(self, instance_ids: list[int],
-                   pending: list[tuple[int, ScriptPending]]) -> int:
-        fired = 0
+    def _fire_batch(self, size: int, skip: set[int], held: list[tuple[int, str]] | None = None
+                    ) -> tuple[int, list[int]]:
+        """Claim up to `size` instances with due timers and fire them in one transaction;
+        (fired, claimed ids). `held`: timer start events of suspended versions (not claimed)."""
         with self.command() as s:
-            for instance_id in instance_ids:
+            batch_cache.enable(s)
+            defer_timer_rows(s)
+            ids = timer_claims.claim_due(s, size, skip, utcnow(), held or [])
+            instances = timer_claims.lock_instances(s, ids)
+            fired = 0
+            for instance_id in ids:
+                instance = instances.get(instance_id)
+                if instance is None:  # an action holds it right now: a later sweep fires it
+                    skip.add(instance_id)
+                    continue
                 try:
-                    with s.begin_nested():
-                        instance = s.get(Instance, instance_id)
-                        if instance is None:
-                            continue
-                        self.runtime.fire_timers(s, instance)
-                    fired += 1
-                except ScriptPending as script:  # its savepoint is rolled back
-                    pending.append((instance_id, script))
-                except (StaleDataError, IntegrityError):
-                    continue  # someone acted on it first; the next sweep sees the new state
-                except Exception:  # a broken instance must not stop the others
-                    log.exception("instance %s: its due timer could not fire", instance_id)
-        return fired
+                    self.runtime.fire_timers(s, instance)
+                except ScriptPending:
+                    raise  # the whole batch rolls back: the script runs outside the lock
+                except Exception as exc:  # rolls the batch back; fired again without it
+                    raise _BrokenInstance(instance_id) from exc
+                fired += 1
+            write_deferred_timer_rows(s)
+        return fired, ids
 
     # ------------------------------------------------------------ due soon
 
@@ -326,6 +327,12 @@ class SlaServices(CommandRunner):
                for t in starts):
             self.runtime.start(s, definition.process_id, {}, actor=None, subject_kind=None,
                                subject_id=None, definition=definition)
+
+
+class _BrokenInstance(Exception):
+    def __init__(self, instance_id: int):
+        super().__init__(f"instance {instance_id}")
+        self.instance_id = instance_id
 
 
 def _eq(column: Any, value: Any) -> Any:

@@ -1,16 +1,34 @@
-"""Diary numbers and file numbers from per-scope counters."""
+"""Diary numbers and file numbers from per-scope counters.
+
+SQLite (one writer at a time): the counter is bumped inside the action's transaction, so a
+number is spent only if the action commits; numbers have no gaps.
+
+PostgreSQL (many writers): the counter is bumped in its own short transaction on a second
+connection, committed at once, so the row lock lasts one statement instead of the whole
+action. Otherwise every new file of a subject head waits for the previous one's whole
+transaction (the hot row of issue "several processes share the work"). The price: an action
+that fails after taking its number (a conflict, a refused upload) leaves that number
+unused, a gap in the register. Numbers stay unique and increasing in order of allocation;
+a gap is visible, never reused, and harmless (no file carries it), which is what a paper
+register with a spoilt entry shows too."""
 
 from __future__ import annotations
 
-from sqlalchemy import insert, update
+from sqlalchemy import Connection, insert, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from engine.store.models import Counter
 
 
 def next_value(session: Session, key: str) -> int:
-    """The counter's next value: one UPDATE ... RETURNING (the row lock serializes
-    concurrent writers); the first use of a key inserts it."""
+    """The counter's next value (see the module docstring for the two databases)."""
+    bind = session.get_bind().engine
+    if bind.dialect.name == "postgresql":
+        with bind.connect() as conn, conn.begin():
+            return _claim_apart(conn, key)
+    # one UPDATE ... RETURNING (the row lock serializes concurrent writers); the first
+    # use of a key inserts it
     value = session.execute(update(Counter).where(Counter.key == key)
                             .values(value=Counter.value + 1).returning(Counter.value)
                             .execution_options(synchronize_session=False)).scalar()
@@ -18,6 +36,14 @@ def next_value(session: Session, key: str) -> int:
         session.execute(insert(Counter).values(key=key, value=1))
         return 1
     return int(value)
+
+
+def _claim_apart(conn: Connection, key: str) -> int:
+    """One upsert in its own transaction: the first use of a key inserts 1."""
+    stmt = pg_insert(Counter).values(key=key, value=1)
+    stmt = stmt.on_conflict_do_update(index_elements=[Counter.key],
+                                      set_={"value": Counter.value + 1})
+    return int(conn.execute(stmt.returning(Counter.value)).scalar_one())
 
 
 def diary_no(session: Session, dept_code: str, section_code: str, year: int) -> str:

@@ -15,7 +15,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from engine.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from engine.notify import outbox
 from engine.notify.outbox import Recipient
-from engine.store import config_cache
+from engine.store import batch_cache, config_cache
 from engine.store.access_models import AdditionalCharge
 from engine.store.db import get_or_404
 from engine.store.models import Department, Post, Section, User, utcnow
@@ -223,10 +223,12 @@ def holders_of(session: Session, post_id: int) -> list[User]:
     charged = select(AdditionalCharge.user_id).where(
         AdditionalCharge.post_id == post_id, AdditionalCharge.ended_at.is_(None),
         AdditionalCharge.starts_on <= day, AdditionalCharge.ends_on >= day)
-    # one query: the substantive holders first, then the additional charges
-    return list(session.scalars(
-        select(User).where(User.active, or_(User.post_id == post_id, User.id.in_(charged)))
-        .order_by((User.post_id == post_id).desc(), User.id)))
+    # one query: the substantive holders first, then the additional charges (once per
+    # post in a timer-sweep batch, which escalates to the same posts again and again)
+    return list(batch_cache.memo(session, ("holders", post_id, day), lambda: list(
+        session.scalars(
+            select(User).where(User.active, or_(User.post_id == post_id, User.id.in_(charged)))
+            .order_by((User.post_id == post_id).desc(), User.id)))))
 
 
 def recipients_of(session: Session, post_id: int) -> tuple[Recipient, ...]:

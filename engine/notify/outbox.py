@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.audit.history import COMMAND_CONTEXT
+from engine.store import batch_cache
 from engine.store.desk_models import UserSetting
 from engine.store.models import OutboxMessage, User, utcnow
 
@@ -111,6 +112,11 @@ def channels_off(session: Session, user_ids: list[int]) -> dict[int, frozenset[s
     """The channels each user has switched off (My settings); none by default."""
     if not user_ids:
         return {}
+    return batch_cache.memo(session, ("channels_off", *sorted(set(user_ids))),
+                            lambda: _channels_off(session, user_ids))
+
+
+def _channels_off(session: Session, user_ids: list[int]) -> dict[int, frozenset[str]]:
     with session.no_autoflush:
         rows = session.scalars(select(UserSetting).where(UserSetting.user_id.in_(user_ids)))
         return {r.user_id: frozenset(c for c, on in (("email", r.notify_email),

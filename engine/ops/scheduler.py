@@ -1,5 +1,5 @@
-"""Background jobs of a running server, run by exactly one process at a time: the timer
-sweep, checkpoints and backups.
+"""Background jobs of a running server: the timer sweep (every process on PostgreSQL,
+one on SQLite), and checkpoints, backups and the other singleton jobs (one process).
 
 The timers themselves are rows in `timers` (written in the action's transaction, indexed
 by due time). The sweep job that fires them every 250 ms lives in an in-memory job store,
@@ -9,10 +9,15 @@ SQLAlchemy job store, table `scheduler_jobs`). Job rows stored before the code m
 engine/ops/ name their functions by the old module paths; `MOVED_JOB_MODULES` keeps those
 paths importable. Every server process
 runs a small lease keeper (engine/ops/lease.py): the process holding the lease starts the
-APScheduler scheduler, the others wait and take over within a few seconds when the holder
-dies. The first sweep runs as soon as the lease is taken, so timers that came due while
-no server was running fire at once. Firing runs under the instance's version check, so
-even two sweepers (a holder that lost its lease mid-sweep) never fire one timer twice.
+APScheduler scheduler with the singleton jobs, the others wait and take over within a few
+seconds when the holder dies. The first sweep runs as soon as the lease is taken, so timers
+that came due while no server was running fire at once.
+
+Who fires timers: on SQLite (one writer at a time) only the lease holder. On PostgreSQL
+every process sweeps (its own in-memory scheduler, from start to shutdown): each batch
+claims its timer and instance rows with `FOR UPDATE SKIP LOCKED` inside the firing
+transaction (engine/domain/timer_claims.py), so processes share a burst of due timers and
+never fire one instance twice. The due-soon warnings stay with the lease holder.
 """
 
 from __future__ import annotations
@@ -63,11 +68,14 @@ def _keep_moved_job_paths() -> None:
 def sweep_timers(app_key: str) -> None:
     """The sweep job's target (referenced by "module:function", as APScheduler does)."""
     keeper = _schedulers.get(app_key)
-    if keeper is None or not keeper.lease.held:
+    if keeper is None:
+        return
+    holder = keeper.lease.held
+    if not (holder or keeper.shared_firing):
         return  # not the lease holder (any more): another process sweeps
     # A bounded run, so one sweep never holds the SQLite write lock for long.
     fired = keeper.app.fire_due_timers(budget_seconds=SWEEP_BUDGET)
-    warned = keeper.app.warn_due_soon()
+    warned = keeper.app.warn_due_soon() if holder else 0
     if fired or warned:
         log.info("fired timers of %d instance(s); %d due-soon warning(s)", fired, warned,
                  extra={"event": "timers_fired", "instances": fired, "warned": warned})
@@ -82,6 +90,9 @@ class TimerScheduler:
         self.lease = Lease(app.db, ttl=lease_ttl)
         self.key = app.settings.database_url
         self._jobs: BackgroundScheduler | None = None
+        # PostgreSQL: every process fires timers (claims with SKIP LOCKED); SQLite: one.
+        self.shared_firing = not app.db.is_sqlite
+        self._sweeper: BackgroundScheduler | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._keep, name="sanchika-lease", daemon=True)
 
@@ -102,6 +113,12 @@ class TimerScheduler:
     def start(self) -> TimerScheduler:
         _schedulers[self.key] = self
         self._step()  # take the lease (if free) before serving, so late timers fire first
+        if self.shared_firing:
+            self._sweeper = BackgroundScheduler(
+                jobstores={MEMORY_STORE: MemoryJobStore()}, timezone=UTC,
+                job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None})
+            self._sweeper.start()
+            self._add_sweep(self._sweeper)
         self._thread.start()
         return self
 
@@ -109,6 +126,9 @@ class TimerScheduler:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=10)
+        sweeper, self._sweeper = self._sweeper, None
+        if sweeper is not None and sweeper.running:
+            sweeper.shutdown(wait=wait)
         self._stop_jobs(wait)
         try:
             self.lease.release()
@@ -152,10 +172,10 @@ class TimerScheduler:
         # A durable sweep row left by an earlier version goes: the sweep is in memory now.
         if jobs.get_job(SWEEP_JOB, jobstore="default") is not None:
             jobs.remove_job(SWEEP_JOB, jobstore="default")
-        # next_run_time now: the first sweep (overdue timers) runs at once.
-        jobs.add_job(f"{__name__}:sweep_timers", "interval", seconds=self.interval,
-                     id=SWEEP_JOB, args=[self.key], replace_existing=True,
-                     jobstore=MEMORY_STORE, next_run_time=datetime.now(UTC))
+        if self.shared_firing:  # the process's own sweeper fires; the holder also warns
+            self._sweeper_runs_now()
+        else:
+            self._add_sweep(jobs)
         # Checkpoints and backups are the lease holder's too: one process, not one per worker.
         minutes = self.app.settings.checkpoint_minutes
         if minutes > 0:
@@ -172,6 +192,18 @@ class TimerScheduler:
         # the daily prune; it stops at its next batch on shutdown or when the lease goes
         retention_schedule.install(jobs, self.app,
                                    lambda: self.stopping or not self.lease.held)
+
+    def _add_sweep(self, jobs: BackgroundScheduler) -> None:
+        # next_run_time now: the first sweep (overdue timers) runs at once.
+        jobs.add_job(f"{__name__}:sweep_timers", "interval", seconds=self.interval,
+                     id=SWEEP_JOB, args=[self.key], replace_existing=True,
+                     jobstore=MEMORY_STORE, next_run_time=datetime.now(UTC))
+
+    def _sweeper_runs_now(self) -> None:
+        """A newly taken lease: the next sweep (with the due-soon warnings) runs at once."""
+        sweeper = self._sweeper
+        if sweeper is not None and sweeper.running:
+            sweeper.modify_job(SWEEP_JOB, jobstore=MEMORY_STORE, next_run_time=datetime.now(UTC))
 
     def _stop_jobs(self, wait: bool) -> None:
         jobs, self._jobs = self._jobs, None

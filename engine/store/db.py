@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -144,6 +145,9 @@ class Database:
         self._write = sessionmaker(self.write_engine, expire_on_commit=False, autoflush=False,
                                    info=info, class_=WriteSession)
         self.config.watch(self._write)
+        # re-entrant: a transaction opened inside another on the same thread waits for
+        # SQLite (as before), not for itself
+        self._sqlite_writer = threading.RLock()
 
     @property
     def write_sessions(self) -> sessionmaker:
@@ -153,6 +157,17 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One action = one transaction. Stale versions and lost races become Conflict."""
+        if self.is_sqlite:
+            # The threads of this process queue for SQLite's one write lock on a Python
+            # lock: a waiter wakes the moment the writer before it ends, where SQLite's
+            # busy handler would poll with growing sleeps (waits of seconds under load,
+            # and unfair: a late writer may overtake one that has waited long).
+            with self._sqlite_writer:
+                yield from self._transaction()
+        else:
+            yield from self._transaction()
+
+    def _transaction(self) -> Iterator[Session]:
         session = self._write()
         try:
             yield session

@@ -65,9 +65,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from engine.ops.permissions import tighten
     from web.app import create_app
     from web.serving import make_server
+    from web.workers import refuse_reason
 
     service = _service()
     cli_ops.configure_logging(service.settings.log_level, service.settings.log_format)
+    refused = refuse_reason(service.settings.database_url, args.workers)
+    if refused:
+        print(f"error: {refused}", file=sys.stderr)
+        return 2
     if args.init or args.demo:  # one process for a quick start (scripts/run)
         service.init()
     if args.demo:
@@ -76,6 +81,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         create_demo(service, args.demo)
         print("demo organisation ready (every demo user has the --demo password)")
     tighten(service.settings.data_dir)
+    if args.workers > 1:
+        return _serve_workers(service, args)
     jobs = scheduler.start(service)
     deliverer, stop_delivery = Deliverer(service.db, service.settings).start_thread(interval=5.0)
     app = create_app(service.settings, service)
@@ -88,6 +95,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
         jobs.shutdown(wait=False)
         stop_delivery.set()
         deliverer.join(timeout=30)
+    return 0
+
+
+def _serve_workers(service: Sanchika, args: argparse.Namespace) -> int:
+    """Several processes (web/workers.py): the workers build their own service after the
+    fork, so this one lets go of its database connections first."""
+    from web.workers import WorkerServer
+
+    forwarded = service.settings.trusted_proxies > 0
+    service.db.dispose()
+    print(f"Sanchika {__version__} serving on http://{args.host}:{args.port} "
+          f"({args.workers} processes × {args.threads} threads)", flush=True)
+    WorkerServer(args.host, args.port, args.workers, args.threads, forwarded).run()
     return 0
 
 
@@ -185,7 +205,11 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="web UI + API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=5000)
-    serve.add_argument("--threads", type=int, default=8)
+    serve.add_argument("--threads", type=int, default=8,
+                       help="request threads (per process)")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="server processes (more than 1: PostgreSQL only, under gunicorn; "
+                            "docs/administration.md, Scaling)")
     serve.add_argument("--init", action="store_true",
                        help="first create/upgrade the schema (as `sanchika init`)")
     serve.add_argument("--demo", metavar="PASSWORD",

@@ -1,0 +1,348 @@
+"""HTTP benchmark: the file lifecycle over real HTTP against `sanchika serve`, with 1 and 2
+server processes, at 16 and 64 concurrent clients.
+
+    .venv/bin/python bench/http_load.py                 # SQLite, 1 process
+    .venv/bin/python bench/http_load.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/sanchika_http
+    .venv/bin/python bench/http_load.py --processes 1,2 --clients 16,64 --database-url URL
+
+Each client is a thread with its own HTTP connection (requests.Session) doing the whole
+lifecycle of one new file after another, as the users would:
+
+  1. clerk opens a file                       POST /files
+  2. clerk forwards it to so                  POST /tasks/{id}
+  3. so forwards it to us                     POST /tasks/{id}
+  4. us forwards it to ds                     POST /tasks/{id}
+  5. ds reads the file                        GET  /files/{id}
+  6. ds approves (the file is locked)         POST /tasks/{id}
+  7. clerk closes it (record category C)      POST /tasks/{id}
+
+A completion is one file through all seven requests. Measured over `--seconds` after a
+warm-up: completions/s, p50/p99/max latency of every request and of the POSTs alone, and
+the count of 409s (conflicts) and 5xx; the CPU the server processes used (cores on
+average, and milliseconds per completed file) and the load generator's own. A failed step
+abandons that file (counted), the client starts the next one.
+
+The server is started by the script (`python -m web.cli.main serve --workers N`, gunicorn
+for N > 1, waitress for 1) on a fresh database with the demo organisation; every
+configuration runs in the same invocation, one after another, so they share the machine's
+load (reported: the 1-minute load average before and after each run).
+
+WARNING: with a PostgreSQL URL the script wipes that database's public schema first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parents[1]
+PASSWORD = "bench-password"  # the demo users of a throw-away database
+USERS = ("clerk", "so", "us", "ds")
+
+
+def fresh_database(url: str | None, workdir: Path) -> str:
+    if url is None:
+        return f"sqlite:///{workdir / 'http.db'}"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url
+
+
+def server_env(url: str, data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SANCHIKA_")}
+    env.update(SANCHIKA_DATABASE_URL=url, SANCHIKA_DATA_DIR=str(data_dir),
+               SANCHIKA_SECRET_KEY="bench",  # noqa: S106 (a throw-away database)
+               SANCHIKA_LOG_LEVEL="WARNING",
+               PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU time (user + system) of a process and its living descendants, from /proc."""
+    stats: dict[int, tuple[int, float]] = {}  # pid -> (parent, cpu seconds)
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += stats.get(pid, (0, 0.0))[1]
+        todo.extend(child for child, (parent, _) in stats.items() if parent == pid)
+    return total
+
+
+class Server:
+    """`sanchika serve --workers N` in its own process group."""
+
+    def __init__(self, env: dict[str, str], workers: int, threads: int, log: Path):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}/api/v1"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "web.cli.main", "serve", "--host", "127.0.0.1",
+             "--port", str(self.port), "--workers", str(workers), "--threads", str(threads)],
+            cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+            start_new_session=True)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"server exited: {log.read_text()[-2000:]}")
+            try:
+                if requests.get(f"{self.base}/openapi.json", timeout=2).ok:
+                    return
+            except requests.RequestException:
+                time.sleep(0.2)
+        raise SystemExit("server did not start in 90 s")
+
+    def stop(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
+@dataclass
+class Tally:
+    """What the clients saw inside the measured window (shared, under a lock)."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    measuring: bool = False
+    latencies: list[float] = field(default_factory=list)
+    post_latencies: list[float] = field(default_factory=list)
+    completions: int = 0
+    abandoned: int = 0
+    statuses: dict[int, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+    def request(self, method: str, seconds: float, status: int) -> None:
+        if not self.measuring:
+            return
+        with self.lock:
+            self.latencies.append(seconds)
+            if method == "POST":
+                self.post_latencies.append(seconds)
+            self.statuses[status] = self.statuses.get(status, 0) + 1
+
+
+    def finished(self, ok: bool, error: str = "") -> None:
+        if not self.measuring:
+            return
+        with self.lock:
+            if ok:
+                self.completions += 1
+                return
+            self.abandoned += 1
+            if len(self.errors) < 5:
+                self.errors.append(error)
+
+
+class StepFailed(Exception):
+    pass
+
+
+class Client:
+    """One simulated desk: files through their lifecycle, one after another."""
+
+    def __init__(self, base: str, tokens: dict[str, str], tally: Tally, number: int):
+        self.base, self.tokens, self.tally, self.number = base, tokens, tally, number
+        self.http = requests.Session()
+
+    def call(self, method: str, path: str, user: str, body: dict[str, Any] | None = None
+             ) -> dict[str, Any]:
+        started = time.perf_counter()
+        try:
+            r = self.http.request(method, f"{self.base}{path}", json=body, timeout=120,
+                                  headers={"Authorization": f"Bearer {self.tokens[user]}"})
+        except requests.RequestException as exc:
+            self.tally.request(method, time.perf_counter() - started, 599)
+            raise StepFailed(f"{method} {path}: {exc}") from exc
+        self.tally.request(method, time.perf_counter() - started, r.status_code)
+        if r.status_code >= 300:
+            raise StepFailed(f"{method} {path}: {r.status_code} {r.text[:200]}")
+        result: dict[str, Any] = r.json()
+        return result
+
+    def act(self, user: str, task_id: int, **body: Any) -> int:
+        """Complete a task; the id of the task it leads to."""
+        following = self.call("POST", f"/tasks/{task_id}", user, body).get("next") or []
+        if not following:
+            raise StepFailed(f"no next task after {user}'s {body['action']}")
+        return int(following[0]["id"])
+
+    def one_file(self, serial: int) -> None:
+        file = self.call("POST", "/files", "clerk",
+                         {"subject": f"HTTP bench {self.number}-{serial}", "head": "11011"})
+        task = int(file["tasks"][0]["id"])
+        for user, to in (("clerk", "so"), ("so", "us"), ("us", "ds")):
+            task = self.act(user, task, action="forward", to=to)
+        self.call("GET", f"/files/{file['id']}", "ds")
+        closure = self.act("ds", task, action="approve", remark="Approved.")
+        self.call("POST", f"/tasks/{closure}", "clerk",
+                  {"action": "close", "record_category": "C"})
+
+    def run(self, stop: threading.Event) -> None:
+        serial = 0
+        while not stop.is_set():
+            serial += 1
+            try:
+                self.one_file(serial)
+            except (StepFailed, KeyError, IndexError, ValueError) as exc:
+                self.tally.finished(ok=False, error=str(exc))
+                continue
+            self.tally.finished(ok=True)
+
+
+def percentile_ms(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000, 1)
+
+
+def run_load(base: str, tokens: dict[str, str], clients: int, warmup: float,
+             seconds: float, server_pid: int) -> dict[str, Any]:
+    tally, stop = Tally(), threading.Event()
+    threads = [threading.Thread(target=Client(base, tokens, tally, i).run, args=(stop,),
+                                daemon=True) for i in range(clients)]
+    for t in threads:
+        t.start()
+    time.sleep(warmup)
+    load_before = os.getloadavg()[0]
+    cpu_server, cpu_client = tree_cpu_seconds(server_pid), time.process_time()
+    tally.measuring = True
+    started = time.monotonic()
+    time.sleep(seconds)
+    tally.measuring = False
+    elapsed = time.monotonic() - started
+    cpu_server = tree_cpu_seconds(server_pid) - cpu_server
+    cpu_client = time.process_time() - cpu_client
+    load_after = os.getloadavg()[0]
+    stop.set()
+    for t in threads:
+        t.join(timeout=180)
+    statuses = tally.statuses
+    return {
+        "clients": clients, "seconds": round(elapsed, 1),
+        "completions": tally.completions,
+        "completions_per_second": round(tally.completions / elapsed, 2),
+        "requests": len(tally.latencies),
+        "p50_ms": percentile_ms(tally.latencies, 0.50),
+        "p99_ms": percentile_ms(tally.latencies, 0.99),
+        "max_ms": percentile_ms(tally.latencies, 1.0),
+        "post_p50_ms": percentile_ms(tally.post_latencies, 0.50),
+        "post_p99_ms": percentile_ms(tally.post_latencies, 0.99),
+        "status_409": statuses.get(409, 0),
+        "status_5xx": sum(n for s, n in statuses.items() if s >= 500),
+        "abandoned": tally.abandoned, "first_errors": tally.errors,
+        # cores the server processes used on average, and CPU per completed file
+        "server_cores_used": round(cpu_server / elapsed, 2),
+        "server_cpu_ms_per_completion": round(cpu_server * 1000 / tally.completions)
+        if tally.completions else None,
+        "client_cores_used": round(cpu_client / elapsed, 2),
+        "load_1min_before": round(load_before, 1), "load_1min_after": round(load_after, 1),
+    }
+
+
+def tokens_for(base: str) -> dict[str, str]:
+    tokens = {}
+    for user in USERS:
+        r = requests.post(f"{base}/auth/token", json={"username": user, "password": PASSWORD},
+                          timeout=60)
+        r.raise_for_status()
+        tokens[user] = r.json()["token"]
+    return tokens
+
+
+def git_revision() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, check=True,
+                              capture_output=True, text=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--database-url", help="PostgreSQL (default: a new SQLite file)")
+    parser.add_argument("--processes", default="1,2",
+                        help="server processes to compare, e.g. 1,2 (SQLite: 1 only)")
+    parser.add_argument("--clients", default="16,64", help="concurrent clients, e.g. 16,64")
+    parser.add_argument("--threads", type=int, default=8, help="request threads per process")
+    parser.add_argument("--seconds", type=float, default=60.0, help="measured window")
+    parser.add_argument("--warmup", type=float, default=5.0)
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args()
+    processes = [int(p) for p in args.processes.split(",")]
+    clients = [int(c) for c in args.clients.split(",")]
+
+    workdir = Path(tempfile.mkdtemp(prefix="sanchika-http-"))
+    url = fresh_database(args.database_url, workdir)
+    if url.startswith("sqlite") and any(p > 1 for p in processes):
+        print("SQLite: one process only (sanchika serve refuses --workers > 1 there)",
+              file=sys.stderr)
+        processes = [1]
+    env = server_env(url, workdir / "data")
+    subprocess.run([sys.executable, "-m", "web.cli.main", "demo", "--password", PASSWORD,
+                    "--no-state"], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+    log = workdir / "server.log"
+    runs = []
+    tokens: dict[str, str] | None = None
+    for n_clients in clients:
+        for n_proc in processes:
+            server = Server(env, n_proc, args.threads, log)
+            try:
+                tokens = tokens or tokens_for(server.base)
+                figures = run_load(server.base, tokens, n_clients, args.warmup, args.seconds,
+                                   server.proc.pid)
+            finally:
+                server.stop()
+            figures = {"processes": n_proc, **figures}
+            print(json.dumps(figures), flush=True)
+            runs.append(figures)
+    result = {"database": url.split(":", 1)[0].split("+")[0], "commit": git_revision(),
+              "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+              "threads_per_process": args.threads, "cpus": os.cpu_count(), "runs": runs,
+              "server_log": str(log)}
+    for n_clients in clients:
+        by_proc = {r["processes"]: r for r in runs if r["clients"] == n_clients}
+        if 1 in by_proc and 2 in by_proc and by_proc[1]["completions_per_second"]:
+            result[f"speedup_2_over_1_at_{n_clients}"] = round(
+                by_proc[2]["completions_per_second"] / by_proc[1]["completions_per_second"], 2)
+    print(json.dumps(result, indent=2))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2))
+    return 0 if all(r["status_5xx"] == 0 for r in runs) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
