@@ -250,9 +250,14 @@ class Runtime:
                        task_spec=failure.element,
                        data={"element": failure.element, "name": failure.name,
                              "line": failure.line, "message": failure.message})
-        session.execute(update(Timer).where(
-            Timer.instance_id == instance.id, Timer.status == "pending")
-            .values(status="cancelled"))
+        # timers this step fired or cancelled are settled already (a sweep batch writes
+        # them at its end): the others stop
+        deferred = session.info.get(DEFERRED_TIMER_ROWS) or []
+        settled = [uuid for _, instance_id, uuid in deferred if instance_id == instance.id]
+        stop = update(Timer).where(Timer.instance_id == instance.id, Timer.status == "pending")
+        if settled:
+            stop = stop.where(Timer.task_uuid.not_in(settled))
+        session.execute(stop.values(status="cancelled"))
 
     def _run_engine(self, session: Session, instance: Instance, workflow: BpmnWorkflow,
                     actor: User | None) -> None:
