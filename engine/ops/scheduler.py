@@ -107,7 +107,9 @@ class TimerScheduler:
 
     def get_job(self, job_id: str) -> Job | None:
         """A job of the running APScheduler scheduler (None while another process holds
-        the lease)."""
+        the lease); on PostgreSQL the timer sweep is this process's own, lease or not."""
+        if job_id == SWEEP_JOB and self._sweeper is not None:
+            return self._sweeper.get_job(job_id)
         return self._jobs.get_job(job_id) if self._jobs is not None else None
 
     def start(self) -> TimerScheduler:
