@@ -481,7 +481,8 @@ _READY, _WAITING, _STARTED, _FUTURE = (TaskState.READY, TaskState.WAITING, TaskS
 class TaskScan:
     """One walk of the task tree that finds what `_advance` needs: the ready user tasks,
     the waiting timers and the started tasks. Each list is in the order of
-    `workflow.get_tasks(state=...)` (depth first from the root, not descending below
+    `workflow.get_tasks(state=...)` (SpiffWorkflow's BpmnTaskIterator: depth first from
+    the root, a sub-process's tree before the children of its task, not descending below
     definite states), which the rows and history events are written in; one walk instead
     of one `get_tasks` per question, each of which walks the whole tree."""
 
@@ -492,6 +493,7 @@ class TaskScan:
     @classmethod
     def of(cls, workflow: BpmnWorkflow) -> TaskScan:
         scan = cls()
+        subprocesses = workflow.top_workflow.subprocesses
         stack: list[tuple[SpiffTask, int]] = [(workflow.task_tree, 0)]
         while stack:
             task, depth = stack.pop()
@@ -505,11 +507,15 @@ class TaskScan:
                     scan.timers.append(task)
             elif state & _STARTED:
                 scan.started.append(task)
-            # as TaskIterator: children of tasks at FUTURE or later, up to its depth limit
-            if state >= _FUTURE and depth < _MAX_DEPTH:
-                children = task.children
-                if children:
-                    stack.extend((child, depth + 1) for child in reversed(children))
+            # as BpmnTaskIterator: a task's sub-process first, then its children (only of
+            # tasks at FUTURE or later unless it has a sub-process), up to its depth limit
+            subprocess = subprocesses.get(task.id)
+            if depth >= _MAX_DEPTH or (subprocess is None and state < _FUTURE):
+                continue
+            following = task.children
+            if subprocess is not None:
+                following = [subprocess.task_tree, *following]
+            stack.extend((child, depth + 1) for child in reversed(following))
         return scan
 
 
