@@ -208,8 +208,9 @@ class Runtime:
                  completed: OpenTask | None = None) -> StepResult:
         before = before or _Before()
         failure: Failure | None = None
+        scan: TaskScan | None = None
         try:
-            self._run_engine(session, instance, workflow, actor)
+            scan = self._run_engine(session, instance, workflow, actor)
         except ScriptPending:
             raise  # the command rolls back and runs again once the script has run
         except WorkflowException as exc:
@@ -220,9 +221,11 @@ class Runtime:
                 raise ActionNotAllowed(f"the process could not continue: {_plain(exc)}"
                                        ) from exc
         result = StepResult()
+        if scan is None:  # the engine stopped on an error: walk the tree as it was left
+            scan = TaskScan.of(workflow)
         # Tasks first: a newly opened task fixes the due time of its SLA timers.
-        self._sync_tasks(session, instance, workflow, result, before, completed)
-        self._sync_timers(session, instance, workflow, before)
+        self._sync_tasks(session, instance, scan, result, before, completed)
+        self._sync_timers(session, instance, workflow, before, scan)
         if failure is not None:
             self._fail(session, instance, workflow, actor, failure)
         elif workflow.is_completed():
@@ -260,15 +263,18 @@ class Runtime:
         session.execute(stop.values(status="cancelled"))
 
     def _run_engine(self, session: Session, instance: Instance, workflow: BpmnWorkflow,
-                    actor: User | None) -> None:
+                    actor: User | None) -> TaskScan:
         """Engine steps until only user tasks and timers wait. A service task runs up to
-        STARTED and waits for us: we call its named handler, then complete it."""
+        STARTED and waits for us: we call its named handler, then complete it. Returns the
+        last walk of the task tree (nothing started), which the rows are synced from."""
         meta = self.meta(session, instance)
         while True:
             workflow.do_engine_steps()
-            started = started_service_tasks(workflow, meta)
+            scan = TaskScan.of(workflow)
+            started = [t for t in scan.started
+                       if meta.get(t.task_spec.name, {}).get("kind") == "service"]
             if not started:
-                return
+                return scan
             for task in started:
                 handler = meta[task.task_spec.name]["handler"]
                 before = history.canonical_json(task.data)
@@ -285,12 +291,12 @@ class Runtime:
                                task_spec=task.task_spec.name, data=record)
                 task.complete()
 
-    def _sync_tasks(self, session: Session, instance: Instance, workflow: BpmnWorkflow,
+    def _sync_tasks(self, session: Session, instance: Instance, scan: TaskScan,
                     result: StepResult, before: _Before, completed: OpenTask | None) -> None:
         """The open-task rows follow the workflow's ready user tasks. The rows are in step
         with the workflow as it was loaded (`before`), so only the difference is written:
         no query for the rows that stay."""
-        ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+        ready = {str(t.id): t for t in scan.ready_manual}
         now = utcnow()
         gone = [uuid for uuid in before.ready if uuid not in ready]
         withdrawn = [uuid for uuid in gone if completed is None or uuid != completed.task_uuid]
@@ -369,10 +375,12 @@ class Runtime:
         return value
 
     def _sync_timers(self, session: Session, instance: Instance, workflow: BpmnWorkflow,
-                     before: _Before) -> None:
+                     before: _Before, scan: TaskScan | None = None) -> None:
         """Timer rows follow the workflow's waiting timers, written as the difference from
         the timers that waited when the workflow was loaded (their rows are pending)."""
-        waiting = {str(t.id): t for t in _waiting_timers(workflow)}
+        if scan is None:
+            scan = TaskScan.of(workflow)
+        waiting = {str(t.id): t for t in scan.timers}
         fired: list[str] = []
         cancelled: list[str] = []
         for uuid, (spec, due) in before.timers.items():
@@ -483,13 +491,61 @@ class _Before:
 
     @classmethod
     def of(cls, workflow: BpmnWorkflow) -> _Before:
+        scan = TaskScan.of(workflow)
         timers = {}
-        for task in _waiting_timers(workflow):
+        for task in scan.timers:
             due = _timer_due(task)
             if due is not None:
                 timers[str(task.id)] = (task.task_spec.name, due)
-        return cls({str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)},
-                   timers)
+        return cls({str(t.id) for t in scan.ready_manual}, timers)
+
+
+# SpiffWorkflow's TaskIterator does not descend below this depth; the walk keeps to it
+_MAX_DEPTH = 1000
+_READY, _WAITING, _STARTED, _FUTURE = (TaskState.READY, TaskState.WAITING, TaskState.STARTED,
+                                       TaskState.FUTURE)
+
+
+@dataclass
+class TaskScan:
+    """One walk of the task tree that finds what `_advance` needs: the ready user tasks,
+    the waiting timers and the started tasks. Each list is in the order of
+    `workflow.get_tasks(state=...)` (SpiffWorkflow's BpmnTaskIterator: depth first from
+    the root, a sub-process's tree before the children of its task, not descending below
+    definite states), which the rows and history events are written in; one walk instead
+    of one `get_tasks` per question, each of which walks the whole tree."""
+
+    ready_manual: list[SpiffTask] = field(default_factory=list)
+    timers: list[SpiffTask] = field(default_factory=list)
+    started: list[SpiffTask] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, workflow: BpmnWorkflow) -> TaskScan:
+        scan = cls()
+        subprocesses = workflow.top_workflow.subprocesses
+        stack: list[tuple[SpiffTask, int]] = [(workflow.task_tree, 0)]
+        while stack:
+            task, depth = stack.pop()
+            state = task.state
+            if state & _READY:
+                if task.task_spec.manual:
+                    scan.ready_manual.append(task)
+            elif state & _WAITING:
+                if isinstance(getattr(task.task_spec, "event_definition", None),
+                              TimerEventDefinition):
+                    scan.timers.append(task)
+            elif state & _STARTED:
+                scan.started.append(task)
+            # as BpmnTaskIterator: a task's sub-process first, then its children (only of
+            # tasks at FUTURE or later unless it has a sub-process), up to its depth limit
+            subprocess = subprocesses.get(task.id)
+            if depth >= _MAX_DEPTH or (subprocess is None and state < _FUTURE):
+                continue
+            following = task.children
+            if subprocess is not None:
+                following = [subprocess.task_tree, *following]
+            stack.extend((child, depth + 1) for child in reversed(following))
+        return scan
 
 
 def _is_post(session: Session, post_id: int) -> bool:
