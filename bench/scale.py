@@ -413,6 +413,16 @@ def generate(app: Sanchika, cloner: Cloner, templates: tuple[Template, Template]
         cur.execute("ANALYZE scale_copies")
         raw.commit()
         progress(f"planned {n:,} copies")
+        # secondary indexes are dropped while copying and made again after (building an
+        # index once is far quicker than growing it row by row); those behind a
+        # constraint (primary keys, unique numbers) stay
+        indexes = cur.execute(
+            "SELECT indexname, indexdef FROM pg_indexes i WHERE schemaname = 'public' "
+            "AND tablename = ANY(%s) AND NOT EXISTS (SELECT 1 FROM pg_constraint c "
+            "WHERE c.conname = i.indexname)", (list(TABLES),)).fetchall()
+        for name, _ in indexes:
+            cur.execute(f'DROP INDEX "{name}"')
+        raw.commit()
         # ids: the closed copies first, then the open ones, each copy a block of its
         # template's rows per table
         closed = templates[0]
@@ -435,7 +445,11 @@ def generate(app: Sanchika, cloner: Cloner, templates: tuple[Template, Template]
                 progress(f"{tpl.kind} copies: {t} done")
             cur.execute("SET session_replication_role = origin")
         cur.execute("DROP TABLE scale_copies")
-        raw.commit()
+        cur.execute("SET maintenance_work_mem = '256MB'")
+        for _, definition in indexes:
+            cur.execute(definition)
+            raw.commit()
+        progress(f"{len(indexes)} indexes made again")
     finally:
         raw.close()
     per_file = {tpl.kind: len(tpl.rows["files"]) for tpl in templates}
