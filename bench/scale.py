@@ -6,8 +6,9 @@ of 20 departments x 10 sections x 10 posts, one officer per post, open items per
 skewed (a few posts hold thousands, the median post some tens). The rows are copies of what
 the service layer made for two template files (one closed, one open): every table the
 service wrote for them is read back and copied in bulk with new ids, remapped posts, users,
-numbers, subjects (Hindi and English, common and rare words) and dates — COPY on
-PostgreSQL, executemany in large transactions on SQLite. History events keep their
+numbers, subjects (Hindi and English, common and rare words) and dates — made by the
+server on PostgreSQL (one INSERT ... SELECT per template row over a table of the copies'
+choices), executemany in large transactions on SQLite. History events keep their
 template's hash chain (enough for the reads; `sanchika verify` over copies is not the
 point here).
 
@@ -335,45 +336,22 @@ class Cloner:
 
 
 def load(app: Sanchika, out: dict[str, list[tuple[Any, ...]]]) -> None:
-    """Write one batch of copied rows: COPY on PostgreSQL (triggers and FK checks off for
-    the batch), executemany on SQLite (FK checks off; the FTS triggers still index)."""
-    if app.db.is_sqlite:
-        conn = sqlite3.connect(make_url(app.db.url).database or "", timeout=60)
-        try:
-            conn.execute("PRAGMA foreign_keys=OFF")
-            conn.execute("BEGIN IMMEDIATE")
-            for t in TABLES:
-                if not out.get(t):
-                    continue
-                cols = out["_cols_" + t][0]
-                conn.executemany(
-                    f"INSERT INTO {t} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",  # noqa: S608
-                    out[t])
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
-        return
-    raw = app.db.engine.raw_connection()
+    """SQLite: write one batch of copied rows by executemany (FK checks off; the FTS
+    triggers still index). PostgreSQL's copies are made by the server (`generate`)."""
+    conn = sqlite3.connect(make_url(app.db.url).database or "", timeout=60)
     try:
-        cur = raw.cursor()
-        cur.execute("SET session_replication_role = replica")
-        low = None
+        conn.execute("PRAGMA foreign_keys=OFF")
+        conn.execute("BEGIN IMMEDIATE")
         for t in TABLES:
             if not out.get(t):
                 continue
             cols = out["_cols_" + t][0]
-            with cur.copy(f"COPY {t} ({', '.join(cols)}) FROM STDIN") as copy:  # type: ignore[attr-defined]
-                for row in out[t]:
-                    copy.write_row(row)
-            if t == "search_docs":
-                low = out[t][0][cols.index("id")]
-        if low is not None:  # the vector trigger is off in replica mode: set it here
-            cur.execute("UPDATE search_docs SET vector = to_tsvector('simple', terms) "
-                        "WHERE id >= %s", (low,))
-        cur.execute("SET session_replication_role = origin")
-        raw.commit()
+            conn.executemany(
+                f"INSERT INTO {t} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",  # noqa: S608
+                out[t])
+        conn.execute("COMMIT")
     finally:
-        raw.close()
+        conn.close()
 
 
 ROLES = ("clerk", "so", "us", "ds")
@@ -590,7 +568,7 @@ def build(app: Sanchika, n: int, rng: random.Random,
     n_closed = int(n * CLOSED_SHARE)
     n_open = n - n_closed
     holders = skewed_holders(o, n_open, rng)
-    batch = 2000 if app.db.is_sqlite else 5000
+    batch = 2000  # SQLite: files per transaction
     out: dict[str, list[tuple[Any, ...]]] = {}
     sample: list[int] = []
     rare = rng.randrange(max(1, n // RARE_EVERY))
