@@ -6,8 +6,9 @@ of 20 departments x 10 sections x 10 posts, one officer per post, open items per
 skewed (a few posts hold thousands, the median post some tens). The rows are copies of what
 the service layer made for two template files (one closed, one open): every table the
 service wrote for them is read back and copied in bulk with new ids, remapped posts, users,
-numbers, subjects (Hindi and English, common and rare words) and dates — COPY on
-PostgreSQL, executemany in large transactions on SQLite. History events keep their
+numbers, subjects (Hindi and English, common and rare words) and dates — made by the
+server on PostgreSQL (one INSERT ... SELECT per template row over a table of the copies'
+choices), executemany in large transactions on SQLite. History events keep their
 template's hash chain (enough for the reads; `sanchika verify` over copies is not the
 point here).
 
@@ -335,45 +336,163 @@ class Cloner:
 
 
 def load(app: Sanchika, out: dict[str, list[tuple[Any, ...]]]) -> None:
-    """Write one batch of copied rows: COPY on PostgreSQL (triggers and FK checks off for
-    the batch), executemany on SQLite (FK checks off; the FTS triggers still index)."""
-    if app.db.is_sqlite:
-        conn = sqlite3.connect(make_url(app.db.url).database or "", timeout=60)
-        try:
-            conn.execute("PRAGMA foreign_keys=OFF")
-            conn.execute("BEGIN IMMEDIATE")
-            for t in TABLES:
-                if not out.get(t):
-                    continue
-                cols = out["_cols_" + t][0]
-                conn.executemany(
-                    f"INSERT INTO {t} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",  # noqa: S608
-                    out[t])
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
-        return
-    raw = app.db.engine.raw_connection()
+    """SQLite: write one batch of copied rows by executemany (FK checks off; the FTS
+    triggers still index). PostgreSQL's copies are made by the server (`generate`)."""
+    conn = sqlite3.connect(make_url(app.db.url).database or "", timeout=60)
     try:
-        cur = raw.cursor()
-        cur.execute("SET session_replication_role = replica")
-        low = None
+        conn.execute("PRAGMA foreign_keys=OFF")
+        conn.execute("BEGIN IMMEDIATE")
         for t in TABLES:
             if not out.get(t):
                 continue
             cols = out["_cols_" + t][0]
-            with cur.copy(f"COPY {t} ({', '.join(cols)}) FROM STDIN") as copy:  # type: ignore[attr-defined]
-                for row in out[t]:
-                    copy.write_row(row)
-            if t == "search_docs":
-                low = out[t][0][cols.index("id")]
-        if low is not None:  # the vector trigger is off in replica mode: set it here
-            cur.execute("UPDATE search_docs SET vector = to_tsvector('simple', terms) "
-                        "WHERE id >= %s", (low,))
-        cur.execute("SET session_replication_role = origin")
+            conn.executemany(
+                f"INSERT INTO {t} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",  # noqa: S608
+                out[t])
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
+ROLES = ("clerk", "so", "us", "ds")
+
+
+def generate(app: Sanchika, cloner: Cloner, templates: tuple[Template, Template],
+             plans: Any, n: int, rng: random.Random, progress: Callable[[str], None]
+             ) -> list[int]:
+    """PostgreSQL: the copies made by the server. Each copy's choices (posts, users,
+    section, subject, date shift) go into a temporary table by one COPY; then every
+    template row becomes one `INSERT ... SELECT` over that table, its ids, posts, users,
+    numbers, subjects and dates worked out in SQL (a Python loop over the rows took ~2 ms
+    a file: ~50 minutes for a million). Triggers and FK checks are off meanwhile
+    (`session_replication_role = replica`), so the search vector is set in the INSERT.
+    Returns a sample of the new files' ids."""
+    base = dict(cloner.next_id)  # per table: the first id of the closed copies
+    count = {tpl.kind: 0 for tpl in templates}
+    roles = {tpl.kind: [r for r in ROLES if r in tpl.posts] for tpl in templates}
+    sample: list[tuple[str, int]] = []
+    raw = app.db.engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        cur.execute("CREATE TEMP TABLE scale_copies (no int, seq int, kind text, section int, "
+                    "p0 int, p1 int, p2 int, p3 int, u0 int, u1 int, u2 int, u3 int, "
+                    "subject text, terms_subject text, delta interval)")
+        with cur.copy("COPY scale_copies FROM STDIN") as copy:  # type: ignore[attr-defined]
+            for i, (tpl, post_map, sec, subject, delta) in enumerate(plans):
+                seq = count[tpl.kind]
+                count[tpl.kind] += 1
+                new_posts = [post_map.get(tpl.posts[r]) for r in roles[tpl.kind]]
+                new_posts += [None] * (4 - len(new_posts))
+                new_users = [None if p is None else cloner.o.user_of[p] for p in new_posts]
+                copy.write_row((i, seq, tpl.kind, sec, *new_posts, *new_users, subject,
+                                " ".join(subject.lower().split()), delta))
+                if len(sample) < 200 and rng.random() < 400 / n:
+                    sample.append((tpl.kind, seq))
+        cur.execute("ANALYZE scale_copies")
         raw.commit()
+        progress(f"planned {n:,} copies")
+        # secondary indexes are dropped while copying and made again after (building an
+        # index once is far quicker than growing it row by row); those behind a
+        # constraint (primary keys, unique numbers) stay
+        indexes = cur.execute(
+            "SELECT indexname, indexdef FROM pg_indexes i WHERE schemaname = 'public' "
+            "AND tablename = ANY(%s) AND NOT EXISTS (SELECT 1 FROM pg_constraint c "
+            "WHERE c.conname = i.indexname)", (list(TABLES),)).fetchall()
+        for name, _ in indexes:
+            cur.execute(f'DROP INDEX "{name}"')
+        raw.commit()
+        # ids: the closed copies first, then the open ones, each copy a block of its
+        # template's rows per table
+        closed = templates[0]
+        starts = {"closed": {t: base[t] for t in TABLES},
+                  "open": {t: base[t] + count["closed"] * len(closed.rows[t]) for t in TABLES}}
+        for tpl in templates:
+            start = starts[tpl.kind]
+            cur.execute("SET session_replication_role = replica")
+            for t in TABLES:
+                types = dict(cur.execute(
+                    "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+                    "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+                    (t,)).fetchall())
+                for row in tpl.rows[t]:
+                    cols, exprs, params = _row_sql(cloner, tpl, t, row, start, types)
+                    cur.execute(f"INSERT INTO {t} ({', '.join(cols)}) SELECT "  # noqa: S608
+                                f"{', '.join(exprs)} FROM scale_copies c WHERE c.kind = %s",
+                                (*params, tpl.kind))
+                raw.commit()  # a table's copies at a time
+                progress(f"{tpl.kind} copies: {t} done")
+            cur.execute("SET session_replication_role = origin")
+        cur.execute("DROP TABLE scale_copies")
+        cur.execute("SET maintenance_work_mem = '256MB'")
+        for _, definition in indexes:
+            cur.execute(definition)
+            raw.commit()
+        progress(f"{len(indexes)} indexes made again")
     finally:
         raw.close()
+    per_file = {tpl.kind: len(tpl.rows["files"]) for tpl in templates}
+    return [starts[kind]["files"] + seq * per_file[kind] for kind, seq in sample]
+
+
+def _row_sql(cloner: Cloner, tpl: Template, t: str, row: dict[str, Any],  # noqa: C901 - one case per kind of column, as in Cloner.row
+             start: dict[str, int], types: dict[str, str]
+             ) -> tuple[list[str], list[str], list[Any]]:
+    """Columns, SQL expressions over `c` (scale_copies) and parameters for the copies of one
+    template row: what Cloner.row does in Python, in SQL."""
+    index = {tt: {r["id"]: k for k, r in enumerate(tpl.rows[tt])} for tt in TABLES}
+
+    def new_id(target: str, value: int) -> str | None:
+        k = index[target].get(value)
+        if k is None:
+            return None
+        return f"({start[target] + k} + c.seq * {len(tpl.rows[target])})"
+
+    mapped = [r for r in ROLES if r in tpl.posts]
+    post_role = {tpl.posts[r]: j for j, r in enumerate(mapped)}
+    user_role = {cloner.template_users[tpl.posts[r]]: j for j, r in enumerate(mapped)
+                 if tpl.posts[r] in cloner.template_users}
+    cols, exprs, params = [], [], []
+    terms = None
+    for col, value in row.items():
+        kind = types[col]
+        expr: str | None = None
+        args: list[Any] = []
+        target = cloner.fk[t].get(col)
+        if t in POLYMORPHIC and col == POLYMORPHIC[t][0]:
+            target = KIND_TABLE.get(row[POLYMORPHIC[t][1]] or "") or target
+        if value is None:
+            expr = f"NULL::{kind}"
+        elif col == "id":
+            expr = new_id(t, value)
+        elif target in index:
+            expr = new_id(target, value)
+        elif target == "posts" and value in post_role:
+            expr = f"c.p{post_role[value]}"
+        elif target == "users" and value in user_role:
+            expr = f"c.u{user_role[value]}"
+        elif target == "sections":
+            expr = "c.section"
+        elif col in UNIQUE_TEXT.get(t, ()):
+            expr, args = "(%s || '/X' || c.no)", [value]
+        elif col in cloner.dates[t]:
+            expr, args = "(%s::timestamptz + c.delta)", [value]
+        elif col == "subject" and isinstance(value, str):
+            expr, args = "replace(%s, %s, c.subject)", [value, tpl.subject]
+        elif t == "search_docs" and col == "terms":
+            number_terms = " ".join(re.findall(r"\w+", row["number"].lower()))
+            expr = "replace(replace(%s, %s, c.terms_subject), %s, %s || ' x' || c.no)"
+            args = [value, tpl.terms_subject, number_terms, number_terms]
+            terms = (expr, args)
+        if expr is None:
+            expr, args = f"%s::{kind}", [value]
+        cols.append(col)
+        exprs.append(expr)
+        params += args
+    if terms is not None and "vector" in types:  # the trigger is off: the vector here
+        cols.append("vector")
+        exprs.append(f"to_tsvector('simple', {terms[0]})")
+        params += terms[1]
+    return cols, exprs, params
 
 
 def finish(app: Sanchika) -> None:
@@ -411,6 +530,31 @@ class Built:
     heavy_code: str
 
 
+def copy_plan(i: int, n_closed: int, n_rare_words: int, o: Org, holders: list[int],
+              closed_tpl: Template, open_tpl: Template, rng: random.Random
+              ) -> tuple[Template, dict[int, int], int, str, timedelta]:
+    """Copy i: its template, template post -> new post, section, subject, date shift."""
+    is_open = i >= n_closed
+    hindi = i % 2 == 1
+    topics = HI_TOPICS if hindi else EN_TOPICS
+    topic = rng.choices([t for t, _ in topics], weights=[w for _, w in topics])[0]
+    surname = rng.choice(HI_SURNAMES if hindi else SURNAMES)
+    # the same made-up name in English and in Hindi, each in about RARE_EVERY files
+    subject = f"{topic} {surname} {rare_word((i // 2) % n_rare_words, hindi)}"
+    if is_open:
+        holder = holders[i - n_closed]
+        sec = o.section_of[holder]
+        others = [p for p in o.posts_of[sec] if p != holder]
+        return (open_tpl, {open_tpl.posts["clerk"]: rng.choice(others),
+                           open_tpl.posts["so"]: holder},
+                sec, subject, -timedelta(days=rng.uniform(0, 60)))
+    sec = rng.choice(o.sections)
+    a, b, c, d = rng.sample(o.posts_of[sec], 4)
+    return (closed_tpl, {closed_tpl.posts["clerk"]: a, closed_tpl.posts["so"]: b,
+                         closed_tpl.posts["us"]: c, closed_tpl.posts["ds"]: d},
+            sec, subject, -timedelta(days=rng.uniform(60, 730)))
+
+
 def build(app: Sanchika, n: int, rng: random.Random,
           progress: Callable[[str], None]) -> tuple[Built, dict[str, dict[str, int]]]:
     start = time.perf_counter()
@@ -424,41 +568,24 @@ def build(app: Sanchika, n: int, rng: random.Random,
     n_closed = int(n * CLOSED_SHARE)
     n_open = n - n_closed
     holders = skewed_holders(o, n_open, rng)
-    batch = 2000 if app.db.is_sqlite else 5000
+    batch = 2000  # SQLite: files per transaction
     out: dict[str, list[tuple[Any, ...]]] = {}
     sample: list[int] = []
     rare = rng.randrange(max(1, n // RARE_EVERY))
     n_rare_words = max(1, n // RARE_EVERY)
-    for i in range(n):
-        is_open = i >= n_closed
-        hindi = i % 2 == 1
-        topics = HI_TOPICS if hindi else EN_TOPICS
-        topic = rng.choices([t for t, _ in topics], weights=[w for _, w in topics])[0]
-        surname = rng.choice(HI_SURNAMES if hindi else SURNAMES)
-        # the same made-up name in English and in Hindi, each in about RARE_EVERY files
-        subject = f"{topic} {surname} {rare_word((i // 2) % n_rare_words, hindi)}"
-        if is_open:
-            holder = holders[i - n_closed]
-            sec = o.section_of[holder]
-            others = [p for p in o.posts_of[sec] if p != holder]
-            post_map = {open_tpl.posts["clerk"]: rng.choice(others),
-                        open_tpl.posts["so"]: holder}
-            delta = -timedelta(days=rng.uniform(0, 60))
-            tpl = open_tpl
-        else:
-            sec = rng.choice(o.sections)
-            a, b, c, d = rng.sample(o.posts_of[sec], 4)
-            post_map = {closed_tpl.posts["clerk"]: a, closed_tpl.posts["so"]: b,
-                        closed_tpl.posts["us"]: c, closed_tpl.posts["ds"]: d}
-            delta = -timedelta(days=rng.uniform(60, 730))
-            tpl = closed_tpl
-        file_id = cloner.clone(tpl, i, post_map, sec, subject, delta, out)
-        if len(sample) < 200 and rng.random() < 400 / n:
-            sample.append(file_id)
-        if (i + 1) % batch == 0 or i == n - 1:
-            load(app, out)
-            out = {}
-            progress(f"built {i + 1:,} of {n:,} files")
+    plans = (copy_plan(i, n_closed, n_rare_words, o, holders, closed_tpl, open_tpl, rng)
+             for i in range(n))
+    if app.db.is_sqlite:
+        for i, (tpl, post_map, sec, subject, delta) in enumerate(plans):
+            file_id = cloner.clone(tpl, i, post_map, sec, subject, delta, out)
+            if len(sample) < 200 and rng.random() < 400 / n:
+                sample.append(file_id)
+            if (i + 1) % batch == 0 or i == n - 1:
+                load(app, out)
+                out = {}
+                progress(f"built {i + 1:,} of {n:,} files")
+    else:
+        sample = generate(app, cloner, (closed_tpl, open_tpl), plans, n, rng, progress)
     finish(app)
     counts: dict[int, int] = {}
     for h in holders:

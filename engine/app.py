@@ -230,7 +230,8 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
                 found = [d.item_id for d in search.matching(s, actor, q, "file", 200)]
                 query = query.where(File.id.in_(found))
             if holder:
-                query = query.where(File.holder_post_id == org.resolve_post(s, holder, "holder").id)
+                post = org.resolve_post_info(s, holder, "holder")
+                query = query.where(File.holder_post_id == post.id)
             readable = visibility.file_clause(s, actor)
             if readable is not None:
                 query = query.where(readable)

@@ -116,6 +116,24 @@ class FileServices(PasskeyServices):
         with self.command(actor) as s:
             return pullback.record_opening(s, file_id, movement_id, post_id)
 
+    def opened_file(self, actor: User, file_id: int) -> dict[str, Any]:
+        """`record_opened`, then the file as the actor sees it: in one read when there is
+        nothing to record (every opening but the recipient's first), so the file and the
+        actor's right to read it are looked up once, not twice."""
+        with self.db.reader() as s:
+            file = files_mod.get_file(s, file_id)
+            visibility.require_read_file(s, actor, file)
+            movement_id = pullback.unopened_arrival(s, file, actor)
+            post_id = file.holder_post_id
+            if movement_id is None or post_id is None:
+                return views.file_view(s, file, actor)
+        with self.command(actor) as s:
+            pullback.record_opening(s, file_id, movement_id, post_id)
+        with self.db.reader() as s:
+            file = files_mod.get_file(s, file_id)
+            visibility.require_read_file(s, actor, file)
+            return views.file_view(s, file, actor)
+
     def pullback(self, actor: User, file_id: int) -> dict[str, Any]:
         """The last sender recalls a file its recipient has not opened. The recipient's
         step is completed by a system 'return' to the sender's post, at the same kind of

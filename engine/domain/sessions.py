@@ -38,15 +38,17 @@ def token_owner(session: Session, raw: str, now: datetime | None = None
     """The token's active user and row, or why it is refused."""
     if not raw.startswith(TOKEN_PREFIX):
         return "invalid token"
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(raw)))
-    if row is None:
+    # the token and its user in one statement: every API call starts here
+    found = session.execute(select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+                            .where(ApiToken.token_hash == _digest(raw))).first()
+    if found is None:
         return "invalid token"
+    row, user = found
     if row.revoked_at is not None:
         return "token revoked; sign in again"
     if row.expires_at <= (now or utcnow()):
         return "token expired; sign in again"
-    user = session.get(User, row.user_id)
-    if user is None or not user.active:
+    if not user.active:
         return "this account is no longer active"
     return user, row
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from engine.domain import yellow_notes
@@ -19,6 +19,7 @@ from engine.store.models import (
     FileDocument,
     FileLink,
     User,
+    YellowNote,
 )
 
 
@@ -54,6 +55,8 @@ def linked_files(session: Session, file_id: int) -> list[File]:
         or_(FileLink.file_id == file_id, FileLink.other_file_id == file_id))
         .order_by(FileLink.id)).all()
     ids = [b if a == file_id else a for a, b in links]
+    if not ids:
+        return []
     found = {f.id: f for f in session.scalars(select(File).where(File.id.in_(ids)))}
     return [found[i] for i in ids if i in found]
 
@@ -72,25 +75,40 @@ def extras(session: Session, f: File, actor: User | None, names: Any, fresh: boo
                 "digitised_by": None, "digitised_at": None, "yellow_notes": [],
                 "drafts": [], "dispatches": [], "links": [], "main_file": None,
                 "part_no": f.part_no, "part_files": [], "documents": []}
-    drafts = session.scalars(select(Draft).where(Draft.file_id == f.id).order_by(Draft.id))
-    dispatches = session.scalars(select(Dispatch).where(Dispatch.file_id == f.id)
-                                 .order_by(Dispatch.id))
-    parts = session.scalars(select(File).where(File.parent_file_id == f.id)
-                            .order_by(File.part_no))
+    # most files have none of these: one statement of index probes says which to read,
+    # instead of six queries that each find nothing
+    has_drafts, has_dispatches, has_parts, has_scans, has_links, has_yellow = \
+        session.execute(select(
+            exists().where(Draft.file_id == f.id),
+            exists().where(Dispatch.file_id == f.id),
+            exists().where(File.parent_file_id == f.id),
+            exists().where(FileDocument.file_id == f.id),
+            or_(exists().where(FileLink.file_id == f.id),
+                exists().where(FileLink.other_file_id == f.id)),
+            exists().where(YellowNote.file_id == f.id,
+                           YellowNote.author_id == (actor.id if actor else None)))).one()
+    drafts: list[Draft] = list(session.scalars(
+        select(Draft).where(Draft.file_id == f.id).order_by(Draft.id))) if has_drafts else []
+    dispatches: list[Dispatch] = list(session.scalars(
+        select(Dispatch).where(Dispatch.file_id == f.id).order_by(Dispatch.id))) \
+        if has_dispatches else []
+    parts: list[File] = list(session.scalars(
+        select(File).where(File.parent_file_id == f.id).order_by(File.part_no))) \
+        if has_parts else []
     parent = session.get(File, f.parent_file_id) if f.parent_file_id else None
     scans = session.execute(select(FileDocument, Document).join(
         Document, Document.sha256 == FileDocument.sha256).where(FileDocument.file_id == f.id)
-        .order_by(FileDocument.id))
+        .order_by(FileDocument.id)).tuples().all() if has_scans else []
     return {
         "kind": f.kind,
         "parked": f.parked_at is not None, "parked_at": iso(f.parked_at),
         "parked_by": names.user(f.parked_by),
         "digitised_by": names.user(f.digitised_by), "digitised_at": iso(f.digitised_at),
         "yellow_notes": [yellow_notes.row(n) for n in yellow_notes.of_author(
-            session, f.id, actor)] if actor is not None else [],
+            session, f.id, actor)] if actor is not None and has_yellow else [],
         "drafts": [draft_row(session, d, names) for d in drafts],
         "dispatches": [dispatch_row(d, names) for d in dispatches],
-        "links": [brief(o) for o in linked_files(session, f.id)],
+        "links": [brief(o) for o in linked_files(session, f.id)] if has_links else [],
         "main_file": brief(parent) if parent else None, "part_no": f.part_no,
         "part_files": [brief(p) for p in parts],
         "documents": [{"id": fd.id, "kind": fd.kind, "title": fd.title, "sha256": d.sha256,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from engine.domain import files as files_mod
@@ -35,15 +35,17 @@ def iso(value: datetime | None) -> str | None:
 
 class Names:
     """Caches post and user names for one request, so a list does not query per row.
-    Inside a command (a write session) they come from the configuration cache
-    (engine/store/config_cache.py), so an action's answer reads no names."""
+    They come from the configuration cache (engine/store/config_cache.py), in commands
+    and reads alike, so neither an action's answer nor a page reads names row by row
+    (a file's track named each post and user with a query of its own); a name the cache
+    does not know yet (made in another process within its lifetime) is read directly."""
 
     def __init__(self, session: Session):
         self.session = session
         self._posts: dict[int, Any] = {}
         self._users: dict[int, User | None] = {}
         self._holders: dict[int, str | None] = {}
-        self._cached = session.info.get("command_context") is not None
+        self._cached = session.info.get(config_cache.INFO_KEY) is not None
 
     def post(self, post_id: int | None) -> dict[str, Any] | None:
         if post_id is None:
@@ -78,7 +80,9 @@ class Names:
         if post_id is None:
             return None
         if self._cached:
-            return config_cache.get("post_holders", self.session, _load_holders).get(post_id)
+            holders = config_cache.get("post_holders", self.session, _load_holders)
+            if post_id in holders:
+                return holders[post_id]
         if post_id not in self._holders:
             self._holders[post_id] = self.session.scalar(
                 select(User.username).where(User.post_id == post_id, User.active).limit(1))
@@ -203,10 +207,11 @@ def receipt_view(session: Session, r: Receipt, fresh: list[OpenTask] | None = No
     }
 
 
-def process_error(session: Session, instance_ids: list[int]) -> str | None:
+def process_error(session: Session, instance_ids: list[int] | Select) -> str | None:
     """Why the item's process stopped, if its own script or expression failed (the
-    runtime records `process_failed`); shown on the item's page."""
-    if not instance_ids:
+    runtime records `process_failed`); shown on the item's page. `instance_ids`: a list
+    or a subquery of them."""
+    if isinstance(instance_ids, list) and not instance_ids:
         return None
     event = session.scalar(select(HistoryEvent).where(
         HistoryEvent.instance_id.in_(instance_ids), HistoryEvent.kind == "process_failed")
@@ -257,9 +262,9 @@ def file_view(session: Session, f: File, actor: User | None = None, fresh: bool 
                             "document": document_link(r.pdf_sha256)} for c, r in corr],
         "tasks": [task_row(t) for t in tasks],
         "instance_id": f.instance_id,
-        "process_error": None if fresh else process_error(session, list(session.scalars(
-            select(Instance.id).where(Instance.subject_kind == "file",
-                                      Instance.subject_id == f.id)))),
+        # the file's processes as a subquery: one statement, not two
+        "process_error": None if fresh else process_error(session, select(Instance.id).where(
+            Instance.subject_kind == "file", Instance.subject_id == f.id)),
         **file_extras(session, f, actor, names, fresh),
     }
 

@@ -140,9 +140,7 @@ def find_files(query: dict) -> ResponseReturnValue:
 def get_file(file_id: int) -> ResponseReturnValue:
     """A file: notes, correspondence, drafts, status, holder, locked. Opening it is
     recorded (the first opening by the recipient ends the sender's chance to pull back)."""
-    svc, user = app_service(), current_user()
-    svc.record_opened(user, file_id)
-    return svc.file(user, file_id)
+    return app_service().opened_file(current_user(), file_id)
 
 
 @blp.route("/files/<int:file_id>/notes", methods=["POST"])

@@ -120,8 +120,7 @@ def files() -> ResponseReturnValue:
 @login_required
 def file(file_id: int) -> ResponseReturnValue:
     svc, user = service(), me()
-    svc.record_opened(user, file_id)
-    view = svc.file(user, file_id)
+    view = svc.opened_file(user, file_id)
     svc.mark_read(user, "file", file_id)
     desk = svc.file_desk(user, file_id)
     pdfs = svc.receipts_with_pdf([c["id"] for c in view["correspondence"]])

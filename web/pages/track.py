@@ -20,8 +20,7 @@ bp = page_blueprint("track")
 def track(kind: str, subject_id: int) -> ResponseReturnValue:
     svc, user = service(), me()
     if kind == "files":
-        svc.record_opened(user, subject_id)
-        item = svc.file(user, subject_id)
+        item = svc.opened_file(user, subject_id)
         movements = svc.track(user, subject_id)["movements"]
         number = item["file_no"]
     else:
@@ -37,8 +36,7 @@ def track(kind: str, subject_id: int) -> ResponseReturnValue:
 @login_required
 def history(file_id: int) -> ResponseReturnValue:
     svc, user = service(), me()
-    svc.record_opened(user, file_id)
-    item = svc.file(user, file_id)
+    item = svc.opened_file(user, file_id)
     raw = request.args.get("page", "1")
     page = svc.history_page(user, file_id, int(raw) if raw.isdigit() else 1)
     for event in page["events"]:
