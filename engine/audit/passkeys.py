@@ -261,10 +261,11 @@ def key_record(key: Passkey, username: str | None) -> dict[str, Any]:
             "revoked_at": _iso(key.revoked_at) if key.revoked_at else None}
 
 
-def verify(session: Session) -> tuple[int, list[str]]:
+def verify(session: Session, file_id: int | None = None) -> tuple[int, list[str]]:
     """(passkey approvals checked, problems): each assertion against its challenge and
     public key, the key against its registration and revocation, the content hash against
-    the content now, and each approval against its history record."""
+    the content now, and each approval against its history record. With `file_id`, only
+    that file's approvals."""
     from engine.audit import signing  # the reopening rules live there
 
     problems: list[str] = []
@@ -272,7 +273,10 @@ def verify(session: Session) -> tuple[int, list[str]]:
     users = {uid: name for uid, name in session.execute(select(User.id, User.username))}
     keys = {k.credential_id: key_record(k, users.get(k.user_id))
             for k in session.scalars(select(Passkey))}
-    for a in session.scalars(select(PasskeyApproval).order_by(PasskeyApproval.id)):
+    approvals = select(PasskeyApproval).order_by(PasskeyApproval.id)
+    if file_id is not None:
+        approvals = approvals.where(PasskeyApproval.file_id == file_id)
+    for a in session.scalars(approvals):
         checked += 1
         file = session.get(File, a.file_id)
         name = name_of(a, file.file_no if file else f"id {a.file_id}")

@@ -105,16 +105,7 @@ def verify(session: Session, *, keys: AuditKeys | None = None,
     report = Report()
     reexecutor = Reexecutor(definitions) if definitions is not None else None
     for instance in _instances(session):
-        report.instances += 1
-        rows = _events(session, instance.id)
-        report.events += len(rows)
-        _check_chain(session, report, instance, rows)
-        for row in rows:
-            if row.kind == "handler_called" and _handler(row) == LOCK_HANDLER:
-                _check_lock_target(session, report, row)
-        if reexecutor is not None:
-            report.reexecuted += 1
-            _check_reexecution(session, report, reexecutor, instance, rows)
+        check_instance(session, report, reexecutor, instance)
     for file in _locked_files(session):
         report.locked_files += 1
         _check_locked_file(session, report, file)
@@ -143,23 +134,32 @@ def verify_file(session: Session, file: File, *, keys: AuditKeys | None = None,
         .where(Instance.subject_kind == "file", Instance.subject_id == file.id)
         .order_by(Instance.id)).all()
     for instance in instances:
-        report.instances += 1
-        rows = _events(session, instance.id)
-        report.events += len(rows)
-        _check_chain(session, report, instance, rows)
-        for row in rows:
-            if row.kind == "handler_called" and _handler(row) == LOCK_HANDLER:
-                _check_lock_target(session, report, row)
-        if reexecutor is not None:
-            report.reexecuted += 1
-            _check_reexecution(session, report, reexecutor, instance, rows)
+        check_instance(session, report, reexecutor, instance)
     if file.locked:
         report.locked_files += 1
         _check_locked_file(session, report, file)
     ring = signing.KeyRing(keys) if keys is not None else None
     report.signatures, found = signing.verify(session, ring, file_id=file.id)
     report.problems.extend(found)
+    report.passkey_approvals, found = passkeys.verify(session, file_id=file.id)
+    report.problems.extend(found)
     return report
+
+
+def check_instance(session: Session, report: Report, reexecutor: Reexecutor | None,
+                   instance: Any) -> None:
+    """One instance: its chain, its lock events' targets and (with a re-executor) the
+    re-execution of its process. Shared by the full, per-file and incremental checks."""
+    report.instances += 1
+    rows = _events(session, instance.id)
+    report.events += len(rows)
+    _check_chain(session, report, instance, rows)
+    for row in rows:
+        if row.kind == "handler_called" and _handler(row) == LOCK_HANDLER:
+            _check_lock_target(session, report, row)
+    if reexecutor is not None:
+        report.reexecuted += 1
+        _check_reexecution(session, report, reexecutor, instance, rows)
 
 
 def _labelled(session: Session, problems: list[str]) -> list[str]:

@@ -181,16 +181,7 @@ def check_chunk(db: Database, definitions: Definitions | None, ids: list[int]
                    Instance.definition_id)
             .where(Instance.id.in_(ids)).order_by(Instance.id)).all()
         for instance in rows:
-            part.instances += 1
-            events = checks._events(session, instance.id)
-            part.events += len(events)
-            checks._check_chain(session, part, instance, events)
-            for row in events:
-                if row.kind == "handler_called" and checks._handler(row) == checks.LOCK_HANDLER:
-                    checks._check_lock_target(session, part, row)
-            if reexecutor is not None:
-                part.reexecuted += 1
-                checks._check_reexecution(session, part, reexecutor, instance, events)
+            checks.check_instance(session, part, reexecutor, instance)
     return part.instances, part.events, part.reexecuted, part.problems
 
 

@@ -301,6 +301,7 @@ def _report_view(report: Report, *, scope: str, file_no: str | None) -> dict[str
             "instances": report.instances, "events": report.events,
             "locked_files": report.locked_files, "checkpoints": report.checkpoints,
             "signatures": report.signatures, "reexecuted": report.reexecuted,
+            "passkey_approvals": report.passkey_approvals,
             "problems": list(report.problems)}
 
 

@@ -91,6 +91,9 @@ def test_altered_assertion_fails_verify_naming_the_approval(service, users):
     file_no = service.file(users["ds"], f["id"])["file_no"]
     assert any(p.startswith(f"passkey approval: file {file_no}: approve by ds at")
                and "signature does not verify" in p for p in problems), problems
+    # the file's own verification (its page in the auditor's room) finds it too
+    one = service.verify_file(users["auditor"], f["id"])
+    assert any("signature does not verify" in str(p) for p in one["problems"]), one
 
 
 def test_altered_export_fails_naming_the_approval(service, users, tmp_path):
