@@ -130,21 +130,31 @@ def _read_zip(path: str | Path) -> tuple[dict[str, Any], dict[str, bytes], list[
             manifest = json.loads(z.read("manifest.json"))
         except ValueError:
             raise _Unreadable("manifest.json: not JSON") from None
-        problems: list[str] = []
-        if manifest.get("format") != FORMAT:
-            problems.append(f"manifest.json: unknown format {manifest.get('format')!r}")
-        listed = manifest.get("members") or {}
-        for name in sorted(names - {"manifest.json"} - set(listed)):
-            problems.append(f"{name}: not listed in the manifest")
-        data: dict[str, bytes] = {}
-        for name, digest in sorted(listed.items()):
-            if name not in names:
-                problems.append(f"{name}: listed in the manifest but missing")
-                continue
-            data[name] = z.read(name)
-            if hashlib.sha256(data[name]).hexdigest() != digest:
-                problems.append(f"{name}: its SHA-256 differs from the manifest")
+        data, problems = listed_members(z, manifest, FORMAT)
     return manifest, data, problems
+
+
+def listed_members(z: zipfile.ZipFile, manifest: dict[str, Any], fmt: str
+                   ) -> tuple[dict[str, bytes], list[str]]:
+    """(the members a zip's manifest lists, problems): the format, members not listed,
+    listed but missing, and each member against its SHA-256. Exports and the receipt
+    packages sent between installations share this layout."""
+    names = set(z.namelist())
+    problems: list[str] = []
+    if manifest.get("format") != fmt:
+        problems.append(f"manifest.json: unknown format {manifest.get('format')!r}")
+    listed = manifest.get("members") or {}
+    problems += [f"{name}: not listed in the manifest"
+                 for name in sorted(names - {"manifest.json"} - set(listed))]
+    data: dict[str, bytes] = {}
+    for name, digest in sorted(listed.items()):
+        if name not in names:
+            problems.append(f"{name}: listed in the manifest but missing")
+            continue
+        data[name] = z.read(name)
+        if hashlib.sha256(data[name]).hexdigest() != digest:
+            problems.append(f"{name}: its SHA-256 differs from the manifest")
+    return data, problems
 
 
 def check(path: str | Path) -> tuple[str, list[str]]:

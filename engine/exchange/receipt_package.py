@@ -66,26 +66,11 @@ def _members(package: bytes) -> tuple[dict[str, bytes], list[str]]:
     except zipfile.BadZipFile as exc:
         return {}, [f"package: not a readable zip ({exc})"]
     with z:
-        names = set(z.namelist())
         try:
             manifest = json.loads(z.read("manifest.json"))
         except (KeyError, ValueError):
             return {}, ["manifest.json: missing or not JSON"]
-        problems: list[str] = []
-        if manifest.get("format") != FORMAT:
-            problems.append(f"manifest.json: unknown format {manifest.get('format')!r}")
-        listed = manifest.get("members") or {}
-        problems += [f"{n}: not listed in the manifest"
-                     for n in sorted(names - {"manifest.json"} - set(listed))]
-        data: dict[str, bytes] = {}
-        for name, digest in sorted(listed.items()):
-            if name not in names:
-                problems.append(f"{name}: listed in the manifest but missing")
-                continue
-            data[name] = z.read(name)
-            if hashlib.sha256(data[name]).hexdigest() != digest:
-                problems.append(f"{name}: its SHA-256 differs from the manifest (altered)")
-    return data, problems
+        return export.listed_members(z, manifest, FORMAT)
 
 
 def check(package: bytes) -> tuple[dict[str, Any], list[str]]:
