@@ -65,6 +65,10 @@ DAK_PROCESS = "dak_receipt"
 SECTION_OFFICER_RANK = 2
 DEPLOY_ROLES = ("designer", "admin")
 _MOVEMENTS = cast(Table, Movement.__table__)
+_INBOX_COLUMNS = (OpenTask.id, OpenTask.kind, OpenTask.name, OpenTask.task_spec,
+                  OpenTask.received_at, OpenTask.due_at, OpenTask.parked, OpenTask.priority,
+                  OpenTask.actions, OpenTask.file_id, OpenTask.receipt_id, OpenTask.post_id,
+                  File.file_no, File.subject, Receipt.diary_no, Receipt.subject)
 
 
 @scripts_outside_the_lock
@@ -215,14 +219,14 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
     def file(self, actor: User, file_id: int) -> dict[str, Any]:
         """A file as the actor may see it. A read: it records nothing (the web layer calls
         `record_opened` when an officer opens the file)."""
-        with self.db.reader() as s:
+        with self.db.reader(autocommit=True) as s:
             file = files_mod.get_file(s, file_id)
             visibility.require_read_file(s, actor, file)
             return views.file_view(s, file, actor)
 
     def find_files(self, actor: User, file_no: str | None = None, q: str | None = None,
                    holder: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-        with self.db.reader() as s:
+        with self.db.reader(autocommit=True) as s:
             query = select(File).order_by(File.id.desc()).limit(min(max(limit, 1), 200))
             if file_no:
                 query = query.where(File.file_no == file_no)
@@ -252,21 +256,21 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
             return out
 
     def track(self, actor: User, file_id: int) -> dict[str, Any]:
-        with self.db.reader() as s:
+        with self.db.reader(autocommit=True) as s:
             file = files_mod.get_file(s, file_id)
             visibility.require_read_file(s, actor, file)
             return views.track_view(s, file)
 
     def file_history(self, actor: User, file_id: int, limit: int | None = None,
                      offset: int = 0) -> list[dict[str, Any]]:
-        with self.db.reader() as s:
+        with self.db.reader(autocommit=True) as s:
             file = files_mod.get_file(s, file_id)
             visibility.require_read_file(s, actor, file)
             # every process the file went through (e.g. reopened: the reopening request
             # and the new noting), each chain in order; a page of them when limited
-            instances = list(s.scalars(select(Instance.id).where(
+            # (the instances as a subquery: one statement, not two)
+            instances = select(Instance.id).where(
                 Instance.subject_kind == "file", Instance.subject_id == file.id)
-                .order_by(Instance.id)))
             return [views.history_row(e)
                     for e in history.events_of(s, instances, limit, offset)]
 
@@ -276,21 +280,25 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
               ) -> list[dict[str, Any]]:
         """Open tasks of every post the user holds now (substantive and additional
         charges), soonest due first; each row names its post. `limit`/`offset`: a page."""
-        with self.db.reader() as s:
+        with self.db.reader(autocommit=True) as s:
             posts = org.acting_post_ids(s, actor)
             if not posts:
                 return []
-            rows = s.scalars(select(OpenTask).where(
-                OpenTask.post_id.in_(posts), OpenTask.closed_at.is_(None),
-                OpenTask.parked.is_(False))
-                .order_by(OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.id)
-                .offset(offset).limit(limit))
-            tasks = list(rows)
+            # one statement of columns: the page walks ix_open_tasks_inbox (post_id,
+            # due_at) in order and stops after `limit` rows, each item's number and
+            # subject joined in. `due_at NULLS LAST` is the order the index gives
+            # (ordering by `due_at IS NULL` first sorted every open task of the post:
+            # 150 ms for the heaviest post at a million files)
+            rows = s.execute(select(*_INBOX_COLUMNS)
+                             .outerjoin(File, File.id == OpenTask.file_id)
+                             .outerjoin(Receipt, Receipt.id == OpenTask.receipt_id)
+                             .where(OpenTask.post_id.in_(posts), OpenTask.closed_at.is_(None),
+                                    OpenTask.parked.is_(False))
+                             .order_by(OpenTask.due_at.asc().nulls_last(), OpenTask.id)
+                             .offset(offset).limit(limit)).all()
             now = utcnow()
             names = views.Names(s)
-            labels = views.item_labels(s, tasks)
-            return [views.labelled({**views.task_row(t, now), "post": names.post(t.post_id)},
-                                   labels) for t in tasks]
+            return [views.inbox_row(r, now, names) for r in rows]
 
     def act(self, actor: User, task_id: int, body: dict[str, Any]) -> dict[str, Any]:
         with self.command(actor) as s:

@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from engine.store.models import HistoryEvent, Instance, utcnow
@@ -87,11 +87,12 @@ def events(session: Session, instance_id: int) -> list[HistoryEvent]:
         .order_by(HistoryEvent.seq)))
 
 
-def events_of(session: Session, instance_ids: list[int], limit: int | None = None,
+def events_of(session: Session, instance_ids: list[int] | Select, limit: int | None = None,
               offset: int = 0) -> list[HistoryEvent]:
     """The events of several instances, instance by instance and each in order; a page of
-    them when `limit` is given (one query, read through the (instance_id, seq) index)."""
-    if not instance_ids:
+    them when `limit` is given (one query, read through the (instance_id, seq) index).
+    `instance_ids`: a list, or a subquery of them."""
+    if isinstance(instance_ids, list) and not instance_ids:
         return []
     write_pending(session)
     return list(session.scalars(

@@ -120,7 +120,7 @@ class FileServices(PasskeyServices):
         """`record_opened`, then the file as the actor sees it: in one read when there is
         nothing to record (every opening but the recipient's first), so the file and the
         actor's right to read it are looked up once, not twice."""
-        with self.db.reader() as s:
+        with self.db.reader(autocommit=True) as s:
             file = files_mod.get_file(s, file_id)
             visibility.require_read_file(s, actor, file)
             movement_id = pullback.unopened_arrival(s, file, actor)

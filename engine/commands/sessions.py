@@ -44,7 +44,7 @@ class SessionServices(CommandRunner):
 
     def token_user(self, raw: str) -> User:
         """The user a bearer token belongs to (reads only), or Unauthorized saying why."""
-        with self.db.reader() as s:
+        with self.db.reader(autocommit=True) as s:
             found = sessions.token_owner(s, raw)
             if isinstance(found, str):
                 raise Unauthorized(found)
@@ -62,7 +62,7 @@ class SessionServices(CommandRunner):
     def session_user(self, user_id: int, sign_in_id: int | None,
                      generation: int | None) -> User | None:
         """The user of a web session, if the server still holds that session open."""
-        with self.db.reader() as s:
+        with self.db.reader(autocommit=True) as s:
             user = s.get(User, user_id)
             if user is None or not sessions.web_session_valid(s, user, sign_in_id, generation):
                 return None

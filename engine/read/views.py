@@ -117,6 +117,29 @@ def task_row(task: OpenTask, now: datetime | None = None) -> dict[str, Any]:
     return row
 
 
+def inbox_row(r: Any, now: datetime, names: Names) -> dict[str, Any]:
+    """An inbox row from the columns of `Sanchika.inbox`'s one statement: the same keys,
+    in the same order, as `labelled({**task_row(task), "post": ...}, labels)`."""
+    (task_id, kind, name, spec, received_at, due_at, parked, priority, actions, file_id,
+     receipt_id, post_id, file_no, file_subject, diary_no, receipt_subject) = r
+    row: dict[str, Any] = {
+        "id": task_id, "kind": kind, "name": name, "step": spec,
+        "received_at": iso(received_at), "due_at": iso(due_at),
+        "overdue": bool(due_at and due_at < now and not parked),
+        "priority": priority, "actions": actions.split(","), "parked": parked,
+    }
+    row["file_id" if kind == "file" else "receipt_id"] = file_id or receipt_id
+    # the label of the task's own item, as `item_labels` finds it
+    if kind == "file":
+        number, subject = (file_no, file_subject) if file_id else (None, None)
+    else:
+        number, subject = (diary_no, receipt_subject) if receipt_id and not file_id \
+            else (None, None)
+    row["post"] = names.post(post_id)
+    row["number"], row["subject"] = number, subject
+    return row
+
+
 def item_labels(session: Session, tasks: list[OpenTask]) -> dict[tuple[str, int], tuple[str, str]]:
     """(kind, id) -> (file or diary number, subject) for the items of these tasks, in two
     queries, so inbox rows can be told apart without opening each item."""

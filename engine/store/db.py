@@ -140,6 +140,12 @@ class Database:
         self.config = ConfigCache()
         info = {INFO_KEY: self.config}
         self._read = sessionmaker(self.engine, expire_on_commit=False, info=info)
+        # PostgreSQL reads in READ COMMITTED see a snapshot per statement, in a transaction
+        # or not; without one a short read skips two round trips (BEGIN, ROLLBACK), which
+        # on a loaded server cost as much as the statements (bench/README.md)
+        self._read_autocommit = self._read if self.is_sqlite else sessionmaker(
+            self.engine.execution_options(isolation_level="AUTOCOMMIT"),
+            expire_on_commit=False, info=info)
         # Write sessions never autoflush: a command flushes once at its end (or where it
         # explicitly needs database-generated values), see engine/commands/executor.py.
         self._write = sessionmaker(self.write_engine, expire_on_commit=False, autoflush=False,
@@ -187,8 +193,11 @@ class Database:
             session.close()
 
     @contextmanager
-    def reader(self) -> Iterator[Session]:
-        session = self._read()
+    def reader(self, autocommit: bool = False) -> Iterator[Session]:
+        """A read-only session. `autocommit`: on PostgreSQL, statements run outside a
+        transaction, for short reads of a few statements that need no snapshot shared
+        between them (no server-side cursors: `yield_per` needs a transaction)."""
+        session = (self._read_autocommit if autocommit else self._read)()
         try:
             yield session
         finally:
