@@ -18,7 +18,6 @@ from engine.store.models import (
     Correspondence,
     File,
     HistoryEvent,
-    Instance,
     Movement,
     Note,
     OpenTask,
@@ -285,9 +284,7 @@ def file_view(session: Session, f: File, actor: User | None = None, fresh: bool 
                             "document": document_link(r.pdf_sha256)} for c, r in corr],
         "tasks": [task_row(t) for t in tasks],
         "instance_id": f.instance_id,
-        # the file's processes as a subquery: one statement, not two
-        "process_error": None if fresh else process_error(session, select(Instance.id).where(
-            Instance.subject_kind == "file", Instance.subject_id == f.id)),
+        # and "process_error", read with the extras' probe (one statement fewer)
         **file_extras(session, f, actor, names, fresh),
     }
 

@@ -41,3 +41,37 @@ def test_notifications_page_newest_first(api, demo):
 def test_a_bad_page_is_refused_naming_the_field(api, demo):
     assert "page" in error(api.get("/tasks?page=0", "clerk"), 422)
     assert "limit" in error(api.get("/tasks?limit=501", "clerk"), 422)
+
+
+def test_the_inbox_is_soonest_due_first_then_undated_each_row_labelled(api, demo):
+    """The inbox page comes from one index-ordered statement: soonest due first, tasks
+    without a due time after every dated one, ties by task id; each row carries its
+    item's number and subject."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from engine.store.models import OpenTask, utcnow
+
+    letters = [diarise(api, subject=f"Ordered letter {i}") for i in range(3)]
+    file = open_file(api, subject="Ordered file")
+    tasks = {("receipt", t["receipt_id"]) if "receipt_id" in t else ("file", t["file_id"]):
+             t["id"] for t in inbox(api, "clerk")}
+    soon = utcnow() + timedelta(days=1)
+    with demo.db.transaction() as s:  # a task without a due time, two due at the same time
+        s.execute(update(OpenTask).where(OpenTask.id == tasks["receipt", letters[0]["id"]])
+                  .values(due_at=None))
+        for item in (("receipt", letters[1]["id"]), ("file", file["id"])):
+            s.execute(update(OpenTask).where(OpenTask.id == tasks[item]).values(due_at=soon))
+    whole = inbox(api, "clerk")
+    keys = [(t["due_at"] is None, t["due_at"] or "", t["id"]) for t in whole]
+    assert keys == sorted(keys)
+    assert whole[-1]["id"] == tasks["receipt", letters[0]["id"]]
+    by_id = {t["id"]: t for t in whole}
+    assert by_id[tasks["file", file["id"]]]["number"] == file["file_no"]
+    assert by_id[tasks["file", file["id"]]]["subject"] == "Ordered file"
+    letter = by_id[tasks["receipt", letters[2]["id"]]]
+    assert (letter["number"], letter["subject"]) == (letters[2]["diary_no"], "Ordered letter 2")
+    assert letter["post"]["code"]
+    assert "receipt_id" in letter
+    assert "file_id" not in letter
