@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -22,7 +23,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -37,6 +38,11 @@ Row = TypeVar("Row")
 # for long analytical queries; Sanchika's are short index lookups, and JIT compiled their
 # plans for seconds at a million files (bench/README.md), so it is off.
 PG_OPTIONS = "-c jit=off"
+# A pooled PostgreSQL connection idle for longer than this is tested before use (a
+# server restart or a dropped connection); one back in the pool for less was working
+# moments ago. Testing every checkout cost each request two round trips, which on a
+# loaded server took as long as its statements (bench/README.md).
+PING_AFTER_IDLE_SECONDS = 1.0
 
 
 def get_or_404(s: Session, model: type[Row], ident: int | str | None,
@@ -127,8 +133,7 @@ class Database:
         if self.is_sqlite:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         else:
-            kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20,
-                          connect_args={"options": PG_OPTIONS})
+            kwargs.update(pool_size=10, max_overflow=20, connect_args={"options": PG_OPTIONS})
         self.engine: Engine = create_engine(url, **kwargs)
         self.write_engine: Engine = (
             create_engine(url, **kwargs) if self.is_sqlite else self.engine
@@ -136,6 +141,8 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine, begin="BEGIN")
             _configure_sqlite(self.write_engine, begin="BEGIN IMMEDIATE")
+        else:
+            _ping_when_idle(self.engine)
         # configuration every action reads (SLA rules, calendar, posts), cached per database
         self.config = ConfigCache()
         info = {INFO_KEY: self.config}
@@ -207,6 +214,28 @@ class Database:
         self.engine.dispose()
         if self.write_engine is not self.engine:
             self.write_engine.dispose()
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """SQLAlchemy's `pool_pre_ping`, for connections idle longer than
+    PING_AFTER_IDLE_SECONDS only. A dead one is replaced (the pool retries the checkout on
+    DisconnectionError); a connection that dies while in use fails its statement and
+    SQLAlchemy then renews every connection of the pool, as with pre-ping."""
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: DBAPIConnection, record: ConnectionPoolEntry) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: DBAPIConnection, record: ConnectionPoolEntry,
+                     _proxy: Any) -> None:
+        since = record.info.get("idle_since")  # None: a new connection
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            raise DisconnectionError(str(exc)) from exc
 
 
 def _configure_sqlite(engine: Engine, begin: str) -> None:
