@@ -723,6 +723,7 @@ class Series:
     ms: list[float] = field(default_factory=list)
     bytes: int = 0
     errors: int = 0
+    cpu_ms: float = 0.0  # the server process's CPU time over the series
 
     def figures(self) -> dict[str, Any]:
         ms = sorted(self.ms)
@@ -730,7 +731,8 @@ class Series:
             return {"n": 0}
         return {"n": len(ms), "p50": ms[len(ms) // 2], "p95": ms[min(len(ms) - 1,
                                                                       int(len(ms) * 0.95))],
-                "max": ms[-1], "bytes": self.bytes // len(ms), "errors": self.errors}
+                "max": ms[-1], "bytes": self.bytes // len(ms), "errors": self.errors,
+                "cpu_ms": self.cpu_ms / len(ms)}
 
 
 def timed(series: Series, call: Callable[[], tuple[int, bytes]], ok: int = 200) -> bytes:
@@ -743,6 +745,15 @@ def timed(series: Series, call: Callable[[], tuple[int, bytes]], ok: int = 200) 
         if series.errors == 1:
             print(f"  {series.name}: HTTP {status} {body[:200]!r}", file=sys.stderr)
     return body
+
+
+def cpu_ms(pid: int | None) -> float:
+    """A process's CPU time so far (user + system), in ms: unlike wall time, it does not
+    grow with the other jobs of a shared machine (the database server's is not in it)."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 def rss_kib(pid: int) -> dict[str, int]:
@@ -774,7 +785,7 @@ def measure(url: str, data_dir: Path, built: Built, forwards: list[int], r: int,
                 break
             except OSError:
                 time.sleep(0.1)
-        series = run_reads(base, built, forwards, r, progress)
+        series = run_reads(base, built, forwards, r, progress, server.pid)
         return series, rss_kib(server.pid)
     finally:
         server.terminate()
@@ -782,7 +793,7 @@ def measure(url: str, data_dir: Path, built: Built, forwards: list[int], r: int,
 
 
 def run_reads(base: str, built: Built, forwards: list[int], r: int,
-              progress: Callable[[str], None]
+              progress: Callable[[str], None], server_pid: int | None = None
               ) -> list[Series]:
     auditor = Client(base).sign_in("auditor")
     admin = Client(base).sign_in("admin")
@@ -795,11 +806,14 @@ def run_reads(base: str, built: Built, forwards: list[int], r: int,
     def run(name: str, call: Callable[[], tuple[int, bytes]], times: int = r) -> None:
         s = Series(name)
         call()  # warm: first use of a plan, a pool connection
+        cpu0 = cpu_ms(server_pid)
         for _ in range(times):
             timed(s, call)
+        s.cpu_ms = cpu_ms(server_pid) - cpu0
         out.append(s)
         f = s.figures()
-        progress(f"{name}: p50 {f['p50']:.1f} ms, p95 {f['p95']:.1f} ms")
+        progress(f"{name}: p50 {f['p50']:.1f} ms, p95 {f['p95']:.1f} ms, "
+                 f"server CPU {f['cpu_ms']:.1f} ms")
 
     files = built.sample_files
     run("inbox, typical post (first page)", lambda: typical.call("GET", "/api/v1/tasks"))
@@ -829,10 +843,12 @@ def run_reads(base: str, built: Built, forwards: list[int], r: int,
     tasks = {t["file_id"]: t["id"] for t in json.loads(clerk.call("GET", "/api/v1/tasks")[1])
              if t.get("file_id")}
     fwd = Series("one forward")
+    cpu0 = cpu_ms(server_pid)
     for file_id in forwards:
         if file_id in tasks:
             timed(fwd, lambda t=tasks[file_id]: clerk.call(
                 "POST", f"/api/v1/tasks/{t}", {"action": "forward", "to": "so"}))
+    fwd.cpu_ms = cpu_ms(server_pid) - cpu0
     out.append(fwd)
     return out
 
@@ -850,13 +866,14 @@ def report(result: dict[str, Any]) -> str:
              f"on {os.cpu_count()} CPUs",
              "",
              f"{'endpoint':<52} {'n':>4} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} "
-             f"{'bytes':>9} {'err':>4}"]
+             f"{'cpu ms':>7} {'bytes':>9} {'err':>4}"]
     for name, f in result["endpoints"].items():
         if not f.get("n"):
             lines.append(f"{name:<52} {'-':>4}")
             continue
         lines.append(f"{name:<52} {f['n']:>4} {f['p50']:>8.1f} {f['p95']:>8.1f} "
-                     f"{f['max']:>8.1f} {f['bytes']:>9,} {f['errors']:>4}")
+                     f"{f['max']:>8.1f} {f.get('cpu_ms', 0):>7.1f} {f['bytes']:>9,} "
+                     f"{f['errors']:>4}")
     rss = result["server_rss_kib"]
     lines += ["",
               f"server RSS {rss.get('VmRSS', 0) / 1024:.0f} MiB (peak "

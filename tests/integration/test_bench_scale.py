@@ -28,6 +28,7 @@ def test_the_scale_benchmark_runs_tiny(tmp_path):
     for name, f in endpoints.items():
         assert f["n"] >= 2, (name, f)
         assert f["errors"] == 0, (name, f)
+        assert f["cpu_ms"] >= 0, (name, f)  # the server's CPU time per request (10 ms ticks)
     # the copies are real rows: the heaviest post's inbox and the auditor's search see them
     assert endpoints["inbox, heaviest post (first page)"]["bytes"] > 100
     assert endpoints["search common English 'pay' as auditor"]["bytes"] > 100
