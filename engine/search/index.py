@@ -6,7 +6,9 @@ file) the text of its green notes, plus `terms`, the same text cut into words by
 tokenizer keeps Devanagari vowel signs inside words, PostgreSQL with the stored column
 `vector` = to_tsvector('simple', terms) (set by a trigger, GIN-indexed; 'simple' does no
 stemming, so it works for both languages). A query ranks a bounded set of candidates, the
-newest matches the actor may read (see `matching_query`).
+newest matches the actor may read (see `matching_query`). For a reader of a part (an
+officer) on PostgreSQL, rare words are looked up in the index first and only their few
+matches checked against the visibility rules; common words walk the reader's own items.
 Numbers are indexed by their parts too, so "11011" finds GAD/EST/11011/7/2026.
 
 The index is kept in step inside the writing command: `SearchIndexer`, one of the command's
