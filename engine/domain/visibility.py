@@ -23,6 +23,7 @@ same grading rule applies to files without any change here.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -74,25 +75,39 @@ def _held_in(sections: list[int]) -> Any:
     return select(Post.id).where(Post.section_id.in_(sections))
 
 
-def _grant_ids(actor: User, column: SQLColumnExpression[Any], at: datetime) -> Select:
-    return select(column).where(
+# `among` (below): only these ids are asked about. Every part of a union then reads the
+# candidates' own rows (by primary key or item id) instead of all of the actor's, so
+# checking a few search hits costs what they are, not what the actor can see.
+Among = Sequence[int] | Select | None
+
+
+def _only(query: Select, column: SQLColumnExpression[Any], among: Among) -> Select:
+    return query if among is None else query.where(column.in_(among))
+
+
+def _grant_ids(actor: User, column: SQLColumnExpression[Any], at: datetime,
+               among: Among = None) -> Select:
+    return _only(select(column).where(
         AccessGrant.user_id == actor.id, column.is_not(None), AccessGrant.revoked_at.is_(None),
-        or_(AccessGrant.until.is_(None), AccessGrant.until > at))
+        or_(AccessGrant.until.is_(None), AccessGrant.until > at)), column, among)
 
 
-def _moved_ids(column: SQLColumnExpression[Any], posts: list[int]) -> list[Select]:
+def _moved_ids(column: SQLColumnExpression[Any], posts: list[int], among: Among = None
+               ) -> list[Select]:
     """Items sent from or to the posts: two index-backed lookups (ix_movements_from_post,
     ix_movements_to_post), not an OR that scans every movement."""
-    return [select(column).where(Movement.from_post_id.in_(posts), column.is_not(None)),
-            select(column).where(Movement.to_post_id.in_(posts), column.is_not(None))]
+    return [_only(select(column).where(Movement.from_post_id.in_(posts), column.is_not(None)),
+                  column, among),
+            _only(select(column).where(Movement.to_post_id.in_(posts), column.is_not(None)),
+                  column, among)]
 
 
-def _file_chain_ids(posts: list[int]) -> list[Select]:
+def _file_chain_ids(posts: list[int], among: Among = None) -> list[Select]:
     if not posts:
         return []
-    return [select(File.id).where(File.holder_post_id.in_(posts)),
-            select(File.id).where(File.creator_post_id.in_(posts)),
-            *_moved_ids(Movement.file_id, posts)]
+    return [_only(select(File.id).where(File.holder_post_id.in_(posts)), File.id, among),
+            _only(select(File.id).where(File.creator_post_id.in_(posts)), File.id, among),
+            *_moved_ids(Movement.file_id, posts, among)]
 
 
 def file_clause(session: Session, actor: User, at: datetime | None = None
@@ -118,44 +133,53 @@ def _union(parts: list[Select]) -> Select | CompoundSelect:
     return parts[0] if len(parts) == 1 else union_all(*parts)
 
 
-def file_ids(session: Session, actor: User, at: datetime | None = None
+def file_ids(session: Session, actor: User, at: datetime | None = None, among: Among = None
              ) -> Select | CompoundSelect | None:
-    """The ids of the files the actor may read, as a subquery; None means every file."""
+    """The ids of the files the actor may read, as a subquery; None means every file.
+    With `among`: only those of these ids."""
     if sees_everything(actor):
         return None
     at = at or utcnow()
     posts = acting_post_ids(session, actor, at)
     grading = getattr(File, "grading", None)
-    parts = [*_file_chain_ids(posts), _grant_ids(actor, AccessGrant.file_id, at)]
+    parts = [*_file_chain_ids(posts, among), _grant_ids(actor, AccessGrant.file_id, at, among)]
     for sections, rank in _monitor_scopes(session, posts):
         allowed = _grading_allows(grading, rank)
-        parts += [select(File.id).where(File.section_id.in_(sections), allowed),
-                  select(File.id).where(File.holder_post_id.in_(_held_in(sections)), allowed)]
+        parts += [_only(select(File.id).where(File.section_id.in_(sections), allowed),
+                        File.id, among),
+                  _only(select(File.id).where(File.holder_post_id.in_(_held_in(sections)),
+                                              allowed), File.id, among)]
     return _union(parts)
 
 
-def receipt_ids(session: Session, actor: User, at: datetime | None = None
-                ) -> Select | CompoundSelect | None:
-    """The ids of the receipts the actor may read, as a subquery; None means every one."""
+def receipt_ids(session: Session, actor: User, at: datetime | None = None,
+                among: Among = None) -> Select | CompoundSelect | None:
+    """The ids of the receipts the actor may read, as a subquery; None means every one.
+    With `among`: only those of these ids."""
     if sees_everything(actor):
         return None
     at = at or utcnow()
     posts = acting_post_ids(session, actor, at)
     # put up in a file: part of that file's correspondence, read by the file's chain
-    files = [*_file_chain_ids(posts), _grant_ids(actor, AccessGrant.file_id, at)]
+    in_files = None if among is None else select(Receipt.file_id).where(Receipt.id.in_(among))
+    files = [*_file_chain_ids(posts, in_files),
+             _grant_ids(actor, AccessGrant.file_id, at, in_files)]
     parts: list[Select] = [
-        _grant_ids(actor, AccessGrant.receipt_id, at),
-        select(Receipt.id).where(Receipt.file_id.in_(_union(files))),
+        _grant_ids(actor, AccessGrant.receipt_id, at, among),
+        _only(select(Receipt.id).where(Receipt.file_id.in_(_union(files))), Receipt.id, among),
     ]
     if posts:
-        parts += [select(Receipt.id).where(Receipt.holder_post_id.in_(posts)),
-                  select(Receipt.id).where(Receipt.diarised_post_id.in_(posts)),
-                  *_moved_ids(Movement.receipt_id, posts)]
+        parts += [_only(select(Receipt.id).where(Receipt.holder_post_id.in_(posts)),
+                        Receipt.id, among),
+                  _only(select(Receipt.id).where(Receipt.diarised_post_id.in_(posts)),
+                        Receipt.id, among),
+                  *_moved_ids(Movement.receipt_id, posts, among)]
     for sections, rank in _monitor_scopes(session, posts):
         allowed = _grading_allows(Receipt.grading, rank)
-        parts += [select(Receipt.id).where(Receipt.section_id.in_(sections), allowed),
-                  select(Receipt.id).where(Receipt.holder_post_id.in_(_held_in(sections)),
-                                           allowed)]
+        parts += [_only(select(Receipt.id).where(Receipt.section_id.in_(sections), allowed),
+                        Receipt.id, among),
+                  _only(select(Receipt.id).where(Receipt.holder_post_id.in_(_held_in(sections)),
+                                                 allowed), Receipt.id, among)]
     return _union(parts)
 
 

@@ -6,7 +6,9 @@ file) the text of its green notes, plus `terms`, the same text cut into words by
 tokenizer keeps Devanagari vowel signs inside words, PostgreSQL with the stored column
 `vector` = to_tsvector('simple', terms) (set by a trigger, GIN-indexed; 'simple' does no
 stemming, so it works for both languages). A query ranks a bounded set of candidates, the
-newest matches the actor may read (see `matching_query`).
+newest matches the actor may read (see `matching_query`). For a reader of a part (an
+officer) on PostgreSQL, rare words are looked up in the index first and only their few
+matches checked against the visibility rules; common words walk the reader's own items.
 Numbers are indexed by their parts too, so "11011" finds GAD/EST/11011/7/2026.
 
 The index is kept in step inside the writing command: `SearchIndexer`, one of the command's
@@ -17,6 +19,7 @@ documents in step just before commit. Code that confirms a note some other way c
 
 from __future__ import annotations
 
+import time
 import unicodedata
 from collections.abc import Iterable, Iterator
 from typing import Any, cast
@@ -31,6 +34,7 @@ from sqlalchemy import (
     case,
     column,
     delete,
+    false,
     func,
     insert,
     inspect,
@@ -247,6 +251,31 @@ _APPEND_NOTES = update(_DOCS).where(
 CANDIDATES = 400
 # how many of the newest documents are walked in order before the full-text index is asked
 RECENT = 10000
+# A reader of a part (an officer) whose words are all rare: at most this many matches are
+# taken from the full-text index first and only those are checked against what the actor
+# may read. More than this: the actor's own items are walked instead (see matching_query).
+RARE_HITS = 1000
+# a word shorter than this is a prefix of too many words to be called rare
+RARE_MIN_CHARS = 3
+# PostgreSQL's statistics of the vector column: its most common words (what the planner
+# itself reads; ANALYZE keeps them). Read again after COMMON_WORDS_SECONDS: they change
+# only with ANALYZE, and a stale list changes only which way a search takes.
+_COMMON_WORDS = text(
+    "SELECT most_common_elems::text::text[] FROM pg_stats WHERE schemaname = current_schema()"
+    " AND tablename = 'search_docs' AND attname = 'vector'")
+COMMON_WORDS_SECONDS = 600.0
+_common_words: dict[str, tuple[float, list[str]]] = {}
+
+
+def _common(session: Session) -> list[str]:
+    bind = session.get_bind()
+    key = str(bind.engine.url)
+    now = time.monotonic()
+    known = _common_words.get(key)
+    if known is None or now - known[0] > COMMON_WORDS_SECONDS:
+        known = (now, list(session.scalar(_COMMON_WORDS) or []))
+        _common_words[key] = known
+    return known[1]
 
 
 def _matches(session: Session, terms: list[str], name: str) -> tuple[ColumnElement[Any]
@@ -301,6 +330,47 @@ def _exact(q: str, kind: str, ids: Any) -> Select:
     return query if ids is None else query.where(SearchDoc.item_id.in_(ids))
 
 
+def _all_rare(session: Session, terms: list[str]) -> bool:
+    """No word is a prefix of one of the most common words (PostgreSQL's statistics):
+    the full-text index finds each word's documents in a few pages. A word in a third of
+    a million documents costs the index ~200 ms to list (a prefix's matches are listed
+    in full before any is read), far more than walking an officer's items."""
+    if any(len(w) < RARE_MIN_CHARS for w in terms):
+        return False
+    return not any(word.startswith(w) for w in terms for word in _common(session))
+
+
+def _rare_matches(session: Session, terms: list[str], kind: str | None
+                  ) -> list[tuple[int, str, int]] | None:
+    """Every matching document as (id, kind, item id) when the words are rare and match at
+    most RARE_HITS documents (PostgreSQL); None: walk the actor's items instead. Which way
+    is taken changes only the time, never the result."""
+    if session.get_bind().dialect.name != "postgresql" or not _all_rare(session, terms):
+        return None
+    where, _join, _rank = _matches(session, terms, "q_rare")
+    query = select(SearchDoc.id, SearchDoc.kind, SearchDoc.item_id).where(where)
+    if kind is not None:
+        query = query.where(SearchDoc.kind + "" == kind)
+    rows = [(i, k, item) for i, k, item in session.execute(query.limit(RARE_HITS + 1))]
+    return None if len(rows) > RARE_HITS else rows
+
+
+def _visible_hits(session: Session, actor: User, kind: str,
+                  hits: list[tuple[int, str, int]], n: int) -> Select | None:
+    """The newest n of these documents of one kind that the actor may read: the visibility
+    rules asked about these items only."""
+    mine = [(i, item) for i, k, item in hits if k == kind]
+    if not mine:
+        return None
+    items = [item for _i, item in mine]
+    ids = (visibility.file_ids(session, actor, among=items) if kind == "file"
+           else visibility.receipt_ids(session, actor, among=items))
+    query = select(SearchDoc.id).where(SearchDoc.id.in_([i for i, _item in mine]))
+    if ids is not None:
+        query = query.where(SearchDoc.item_id.in_(ids))
+    return query.order_by(SearchDoc.id.desc()).limit(n)
+
+
 def matching(session: Session, actor: User, q: str, kind: str | None = None,
              limit: int = 50) -> list[SearchDoc]:
     """Documents matching every word of q (each as a word prefix), best first, limited
@@ -315,17 +385,29 @@ def matching_query(session: Session, actor: User, q: str, kind: str | None = Non
     if not terms:
         return None
     kinds = [kind] if kind else ["file", "receipt"]
-    visible = {"file": visibility.file_ids(session, actor),
-               "receipt": visibility.receipt_ids(session, actor)}
+    everything = visibility.sees_everything(actor)
+    # rare words, read by a reader of a part: their few matches, then who may read them
+    rare = None if everything else _rare_matches(session, terms, kind)
+    numbered = any(ch.isdigit() for ch in q)
+    visible: dict[str, Any] = {}
+    if rare is None or numbered:
+        visible = {"file": visibility.file_ids(session, actor),
+                   "receipt": visibility.receipt_ids(session, actor)}
     n = max(CANDIDATES, offset + limit)
     pool: list[Any] = []
-    if visibility.sees_everything(actor):  # one candidate set over both kinds
+    if everything:  # one candidate set over both kinds
         pool.append(select(_candidates(session, terms, kind, None, n).subquery().c.id))
     for k in kinds:
-        if not visibility.sees_everything(actor):
+        if rare is not None:
+            found = _visible_hits(session, actor, k, rare, n)
+            if found is not None:
+                pool.append(select(found.subquery().c.id))
+        elif not everything:
             pool.append(select(_candidates(session, terms, k, visible[k], n).subquery().c.id))
-        if any(ch.isdigit() for ch in q):
+        if numbered:
             pool.append(select(_exact(q, k, visible[k]).subquery().c.id))
+    if not pool:
+        return select(SearchDoc).where(false())
     where, join, rank = _matches(session, terms, "q")
     query = select(SearchDoc)
     if join is not None:

@@ -302,8 +302,15 @@ class Document(Base):
 
 class Receipt(Base):
     __tablename__ = "receipts"
-    # the unique index migration 0006 made (an index, not a table constraint: same rule)
-    __table_args__ = (Index("uq_receipts_ack_no", "ack_no", unique=True),)
+    # the unique index migration 0006 made (an index, not a table constraint: same rule);
+    # the visibility lookups carry the id (PostgreSQL INCLUDE, migration 0025): a post's
+    # receipts come from the index alone (SQLite's indexes hold the rowid anyway)
+    __table_args__ = (Index("uq_receipts_ack_no", "ack_no", unique=True),
+                      Index("ix_receipts_diarised_post_id", "diarised_post_id",
+                            postgresql_include=["id"]),
+                      Index("ix_receipts_holder_post_id", "holder_post_id",
+                            postgresql_include=["id"]),
+                      Index("ix_receipts_file_id", "file_id", postgresql_include=["id"]))
     id: Mapped[int] = mapped_column(primary_key=True)
     diary_no: Mapped[str] = mapped_column(String(64), unique=True)
     section_id: Mapped[int] = mapped_column(ForeignKey("sections.id"))
@@ -317,11 +324,11 @@ class Receipt(Base):
     grading: Mapped[str] = mapped_column(String(16), default="Normal")
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     diarised_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    diarised_post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), index=True)
-    holder_post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"), index=True)
+    diarised_post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"))
+    holder_post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"))
     holder_since: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(16), default="open")  # open|filed|closed
-    file_id: Mapped[int | None] = mapped_column(ForeignKey("files.id"), index=True)
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("files.id"))
     remark: Mapped[str | None] = mapped_column(Text)
     pdf_sha256: Mapped[str | None] = mapped_column(String(64))
     # the scan's name as this receipt's uploader gave it (identical scans share one
@@ -342,7 +349,12 @@ class Receipt(Base):
 class File(Base):
     __tablename__ = "files"
     # the dashboard's files per department per month, from the index alone (migration 0019)
-    __table_args__ = (Index("ix_files_created_at", "created_at", "section_id"),)
+    # and a post's files by creator or holder from the index alone (INCLUDE id, 0025)
+    __table_args__ = (Index("ix_files_created_at", "created_at", "section_id"),
+                      Index("ix_files_creator_post_id", "creator_post_id",
+                            postgresql_include=["id"]),
+                      Index("ix_files_holder_post_id", "holder_post_id",
+                            postgresql_include=["id"]))
     id: Mapped[int] = mapped_column(primary_key=True)
     file_no: Mapped[str] = mapped_column(String(100), unique=True)
     section_id: Mapped[int] = mapped_column(ForeignKey("sections.id"))
@@ -351,10 +363,10 @@ class File(Base):
     year: Mapped[int] = mapped_column(Integer)
     subject: Mapped[str] = mapped_column(String(500))
     priority: Mapped[str] = mapped_column(String(16), default="Normal")
-    creator_post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), index=True)
+    creator_post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"))
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    holder_post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"), index=True)
+    holder_post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"))
     holder_since: Mapped[datetime | None]
     # open | approved | rejected | closed
     status: Mapped[str] = mapped_column(String(16), default="open")
@@ -412,9 +424,13 @@ class Movement(Base):
 
     __tablename__ = "movements"
     # the sent view: what a post sent, newest first (migration 0012)
-    # what was sent to a post (visibility, the desk), migration 0019
-    __table_args__ = (Index("ix_movements_from_post", "from_post_id", "sent_at"),
-                      Index("ix_movements_to_post", "to_post_id", "sent_at"))
+    # what was sent to a post (visibility, the desk), migration 0019; both carry the
+    # item ids (PostgreSQL INCLUDE, migration 0025): visibility reads a post's items from
+    # the index alone instead of one heap page per movement
+    __table_args__ = (Index("ix_movements_from_post", "from_post_id", "sent_at",
+                            postgresql_include=["file_id", "receipt_id"]),
+                      Index("ix_movements_to_post", "to_post_id", "sent_at",
+                            postgresql_include=["file_id", "receipt_id"]))
     id: Mapped[int] = mapped_column(primary_key=True)
     file_id: Mapped[int | None] = mapped_column(ForeignKey("files.id"), index=True)
     receipt_id: Mapped[int | None] = mapped_column(ForeignKey("receipts.id"), index=True)
