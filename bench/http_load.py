@@ -101,15 +101,20 @@ def _proc_stats() -> dict[int, tuple[int, float]]:
     return stats
 
 
-def tree_cpu_seconds(root: int) -> float:
-    """CPU time (user + system) of a process and its living descendants, from /proc."""
+def tree_cpu(root: int) -> dict[int, float]:
+    """CPU seconds (user + system) of a process and each of its living descendants."""
     stats = _proc_stats()
-    total, todo = 0.0, [root]
+    found, todo = {}, [root]
     while todo:
         pid = todo.pop()
-        total += stats.get(pid, (0, 0.0))[1]
+        found[pid] = stats.get(pid, (0, 0.0))[1]
         todo.extend(child for child, (parent, _) in stats.items() if parent == pid)
-    return total
+    return found
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU time (user + system) of a process and its living descendants, from /proc."""
+    return sum(tree_cpu(root).values())
 
 
 class BackendCpu:
@@ -313,14 +318,16 @@ def run_load(base: str, tokens: dict[str, str], clients: int, warmup: float,
         t.start()
     time.sleep(warmup)
     load_before = os.getloadavg()[0]
-    cpu_server, cpu_client = tree_cpu_seconds(server_pid), time.process_time()
+    by_process, cpu_client = tree_cpu(server_pid), time.process_time()
     pg_before = backends.snapshot()
     tally.measuring = True
     started = time.monotonic()
     time.sleep(seconds)
     tally.measuring = False
     elapsed = time.monotonic() - started
-    cpu_server = tree_cpu_seconds(server_pid) - cpu_server
+    by_process = {pid: cpu - by_process.get(pid, 0.0)
+                  for pid, cpu in tree_cpu(server_pid).items()}
+    cpu_server = sum(by_process.values())
     cpu_client = time.process_time() - cpu_client
     cpu_pg = BackendCpu.used(pg_before, backends.snapshot())
     load_after = os.getloadavg()[0]
@@ -344,6 +351,11 @@ def run_load(base: str, tokens: dict[str, str], clients: int, warmup: float,
         # cores used on average, and CPU per completed file: the server processes, the
         # PostgreSQL backends of the bench database, the load generator (this process)
         "server_cores_used": round(cpu_server / elapsed, 2),
+        # each process's share (gunicorn: the workers; its master idles): a second process
+        # adds throughput only if the requests reach it
+        "server_cores_by_process": sorted(
+            (round(cpu / elapsed, 2) for cpu in by_process.values() if cpu / elapsed >= 0.01),
+            reverse=True),
         "pg_cores_used": round(cpu_pg / elapsed, 2) if backends.engine is not None else None,
         "client_cores_used": round(cpu_client / elapsed, 2),
         "server_cpu_ms_per_completion": per_completion_ms(cpu_server, done),
