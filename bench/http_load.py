@@ -5,8 +5,9 @@ server processes, at 16 and 64 concurrent clients.
     .venv/bin/python bench/http_load.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/sanchika_http
     .venv/bin/python bench/http_load.py --processes 1,2 --clients 16,64 --database-url URL
 
-Each client is a thread with its own HTTP connection (requests.Session) doing the whole
-lifecycle of one new file after another, as the users would:
+Each client is a thread with its own keep-alive HTTP connection (http.client: a fraction
+of `requests`' CPU per request, so the load generator leaves the cores to the server)
+doing the whole lifecycle of one new file after another, as the users would:
 
   1. clerk opens a file                       POST /files
   2. clerk forwards it to so                  POST /tasks/{id}
@@ -18,9 +19,11 @@ lifecycle of one new file after another, as the users would:
 
 A completion is one file through all seven requests. Measured over `--seconds` after a
 warm-up: completions/s, p50/p99/max latency of every request and of the POSTs alone, and
-the count of 409s (conflicts) and 5xx; the CPU the server processes used (cores on
-average, and milliseconds per completed file) and the load generator's own. A failed step
-abandons that file (counted), the client starts the next one.
+the count of 409s (conflicts) and 5xx; the CPU (cores on average, and milliseconds per
+completed file) of the server processes, of the PostgreSQL backends connected to the
+bench database, and of the load generator itself, and from their sum the ceiling the
+machine's cores put on completions/s. A failed step abandons that file (counted), the
+client starts the next one.
 
 The server is started by the script (`python -m web.cli.main serve --workers N`, gunicorn
 for N > 1, waitress for 1) on a fresh database with the demo organisation; every
@@ -33,6 +36,7 @@ WARNING: with a PostgreSQL URL the script wipes that database's public schema fi
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import signal
@@ -45,9 +49,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "bench-password"  # the demo users of a throw-away database
@@ -80,9 +86,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def tree_cpu_seconds(root: int) -> float:
-    """CPU time (user + system) of a process and its living descendants, from /proc."""
-    stats: dict[int, tuple[int, float]] = {}  # pid -> (parent, cpu seconds)
+def _proc_stats() -> dict[int, tuple[int, float]]:
+    """pid -> (parent pid, CPU seconds user + system) of every process, from /proc."""
+    stats: dict[int, tuple[int, float]] = {}
     tick = os.sysconf("SC_CLK_TCK")
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -92,12 +98,49 @@ def tree_cpu_seconds(root: int) -> float:
         except OSError:
             continue
         stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
-    total, todo = 0.0, [root]
+    return stats
+
+
+def tree_cpu(root: int) -> dict[int, float]:
+    """CPU seconds (user + system) of a process and each of its living descendants."""
+    stats = _proc_stats()
+    found, todo = {}, [root]
     while todo:
         pid = todo.pop()
-        total += stats.get(pid, (0, 0.0))[1]
+        found[pid] = stats.get(pid, (0, 0.0))[1]
         todo.extend(child for child, (parent, _) in stats.items() if parent == pid)
-    return total
+    return found
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU time (user + system) of a process and its living descendants, from /proc."""
+    return sum(tree_cpu(root).values())
+
+
+class BackendCpu:
+    """CPU of the PostgreSQL backends serving one database (its pg_stat_activity pids;
+    the server runs on this machine). A backend that starts inside the window counts from
+    its start; one that ends inside it is missed (the servers' pools keep theirs)."""
+
+    def __init__(self, url: str):
+        self.engine = create_engine(url, poolclass=NullPool) \
+            if url.startswith("postgresql") else None
+
+    def pids(self) -> set[int]:
+        if self.engine is None:
+            return set()
+        with self.engine.connect() as conn:
+            return {int(pid) for pid in conn.execute(text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()")).scalars()}
+
+    def snapshot(self) -> dict[int, float]:
+        pids, stats = self.pids(), _proc_stats()
+        return {pid: stats[pid][1] for pid in pids if pid in stats}
+
+    @staticmethod
+    def used(before: dict[int, float], after: dict[int, float]) -> float:
+        return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
 class Server:
@@ -173,23 +216,54 @@ class StepFailed(Exception):
 class Client:
     """One simulated desk: files through their lifecycle, one after another."""
 
-    def __init__(self, base: str, tokens: dict[str, str], tally: Tally, number: int):
-        self.base, self.tokens, self.tally, self.number = base, tokens, tally, number
-        self.http = requests.Session()
+    def __init__(self, base: str, tokens: dict[str, str], tally: Tally, number: int,
+                 use_requests: bool = False):
+        self.tokens, self.tally, self.number = tokens, tally, number
+        # the earlier load generator, kept to compare its CPU with http.client's
+        self.session = requests.Session() if use_requests else None
+        self.base = base
+        parts = urlsplit(base)
+        self.host, self.port, self.prefix = parts.hostname or "", parts.port or 80, parts.path
+        self.http: http.client.HTTPConnection | None = None
+
+    def _send(self, method: str, path: str, user: str, body: bytes | None
+              ) -> tuple[int, bytes]:
+        if self.session is not None:
+            try:
+                r = self.session.request(
+                    method, self.base + path, data=body, timeout=120,
+                    headers={"Authorization": f"Bearer {self.tokens[user]}",
+                             "Content-Type": "application/json"})
+            except requests.RequestException as exc:
+                raise OSError(str(exc)) from exc
+            return r.status_code, r.content
+        if self.http is None:
+            self.http = http.client.HTTPConnection(self.host, self.port, timeout=120)
+        headers = {"Authorization": f"Bearer {self.tokens[user]}"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        try:
+            self.http.request(method, self.prefix + path, body=body, headers=headers)
+            response = self.http.getresponse()
+            return response.status, response.read()
+        except (OSError, http.client.HTTPException):
+            self.http.close()  # a new connection for the next request
+            self.http = None
+            raise
 
     def call(self, method: str, path: str, user: str, body: dict[str, Any] | None = None
              ) -> dict[str, Any]:
+        payload = json.dumps(body).encode() if body is not None else None
         started = time.perf_counter()
         try:
-            r = self.http.request(method, f"{self.base}{path}", json=body, timeout=120,
-                                  headers={"Authorization": f"Bearer {self.tokens[user]}"})
-        except requests.RequestException as exc:
+            status, data = self._send(method, path, user, payload)
+        except (OSError, http.client.HTTPException) as exc:
             self.tally.request(method, time.perf_counter() - started, 599)
             raise StepFailed(f"{method} {path}: {exc}") from exc
-        self.tally.request(method, time.perf_counter() - started, r.status_code)
-        if r.status_code >= 300:
-            raise StepFailed(f"{method} {path}: {r.status_code} {r.text[:200]}")
-        result: dict[str, Any] = r.json()
+        self.tally.request(method, time.perf_counter() - started, status)
+        if status >= 300:
+            raise StepFailed(f"{method} {path}: {status} {data[:200]!r}")
+        result: dict[str, Any] = json.loads(data)
         return result
 
     def act(self, user: str, task_id: int, **body: Any) -> int:
@@ -229,28 +303,38 @@ def percentile_ms(values: list[float], q: float) -> float | None:
     return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000, 1)
 
 
+def per_completion_ms(cpu: float, completions: int) -> float | None:
+    return round(cpu * 1000 / completions, 1) if completions else None
+
+
 def run_load(base: str, tokens: dict[str, str], clients: int, warmup: float,
-             seconds: float, server_pid: int) -> dict[str, Any]:
+             seconds: float, server_pid: int, backends: BackendCpu,
+             use_requests: bool = False) -> dict[str, Any]:
     tally, stop = Tally(), threading.Event()
-    threads = [threading.Thread(target=Client(base, tokens, tally, i).run, args=(stop,),
+    threads = [threading.Thread(target=Client(base, tokens, tally, i, use_requests).run,
+                                args=(stop,),
                                 daemon=True) for i in range(clients)]
     for t in threads:
         t.start()
     time.sleep(warmup)
     load_before = os.getloadavg()[0]
-    cpu_server, cpu_client = tree_cpu_seconds(server_pid), time.process_time()
+    by_process, cpu_client = tree_cpu(server_pid), time.process_time()
+    pg_before = backends.snapshot()
     tally.measuring = True
     started = time.monotonic()
     time.sleep(seconds)
     tally.measuring = False
     elapsed = time.monotonic() - started
-    cpu_server = tree_cpu_seconds(server_pid) - cpu_server
+    by_process = {pid: cpu - by_process.get(pid, 0.0)
+                  for pid, cpu in tree_cpu(server_pid).items()}
+    cpu_server = sum(by_process.values())
     cpu_client = time.process_time() - cpu_client
+    cpu_pg = BackendCpu.used(pg_before, backends.snapshot())
     load_after = os.getloadavg()[0]
     stop.set()
     for t in threads:
         t.join(timeout=180)
-    statuses = tally.statuses
+    statuses, done = tally.statuses, tally.completions
     return {
         "clients": clients, "seconds": round(elapsed, 1),
         "completions": tally.completions,
@@ -264,11 +348,24 @@ def run_load(base: str, tokens: dict[str, str], clients: int, warmup: float,
         "status_409": statuses.get(409, 0),
         "status_5xx": sum(n for s, n in statuses.items() if s >= 500),
         "abandoned": tally.abandoned, "first_errors": tally.errors,
-        # cores the server processes used on average, and CPU per completed file
+        # cores used on average, and CPU per completed file: the server processes, the
+        # PostgreSQL backends of the bench database, the load generator (this process)
         "server_cores_used": round(cpu_server / elapsed, 2),
-        "server_cpu_ms_per_completion": round(cpu_server * 1000 / tally.completions)
-        if tally.completions else None,
+        # each process's share (gunicorn: the workers; its master idles): a second process
+        # adds throughput only if the requests reach it
+        "server_cores_by_process": sorted(
+            (round(cpu / elapsed, 2) for cpu in by_process.values() if cpu / elapsed >= 0.01),
+            reverse=True),
+        "pg_cores_used": round(cpu_pg / elapsed, 2) if backends.engine is not None else None,
         "client_cores_used": round(cpu_client / elapsed, 2),
+        "server_cpu_ms_per_completion": per_completion_ms(cpu_server, done),
+        "pg_cpu_ms_per_completion": per_completion_ms(cpu_pg, done)
+        if backends.engine is not None else None,
+        "client_cpu_ms_per_completion": per_completion_ms(cpu_client, done),
+        # what the machine's cores allow if nothing else ran: cores ÷ CPU per completion
+        "ceiling_completions_per_second": round(
+            (os.cpu_count() or 1) * done / (cpu_server + cpu_pg + cpu_client), 1)
+        if done else None,
         "load_1min_before": round(load_before, 1), "load_1min_after": round(load_after, 1),
     }
 
@@ -301,6 +398,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60.0, help="measured window")
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--requests", action="store_true",
+                        help="clients use requests.Session (the earlier, costlier client)")
     args = parser.parse_args()
     processes = [int(p) for p in args.processes.split(",")]
     clients = [int(c) for c in args.clients.split(",")]
@@ -315,6 +414,7 @@ def main() -> int:
     subprocess.run([sys.executable, "-m", "web.cli.main", "demo", "--password", PASSWORD,
                     "--no-state"], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
     log = workdir / "server.log"
+    backends = BackendCpu(url)
     runs = []
     tokens: dict[str, str] | None = None
     for n_clients in clients:
@@ -323,10 +423,11 @@ def main() -> int:
             try:
                 tokens = tokens or tokens_for(server.base)
                 figures = run_load(server.base, tokens, n_clients, args.warmup, args.seconds,
-                                   server.proc.pid)
+                                   server.proc.pid, backends, args.requests)
             finally:
                 server.stop()
-            figures = {"processes": n_proc, **figures}
+            figures = {"processes": n_proc,
+                       "client": "requests" if args.requests else "http.client", **figures}
             print(json.dumps(figures), flush=True)
             runs.append(figures)
     result = {"database": url.split(":", 1)[0].split("+")[0], "commit": git_revision(),
@@ -338,6 +439,15 @@ def main() -> int:
         if 1 in by_proc and 2 in by_proc and by_proc[1]["completions_per_second"]:
             result[f"speedup_2_over_1_at_{n_clients}"] = round(
                 by_proc[2]["completions_per_second"] / by_proc[1]["completions_per_second"], 2)
+            one, two = by_proc[1], by_proc[2]
+            if one["server_cpu_ms_per_completion"] and two["ceiling_completions_per_second"]:
+                # one process's Python holds the GIL: at most a core, 1000 ms ÷ its CPU per
+                # completion (and at most the cores' ceiling); two reach at most the cores'
+                # ceiling. Their ratio bounds the speedup here, however the requests spread.
+                alone = min(1000 / one["server_cpu_ms_per_completion"],
+                            one["ceiling_completions_per_second"])
+                result[f"speedup_bound_at_{n_clients}"] = round(
+                    two["ceiling_completions_per_second"] / alone, 2)
     print(json.dumps(result, indent=2))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))

@@ -46,7 +46,9 @@ def init_serving(app: Flask, settings: Settings) -> None:
         if settings.https and settings.hsts_seconds:
             response.headers.setdefault(
                 "Strict-Transport-Security", f"max-age={settings.hsts_seconds}")
-        access_log.info(access_line(response.status_code, response.calculate_content_length()))
+        if access_log.isEnabledFor(logging.INFO):  # the line is not built for nothing
+            access_log.info(access_line(response.status_code,
+                                        response.calculate_content_length()))
         return response
 
 

@@ -84,6 +84,13 @@ class WorkerServer(BaseApplication):
             "threads": threads, "proc_name": "sanchika", "graceful_timeout": GRACEFUL_SECONDS,
             # a slow PDF or backup request must not get its worker killed at 30 s
             "timeout": 120, "worker_exit": _worker_exit,
+            # No keep-alive: a kept-alive connection stays with the worker that accepted
+            # it, and one worker accepts a burst of new connections before the other
+            # wakes, so under load one process served every client and the other idled
+            # (two processes measured slower than one, bench/README.md). Closing after
+            # each response lets the next request go to whichever worker is free to
+            # accept it. A TLS proxy in front keeps its own keep-alive with browsers.
+            "keepalive": 0,
             # behind the configured proxies (SANCHIKA_TRUSTED_PROXIES) the app's ProxyFix
             # decides what to believe; gunicorn passes the headers on
             "forwarded_allow_ips": "*" if forwarded else "127.0.0.1",

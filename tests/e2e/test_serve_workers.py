@@ -80,6 +80,8 @@ def test_two_workers_serve_the_api_on_postgresql(demo, tmp_path):
             r = requests.post(f"{base}/files", json={"subject": f"Worker {i}", "head": "11011"},
                               headers=auth, timeout=30)
             assert r.status_code == 201, r.text
+            # closed after each answer: the next request goes to whichever worker is free
+            assert r.headers.get("Connection", "").lower() == "close"
             numbers.append(r.json()["file_no"])
         assert len(set(numbers)) == 4
         assert len(_children(proc.pid)) == 2, log.read_text()[-2000:]
