@@ -8,7 +8,9 @@ tokenizer keeps Devanagari vowel signs inside words, PostgreSQL with the stored 
 stemming, so it works for both languages). A query ranks a bounded set of candidates, the
 newest matches the actor may read (see `matching_query`). For a reader of a part (an
 officer) on PostgreSQL, rare words are looked up in the index first and only their few
-matches checked against the visibility rules; common words walk the reader's own items.
+matches checked against the visibility rules; common words walk the reader's own items
+newest (highest item id) first and stop at the CANDIDATES-th match. So when more match,
+the ranked set is the reader's most recent visible matches, not the best of all of them.
 Numbers are indexed by their parts too, so "11011" finds GAD/EST/11011/7/2026.
 
 The index is kept in step inside the writing command: `SearchIndexer`, one of the command's
@@ -30,6 +32,7 @@ from sqlalchemy import (
     Select,
     Table,
     TextClause,
+    and_,
     bindparam,
     case,
     column,
@@ -297,14 +300,28 @@ def _matches(session: Session, terms: list[str], name: str) -> tuple[ColumnEleme
 
 def _candidates(session: Session, terms: list[str], kind: str | None, ids: Any, n: int
                 ) -> Select:
-    """The newest matching documents (of one kind, among `ids`) as ids. The visible ids
-    are a top-level IN, which the database turns into a join driven by the actor's own
-    (few) items rather than a filter over every match."""
+    """The newest n matching documents (of one kind, among `ids`) as ids. More matches
+    than n: these are the actor's most recent visible matches (newest items first), not
+    the best ranked of all. On SQLite the visible ids are a top-level IN, which the
+    database turns into a join driven by the actor's own (few) items rather than a
+    filter over every match."""
     where, join, _rank = _matches(session, terms, f"q_{kind}")
     query = select(SearchDoc.id)
     if join is not None:
         query = query.join(*join)
     query = query.where(where)
+    if ids is not None and join is None:
+        # PostgreSQL: the actor's items newest (highest id) first, each probed by (kind,
+        # item id) until n match. A common word stops after a few hundred probes instead
+        # of one per item of the chain; the n found are the newest visible matches.
+        mine = ids.subquery()
+        item = mine.c[0]
+        # sorted here: the join keeps this order and the LIMIT stops it (no sort of
+        # every match afterwards)
+        newest = select(item.label("item_id")).distinct().order_by(item.desc()).subquery()
+        query = query.join(newest, and_(SearchDoc.kind == kind,
+                                        SearchDoc.item_id == newest.c.item_id))
+        return query.order_by(newest.c.item_id.desc()).limit(n)
     if ids is not None:
         query = query.where(SearchDoc.kind == kind, SearchDoc.item_id.in_(ids))
         return query.order_by(SearchDoc.id.desc()).limit(n)
@@ -368,7 +385,8 @@ def _visible_hits(session: Session, actor: User, kind: str,
     query = select(SearchDoc.id).where(SearchDoc.id.in_([i for i, _item in mine]))
     if ids is not None:
         query = query.where(SearchDoc.item_id.in_(ids))
-    return query.order_by(SearchDoc.id.desc()).limit(n)
+    # newest item first, as the walk of the actor's items (`_candidates`) takes them
+    return query.order_by(SearchDoc.item_id.desc()).limit(n)
 
 
 def matching(session: Session, actor: User, q: str, kind: str | None = None,
