@@ -950,6 +950,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    "this folder (for --measure-only)")
     p.add_argument("--measure-only", action="store_true",
                    help="measure an earlier build again (--database-url and --keep of it)")
+    p.add_argument("--build-only", action="store_true",
+                   help="build (and --keep) the database, measure nothing (for bench/verify.py "
+                        "--existing)")
     args = p.parse_args(argv)
     if args.million:
         args.files = 1_000_000
@@ -979,6 +982,9 @@ def run_bench(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         app = make_app(url, data_dir)
         built, rows_per = build(app, args.files, random.Random(args.seed), progress)
         state.write_text(json.dumps({"built": asdict(built), "rows_per_file": rows_per}))
+        if args.build_only:
+            app.db.dispose()
+            return {"files": built.files, "build_seconds": built.build_seconds}
     forwards = forward_files(app, args.requests)
     sizes = bytes_per_file(app, rows_per)
     app.db.dispose()
@@ -1002,6 +1008,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="sanchika-scale-") as tmp:
         result = run_bench(args, Path(tmp))
+    if args.build_only:
+        print(f"built {result['files']:,} files in {result['build_seconds']:.0f} s")
+        return 0
     print(report(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
