@@ -54,7 +54,7 @@ sys.path.insert(0, str(ROOT))
 
 import handlers  # noqa: E402
 from engine.app import Sanchika  # noqa: E402
-from engine.audit import history, marks, verify_run  # noqa: E402
+from engine.audit import checkpoints, history, marks, passkeys, signing, verify_run  # noqa: E402
 from engine.config import Settings  # noqa: E402
 from engine.ops.demo import create_demo  # noqa: E402
 from engine.store.audit_models import Checkpoint  # noqa: E402
@@ -223,19 +223,40 @@ def full_rss(env: dict[str, str], seconds: float) -> dict[str, Any]:
             "peak_mb": max((p for _, p in peaks), default=0.0)}
 
 
-def explain(app: Sanchika, mark_event_id: int) -> dict[str, str]:
-    """The incremental run's queries over the whole installation, as PostgreSQL runs them
-    (EXPLAIN ANALYZE's totals)."""
-    if app.db.is_sqlite:
-        return {}
-    out = {}
-    with app.db.reader() as s:
-        mark = marks.Mark(0, utcnow(), "baseline", 0, mark_event_id)
-        for name, query in (("changed, moved", verify_run._changed_queries(mark)),):
-            for k, q in enumerate(query):
-                sql = q.compile(app.db.engine, compile_kwargs={"literal_binds": True})
-                plan = s.execute(text(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")).scalars().all()
-                out[f"{name} {k}"] = plan[-1]
+def phases(app: Sanchika) -> dict[str, Any]:
+    """The incremental run's parts over the whole installation, timed one by one in one
+    snapshot (what `verify_run.run` does besides re-checking the changed instances), and
+    PostgreSQL's plan totals for its two queries."""
+    out: dict[str, Any] = {}
+    with verify_run.snapshot(app.db) as s:
+        mark, _ = marks.latest(s, app.audit_keys)
+        assert mark is not None
+
+        def timed(name: str, call: Any) -> Any:
+            t = time.perf_counter()
+            value = call()
+            out[name] = round(time.perf_counter() - t, 2)
+            return value
+
+        new, moved = verify_run._changed_queries(mark)
+        changed = set(timed("events after the mark", lambda: list(s.scalars(new))))
+        changed |= set(timed("heads moved since their checkpoint",
+                             lambda: list(s.scalars(moved))))
+        out["changed"] = len(changed)
+        timed("count of instances", lambda: s.scalar(select(func.count())
+                                                     .select_from(Instance)))
+        timed("checkpoints re-hashed and their heads found",
+              lambda: checkpoints.verify(s, app.audit_keys))
+        ring = signing.KeyRing(app.audit_keys)
+        timed("signatures of the changed instances",
+              lambda: signing.verify(s, ring, changed))
+        timed("passkey approvals", lambda: passkeys.verify(s))
+        if not app.db.is_sqlite:
+            for name, query in (("plan: events after the mark", new),
+                                ("plan: heads moved", moved)):
+                sql = query.compile(app.db.engine, compile_kwargs={"literal_binds": True})
+                plan = s.execute(text(f"EXPLAIN (ANALYZE, COSTS OFF) {sql}")).scalars().all()
+                out[name] = [line.strip() for line in plan]
     return out
 
 
@@ -267,6 +288,7 @@ def existing(args: argparse.Namespace) -> dict[str, Any]:
     step("checkpoint_after", cli(env, "checkpoint"))
     for k in (1, 2):
         step(f"incremental_{k}", cli(env, "verify", "--incremental"))
+    step("phases", phases(app))
     app.db.dispose()
     return result
 

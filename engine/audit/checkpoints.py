@@ -19,7 +19,7 @@ import hashlib
 import hmac
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from engine.audit.history import GENESIS, canonical_json
@@ -95,7 +95,13 @@ def streamed_root(session: Session, prev_root: str, checkpoint_id: int,
                   page: int = 10000) -> tuple[str, int]:
     """(`heads_root` of the checkpoint's heads, how many), the heads read a page at a time:
     a first checkpoint of a large installation records every instance, more than is worth
-    holding in memory. The bytes hashed are exactly those of `heads_root`."""
+    holding in memory. The bytes hashed are exactly those of `heads_root`. PostgreSQL
+    hashes them itself (`_server_root`): a fifth of the time, and nothing crosses the
+    connection but the digest."""
+    if session.get_bind().dialect.name == "postgresql":
+        found = _server_root(session, prev_root, checkpoint_id)
+        if found is not None:
+            return found
     digest = hashlib.sha256(prev_root.encode())
     digest.update(b"[")
     count = 0
@@ -110,6 +116,24 @@ def streamed_root(session: Session, prev_root: str, checkpoint_id: int,
         count += 1
     digest.update(b"]")
     return digest.hexdigest(), count
+
+
+# canonical_json of [[instance_id, event_count, head_hash], ...] in instance order, after
+# the previous root: integers and hex digests need no escaping (a head that is not hex is
+# hashed by Python, which escapes as canonical_json does)
+SERVER_ROOT = text(
+    "SELECT encode(sha256(convert_to(:prev || '[' || coalesce(string_agg("
+    "'[' || instance_id || ',' || event_count || ',\"' || head_hash || '\"]', ',' "
+    "ORDER BY instance_id), '') || ']', 'UTF8')), 'hex'), count(*), "
+    "coalesce(bool_and(head_hash ~ '^[0-9a-f]*$'), true) "
+    "FROM checkpoint_heads WHERE checkpoint_id = :checkpoint")
+
+
+def _server_root(session: Session, prev_root: str, checkpoint_id: int
+                 ) -> tuple[str, int] | None:
+    root, count, hex_only = session.execute(SERVER_ROOT, {"prev": prev_root,
+                                                          "checkpoint": checkpoint_id}).one()
+    return (root, int(count)) if hex_only else None
 
 
 def verify(session: Session, keys: AuditKeys | None) -> tuple[int, list[str]]:
