@@ -68,6 +68,11 @@ t = time.perf_counter()
 rc = main(sys.argv[1:])
 took = time.perf_counter() - t
 own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:  # Linux: ru_maxrss keeps the forking parent's size across exec; VmHWM is our own
+    status = open("/proc/self/status").read().splitlines()
+    own = next(int(x.split()[1]) for x in status if x.startswith("VmHWM"))
+except OSError:
+    pass
 kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 print(f"BENCH {rc} {took:.3f} {own} {kids}", file=sys.stderr)
 """
