@@ -8,9 +8,9 @@ the service layer made for two template files (one closed, one open): every tabl
 service wrote for them is read back and copied in bulk with new ids, remapped posts, users,
 numbers, subjects (Hindi and English, common and rare words) and dates — made by the
 server on PostgreSQL (one INSERT ... SELECT per template row over a table of the copies'
-choices), executemany in large transactions on SQLite. History events keep their
-template's hash chain (enough for the reads; `sanchika verify` over copies is not the
-point here).
+choices), executemany in large transactions on SQLite. Each copy's history is a hash
+chain of its own: every event's hash is recomputed for its new instance id and date (in
+SQL on PostgreSQL), and the instance records its new head.
 
 Then a server (the app under waitress, 8 threads, no scheduler) is started on the database
 and every read is timed over HTTP: p50/p95/max per endpoint, the server's RSS, and bytes per
@@ -39,7 +39,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,7 @@ from lifecycle import HEAD, NOTE, PASSWORD, git_revision, make_app, prepare_data
 
 import handlers
 from engine.app import Sanchika
+from engine.audit import history
 from engine.config import Settings
 from engine.domain import org
 from engine.store.models import Base, User
@@ -65,6 +66,9 @@ TABLES = ("notes", "correspondence", "approval_signatures", "instances", "receip
 POLYMORPHIC = {"instances": ("subject_id", "subject_kind"),
                "search_docs": ("item_id", "kind"), "outbox": ("item_id", "item_kind")}
 KIND_TABLE = {"file": "files", "receipt": "receipts"}
+# the order a copy's rows are made in: its events before its instances, which record the
+# hash of their newest event
+COPY_ORDER = ("history_events", *(t for t in TABLES if t != "history_events"))
 UNIQUE_TEXT = {"files": ("file_no",), "receipts": ("diary_no", "ack_no"),
                "outbox": ("event_key",), "search_docs": ("number",)}
 EN_TOPICS = [("Pay fixation", 5), ("Pension revision", 2), ("Leave sanction", 2),
@@ -293,7 +297,8 @@ class Cloner:
         copy = Copy(copy_no, ids, post_map,
                     {self.template_users[tp]: self.o.user_of[p] for tp, p in post_map.items()},
                     section, subject, " ".join(subject.lower().split()), delta)
-        for t in TABLES:
+        heads: dict[int, str] = {}  # new instance id -> its newest event's hash so far
+        for t in COPY_ORDER:
             if not tpl.rows[t]:
                 continue
             cols = list(tpl.rows[t][0])
@@ -301,8 +306,28 @@ class Cloner:
             rows = out.setdefault(t, [])
             for row in tpl.rows[t]:
                 new = self.row(tpl, t, row, copy)
+                if t == "history_events":
+                    self.chain(row, new, copy, heads)
+                elif t == "instances" and new.get("last_event_hash") is not None:
+                    new["last_event_hash"] = heads[new["id"]]
                 rows.append(tuple(new[c] for c in cols))
         return ids["files"][tpl.rows["files"][0]["id"]]
+
+    @staticmethod
+    def chain(row: dict[str, Any], new: dict[str, Any], copy: Copy, heads: dict[int, str]
+              ) -> None:
+        """The copied event's hashes, chained to its copy's previous event (rows come in
+        (instance, seq) order): its instance id and date differ from the template's."""
+        at = row["at"] + copy.delta
+        if at.tzinfo is None:  # SQLite's text: UTC, as UTCDateTime reads it back
+            at = at.replace(tzinfo=UTC)
+        prev = heads.get(new["instance_id"], history.GENESIS)
+        data = json.loads(new["data"]) if isinstance(new["data"], str) else new["data"]
+        body = history.event_body(new["instance_id"], new["seq"], new["kind"],
+                                  at.astimezone(UTC), new["actor"], new["task_spec"],
+                                  data or {})
+        new["prev_hash"] = prev
+        new["hash"] = heads[new["instance_id"]] = history.event_hash(prev, body)
 
     def row(self, tpl: Template, t: str, row: dict[str, Any], copy: Copy) -> dict[str, Any]:
         new = dict(row)
@@ -409,7 +434,7 @@ def generate(app: Sanchika, cloner: Cloner, templates: tuple[Template, Template]
         for tpl in templates:
             start = starts[tpl.kind]
             cur.execute("SET session_replication_role = replica")
-            for t in TABLES:
+            for t in COPY_ORDER:
                 types = dict(cur.execute(
                     "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
                     "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
@@ -462,6 +487,12 @@ def _row_sql(cloner: Cloner, tpl: Template, t: str, row: dict[str, Any],  # noqa
             target = KIND_TABLE.get(row[POLYMORPHIC[t][1]] or "") or target
         if value is None:
             expr = f"NULL::{kind}"
+        elif t == "history_events" and col in ("prev_hash", "hash"):
+            expr, args = _chain_sql(tpl, row, new_id, col == "hash")
+        elif t == "instances" and col == "last_event_hash":
+            last = next(e["id"] for e in tpl.rows["history_events"]
+                        if e["instance_id"] == row["id"] and e["seq"] == row["event_count"])
+            expr = _hash_of(new_id("history_events", last))
         elif col == "id":
             expr = new_id(t, value)
         elif target in index:
@@ -493,6 +524,45 @@ def _row_sql(cloner: Cloner, tpl: Template, t: str, row: dict[str, Any],  # noqa
         exprs.append(f"to_tsvector('simple', {terms[0]})")
         params += terms[1]
     return cols, exprs, params
+
+
+# an event's date as Python's isoformat() writes it (UTC; no fraction when it is zero)
+ISO_SQL = ("(to_char({at} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN "
+           "to_char({at}, 'US') = '000000' THEN '' ELSE '.' || to_char({at}, 'US') END "
+           "|| '+00:00')")
+
+
+def _hash_of(event_id: str | None) -> str:
+    """The hash of a copied event made earlier (by its primary key)."""
+    return f"(SELECT h.hash FROM history_events h WHERE h.id = {event_id})"  # noqa: S608
+
+
+def _chain_sql(tpl: Template, row: dict[str, Any], new_id: Callable[[str, int], str | None],
+               own: bool) -> tuple[str, list[Any]]:
+    """SQL for a copied event's `prev_hash` (own=False) or `hash`: history.event_hash over
+    the copy's instance id and date, chained to the hash of the copy's previous event
+    (made by the statement before: rows come in (instance, seq) order)."""
+    if row["seq"] == 1:
+        prev, prev_args = "%s", [history.GENESIS]
+    else:
+        before = next(e["id"] for e in tpl.rows["history_events"]
+                      if e["instance_id"] == row["instance_id"] and e["seq"] == row["seq"] - 1)
+        prev = _hash_of(new_id("history_events", before))
+        prev_args = []
+    if not own:
+        return prev, prev_args
+    data = row["data"]
+    data_json = history.canonical_json(json.loads(data) if isinstance(data, str) else data or {})
+    dump = history.canonical_json
+    at = "(%s::timestamptz + c.delta)"
+    head = f'{{"actor":{dump(row["actor"])},"at":"'
+    middle = f'","data":{data_json},"instance_id":'
+    tail = (f',"kind":{dump(row["kind"])},"seq":{dump(row["seq"])},'
+            f'"task_spec":{dump(row["task_spec"])}}}')
+    instance = new_id("instances", row["instance_id"])
+    body = f"%s || {ISO_SQL.format(at=at)} || %s || ({instance})::text || %s"
+    expr = f"encode(sha256(convert_to({prev} || {body}, 'UTF8')), 'hex')"
+    return expr, [*prev_args, head, row["at"], row["at"], row["at"], middle, tail]
 
 
 def finish(app: Sanchika) -> None:
@@ -897,6 +967,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    "this folder (for --measure-only)")
     p.add_argument("--measure-only", action="store_true",
                    help="measure an earlier build again (--database-url and --keep of it)")
+    p.add_argument("--build-only", action="store_true",
+                   help="build (and --keep) the database, measure nothing (for bench/verify.py "
+                        "--existing)")
     args = p.parse_args(argv)
     if args.million:
         args.files = 1_000_000
@@ -926,6 +999,9 @@ def run_bench(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         app = make_app(url, data_dir)
         built, rows_per = build(app, args.files, random.Random(args.seed), progress)
         state.write_text(json.dumps({"built": asdict(built), "rows_per_file": rows_per}))
+        if args.build_only:
+            app.db.dispose()
+            return {"files": built.files, "build_seconds": built.build_seconds}
     forwards = forward_files(app, args.requests)
     sizes = bytes_per_file(app, rows_per)
     app.db.dispose()
@@ -949,6 +1025,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="sanchika-scale-") as tmp:
         result = run_bench(args, Path(tmp))
+    if args.build_only:
+        print(f"built {result['files']:,} files in {result['build_seconds']:.0f} s")
+        return 0
     print(report(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")

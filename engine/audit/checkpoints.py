@@ -19,7 +19,7 @@ import hashlib
 import hmac
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from engine.audit.history import GENESIS, canonical_json
@@ -58,30 +58,49 @@ def create(session: Session, keys: AuditKeys) -> Checkpoint:
                        func.max(CheckpointHead.event_count).label("n"))
                 .group_by(CheckpointHead.instance_id).subquery())
     # The head is read from the events themselves (the newest event of each instance).
+    # Plain tuples, written by bulk inserts: a first checkpoint of a large installation
+    # records every instance, and an ORM object each took ~3.5 KB (711 MB for 200,000).
     rows = session.execute(
         select(HistoryEvent.instance_id, HistoryEvent.seq, HistoryEvent.hash)
         .join(Instance, and_(Instance.id == HistoryEvent.instance_id,
                              Instance.event_count == HistoryEvent.seq))
         .outerjoin(recorded, recorded.c.instance_id == Instance.id)
         .where(or_(recorded.c.n.is_(None), recorded.c.n != Instance.event_count))
-        .order_by(HistoryEvent.instance_id)).all()
-    heads = [[r.instance_id, r.seq, r.hash] for r in rows]
+        .order_by(HistoryEvent.instance_id))
+    heads = [(r.instance_id, r.seq, r.hash) for r in rows]
     events = session.scalar(select(func.coalesce(func.sum(Instance.event_count), 0)))
     prev_root = last.root if last else GENESIS
     prev_hash = last.hash if last else GENESIS
     seq = (last.seq if last else 0) + 1
     at = utcnow()
-    root = heads_root(prev_root, heads)
+    root = _tuples_root(prev_root, heads)
     body = checkpoint_body(seq, at, len(heads), int(events or 0), root, prev_hash)
     digest = checkpoint_hash(body)
     checkpoint = Checkpoint(seq=seq, at=at, instances=len(heads), events=int(events or 0),
                             root=root, prev_hash=prev_hash, hash=digest, mac=mac(keys, digest))
     session.add(checkpoint)
     session.flush()
-    session.add_all(CheckpointHead(checkpoint_id=checkpoint.id, instance_id=i, event_count=n,
-                                   head_hash=h) for i, n, h in heads)
-    session.flush()
+    for start in range(0, len(heads), HEADS_PAGE):
+        session.execute(insert(CheckpointHead), [
+            {"checkpoint_id": checkpoint.id, "instance_id": i, "event_count": n,
+             "head_hash": h} for i, n, h in heads[start:start + HEADS_PAGE]])
     return checkpoint
+
+
+HEADS_PAGE = 5000
+
+
+def _tuples_root(prev_root: str, heads: list[tuple[int, int, str]]) -> str:
+    """`heads_root` of (instance, count, hash) tuples, hashed a head at a time (the same
+    bytes as canonical_json of the whole list, without building that text)."""
+    digest = hashlib.sha256(prev_root.encode())
+    digest.update(b"[")
+    for k, head in enumerate(heads):
+        if k:
+            digest.update(b",")
+        digest.update(canonical_json(list(head)).encode())
+    digest.update(b"]")
+    return digest.hexdigest()
 
 
 def _heads(session: Session, checkpoint_id: int) -> list[list[Any]]:
@@ -95,7 +114,13 @@ def streamed_root(session: Session, prev_root: str, checkpoint_id: int,
                   page: int = 10000) -> tuple[str, int]:
     """(`heads_root` of the checkpoint's heads, how many), the heads read a page at a time:
     a first checkpoint of a large installation records every instance, more than is worth
-    holding in memory. The bytes hashed are exactly those of `heads_root`."""
+    holding in memory. The bytes hashed are exactly those of `heads_root`. PostgreSQL
+    hashes them itself (`_server_root`): a fifth of the time, and nothing crosses the
+    connection but the digest."""
+    if session.get_bind().dialect.name == "postgresql":
+        found = _server_root(session, prev_root, checkpoint_id)
+        if found is not None:
+            return found
     digest = hashlib.sha256(prev_root.encode())
     digest.update(b"[")
     count = 0
@@ -110,6 +135,24 @@ def streamed_root(session: Session, prev_root: str, checkpoint_id: int,
         count += 1
     digest.update(b"]")
     return digest.hexdigest(), count
+
+
+# canonical_json of [[instance_id, event_count, head_hash], ...] in instance order, after
+# the previous root: integers and hex digests need no escaping (a head that is not hex is
+# hashed by Python, which escapes as canonical_json does)
+SERVER_ROOT = text(
+    "SELECT encode(sha256(convert_to(:prev || '[' || coalesce(string_agg("
+    "'[' || instance_id || ',' || event_count || ',\"' || head_hash || '\"]', ',' "
+    "ORDER BY instance_id), '') || ']', 'UTF8')), 'hex'), count(*), "
+    "coalesce(bool_and(head_hash ~ '^[0-9a-f]*$'), true) "
+    "FROM checkpoint_heads WHERE checkpoint_id = :checkpoint")
+
+
+def _server_root(session: Session, prev_root: str, checkpoint_id: int
+                 ) -> tuple[str, int] | None:
+    root, count, hex_only = session.execute(SERVER_ROOT, {"prev": prev_root,
+                                                          "checkpoint": checkpoint_id}).one()
+    return (root, int(count)) if hex_only else None
 
 
 def verify(session: Session, keys: AuditKeys | None) -> tuple[int, list[str]]:

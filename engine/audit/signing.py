@@ -15,7 +15,7 @@ import hashlib
 import json
 import os
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -222,15 +222,16 @@ def signature_message(row: ApprovalSignature | Any, file_no: str) -> bytes:
                    content_hash_=row.content_hash, signed_at=row.signed_at)
 
 
-def verify(session: Session, ring: KeyRing | None, only: Callable[[Any], bool] | None = None,
+def verify(session: Session, ring: KeyRing | None, instance_ids: Collection[int] | None = None,
            file_id: int | None = None
            ) -> tuple[int, list[str]]:
     """(signatures checked, problems): each signature against its public key, the signed
     content hash against the file's content now, the public key against the private key
     in the data folder (when `ring` is given), and each signature against its history
-    record. `only`: a test of each signature row (incremental verification checks the
-    signatures of changed instances). With `file_id`, only that file's signatures (and
-    no key-file check). Read a page at a time, so memory stays flat."""
+    record. `instance_ids`: only the signatures of these instances (incremental
+    verification checks those of the changed instances; they are looked up by instance, so
+    the unchanged ones cost nothing). With `file_id`, only that file's signatures (and no
+    key-file check). Read a page at a time, so memory stays flat."""
     problems: list[str] = []
     checked = 0
     keys = {k.key_id: k for k in session.scalars(select(UserKey))}
@@ -240,9 +241,9 @@ def verify(session: Session, ring: KeyRing | None, only: Callable[[Any], bool] |
             if private is not None and key_id_of(private.public_key()) != key.key_id:
                 problems.append(f"public key {key.key_id[:16]}… of user id {key.user_id} is not "
                                 "the key kept for that user in the data folder")
-    for row in _signatures(session, file_id=file_id):
-        if only is not None and not only(row):
-            continue
+    rows = (_signatures(session, file_id=file_id) if instance_ids is None
+            else _signatures_of(session, sorted(instance_ids)))
+    for row in rows:
         checked += 1
         file = session.get(File, row.file_id)
         file_no = file.file_no if file else f"id {row.file_id}"
@@ -267,6 +268,16 @@ def verify(session: Session, ring: KeyRing | None, only: Callable[[Any], bool] |
         if not recorded:
             problems.append(f"{name}: the signature is not recorded in the file's history")
     return checked, problems
+
+
+def _signatures_of(session: Session, instance_ids: list[int], page: int = 200
+                   ) -> Iterator[ApprovalSignature]:
+    """The signatures of these instances, `page` instances at a time (by their index)."""
+    for start in range(0, len(instance_ids), page):
+        yield from session.scalars(
+            select(ApprovalSignature)
+            .where(ApprovalSignature.instance_id.in_(instance_ids[start:start + page]))
+            .order_by(ApprovalSignature.id))
 
 
 def _signatures(session: Session, page: int = 200, file_id: int | None = None

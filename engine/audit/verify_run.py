@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.audit import checkpoints, passkeys, signing
@@ -108,8 +108,7 @@ def run(db: Database, *, keys: AuditKeys | None, definitions: Definitions | None
         report.checkpoints, found = checkpoints.verify(session, keys)
         report.problems.extend(checks._labelled(session, found))
         ring = signing.KeyRing(keys) if keys is not None else None
-        only = None if changed is None else (lambda row: row.instance_id in changed)
-        report.signatures, found = signing.verify(session, ring, only)
+        report.signatures, found = signing.verify(session, ring, changed)
         report.problems.extend(found)
         # passkey assertions are few and cheap (a fraction of a millisecond each): all of
         # them, every run, so an altered stored assertion is never trusted from a mark
@@ -132,8 +131,15 @@ def _settled_event_id(session: Session, mark: Mark | None, started: datetime) ->
 def _changed(session: Session, mark: Mark) -> set[int]:
     """Instances with an event after the mark, and instances whose head is not the one
     their newest checkpoint recorded (or that no checkpoint recorded)."""
-    changed = set(session.scalars(select(HistoryEvent.instance_id).distinct()
-                                  .where(HistoryEvent.id > mark.event_id)))
+    changed: set[int] = set()
+    for query in _changed_queries(mark):
+        changed.update(session.scalars(query))
+    return changed
+
+
+def _changed_queries(mark: Mark) -> tuple[Select[int], Select[int]]:
+    """(instances with an event after the mark, instances whose head moved)."""
+    new = select(HistoryEvent.instance_id).distinct().where(HistoryEvent.id > mark.event_id)
     newest = (select(CheckpointHead.instance_id,
                      func.max(CheckpointHead.checkpoint_id).label("cid"))
               .group_by(CheckpointHead.instance_id).subquery())
@@ -144,8 +150,7 @@ def _changed(session: Session, mark: Mark) -> set[int]:
                                    head.checkpoint_id == newest.c.cid))
              .where(or_(head.id.is_(None), head.event_count != Instance.event_count,
                         head.head_hash != func.coalesce(Instance.last_event_hash, ""))))
-    changed.update(session.scalars(moved))
-    return changed
+    return new, moved
 
 
 def _chunks(ids: list[int]) -> Iterator[list[int]]:

@@ -60,7 +60,8 @@ class ApprovalSignature(Base):
     __tablename__ = "approval_signatures"
     id: Mapped[int] = mapped_column(primary_key=True)
     file_id: Mapped[int] = mapped_column(ForeignKey("files.id"), index=True)
-    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"))
+    # indexed: an incremental verify reads the signatures of the changed instances only
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     username: Mapped[str] = mapped_column(String(64))
     key_id: Mapped[str] = mapped_column(String(64))

@@ -236,7 +236,10 @@ class HistoryEvent(Base):
     """Append-only; each event carries the hash of the one before it in its instance."""
 
     __tablename__ = "history_events"
-    __table_args__ = (UniqueConstraint("instance_id", "seq"),)
+    # the heads index covers the hash: `sanchika verify` finds every checkpointed head in
+    # its chain by an index-only lookup instead of reading every event
+    __table_args__ = (UniqueConstraint("instance_id", "seq"),
+                      Index("ix_history_events_head", "instance_id", "seq", "hash"))
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
     seq: Mapped[int] = mapped_column(Integer)

@@ -11,10 +11,11 @@ from pathlib import Path
 
 from sqlalchemy import func, select, text
 
-from engine.audit import history
-from engine.store.audit_models import VerifyMark
+from engine.audit import checkpoints, history
+from engine.store.audit_models import Checkpoint, VerifyMark
 from engine.store.models import Instance
-from tests.integration.test_audit_tamper import rewrite_chain, running_file
+from tests.flow import inbox_task
+from tests.integration.test_audit_tamper import approved_file, rewrite_chain, running_file
 from tests.tamper import tamper
 
 SETTLE = 600  # seconds: the mark covers events at least 5 minutes old
@@ -161,3 +162,51 @@ def test_cli_full_and_workers(settings, service, users):
                          env=env, capture_output=True, text=True, cwd=root)
     assert bad.returncode == 2
     assert "--workers" in bad.stderr
+
+
+def test_incremental_checks_the_signatures_of_changed_instances_only(service, users, clock):
+    a = approved_file(service, users, "A")
+    b = approved_file(service, users, "B")
+    settled(service, clock)
+    assert service.verify_report(full=False).signatures == 0  # nothing changed
+    service.add_note(users["so"], running_file(service, users, "C")["id"], "New.")
+    tamper(service, "UPDATE approval_signatures SET signature = 'AAAA' WHERE file_id = :f",
+           tables=("approval_signatures",), f=b["id"])
+    quiet = service.verify_report(full=False)
+    assert quiet.signatures == 0  # B's instance did not change: its signature is trusted
+    # A's file is closed: its instance moves on, so its signature is read again
+    service.act(users["clerk"], inbox_task(service, users["clerk"], file_id=a["id"])["id"],
+                {"action": "close", "record_category": "C"})
+    tamper(service, "UPDATE approval_signatures SET signature = 'AAAA' WHERE file_id = :f",
+           tables=("approval_signatures",), f=a["id"])
+    report = service.verify_report(full=False)
+    assert report.mode == "incremental"
+    assert report.signatures == 1
+    assert any(a["file_no"] in p and "signature does not verify" in p
+               for p in report.problems), report.problems
+    assert not any(b["file_no"] in p for p in report.problems)
+    full = service.verify_report(full=True)
+    assert any(b["file_no"] in p and "signature does not verify" in p for p in full.problems)
+
+
+def test_the_heads_root_is_the_same_however_it_is_hashed(service, users):
+    """PostgreSQL hashes a checkpoint's heads itself: the same bytes as heads_root. A head
+    that is not a hex digest (tampered) is hashed by Python, escaped as canonical JSON."""
+    for n in range(3):
+        running_file(service, users, f"R{n}")
+    service.checkpoint()
+    with service.db.reader() as s:
+        cp = s.scalar(select(Checkpoint).where(Checkpoint.seq == 1))
+        heads = checkpoints._heads(s, cp.id)
+        assert len(heads) >= 3
+        assert checkpoints.streamed_root(s, history.GENESIS, cp.id) == (cp.root, len(heads))
+        assert checkpoints.heads_root(history.GENESIS, heads) == cp.root
+    tamper(service, "UPDATE checkpoint_heads SET head_hash = :h WHERE id = (SELECT MIN(id) "
+           "FROM checkpoint_heads)", tables=("checkpoint_heads",), h='ab"],[1,1,"cd')
+    with service.db.reader() as s:
+        heads = checkpoints._heads(s, cp.id)
+        assert checkpoints.streamed_root(s, history.GENESIS, cp.id) == (
+            checkpoints.heads_root(history.GENESIS, heads), len(heads))
+    report = service.verify_report(full=True)
+    assert any("checkpoint #1: its recorded chain heads were altered" in p
+               for p in report.problems), report.problems
