@@ -3,14 +3,14 @@ reads the changed instances' signatures only, not every one), and the history's 
 with their hash (every checkpointed head is found in its chain by an index-only lookup
 instead of a scan of every event).
 
-Revision ID: 0025_verify_indexes
-Revises: 0024_retention_verify_marks
+Revision ID: 0026_verify_indexes
+Revises: 0025_search_covering_ix
 """
 
 from alembic import op
 
-revision = "0025_verify_indexes"
-down_revision = "0024_retention_verify_marks"
+revision = "0026_verify_indexes"
+down_revision = "0025_search_covering_ix"
 branch_labels = None
 depends_on = None
 
