@@ -341,6 +341,8 @@ class Receipt(Base):
 
 class File(Base):
     __tablename__ = "files"
+    # columns whose change re-indexes the file (engine/search/index.py)
+    SEARCHED: ClassVar[tuple[str, ...]] = ("file_no", "subject")
     # the dashboard's files per department per month, from the index alone (migration 0019)
     __table_args__ = (Index("ix_files_created_at", "created_at", "section_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
