@@ -146,7 +146,7 @@ def index_note(session: Session, note: Note) -> None:
 # Columns whose change re-indexes the item; None: any column (a note turning green, by
 # whatever column says so, must reach the index).
 _WATCHED: dict[type, tuple[str, ...] | None] = {
-    File: ("file_no", "subject"),
+    File: File.SEARCHED,
     Receipt: ("diary_no", "subject", "sender", "letter_ref", "ack_no"),
     Note: None,
 }

@@ -11,6 +11,7 @@ from functools import lru_cache
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
+    ColumnDefault,
     Connection,
     CursorResult,
     Engine,
@@ -19,19 +20,20 @@ from sqlalchemy import (
     bindparam,
     create_engine,
     event,
+    insert,
     inspect,
     update,
 )
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DisconnectionError, IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from engine.errors import Conflict, NotFound
 from engine.store.config_cache import INFO_KEY, ConfigCache
-from engine.store.models import Instance
+from engine.store.models import File, Instance, OpenTask
 
 Row = TypeVar("Row")
 # PostgreSQL session settings for every connection the app opens. JIT compilation pays off
@@ -70,17 +72,37 @@ class WriteSession(Session):
     (`UPDATE instances ... WHERE version = :v`, the claim). On PostgreSQL a concurrent
     action on the same instance then waits for the first to commit and finds the version
     moved on (a Conflict, 409) before it writes anything else, e.g. to a file the first
-    action locked meanwhile, which the locked-record triggers would refuse with an error."""
+    action locked meanwhile, which the locked-record triggers would refuse with an error.
+
+    The rows every action writes (the file's holder, the closed and the new open-task rows)
+    are written with Core statements built once instead of the ORM's unit of work, which
+    cost more than the statements themselves; everything else goes to the ORM's flush."""
 
     def flush(self, objects: Sequence[Any] | None = None) -> None:
-        if objects is None:
-            claims = [o for o in self.dirty if isinstance(o, Instance)]
-            if claims and len(claims) < len(self.dirty) + len(self.new) + len(self.deleted):
-                # written here with one Core UPDATE each, so the ORM's flush that follows
-                # (one unit of work for everything else) finds them clean
-                for instance in claims:
-                    _claim(self, instance)
-        super().flush(objects)
+        if objects is not None:
+            super().flush(objects)
+            return
+        dirty = self.dirty
+        new = self.new
+        plain_updates = [o for o in dirty if type(o) in _PLAIN_UPDATE and _plain_changes(o)]
+        plain_inserts = [o for o in new if type(o) in _PLAIN_INSERT]
+        claims = [o for o in dirty if isinstance(o, Instance)]
+        if claims and (plain_updates or plain_inserts
+                       or len(claims) < len(dirty) + len(new) + len(self.deleted)):
+            # written here with one Core UPDATE each, so the ORM's flush that follows
+            # (one unit of work for everything else) finds them clean
+            for instance in claims:
+                _claim(self, instance)
+        # the ORM's order: by table, then by primary key
+        plain_updates.sort(key=lambda o: (_PLAIN_UPDATE[type(o)], o.id))
+        for obj in plain_updates:
+            _update_row(self, obj)
+        for obj in plain_inserts:  # out of the ORM's flush; back in once inserted
+            self.expunge(obj)
+        super().flush()
+        # after the ORM's flush, so the rows they refer to (a new file, instance) exist
+        for obj in plain_inserts:
+            _insert_row(self, obj)
 
 
 _INSTANCES = cast(Table, Instance.__table__)
@@ -103,10 +125,13 @@ def _claim(session: Session, instance: Instance) -> None:
     is then marked as holding what the database holds."""
     state = inspect(instance)
     changes: dict[str, Any] = {}
-    for attr in state.mapper.column_attrs:
-        history = state.attrs[attr.key].history
-        if history.added and attr.key != "version":
-            changes[attr.key] = history.added[0]
+    # a changed column has its old value kept in committed_state: look only at those
+    for key in list(state.committed_state):
+        if key == "version" or key not in state.mapper.columns:
+            continue
+        history = state.attrs[key].history
+        if history.added:
+            changes[key] = history.added[0]
     if not changes:
         return
     old = int(state.committed_state.get("version", instance.__dict__["version"]))
@@ -120,6 +145,94 @@ def _claim(session: Session, instance: Instance) -> None:
     for key, value in changes.items():
         set_committed_value(instance, key, value)
     set_committed_value(instance, "version", new)
+    if not state.committed_state:  # nothing else (a relationship) left for the ORM
+        state._commit_all(state.dict, session.identity_map)
+
+
+# Rows written with Core when they change (table order as the ORM's flush) or are new. Only
+# column changes: the search index watches a file's number and subject (engine/search/
+# index.py, after the ORM's flush), so a file with those changed goes to the ORM.
+_PLAIN_UPDATE: dict[type, int] = {File: 0, OpenTask: 1}
+_PLAIN_INSERT = frozenset({OpenTask})
+_ORM_ONLY: dict[type, frozenset[str]] = {File: frozenset(File.SEARCHED)}
+
+
+def _plain_changes(obj: Any) -> bool:
+    """Only column attributes changed, none that must go through the ORM."""
+    state = inspect(obj)
+    keys = state.committed_state.keys()
+    if not keys:
+        return False
+    columns = state.mapper.columns
+    return all(key in columns for key in keys) and not (
+        keys & _ORM_ONLY.get(type(obj), frozenset()))
+
+
+@lru_cache(maxsize=128)
+def _update_statement(table: Table, keys: tuple[str, ...]) -> Any:
+    """UPDATE of one row by id for one set of changed columns, built once."""
+    return update(table).where(table.c.id == bindparam("b_id")).values(
+        {key: bindparam(f"v_{key}") for key in keys})
+
+
+def _update_row(session: Session, obj: Any) -> None:
+    """The object's changed columns in one `UPDATE ... WHERE id = :id`; no row changed is
+    a StaleDataError, as from the ORM's own UPDATE. The object then holds what the
+    database holds (clean: the ORM's flush passes it by)."""
+    state = inspect(obj)
+    changes: dict[str, Any] = {}
+    for key in state.committed_state:
+        history = state.attrs[key].history
+        if history.added:
+            changes[key] = history.added[0]
+    if changes:
+        keys = tuple(sorted(changes))
+        params = {f"v_{key}": value for key, value in changes.items()}
+        params["b_id"] = obj.id
+        table = cast(Table, state.mapper.local_table)
+        result = session.connection().execute(_update_statement(table, keys), params)
+        if rows_changed(result) != 1:
+            raise StaleDataError(f"{table.name} {obj.id}: the row is gone")
+    state._commit_all(state.dict, session.identity_map)
+
+
+@lru_cache(maxsize=16)
+def _insert_plan(mapper: Any) -> tuple[Any, list[tuple[str, str, Any]]]:
+    """The INSERT of a mapper's table and, per column but the id, (column, attribute,
+    Python-side default or None), worked out once."""
+    table = cast(Table, mapper.local_table)
+    columns = []
+    for column in table.columns:
+        if column.primary_key:
+            continue
+        default = column.default if isinstance(column.default, ColumnDefault) else None
+        columns.append((column.name, mapper.get_property_by_column(column).key, default))
+    return insert(table), columns
+
+
+def _insert_row(session: Session, obj: Any) -> None:
+    """A new object (taken out of the session) as one Core INSERT, its Python-side
+    defaults applied on the object first so nothing is left to load back; then it is
+    back in the session, persistent."""
+    state = inspect(obj)
+    statement, columns = _insert_plan(state.mapper)
+    given = state.dict
+    values: dict[str, Any] = {}
+    for name, key, default in columns:
+        if key in given:
+            values[name] = given[key]
+            continue
+        value = None
+        if default is not None:
+            value = default.arg(None) if default.is_callable else default.arg
+        setattr(obj, key, value)
+        values[name] = value
+    key_of_row = session.connection().execute(statement, values).inserted_primary_key
+    if key_of_row is None:
+        raise RuntimeError(f"{type(obj).__name__}: the INSERT returned no id")
+    obj.id = key_of_row[0]
+    make_transient_to_detached(obj)
+    session.add(obj)
 
 
 class Database:

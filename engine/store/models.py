@@ -351,6 +351,8 @@ class Receipt(Base):
 
 class File(Base):
     __tablename__ = "files"
+    # columns whose change re-indexes the file (engine/search/index.py)
+    SEARCHED: ClassVar[tuple[str, ...]] = ("file_no", "subject")
     # the dashboard's files per department per month, from the index alone (migration 0019)
     # and a post's files by creator or holder from the index alone (INCLUDE id, 0025)
     __table_args__ = (Index("ix_files_created_at", "created_at", "section_id"),
