@@ -170,8 +170,11 @@ service stats {{
             _status, data = c.uid("FETCH", "1:*", "(FLAGS)")
             out: dict[int, bytes] = {}
             for item in data:
-                if item:
-                    text = item if isinstance(item, bytes) else item[0]
+                text = (item if isinstance(item, bytes) else item[0]) if item else b""
+                # A flag change made meanwhile by another session (the poller marking a
+                # mail seen) arrives as an extra FETCH without a UID; the answer to this
+                # UID FETCH names every mail with its UID, so the extra one is left out.
+                if b"UID " in text:
                     uid = int(text.split(b"UID ")[1].split()[0].rstrip(b")"))
                     out[uid] = text
             return out

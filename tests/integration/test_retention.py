@@ -5,10 +5,6 @@ retention periods."""
 from __future__ import annotations
 
 import dataclasses
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
@@ -20,6 +16,7 @@ from engine.notify import outbox
 from engine.read import inbox as lists
 from engine.store.access_models import AuditEntry
 from engine.store.models import OpenTask, OutboxMessage, Timer, User, utcnow
+from tests import cli
 from tests.flow import inbox_task
 
 DAY = 86400.0
@@ -193,16 +190,11 @@ def test_retention_settings_are_checked(tmp_path):
 
 
 def test_cli_prune(settings, demo):
-    env = {"SANCHIKA_DATA_DIR": str(settings.data_dir),
-           "SANCHIKA_DATABASE_URL": settings.database_url, "PATH": os.environ["PATH"]}
-    root = Path(__file__).parents[2]
-    run = subprocess.run([sys.executable, "-m", "web.cli.main", "prune", "--dry-run"],
-                         env=env, capture_output=True, text=True, cwd=root)
+    run = cli.run(settings, "prune", "--dry-run")
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("prune: would remove ")
     assert "closed tasks" in run.stdout
-    run = subprocess.run([sys.executable, "-m", "web.cli.main", "prune"],
-                         env=env, capture_output=True, text=True, cwd=root)
+    run = cli.run(settings, "prune")
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("prune: removed ")
 

@@ -5,15 +5,12 @@ heads, so tampering with either kind is still caught. `--full` re-checks everyth
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 from sqlalchemy import func, select, text
 
 from engine.audit import checkpoints, history
 from engine.store.audit_models import Checkpoint, VerifyMark
 from engine.store.models import Instance
+from tests import cli
 from tests.flow import inbox_task
 from tests.integration.test_audit_tamper import approved_file, rewrite_chain, running_file
 from tests.tamper import tamper
@@ -145,21 +142,16 @@ def test_only_intact_runs_leave_a_mark(service, users, clock):
 
 def test_cli_full_and_workers(settings, service, users):
     running_file(service, users, "A")
-    env = {"SANCHIKA_DATA_DIR": str(settings.data_dir),
-           "SANCHIKA_DATABASE_URL": settings.database_url, "PATH": "/usr/bin:/bin"}
-    root = Path(__file__).parents[2]
     for args, mode in ((["verify"], "(full)"), (["verify", "--full", "--workers", "2"],
                                                   "(full)"), (["verify", "--incremental"],
                                                               "incremental"),
                        (["verify"], "(full)")):
-        run = subprocess.run([sys.executable, "-m", "web.cli.main", *args], env=env,
-                             capture_output=True, text=True, cwd=root)
+        run = cli.run(settings, *args)
         assert run.returncode == 0, run.stdout + run.stderr
         assert run.stdout.startswith("verified: ")
         assert run.stdout.strip().endswith(": intact")
         assert mode in run.stdout
-    bad = subprocess.run([sys.executable, "-m", "web.cli.main", "verify", "--workers", "0"],
-                         env=env, capture_output=True, text=True, cwd=root)
+    bad = cli.run(settings, "verify", "--workers", "0")
     assert bad.returncode == 2
     assert "--workers" in bad.stderr
 

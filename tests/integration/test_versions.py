@@ -15,6 +15,7 @@ from engine.audit.verify import verify_database
 from engine.errors import ActionNotAllowed, Forbidden, InvalidBpmn
 from engine.store.access_models import AuditEntry
 from engine.store.models import File, HistoryEvent, Instance, Timer
+from tests import cli
 from tests.flow import inbox_task
 from tests.tamper import tamper
 
@@ -245,17 +246,10 @@ def test_the_api_rolls_back_suspends_and_migrates_as_documented(demo, users, api
 
 
 def test_the_cli_lists_rolls_back_and_migrates(demo, users, settings):
-    import subprocess
-    import sys
+    env = cli.env_of(settings, SANCHIKA_SECRET_KEY="test-secret")
 
-    env = {"SANCHIKA_DATA_DIR": str(settings.data_dir),
-           "SANCHIKA_DATABASE_URL": settings.database_url, "PATH": "/usr/bin:/bin",
-           "SANCHIKA_SECRET_KEY": "test-secret"}
-
-    def sanchika(*argv: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "web.cli.main", "versions", *argv],
-                              env=env, capture_output=True, text=True,
-                              cwd=Path(__file__).parents[2], check=False)
+    def sanchika(*argv: str) -> cli.CliResult:
+        return cli.run(env, "versions", *argv)
 
     f = _file(demo, users, "From the command line")
     demo.deploy(RELABELLED, users["designer"])
@@ -274,8 +268,6 @@ def test_the_cli_lists_rolls_back_and_migrates(demo, users, settings):
     listed = sanchika("list").stdout
     assert any(line.startswith("file_approval") and "v1" in line and "current" in line
                for line in listed.splitlines()), listed
-    verify = subprocess.run([sys.executable, "-m", "web.cli.main", "verify"], env=env,
-                            capture_output=True, text=True, cwd=Path(__file__).parents[2],
-                            check=False)
+    verify = cli.run(env, "verify")
     assert verify.returncode == 0, verify.stdout + verify.stderr
     assert "intact" in verify.stdout
