@@ -21,7 +21,9 @@ operator does (an operator's first mark comes from a full `sanchika verify`):
 
   1. the full check (chain, lock targets, re-execution) of the first --sample instances
      (the demo's, the two templates' and the first copies) -> its rate;
-  2. every instance's chain re-hashed and its row's head compared (streamed);
+  2. every instance's chain re-hashed and its row's head compared (streamed); with
+     --rehash-sample N (PostgreSQL; a million files) instead N random chains re-hashed
+     in Python and every chain's links checked in SQL (LINKS_SQL: not a re-hash);
   3. `sanchika checkpoint`, then a verification mark over that checkpoint and the newest
      event (what an intact full run would leave);
   4. `sanchika verify --full` for --full-seconds, then stopped -> peak RSS as it streams;
@@ -31,6 +33,7 @@ operator does (an operator's first mark comes from a full `sanchika verify`):
 Run: python bench/verify.py [--instances N] [--database-url URL] [--json PATH]
      [--no-workers]
      python bench/verify.py --existing DIR --database-url URL [--sample N]
+     [--rehash-sample N] [--seed S]
      [--full-seconds S] [--json PATH]
 """
 
