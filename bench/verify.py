@@ -21,7 +21,9 @@ operator does (an operator's first mark comes from a full `sanchika verify`):
 
   1. the full check (chain, lock targets, re-execution) of the first --sample instances
      (the demo's, the two templates' and the first copies) -> its rate;
-  2. every instance's chain re-hashed and its row's head compared (streamed);
+  2. every instance's chain re-hashed and its row's head compared (streamed); with
+     --rehash-sample N (PostgreSQL; a million files) instead N random chains re-hashed
+     in Python and every chain's links checked in SQL (LINKS_SQL: not a re-hash);
   3. `sanchika checkpoint`, then a verification mark over that checkpoint and the newest
      event (what an intact full run would leave);
   4. `sanchika verify --full` for --full-seconds, then stopped -> peak RSS as it streams;
@@ -31,6 +33,7 @@ operator does (an operator's first mark comes from a full `sanchika verify`):
 Run: python bench/verify.py [--instances N] [--database-url URL] [--json PATH]
      [--no-workers]
      python bench/verify.py --existing DIR --database-url URL [--sample N]
+     [--rehash-sample N] [--seed S]
      [--full-seconds S] [--json PATH]
 """
 
@@ -39,6 +42,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -160,17 +164,15 @@ def sample_full(app: Sanchika, n: int) -> dict[str, Any]:
             "problems": len(problems), "first_problems": problems[:3]}
 
 
-def rehash_all(app: Sanchika) -> dict[str, Any]:
-    """Every instance's chain re-hashed (history.verify_chain) and its row's head compared,
-    instances a page at a time, their events by one query per page."""
+def rehash_pages(app: Sanchika, pages: Any) -> dict[str, Any]:
+    """The given instances' chains re-hashed (history.verify_chain) and each row's head
+    compared, a page of instance ids at a time, their events by one query per page."""
     wall, cpu = time.perf_counter(), cpu_seconds()
-    last, instances, events, broken = 0, 0, 0, []
-    while True:
+    instances, events, broken = 0, 0, []
+    for ids in pages:
         with app.db.reader() as s:
             page = s.execute(select(Instance.id, Instance.event_count, Instance.last_event_hash)
-                             .where(Instance.id > last).order_by(Instance.id).limit(1000)).all()
-            if not page:
-                break
+                             .where(Instance.id.in_(ids)).order_by(Instance.id)).all()
             rows = history.events_of(s, [p.id for p in page])
         by: dict[int, list[Any]] = {}
         for row in rows:
@@ -185,11 +187,66 @@ def rehash_all(app: Sanchika) -> dict[str, Any]:
                 broken.append(problem)
             events += len(chain)
         instances += len(page)
-        last = page[-1].id
     return {"instances": instances, "events": events,
             "seconds": round(time.perf_counter() - wall, 1),
             "cpu_seconds": round(cpu_seconds() - cpu, 1), "broken": len(broken),
             "first_broken": broken[:3]}
+
+
+def all_ids(app: Sanchika) -> list[int]:
+    with app.db.reader() as s:
+        return list(s.scalars(select(Instance.id).order_by(Instance.id)))
+
+
+def rehash_all(app: Sanchika) -> dict[str, Any]:
+    """Every instance's chain re-hashed in Python."""
+    ids = all_ids(app)
+    return rehash_pages(app, (ids[k:k + 1000] for k in range(0, len(ids), 1000)))
+
+
+def rehash_sample(app: Sanchika, n: int, seed: int) -> dict[str, Any]:
+    """`n` instances drawn at random (seeded), their whole chains re-hashed in Python."""
+    ids = sorted(random.Random(seed).sample(all_ids(app), n))
+    return {"sample_seed": seed,
+            **rehash_pages(app, (ids[k:k + 1000] for k in range(0, len(ids), 1000)))}
+
+
+# Every chain's links, checked by PostgreSQL in one pass over the events in (instance, seq)
+# order: seq runs 1, 2, ... with no gap; each event's prev_hash is its predecessor's hash
+# (the genesis for the first); each instance row's head (event_count, last_event_hash) is
+# its newest event. It does not re-hash an event's body: an event altered together with its
+# own hash but not its successor's prev_hash is caught, one altered with its hash AND every
+# later link rewritten is not (that needs the hash function: the Python sample does it).
+LINKS_SQL = """
+WITH e AS (
+  SELECT instance_id, seq, prev_hash, hash,
+         lag(hash) OVER w AS before, row_number() OVER w AS n, lead(seq) OVER w AS after
+  FROM history_events WINDOW w AS (PARTITION BY instance_id ORDER BY seq))
+SELECT count(*) AS events,
+       count(*) FILTER (WHERE e.seq <> e.n) AS seq_out_of_order,
+       count(*) FILTER (WHERE e.prev_hash <> coalesce(e.before, :genesis)) AS unlinked,
+       count(*) FILTER (WHERE e.after IS NULL) AS chains,
+       count(*) FILTER (WHERE e.after IS NULL AND i.event_count = e.seq
+                          AND i.last_event_hash = e.hash) AS heads_matching
+FROM e LEFT JOIN instances i ON i.id = e.instance_id AND e.after IS NULL
+"""
+
+
+def links_sql(app: Sanchika) -> dict[str, Any]:
+    """LINKS_SQL over every event, and the instances that should have a chain."""
+    wall = time.perf_counter()
+    with app.db.reader() as s:
+        s.execute(text("SET LOCAL work_mem = '256MB'"))
+        row = s.execute(text(LINKS_SQL), {"genesis": history.GENESIS}).one()
+        with_events = s.scalar(select(func.count()).select_from(Instance)
+                               .where(Instance.event_count > 0))
+    out = dict(row._mapping)
+    out["instances_with_events"] = with_events
+    out["broken"] = (out["seq_out_of_order"] + out["unlinked"]
+                     + (out["chains"] - out["heads_matching"])
+                     + abs((with_events or 0) - out["chains"]))
+    out["seconds"] = round(time.perf_counter() - wall, 1)
+    return out
 
 
 def baseline_mark(app: Sanchika, instances: int) -> dict[str, Any]:
@@ -284,7 +341,11 @@ def existing(args: argparse.Namespace) -> dict[str, Any]:
         print(name, json.dumps(value), "load", os.getloadavg()[0], flush=True)
 
     step("sample_full", sample_full(app, args.sample))
-    step("rehash_all", rehash_all(app))
+    if args.rehash_sample and not app.db.is_sqlite:
+        step("rehash_sample", rehash_sample(app, args.rehash_sample, args.seed))
+        step("links_sql", links_sql(app))
+    else:
+        step("rehash_all", rehash_all(app))
     step("checkpoint", cli(env, "checkpoint"))
     step("baseline", baseline_mark(app, size["instances"] or 0))
     if args.full_seconds:
@@ -312,6 +373,11 @@ def main() -> int:
                         help="--existing: instances checked in full for the rate")
     parser.add_argument("--full-seconds", type=float, default=300,
                         help="--existing: how long `verify --full` runs for its memory")
+    parser.add_argument("--rehash-sample", type=int, default=0, metavar="N",
+                        help="--existing on PostgreSQL: re-hash N random instances' chains in "
+                             "Python and check every chain's links in SQL, instead of "
+                             "re-hashing every chain in Python (a million files: 40-80 min)")
+    parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     if args.existing:
         if not args.database_url:
