@@ -82,9 +82,12 @@ def extras(session: Session, f: File, actor: User | None, names: Any, fresh: boo
     # most files have none of these: one statement of index probes says which to read,
     # instead of six queries that each find nothing; the same statement brings why the
     # file's process stopped, if it did (views.process_error, one round trip fewer)
+    # (only a 'failed' instance has that event, and it stays failed: the filter spares
+    # reading every event of a running file's instance, cold pages at a million files)
     failed = select(HistoryEvent.data).where(
         HistoryEvent.instance_id.in_(select(Instance.id).where(
-            Instance.subject_kind == "file", Instance.subject_id == f.id)),
+            Instance.subject_kind == "file", Instance.subject_id == f.id,
+            Instance.status == "failed")),
         HistoryEvent.kind == "process_failed").order_by(HistoryEvent.id.desc()).limit(1)
     has_drafts, has_dispatches, has_parts, has_scans, has_links, has_yellow, failure = \
         session.execute(select(

@@ -18,6 +18,7 @@ from engine.store.models import (
     Correspondence,
     File,
     HistoryEvent,
+    Instance,
     Movement,
     Note,
     OpenTask,
@@ -235,8 +236,12 @@ def process_error(session: Session, instance_ids: list[int] | Select) -> str | N
     or a subquery of them."""
     if isinstance(instance_ids, list) and not instance_ids:
         return None
+    # only a 'failed' instance has that event (and it stays failed): a running one's
+    # events are not read at all
+    failed = select(Instance.id).where(Instance.id.in_(instance_ids),
+                                       Instance.status == "failed")
     event = session.scalar(select(HistoryEvent).where(
-        HistoryEvent.instance_id.in_(instance_ids), HistoryEvent.kind == "process_failed")
+        HistoryEvent.instance_id.in_(failed), HistoryEvent.kind == "process_failed")
         .order_by(HistoryEvent.id.desc()).limit(1))
     if event is None or not isinstance(event.data, dict):
         return None
