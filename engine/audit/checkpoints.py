@@ -19,7 +19,7 @@ import hashlib
 import hmac
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, text
+from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from engine.audit.history import GENESIS, canonical_json
@@ -52,53 +52,66 @@ def mac(keys: AuditKeys, digest: str, create: bool = True) -> str:
 
 def create(session: Session, keys: AuditKeys) -> Checkpoint:
     """A new checkpoint in the caller's transaction. Two creators racing both read the
-    same last checkpoint; the unique `seq` lets only one of them commit."""
+    same last checkpoint; the unique `seq` lets only one of them commit.
+
+    The moved heads are gathered by the database into a temporary table and copied from
+    there: at a million files a first checkpoint records two million heads, which as
+    Python tuples took 1.1 GB, and a later one joined every history event to find the
+    few heads that moved (bench/README.md, verify at 1,000,000 files)."""
     last = session.scalar(select(Checkpoint).order_by(Checkpoint.seq.desc()).limit(1))
-    recorded = (select(CheckpointHead.instance_id,
-                       func.max(CheckpointHead.event_count).label("n"))
-                .group_by(CheckpointHead.instance_id).subquery())
-    # The head is read from the events themselves (the newest event of each instance).
-    # Plain tuples, written by bulk inserts: a first checkpoint of a large installation
-    # records every instance, and an ORM object each took ~3.5 KB (711 MB for 200,000).
-    rows = session.execute(
-        select(HistoryEvent.instance_id, HistoryEvent.seq, HistoryEvent.hash)
-        .join(Instance, and_(Instance.id == HistoryEvent.instance_id,
-                             Instance.event_count == HistoryEvent.seq))
-        .outerjoin(recorded, recorded.c.instance_id == Instance.id)
-        .where(or_(recorded.c.n.is_(None), recorded.c.n != Instance.event_count))
-        .order_by(HistoryEvent.instance_id))
-    heads = [(r.instance_id, r.seq, r.hash) for r in rows]
+    for statement in MOVED_HEADS:
+        session.execute(text(statement))
+    count = int(session.scalar(text("SELECT count(*) FROM cp_moved_heads")) or 0)
     events = session.scalar(select(func.coalesce(func.sum(Instance.event_count), 0)))
     prev_root = last.root if last else GENESIS
     prev_hash = last.hash if last else GENESIS
     seq = (last.seq if last else 0) + 1
     at = utcnow()
-    root = _tuples_root(prev_root, heads)
-    body = checkpoint_body(seq, at, len(heads), int(events or 0), root, prev_hash)
+    root = _moved_root(session, prev_root)
+    body = checkpoint_body(seq, at, count, int(events or 0), root, prev_hash)
     digest = checkpoint_hash(body)
-    checkpoint = Checkpoint(seq=seq, at=at, instances=len(heads), events=int(events or 0),
+    checkpoint = Checkpoint(seq=seq, at=at, instances=count, events=int(events or 0),
                             root=root, prev_hash=prev_hash, hash=digest, mac=mac(keys, digest))
     session.add(checkpoint)
     session.flush()
-    for start in range(0, len(heads), HEADS_PAGE):
-        session.execute(insert(CheckpointHead), [
-            {"checkpoint_id": checkpoint.id, "instance_id": i, "event_count": n,
-             "head_hash": h} for i, n, h in heads[start:start + HEADS_PAGE]])
+    session.execute(text(
+        "INSERT INTO checkpoint_heads (checkpoint_id, instance_id, event_count, head_hash) "
+        "SELECT :checkpoint, instance_id, event_count, head_hash FROM cp_moved_heads "
+        "ORDER BY instance_id"), {"checkpoint": checkpoint.id})
+    session.execute(text("DELETE FROM cp_moved_heads"))
     return checkpoint
 
 
-HEADS_PAGE = 5000
+# The heads that moved since the last checkpoint, gathered by the database: first the
+# instances whose event count differs from the newest one recorded (or none recorded),
+# then each one's newest event by the (instance, seq) index, never a walk of all events.
+# An instance whose newest event is missing is left out, as a join would leave it; verify
+# reports it. The table lives for the connection and is emptied after each use.
+MOVED_HEADS = (
+    "CREATE TEMPORARY TABLE IF NOT EXISTS cp_moved_heads (instance_id INTEGER PRIMARY KEY, "
+    "event_count INTEGER NOT NULL, head_hash VARCHAR(64))",
+    "DELETE FROM cp_moved_heads",
+    "INSERT INTO cp_moved_heads (instance_id, event_count) "
+    "SELECT i.id, i.event_count FROM instances i LEFT JOIN (SELECT instance_id, "
+    "max(event_count) AS n FROM checkpoint_heads GROUP BY instance_id) r "
+    "ON r.instance_id = i.id WHERE i.event_count > 0 AND (r.n IS NULL OR r.n <> i.event_count)",
+    "UPDATE cp_moved_heads SET head_hash = (SELECT e.hash FROM history_events e "
+    "WHERE e.instance_id = cp_moved_heads.instance_id AND e.seq = cp_moved_heads.event_count)",
+    "DELETE FROM cp_moved_heads WHERE head_hash IS NULL",
+)
 
 
-def _tuples_root(prev_root: str, heads: list[tuple[int, int, str]]) -> str:
-    """`heads_root` of (instance, count, hash) tuples, hashed a head at a time (the same
-    bytes as canonical_json of the whole list, without building that text)."""
+def _moved_root(session: Session, prev_root: str, page: int = 10000) -> str:
+    """`heads_root` of the gathered heads, read a page at a time (the same bytes)."""
     digest = hashlib.sha256(prev_root.encode())
     digest.update(b"[")
-    for k, head in enumerate(heads):
+    rows = session.execute(text(
+        "SELECT instance_id, event_count, head_hash FROM cp_moved_heads "
+        "ORDER BY instance_id").execution_options(yield_per=page))
+    for k, (instance_id, count, head) in enumerate(rows):
         if k:
             digest.update(b",")
-        digest.update(canonical_json(list(head)).encode())
+        digest.update(canonical_json([instance_id, count, head]).encode())
     digest.update(b"]")
     return digest.hexdigest()
 
