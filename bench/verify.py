@@ -59,6 +59,7 @@ sys.path.insert(0, str(ROOT))
 import handlers  # noqa: E402
 from engine.app import Sanchika  # noqa: E402
 from engine.audit import checkpoints, history, marks, passkeys, signing, verify_run  # noqa: E402
+from engine.audit import verify as checks  # noqa: E402
 from engine.config import Settings  # noqa: E402
 from engine.ops.demo import create_demo  # noqa: E402
 from engine.store.audit_models import Checkpoint  # noqa: E402
@@ -270,9 +271,12 @@ def full_rss(env: dict[str, str], seconds: float) -> dict[str, Any]:
     start = time.perf_counter()
     try:
         while proc.poll() is None and time.perf_counter() - start < seconds:
-            time.sleep(5)
+            time.sleep(min(5.0, max(0.2, seconds / 10)))
             status = Path(f"/proc/{proc.pid}/status").read_text()
-            hwm = next(int(x.split()[1]) for x in status.splitlines() if x.startswith("VmHWM"))
+            found = [int(x.split()[1]) for x in status.splitlines() if x.startswith("VmHWM")]
+            if not found:
+                break  # it ended meanwhile (a small build): no memory left to read
+            hwm = found[0]
             stat = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
             cpu = (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
             peaks.append((round(cpu, 1), round(hwm / 1024, 1)))
@@ -290,7 +294,7 @@ def phases(app: Sanchika) -> dict[str, Any]:
     snapshot (what `verify_run.run` does besides re-checking the changed instances), and
     PostgreSQL's plan totals for its two queries."""
     out: dict[str, Any] = {}
-    with verify_run.snapshot(app.db) as s:
+    with checks.snapshot(app.db) as s:
         mark, _ = marks.latest(s, app.audit_keys)
         assert mark is not None
 

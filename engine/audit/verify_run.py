@@ -32,7 +32,6 @@ from __future__ import annotations
 import multiprocessing
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -73,23 +72,11 @@ class RunReport(checks.Report):
         return f"{text} (full)"
 
 
-@contextmanager
-def snapshot(db: Database) -> Iterator[Session]:
-    """One read-only snapshot: REPEATABLE READ on PostgreSQL; on SQLite (WAL) a read
-    transaction already sees one snapshot."""
-    engine = db.engine
-    if engine.dialect.name == "postgresql":
-        engine = engine.execution_options(isolation_level="REPEATABLE READ",
-                                          postgresql_readonly=True)
-    with Session(engine) as session, session.begin():
-        yield session
-
-
 def run(db: Database, *, keys: AuditKeys | None, definitions: Definitions | None,
         full: bool = False, workers: int = 1) -> RunReport:
     """Verify; the caller records a mark (engine/commands/audit.py) when it is intact."""
     report = RunReport()
-    with snapshot(db) as session:
+    with checks.snapshot(db) as session:
         mark, bad_mark = (None, None) if full else latest(session, keys)
         if bad_mark:
             report.problems.append(bad_mark)
@@ -179,7 +166,7 @@ def check_chunk(db: Database, definitions: Definitions | None, ids: list[int]
     """(instances, events, re-executed, problems) for these instances, in one snapshot."""
     part = checks.Report()
     reexecutor = Reexecutor(definitions) if definitions is not None else None
-    with snapshot(db) as session:
+    with checks.snapshot(db) as session:
         rows = session.execute(
             select(Instance.id, Instance.event_count, Instance.last_event_hash,
                    Instance.subject_kind, Instance.subject_id, Instance.status,
