@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -104,7 +105,8 @@ def _load_holders(session: Session) -> dict[int, str]:
     return found
 
 
-def task_row(task: OpenTask, now: datetime | None = None) -> dict[str, Any]:
+def task_row(task: OpenTask | SimpleNamespace, now: datetime | None = None) -> dict[str, Any]:
+    """A task as the API shows it (an OpenTask, or its columns as attributes)."""
     now = now or utcnow()
     row: dict[str, Any] = {
         "id": task.id, "kind": task.kind, "name": task.name, "step": task.task_spec,
@@ -122,13 +124,10 @@ def inbox_row(r: Any, now: datetime, names: Names) -> dict[str, Any]:
     in the same order, as `labelled({**task_row(task), "post": ...}, labels)`."""
     (task_id, kind, name, spec, received_at, due_at, parked, priority, actions, file_id,
      receipt_id, post_id, file_no, file_subject, diary_no, receipt_subject) = r
-    row: dict[str, Any] = {
-        "id": task_id, "kind": kind, "name": name, "step": spec,
-        "received_at": iso(received_at), "due_at": iso(due_at),
-        "overdue": bool(due_at and due_at < now and not parked),
-        "priority": priority, "actions": actions.split(","), "parked": parked,
-    }
-    row["file_id" if kind == "file" else "receipt_id"] = file_id or receipt_id
+    row = task_row(SimpleNamespace(
+        id=task_id, kind=kind, name=name, task_spec=spec, received_at=received_at,
+        due_at=due_at, parked=parked, priority=priority, actions=actions, file_id=file_id,
+        receipt_id=receipt_id), now)
     # the label of the task's own item, as `item_labels` finds it
     if kind == "file":
         number, subject = (file_no, file_subject) if file_id else (None, None)
