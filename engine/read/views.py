@@ -120,15 +120,15 @@ def task_row(task: OpenTask | SimpleNamespace, now: datetime | None = None) -> d
 
 
 def inbox_row(r: Any, now: datetime, names: Names) -> dict[str, Any]:
-    """An inbox row from the columns of `Sanchika.inbox`'s one statement: the same keys,
-    in the same order, as `labelled({**task_row(task), "post": ...}, labels)`."""
+    """An inbox row from the columns of `Sanchika.inbox`'s one statement: the task as
+    `task_row` shows it, its post, and its own item's number and subject (a receipt's only
+    while it is not yet in a file)."""
     (task_id, kind, name, spec, received_at, due_at, parked, priority, actions, file_id,
      receipt_id, post_id, file_no, file_subject, diary_no, receipt_subject) = r
     row = task_row(SimpleNamespace(
         id=task_id, kind=kind, name=name, task_spec=spec, received_at=received_at,
         due_at=due_at, parked=parked, priority=priority, actions=actions, file_id=file_id,
         receipt_id=receipt_id), now)
-    # the label of the task's own item, as `item_labels` finds it
     if kind == "file":
         number, subject = (file_no, file_subject) if file_id else (None, None)
     else:
@@ -137,33 +137,6 @@ def inbox_row(r: Any, now: datetime, names: Names) -> dict[str, Any]:
     row["post"] = names.post(post_id)
     row["number"], row["subject"] = number, subject
     return row
-
-
-def item_labels(session: Session, tasks: list[OpenTask]) -> dict[tuple[str, int], tuple[str, str]]:
-    """(kind, id) -> (file or diary number, subject) for the items of these tasks, in two
-    queries, so inbox rows can be told apart without opening each item."""
-    file_ids = {t.file_id for t in tasks if t.kind == "file" and t.file_id}
-    receipt_ids = {t.receipt_id for t in tasks if t.kind != "file" and t.receipt_id}
-    out: dict[tuple[str, int], tuple[str, str]] = {}
-    if file_ids:
-        for fid, number, subject in session.execute(
-                select(File.id, File.file_no, File.subject).where(File.id.in_(file_ids))):
-            out[("file", fid)] = (number, subject)
-    if receipt_ids:
-        for rid, number, subject in session.execute(
-                select(Receipt.id, Receipt.diary_no, Receipt.subject)
-                .where(Receipt.id.in_(receipt_ids))):
-            out[("receipt", rid)] = (number, subject)
-    return out
-
-
-def labelled(row: dict[str, Any], labels: dict[tuple[str, int], tuple[str, str]]) -> dict:
-    """A task row with its item's `number` and `subject`."""
-    kind = "file" if "file_id" in row else "receipt"
-    item_id = row.get(f"{kind}_id")
-    found = labels.get((kind, item_id)) if item_id is not None else None
-    number, subject = found or (None, None)
-    return {**row, "number": number, "subject": subject}
 
 
 def movement_row(m: Movement, names: Names) -> dict[str, Any]:
