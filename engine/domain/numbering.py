@@ -14,11 +14,19 @@ register with a spoilt entry shows too."""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, insert, update
+from typing import cast
+
+from sqlalchemy import Connection, Table, bindparam, insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from engine.store.models import Counter
+
+_COUNTERS = cast(Table, Counter.__table__)
+# Core statements built once (an ORM-enabled UPDATE cost more than the statement itself)
+_BUMP = (update(_COUNTERS).where(_COUNTERS.c.key == bindparam("b_key"))
+         .values(value=_COUNTERS.c.value + 1).returning(_COUNTERS.c.value))
+_FIRST = insert(_COUNTERS).values(key=bindparam("b_key"), value=1)
 
 
 def next_value(session: Session, key: str) -> int:
@@ -29,11 +37,10 @@ def next_value(session: Session, key: str) -> int:
             return _claim_apart(conn, key)
     # one UPDATE ... RETURNING (the row lock serializes concurrent writers); the first
     # use of a key inserts it
-    value = session.execute(update(Counter).where(Counter.key == key)
-                            .values(value=Counter.value + 1).returning(Counter.value)
-                            .execution_options(synchronize_session=False)).scalar()
+    conn = session.connection()
+    value = conn.execute(_BUMP, {"b_key": key}).scalar()
     if value is None:
-        session.execute(insert(Counter).values(key=key, value=1))
+        conn.execute(_FIRST, {"b_key": key})
         return 1
     return int(value)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from engine.domain import files as files_mod
 from engine.domain import org
@@ -206,8 +207,12 @@ def process_error(session: Session, instance_ids: list[int] | Select) -> str | N
     """Why the item's process stopped, if its own script or expression failed (the
     runtime records `process_failed`); shown on the item's page. `instance_ids`: a list
     or a subquery of them."""
-    if isinstance(instance_ids, list) and not instance_ids:
-        return None
+    if isinstance(instance_ids, list):
+        # instances this session holds already (e.g. started by this command) answer
+        # without a query when none has failed
+        held = [session.identity_map.get(identity_key(Instance, i)) for i in instance_ids]
+        if all(i is not None and i.status != "failed" for i in held):
+            return None
     # only a 'failed' instance has that event (and it stays failed): a running one's
     # events are not read at all
     failed = select(Instance.id).where(Instance.id.in_(instance_ids),
