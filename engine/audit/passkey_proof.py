@@ -20,21 +20,10 @@ import base64
 import hashlib
 import hmac
 import secrets
+from base64 import urlsafe_b64decode, urlsafe_b64encode
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
-
-from cryptography.exceptions import InvalidSignature
-from webauthn.helpers import (
-    base64url_to_bytes,
-    bytes_to_base64url,
-    decode_credential_public_key,
-    decoded_public_key_to_cryptography,
-    parse_authenticator_data,
-    parse_client_data_json,
-    verify_signature,
-)
-from webauthn.helpers.exceptions import InvalidAuthenticatorDataStructure, WebAuthnException
 
 from engine.audit.history import canonical_json
 
@@ -48,11 +37,13 @@ PROOF_FIELDS = ("rp_id", "credential_id", "public_key", "authenticator_data",
 
 
 def b64(data: bytes) -> str:
-    return bytes_to_base64url(data)
+    """Base64url without padding, as WebAuthn writes it."""
+    return urlsafe_b64encode(data).decode("ascii").rstrip("=")
 
 
 def unb64(text: str) -> bytes:
-    return base64url_to_bytes(text)
+    # padding is optional in base64url; the decoder ignores too much of it
+    return urlsafe_b64decode(f"{text}===")
 
 
 def approval_challenge(*, subject: str, subject_id: int, action: str, content_hash: str,
@@ -131,6 +122,18 @@ def origin_matches(origin: str, rp_id: str) -> bool:
 def check(proof: Proof, expected_challenge: bytes, *, require_uv: bool = True) -> list[str]:
     """What is wrong with `proof` as an assertion over `expected_challenge` (empty: it
     verifies). Needs nothing but the proof: usable offline."""
+    # webauthn and its X.509/ASN.1 stack load when a proof is first checked, not with
+    # every process that imports the engine
+    from cryptography.exceptions import InvalidSignature
+    from webauthn.helpers import (
+        decode_credential_public_key,
+        decoded_public_key_to_cryptography,
+        parse_authenticator_data,
+        parse_client_data_json,
+        verify_signature,
+    )
+    from webauthn.helpers.exceptions import InvalidAuthenticatorDataStructure, WebAuthnException
+
     try:
         auth_data = unb64(proof.authenticator_data)
         client_json = unb64(proof.client_data_json)

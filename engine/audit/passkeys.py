@@ -16,20 +16,6 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from webauthn import (
-    generate_authentication_options,
-    generate_registration_options,
-    options_to_json,
-    verify_authentication_response,
-    verify_registration_response,
-)
-from webauthn.helpers.exceptions import WebAuthnException
-from webauthn.helpers.structs import (
-    AuthenticatorSelectionCriteria,
-    PublicKeyCredentialDescriptor,
-    ResidentKeyRequirement,
-    UserVerificationRequirement,
-)
 
 from engine.audit import history
 from engine.audit import passkey_proof as proof
@@ -70,6 +56,16 @@ def of_user(session: Session, user: User, active_only: bool = False) -> list[Pas
 
 def registration_options(session: Session, user: User, origin: str, nonce: str) -> dict[str, Any]:
     """What navigator.credentials.create() needs (as JSON), and the nonce to send back."""
+    # webauthn (with its ASN.1 and X.509 stack) loads when a passkey is first used, not
+    # with every process that imports the engine (the CLI, the workers)
+    from webauthn import generate_registration_options, options_to_json
+    from webauthn.helpers.structs import (
+        AuthenticatorSelectionCriteria,
+        PublicKeyCredentialDescriptor,
+        ResidentKeyRequirement,
+        UserVerificationRequirement,
+    )
+
     options = generate_registration_options(
         rp_id=rp_id_of(origin), rp_name=RP_NAME, user_name=user.username,
         user_id=hashlib.sha256(f"sanchika-user:{user.id}".encode()).digest(),
@@ -85,6 +81,9 @@ def registration_options(session: Session, user: User, origin: str, nonce: str) 
 
 def register(session: Session, user: User, credential: Any, nonce: str, origin: str,
              name: str) -> Passkey:
+    from webauthn import verify_registration_response
+    from webauthn.helpers.exceptions import WebAuthnException
+
     name = (name or "").strip() or "passkey"
     if len(name) > MAX_NAME:
         raise InvalidInput(f"name: at most {MAX_NAME} characters")
@@ -147,6 +146,12 @@ def approval_options(session: Session, user: User, subject: str, subject_id: int
                      action: str, origin: str, nonce: str) -> dict[str, Any]:
     """What navigator.credentials.get() needs to sign this approval. `passkeys` 0: the
     user has none (the page then approves without one, where that is allowed)."""
+    from webauthn import generate_authentication_options, options_to_json
+    from webauthn.helpers.structs import (
+        PublicKeyCredentialDescriptor,
+        UserVerificationRequirement,
+    )
+
     _, digest = subject_hash(session, subject, subject_id)
     keys = of_user(session, user, active_only=True)
     challenge = proof.approval_challenge(subject=subject, subject_id=subject_id,
@@ -168,6 +173,9 @@ def sign_approval(session: Session, user: User, *, subject: str, subject_id: int
     """Check `assertion` ({"nonce", "credential", "origin"}; the nonce already checked
     as this server's) against the content as it is now, and record it, in the caller's
     transaction; an assertion that does not verify changes nothing."""
+    from webauthn import verify_authentication_response
+    from webauthn.helpers.exceptions import WebAuthnException
+
     nonce = str(assertion.get("nonce") or "")
     origin = str(assertion.get("origin") or "")
     credential = assertion.get("credential")

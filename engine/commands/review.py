@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from pypdf import PdfReader
 from sqlalchemy import select
 
 from engine.commands.executor import CommandRunner
@@ -27,6 +26,9 @@ WEEKS_SHOWN = 12
 
 def _pages(pdf: bytes) -> int:
     import io
+
+    # imported on first use, so that every process starts light (CLI, workers)
+    from pypdf import PdfReader
     return len(PdfReader(io.BytesIO(pdf)).pages)
 
 

@@ -15,8 +15,6 @@ import os
 import tempfile
 from pathlib import Path
 
-from pypdf import PdfReader
-from pypdf.errors import LimitReachedError, PyPdfError
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput, SanchikaError
@@ -47,6 +45,10 @@ def check_pdf(data: bytes, max_bytes: int, field: str = "pdf") -> int:
         raise InvalidInput(f"{field}: {len(data)} bytes is over the limit of {max_bytes} bytes")
     if not data[:1024].lstrip().startswith(PDF_MAGIC):
         raise InvalidInput(f"{field}: not a PDF (it does not start with %PDF-)")
+    # imported on first use, so that every process starts light (CLI, workers)
+    from pypdf import PdfReader
+    from pypdf.errors import LimitReachedError, PyPdfError
+
     try:
         pages = len(PdfReader(io.BytesIO(data), strict=False).pages)
     except LimitReachedError as exc:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
-import requests
 from sqlalchemy import select
 
 from engine.domain import uploads
@@ -55,6 +55,9 @@ def deliver_due(db: Database, data_dir: Path, limit: int = 20) -> int:
 
 def _post(data_dir: Path, out: ExchangeOut, partner: Partner) -> tuple[str, str | None]:
     """('sent' | 'failed' | 'retry', error)."""
+    # imported on first use, so that every process starts light (CLI, workers)
+    import requests
+
     package = uploads.read_bytes(data_dir, out.package_sha256)
     try:
         r = requests.post(partner.url.rstrip("/") + INBOX_PATH, timeout=TIMEOUT,
@@ -72,7 +75,8 @@ def _post(data_dir: Path, out: ExchangeOut, partner: Partner) -> tuple[str, str 
     return "failed", f"{partner.name} refused the package ({r.status_code}): {detail}"
 
 
-def _message(r: requests.Response) -> str:
+def _message(r: Any) -> str:
+    """The partner's error message from its answer (a requests.Response)."""
     try:
         return str(r.json()["error"]["message"])[:500]
     except (ValueError, KeyError, TypeError):

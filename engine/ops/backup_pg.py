@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from psycopg.conninfo import make_conninfo
 from sqlalchemy import Connection, create_engine, make_url, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError
@@ -55,6 +54,9 @@ def tool(name: str) -> str:
 
 def libpq(url: str | URL) -> tuple[str, dict[str, str]]:
     """(conninfo without the password, environment for the tools)."""
+    # imported on first use, so that every process starts light (CLI, workers)
+    from psycopg.conninfo import make_conninfo
+
     u = make_url(url)
     params = {k: v for k, v in {"host": u.host, "port": u.port, "user": u.username,
                                 "dbname": u.database}.items() if v is not None}

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pypdf import PdfWriter
 from sqlalchemy import select
 
 from engine.app import Sanchika
@@ -204,6 +203,9 @@ def _organisation(app: Sanchika, password: str) -> dict[str, P]:
 
 def _scan() -> bytes:
     """A one-page PDF standing in for every scanned letter (stored once, by hash)."""
+    # imported on first use, so that every process starts light (CLI, workers)
+    from pypdf import PdfWriter
+
     writer = PdfWriter()
     writer.add_blank_page(width=595, height=842)
     out = io.BytesIO()

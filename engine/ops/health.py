@@ -7,8 +7,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from engine.config import Settings
@@ -42,6 +40,10 @@ def database(db: Database) -> Check:
 
 
 def migrations(db: Database) -> Check:
+    # imported on first use, so that every process starts light (CLI, workers)
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     heads = set(ScriptDirectory.from_config(schema.alembic_config(db.write_engine)).get_heads())
     try:
         with db.write_engine.connect() as conn:
