@@ -6,7 +6,7 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from engine.audit.history import canonical_json
@@ -220,14 +220,9 @@ def content(session: Session, file: File) -> dict:
     in it too, so the lock and the approval signatures cover them."""
     if any(isinstance(o, (Correspondence, Note)) for o in session.new):
         session.flush()  # notes and correspondence added in this command are content
-    notes = session.execute(
-        select(Note.para_no, Note.text, Note.author_id, Note.author_post_id, Note.created_at)
-        .where(Note.file_id == file.id).order_by(Note.para_no, Note.id))
-    correspondence = session.execute(
-        select(Correspondence.receipt_id, Receipt.diary_no, Receipt.subject, Receipt.sender,
-               Receipt.pdf_sha256)
-        .outerjoin(Receipt, Receipt.id == Correspondence.receipt_id)
-        .where(Correspondence.file_id == file.id).order_by(Correspondence.id))
+    conn = session.connection()
+    notes = conn.execute(_CONTENT_NOTES, {"b_file": file.id})
+    correspondence = conn.execute(_CONTENT_CORRESPONDENCE, {"b_file": file.id})
     # Drafts for approval: each draft's fixed fields and every version of its text (what
     # the approver saw). Their status moves on after approval (issued), so it is left out.
     drafts = [d for d in draft_rows(session, file) if d.version is not None]
@@ -249,6 +244,20 @@ def content(session: Session, file: File) -> dict:
     return content
 
 
+# column statements built once (each approval reads them), run on the connection
+_CONTENT_NOTES = (
+    select(Note.para_no, Note.text, Note.author_id, Note.author_post_id, Note.created_at)
+    .where(Note.file_id == bindparam("b_file")).order_by(Note.para_no, Note.id))
+_CONTENT_CORRESPONDENCE = (
+    select(Correspondence.receipt_id, Receipt.diary_no, Receipt.subject, Receipt.sender,
+           Receipt.pdf_sha256)
+    .outerjoin(Receipt, Receipt.id == Correspondence.receipt_id)
+    .where(Correspondence.file_id == bindparam("b_file")).order_by(Correspondence.id))
+_DRAFTS_WITH_VERSIONS = (
+    select(Draft.id, Draft.status, Draft.subject, Draft.addressee, DraftVersion.version,
+           DraftVersion.text, DraftVersion.author_id, DraftVersion.created_at)
+    .outerjoin(DraftVersion, DraftVersion.draft_id == Draft.id)
+    .where(Draft.file_id == bindparam("b_file")).order_by(Draft.id, DraftVersion.version))
 _DRAFT_ROWS = "draft_rows"
 
 
@@ -260,11 +269,7 @@ def draft_rows(session: Session, file: File) -> list[Any]:
     cache = _command_cache(session)
     if cache is not None and (_DRAFT_ROWS, file.id) in cache:
         return list(cache[(_DRAFT_ROWS, file.id)])
-    rows = list(session.execute(
-        select(Draft.id, Draft.status, Draft.subject, Draft.addressee, DraftVersion.version,
-               DraftVersion.text, DraftVersion.author_id, DraftVersion.created_at)
-        .outerjoin(DraftVersion, DraftVersion.draft_id == Draft.id)
-        .where(Draft.file_id == file.id).order_by(Draft.id, DraftVersion.version)))
+    rows = list(session.connection().execute(_DRAFTS_WITH_VERSIONS, {"b_file": file.id}))
     if cache is not None:
         cache[(_DRAFT_ROWS, file.id)] = rows
     return list(rows)
