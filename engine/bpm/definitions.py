@@ -28,6 +28,14 @@ def _load_current(session: Session) -> dict[str, tuple[int, int, bool]]:
     return found
 
 
+# Parsed versions shared by every `Definitions` of the process, by (content hash, handler
+# names, size limit, stored): a deployed document never changes and its parsed spec is
+# never mutated, so a second facade in one process (the test suite makes one per test)
+# need not parse it again.
+_PARSED: dict[tuple[str, frozenset[str], int, bool], ReadBpmn] = {}
+_PARSED_LOCK = threading.Lock()
+
+
 def _suspended(process_id: str, version: int) -> ActionNotAllowed:
     return ActionNotAllowed(
         f"process '{process_id}' version {version} is suspended: no new instances start on "
@@ -139,7 +147,13 @@ class Definitions:
         """The parsed spec for a stored version, parsed at most once per process."""
         read = self._specs.get(definition.content_hash)
         if read is None:
-            read = self._read(definition.bpmn_xml.encode("utf-8"), stored=True)
+            key = (definition.content_hash, frozenset(self.handler_names), self.max_bytes,
+                   True)
+            read = _PARSED.get(key)
+            if read is None:
+                read = self._read(definition.bpmn_xml.encode("utf-8"), stored=True)
+                with _PARSED_LOCK:
+                    read = _PARSED.setdefault(key, read)
             with self._lock:
                 read = self._specs.setdefault(definition.content_hash, read)
         return read
