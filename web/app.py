@@ -24,9 +24,14 @@ from web.api.health import init_health
 from web.api.sla import blp as sla_blp
 from web.api.versions import blp as versions_blp
 from web.errors import SanchikaApi
+from web.routing import CachedRule
 from web.security import DatabaseInt, init_security, strict_query_arguments
 from web.serving import init_serving
 from web.ui import init_ui
+
+
+class SanchikaFlask(Flask):
+    url_rule_class = CachedRule
 
 
 def create_app(settings: Settings | None = None, service: Sanchika | None = None) -> Flask:
@@ -34,7 +39,7 @@ def create_app(settings: Settings | None = None, service: Sanchika | None = None
 
     settings = settings or Settings.from_env()
     service = service or Sanchika(settings, handlers.registry)
-    app = Flask(__name__)
+    app = SanchikaFlask(__name__)
     app.url_map.converters["int"] = DatabaseInt  # before any route is added
     strict_query_arguments()
     app.config.update(
@@ -64,7 +69,7 @@ def create_app(settings: Settings | None = None, service: Sanchika | None = None
     api.register_blueprint(api_ocr.blp)
     api.register_blueprint(api_exchange.blp)
     api.register_blueprint(admin_blp)
-    responses.document(api)
+    api.finish_document(responses.document)
     errors.register(app)
     init_ui(app, service)
     metrics = Metrics(settings, service.db)  # per app: its own registry

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_smorest import Api
+from flask_smorest.spec import openapi_cli
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
@@ -37,6 +40,66 @@ def field_messages(messages: Any, prefix: str = "") -> list[str]:
 
 
 class SanchikaApi(Api):
+    """The JSON API. Its OpenAPI document is written on first use (the first request for
+    openapi.json): writing it was a third of the cost of every `create_app`, and most
+    apps (each worker, each test) never serve it. It comes out as flask-smorest writes it
+    at once: the same steps in the same order."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._spec: Any = None
+        self._spec_options: dict[str, Any] | None = None
+        self._undocumented: list[tuple[Any, str, Any]] = []
+        self._finish: list[Callable[[Api], None]] = []
+        self._written = False
+        self._writing = False
+        self._lock = threading.RLock()
+        super().__init__(*args, **kwargs)
+
+    @property
+    def spec(self) -> Any:
+        if not self._written and self._spec_options is not None:
+            with self._lock:  # one thread writes it; the others wait for it
+                self._write_once()
+        return self._spec
+
+    @spec.setter
+    def spec(self, value: Any) -> None:
+        self._spec = value
+
+    def _init_spec(self, **options: Any) -> None:
+        self._spec_options = options
+        self._app.cli.add_command(openapi_cli)  # `flask openapi print` writes it then
+
+    def register_blueprint(self, blp: Any, *, parameters: Any = None, **options: Any) -> None:
+        """As flask-smorest's, but the blueprint's views go into the document later."""
+        name = options.get("name", blp.name)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._app.register_blueprint(blp, **options)
+        self._undocumented.append((blp, name, parameters))
+
+    def finish_document(self, write: Callable[[Api], None]) -> None:
+        """Run `write(api)` on the document once every blueprint is in it."""
+        self._finish.append(write)
+
+    def _write_once(self) -> None:
+        if self._written or self._writing:  # (the writer reads `spec` as it writes)
+            return
+        self._writing = True
+        try:
+            self._write_document()
+        finally:
+            self._writing = False
+
+    def _write_document(self) -> None:
+        super()._init_spec(**(self._spec_options or {}))
+        spec = self._spec
+        for blp, name, parameters in self._undocumented:  # as Api.register_blueprint
+            blp.register_views_in_doc(self, self._app, spec, name=name, parameters=parameters)
+            spec.tag({"name": name, "description": blp.description})
+        for write in self._finish:
+            write(self)
+        self._written = True
+
     def handle_http_exception(self, error: HTTPException
                               ) -> tuple[Response, int] | ResponseReturnValue:
         if not request.path.startswith("/api/"):

@@ -81,3 +81,23 @@ def test_openapi_document(api):
     for path in ("/api/v1/receipts", "/api/v1/files", "/api/v1/tasks/{task_id}",
                  "/api/v1/process-definitions", "/api/v1/files/{file_id}/track"):
         assert path in paths
+
+
+def test_the_document_is_written_on_first_use_once(web_app):
+    """create_app leaves the OpenAPI document unwritten; concurrent first requests for it
+    wait for one writer and all get the same whole document."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    ext = web_app.extensions["flask-smorest"]["apis"][""]["ext_obj"]
+    assert not ext._written
+
+    def fetch(_: int) -> bytes:
+        r = web_app.test_client().get("/api/v1/openapi.json")
+        assert r.status_code == 200
+        return r.data
+
+    with ThreadPoolExecutor(4) as pool:
+        bodies = set(pool.map(fetch, range(4)))
+    assert len(bodies) == 1
+    assert ext._written
+    assert len(web_app.test_client().get("/api/v1/openapi.json").json["paths"]) > 50
