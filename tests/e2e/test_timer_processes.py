@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parents[2]
 class Server:
     """One `python -m web.cli.main serve` process on a free loopback port."""
 
-    def __init__(self, settings, log: Path, sla: str, extra_env: dict[str, str] | None = None):
+    def __init__(self, settings, log: Path, sla: str, extra_env: dict[str, str] | None = None,
+                 wait: bool = True):
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items()
@@ -41,16 +42,20 @@ class Server:
             [sys.executable, "-m", "web.cli.main", "serve", "--host", "127.0.0.1",
              "--port", str(self.port), "--threads", "4"],
             cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self) -> None:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise AssertionError(f"server exited: {log.read_text()[-2000:]}")
+                raise AssertionError(f"server exited: {self.log.read_text()[-2000:]}")
             try:
                 if requests.get(f"{self.base}/api/v1/openapi.json", timeout=1).ok:
                     return
             except requests.ConnectionError:
                 time.sleep(0.1)
-        raise AssertionError("server did not start in 30 s")
+        raise AssertionError(f"server did not start in 30 s: {self.log.read_text()[-2000:]}")
 
     @property
     def pid(self) -> int:
@@ -85,10 +90,14 @@ class Server:
 def servers(demo, tmp_path):
     started: list[Server] = []
 
-    def start(sla: str) -> Server:
-        server = Server(demo.settings, tmp_path / f"server{len(started)}.log", sla)
-        started.append(server)
-        return server
+    def start(sla: str, count: int = 1) -> list[Server]:
+        """`count` servers, started side by side (each takes seconds to import)."""
+        new = [Server(demo.settings, tmp_path / f"server{len(started) + i}.log", sla,
+                      wait=False) for i in range(count)]
+        started.extend(new)
+        for server in new:
+            server.wait_ready()
+        return new
 
     yield start
     for server in started:
@@ -135,7 +144,7 @@ def lease_holder_pid(app) -> int | None:
 
 
 def test_sigkill_before_due_and_restart_after_fires_exactly_once(demo, servers):
-    first = servers("PT3S")
+    (first,) = servers("PT3S")
     token = first.token("clerk")
     file = first.open_file(token, "Survives a crash")
     instance_id = file["instance_id"]
@@ -149,7 +158,7 @@ def test_sigkill_before_due_and_restart_after_fires_exactly_once(demo, servers):
     with demo.db.reader() as s:
         assert s.scalar(select(Timer.status).where(Timer.instance_id == instance_id)) == "pending"
 
-    restarted = servers("PT3S")
+    (restarted,) = servers("PT3S")
     counts = wait_fired(demo, [instance_id], timeout=15)
     time.sleep(1.5)  # several more sweeps: still exactly one firing
     assert fired_counts(demo, [instance_id]) == {instance_id: 1}
@@ -162,7 +171,7 @@ def test_sigkill_before_due_and_restart_after_fires_exactly_once(demo, servers):
 
 
 def test_two_servers_fire_each_timer_once_and_fail_over(demo, servers):
-    a, b = servers("PT2S"), servers("PT2S")
+    a, b = servers("PT1S", count=2)
     by_pid = {a.pid: a, b.pid: b}
     holder = lease_holder_pid(demo)
     assert holder in by_pid, "one of the two servers holds the scheduler lease"
