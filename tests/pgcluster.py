@@ -87,8 +87,9 @@ class Cluster:
 
     def initdb(self) -> Cluster:
         """A primary that allows streaming replication to 127.0.0.1."""
+        # --no-sync: a throwaway server's files need not reach the disk before it starts
         self.run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust",
-                 "-E", "UTF8", "--locale=C")
+                 "-E", "UTF8", "--locale=C", "--no-sync")
         with (self.data / "postgresql.conf").open("a") as conf:
             conf.write(f"""
 listen_addresses = '127.0.0.1'
@@ -110,7 +111,8 @@ fsync = off  # a throwaway test server: speed over crash safety
         """A standby of `primary`: pg_basebackup -R writes primary_conninfo and
         standby.signal, so it starts streaming from the primary."""
         self.run("pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres",
-                 "-D", str(self.data), "-R", "-X", "stream", "-c", "fast")
+                 "-D", str(self.data), "-R", "-X", "stream", "-c", "fast",
+                 "--no-sync")
         return self
 
     def start(self) -> Cluster:
@@ -118,9 +120,11 @@ fsync = off  # a throwaway test server: speed over crash safety
                  "-o", f"-p {self.port} -k {self.root}", "start")
         return self
 
-    def stop(self) -> None:
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server: "fast" shuts down cleanly (a shutdown checkpoint, streamed to
+        a standby); "immediate" just ends it, for a server about to be thrown away."""
         if (self.data / "postmaster.pid").exists():
-            self.run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "-t", "60", "stop")
+            self.run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "-t", "60", "stop")
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"

@@ -40,14 +40,14 @@ def test_lifecycle_compares_with_raw_spiffworkflow(tmp_path):
 
 def test_timers_fire_each_due_timer_once(tmp_path):
     figures = bench(tmp_path, "timers.py", "--timers", "60", "--due", "20", "--lead", "2",
-                    "--window", "2")
+                    "--window", "1")
     assert (figures["fired"], figures["duplicates"], figures["missed"],
             figures["fired_not_due"]) == (20, 0, 0, 0)
 
 
 def test_http_load_completes_files_without_errors(tmp_path):
     figures = bench(tmp_path, "http_load.py", "--processes", "1", "--clients", "2",
-                    "--seconds", "2", "--warmup", "0.5")
+                    "--seconds", "1", "--warmup", "0.25")
     (run,) = figures["runs"]
     assert run["requests"] > 0
     assert run["status_5xx"] == 0

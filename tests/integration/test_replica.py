@@ -42,7 +42,7 @@ def servers() -> Iterator[tuple[pgcluster.Cluster, pgcluster.Cluster]]:
     finally:
         for cluster in (replica, primary):
             try:
-                cluster.stop()
+                cluster.stop("immediate")  # thrown away next: no shutdown checkpoint
             except Exception as exc:  # keep stopping the other one; say what happened
                 print(f"stopping {cluster.name}: {exc}")
         shutil.rmtree(root, ignore_errors=True)
