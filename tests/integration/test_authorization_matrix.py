@@ -310,24 +310,33 @@ class Snapshot:
 
     Rows are read through the driver's own cursor: the stored values exactly as they are
     (SQLAlchemy's row repr shortens long values, and its type conversion cost most of this
-    test's time), compared as the sorted reprs of the raw tuples."""
+    test's time), in primary-key order. On SQLite the raw tuples are compared (ints,
+    floats, text, bytes, NULL: equal exactly when their reprs are); on PostgreSQL their
+    reprs (a JSON value arrives as a dict, whose equality ignores key order). A table
+    without a primary key is compared as the sorted reprs of its rows."""
 
     def __init__(self, app):
         self.app = app
+        self.raw = app.db.is_sqlite
         meta = MetaData()
         meta.reflect(bind=app.db.write_engine)
         preparer = app.db.write_engine.dialect.identifier_preparer
-        self.queries = {t.name: f"SELECT * FROM {preparer.quote(t.name)}"  # noqa: S608
-                        for t in meta.sorted_tables}
+        self.queries: dict[str, tuple[str, bool]] = {}
+        for t in meta.sorted_tables:
+            keys = ", ".join(preparer.quote(c.name) for c in t.primary_key.columns)
+            query = f"SELECT * FROM {preparer.quote(t.name)}"  # noqa: S608
+            self.queries[t.name] = (f"{query} ORDER BY {keys}" if keys else query, bool(keys))
 
     def take(self) -> dict[str, list]:
         with self.app.db.write_engine.connect() as conn:
             cursor = conn.connection.driver_connection.cursor()
             try:
                 taken = {}
-                for name, query in self.queries.items():
+                for name, (query, ordered) in self.queries.items():
                     cursor.execute(query)
-                    taken[name] = sorted(map(repr, cursor.fetchall()))
+                    rows = cursor.fetchall()
+                    taken[name] = (rows if self.raw else list(map(repr, rows))) if ordered \
+                        else sorted(map(repr, rows))
                 return taken
             finally:
                 cursor.close()
