@@ -4,6 +4,7 @@ page blueprints."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -27,6 +28,7 @@ from flask_babel import Babel
 from flask_babel import gettext as _
 from flask_login import AnonymousUserMixin, LoginManager, UserMixin, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.security import safe_join
 
 from engine.app import Sanchika
 from engine.commands.ui import UI_LANGUAGES
@@ -39,6 +41,28 @@ NODE_MODULES = WEB / "node_modules"
 API_PREFIX = "/api/"
 VENDOR_PATHS = ("bpmn-js/dist/", "chart.js/dist/", "@fontsource/noto-sans-devanagari/",
                 "swagger-ui-dist/swagger-ui")
+
+# Asset URLs carry a digest of the file's content (?v=...), so a browser keeps the file for
+# a year without asking again on every page; an edited file gets a new URL.
+ASSET_MAX_AGE = 365 * 24 * 3600
+_digests: dict[str, tuple[int, int, str]] = {}
+
+
+def asset_digest(path: str) -> str | None:
+    """A short digest of a file's content, computed again only when the file changes."""
+    if not path:
+        return None
+    try:
+        stat = Path(path).stat()
+        known = _digests.get(path)
+        if known is not None and known[:2] == (stat.st_mtime_ns, stat.st_size):
+            return known[2]
+        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+    except OSError:  # no such file, or a folder
+        return None
+    _digests[path] = (stat.st_mtime_ns, stat.st_size, digest)
+    return digest
+
 
 # the session generation a session began in (engine/domain/sessions.py): sign-off
 # everywhere, a password change or reset and deactivation move it on, ending older sessions
@@ -134,6 +158,42 @@ def _init_sessions(app: Flask, service: Sanchika) -> None:
         return WebUser(user) if user is not None else None
 
 
+def _init_assets(app: Flask) -> None:
+    """The browser assets: node_modules' served folders, and long caching for both these
+    and the static files when their URL names the content's digest."""
+
+    @app.get("/vendor/<path:name>")
+    def vendor(name: str) -> Response:
+        if not name.startswith(VENDOR_PATHS) or ".." in name:
+            abort(404)
+        return send_from_directory(NODE_MODULES, name, max_age=3600)
+
+    def asset_path(endpoint: str | None, values: dict[str, Any] | None) -> str | None:
+        if endpoint == "static" and values and app.static_folder:
+            return safe_join(app.static_folder, values.get("filename", ""))
+        if endpoint == "vendor" and values:
+            return safe_join(str(NODE_MODULES), values.get("name", ""))
+        return None
+
+    @app.url_defaults
+    def _versioned_assets(endpoint: str, values: dict[str, Any]) -> None:
+        path = asset_path(endpoint, values)
+        if path is not None and "v" not in values and (digest := asset_digest(path)):
+            values["v"] = digest
+
+    @app.after_request
+    def _cache_assets(response: Response) -> Response:
+        version = request.args.get("v")
+        if version and response.status_code in (200, 304) \
+                and asset_digest(asset_path(request.endpoint, request.view_args) or "") == version:
+            response.cache_control.no_cache = None
+            response.cache_control.public = True
+            response.cache_control.max_age = ASSET_MAX_AGE
+            response.cache_control.immutable = True
+            response.expires = None
+        return response
+
+
 def init_ui(app: Flask, service: Sanchika) -> None:
     from web.pages import account as pages_account
     from web.pages import admin as pages_admin
@@ -195,11 +255,7 @@ def init_ui(app: Flask, service: Sanchika) -> None:
             "The form was refused: its security token is missing or has expired. "
             "Go back, reload the page and try again.")), 400
 
-    @app.get("/vendor/<path:name>")
-    def vendor(name: str) -> Response:
-        if not name.startswith(VENDOR_PATHS) or ".." in name:
-            abort(404)
-        return send_from_directory(NODE_MODULES, name, max_age=3600)
+    _init_assets(app)
 
     @app.after_request
     def _headers(response: Response) -> Response:

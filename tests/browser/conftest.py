@@ -23,7 +23,10 @@ def browser() -> Iterator:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
+        # One renderer process for every page: on a small machine, starting a process per
+        # navigation (and one more for each PDF preview) costs more than the pages do.
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                    args=["--renderer-process-limit=1"])
         yield browser
         browser.close()
 

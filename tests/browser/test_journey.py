@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from tests.browser.steps import confirm, go, shot, sign_in, sign_out
+from tests.browser.steps import confirm, go, shot, sign_in, sign_in_with_form, sign_out
 from tests.conftest import PASSWORD
 from tests.pdfs import make_pdf
 
@@ -56,7 +56,7 @@ def test_clerk_to_approval_in_the_browser(page, server):
     page.goto("/")
     assert "/login" in page.url
     shot(page, "login")
-    sign_in(page, "clerk")
+    sign_in_with_form(page, "clerk")
     assert page.locator("h1").inner_text().startswith("Inbox")
 
     # Diarise a letter with its scanned PDF.

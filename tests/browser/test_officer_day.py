@@ -24,7 +24,7 @@ from engine.store.models import (
     Section,
     User,
 )
-from tests.browser.steps import confirm, go, shot, sign_in, sign_out
+from tests.browser.steps import confirm, go, shot, sign_in, sign_in_with_form, sign_out
 from tests.conftest import PASSWORD
 
 
@@ -299,9 +299,9 @@ def test_change_password_signs_out_other_sessions(page, server, browser):
         elsewhere.goto("/")  # the other one is signed out
         assert "/login" in elsewhere.url
         sign_out(page)
-        sign_in(page, "us", PASSWORD)
+        sign_in_with_form(page, "us", PASSWORD)
         assert "/login" in page.url
-        sign_in(page, "us", "Fresh-pass-2026")
+        sign_in_with_form(page, "us", "Fresh-pass-2026")
         assert page.locator("h1").inner_text().startswith("Inbox")
         # e-mail notifications off, kept
         go(page, "My settings")

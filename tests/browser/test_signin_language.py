@@ -8,12 +8,12 @@ import requests
 from sqlalchemy import update
 
 from engine.store.web_models import SignInThrottle
-from tests.browser.steps import go, shot, sign_in, sign_out, wait_for_js
+from tests.browser.steps import go, shot, sign_in_with_form, sign_out, wait_for_js
 from tests.conftest import PASSWORD
 
 
 def test_a_form_posted_without_its_csrf_token_is_refused(page, server):
-    sign_in(page, "clerk")
+    sign_in_with_form(page, "clerk")
     go(page, "New file")
     page.fill("#subject", "Annual property returns")
     page.select_option("#head", "11011")
@@ -74,12 +74,12 @@ def test_lockout_after_repeated_failures_and_the_sign_in_register(page, server, 
     assert answer.value.status == 429
     assert "Too many failed sign-ins" in page.locator(".flash.error").inner_text()
     # Other users are not affected.
-    sign_in(page, "clerk")
+    sign_in_with_form(page, "clerk")
     assert page.locator("h1").inner_text().startswith("Inbox")
     sign_out(page)
 
     # The auditor sees every attempt, and the clerk's sign-off time.
-    sign_in(page, "auditor")
+    sign_in_with_form(page, "auditor")
     go(page, "Sign-ins")
     rows = page.locator("tbody tr").all_inner_texts()
     so_rows = [r for r in rows if r.startswith("so")]
@@ -97,12 +97,12 @@ def test_lockout_after_repeated_failures_and_the_sign_in_register(page, server, 
     sign_out(page)
 
     # Officers do not see the register.
-    sign_in(page, "clerk")
+    sign_in_with_form(page, "clerk")
     assert page.goto("/admin/sign-ins").status == 403
 
 
 def test_hindi_ui_shows_hindi_labels_and_is_remembered(page, server):
-    sign_in(page, "clerk")
+    sign_in_with_form(page, "clerk")
     assert page.locator("nav").inner_text().split()[:1] == ["Inbox"]
     page.click("button[name=lang][value=hi]")
     assert page.locator("html").get_attribute("lang") == "hi"
@@ -127,7 +127,7 @@ def test_hindi_ui_shows_hindi_labels_and_is_remembered(page, server):
     # The choice is stored with the user: a new session starts in Hindi.
     sign_out(page)
     page.context.clear_cookies()
-    sign_in(page, "clerk")
+    sign_in_with_form(page, "clerk")
     assert page.locator("h1").inner_text().startswith("इनबॉक्स")
     page.click("button[name=lang][value=en]")
     assert page.locator("h1").inner_text().startswith("Inbox")

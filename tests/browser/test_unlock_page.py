@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from engine.store.models import OutboxMessage
 from engine.store.web_models import SignInThrottle
-from tests.browser.steps import shot, sign_in, sign_out
+from tests.browser.steps import shot, sign_in_with_form, sign_out
 from tests.conftest import PASSWORD
 
 CODE = re.compile(r"\b[A-HJ-NP-Z2-9]{4}-[A-HJ-NP-Z2-9]{4}\b")
@@ -48,7 +48,7 @@ def test_a_locked_user_lifts_the_lock_with_the_code_sent_to_them(page, server, d
     with page.expect_navigation():
         page.click("#unlock-redeem button[type=submit]")
     assert "The lock is lifted" in page.locator(".flash").first.inner_text()
-    sign_in(page, "us")
+    sign_in_with_form(page, "us")
     assert page.locator("h1").inner_text().startswith("Inbox")
     sign_out(page)
 

@@ -49,6 +49,24 @@ def test_pages_carry_a_strict_policy(client):
     assert api.headers["Referrer-Policy"] == "same-origin"
 
 
+def test_assets_named_by_their_digest_are_cached_for_a_year(client):
+    page = client.get("/login").get_data(as_text=True)
+    for url in (re.search(r'href="(/static/app\.css\?v=[0-9a-f]{12})"', page).group(1),
+                re.search(r'src="(/static/app\.js\?v=[0-9a-f]{12})"', page).group(1),
+                re.search(r'href="(/vendor/@fontsource/[^"]+/400\.css\?v=[0-9a-f]{12})"',
+                          page).group(1)):
+        r = client.get(url)
+        assert r.status_code == 200
+        assert r.cache_control.max_age == 365 * 24 * 3600
+        assert r.cache_control.immutable
+    # without the digest, or with a stale one, the browser must ask again as before
+    for url in ("/static/app.css", "/static/app.css?v=000000000000"):
+        r = client.get(url)
+        assert r.status_code == 200
+        assert not r.cache_control.immutable
+        assert (r.cache_control.max_age or 0) <= 3600
+
+
 def test_templates_have_no_inline_script_or_handlers():
     inline_script = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>")
     handler = re.compile(r"\son[a-z]+\s*=", re.I)
