@@ -20,7 +20,6 @@ import base64
 import hashlib
 import hmac
 import secrets
-from base64 import urlsafe_b64decode, urlsafe_b64encode
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -38,12 +37,12 @@ PROOF_FIELDS = ("rp_id", "credential_id", "public_key", "authenticator_data",
 
 def b64(data: bytes) -> str:
     """Base64url without padding, as WebAuthn writes it."""
-    return urlsafe_b64encode(data).decode("ascii").rstrip("=")
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
 
 
 def unb64(text: str) -> bytes:
     # padding is optional in base64url; the decoder ignores too much of it
-    return urlsafe_b64decode(f"{text}===")
+    return base64.urlsafe_b64decode(f"{text}===")
 
 
 def approval_challenge(*, subject: str, subject_id: int, action: str, content_hash: str,

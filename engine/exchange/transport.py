@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -16,6 +16,9 @@ from engine.domain import uploads
 from engine.store.db import Database, get_or_404
 from engine.store.exchange_models import ExchangeOut, Partner
 from engine.store.models import utcnow
+
+if TYPE_CHECKING:
+    import requests
 
 log = logging.getLogger(__name__)
 INBOX_PATH = "/api/v1/exchange/inbox"
@@ -75,8 +78,7 @@ def _post(data_dir: Path, out: ExchangeOut, partner: Partner) -> tuple[str, str 
     return "failed", f"{partner.name} refused the package ({r.status_code}): {detail}"
 
 
-def _message(r: Any) -> str:
-    """The partner's error message from its answer (a requests.Response)."""
+def _message(r: requests.Response) -> str:
     try:
         return str(r.json()["error"]["message"])[:500]
     except (ValueError, KeyError, TypeError):
