@@ -82,6 +82,7 @@ class Dovecot:
             login_user = internal_user = mail_user.pw_name
         os.chown(f / "mail", mail_user.pw_uid, mail_user.pw_gid)
         (f / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}::::::\n")
+        (f / "passwd").chmod(0o644)  # Dovecot's auth process reads it, whatever the umask
         (f / "dovecot.conf").write_text(f"""
 base_dir = {f}/run
 state_dir = {f}/state

@@ -30,6 +30,7 @@ from engine.bpm.workflow_cache import WorkflowCache
 from engine.errors import ActionNotAllowed, Conflict, InvalidInput
 from engine.sla.policy import SLA_EXPRESSION, SlaPolicy, warn_at
 from engine.store import config_cache
+from engine.store.driver_sql import driver_statement
 from engine.store.models import Instance, OpenTask, Post, ProcessDefinition, Timer, User, utcnow
 
 # session.info key: timer-row status changes queued for one UPDATE (defer_timer_rows)
@@ -401,8 +402,11 @@ class Runtime:
             if uuids and deferred is not None:  # a sweep batch: one UPDATE at its end
                 deferred.extend((status, instance.id, uuid) for uuid in uuids)
             elif uuids:  # on the table: no ORM bulk-update machinery (nothing loads timers)
-                session.connection().execute(_TIMER_DONE, {
-                    "b_instance": instance.id, "uuids": uuids, "new_status": status})
+                conn = session.connection()
+                driver_statement(conn, _TIMER_DONE).executemany(conn, [
+                    {"b_instance": instance.id, "b_uuid": uuid, "b_status": "pending",
+                     "new_status": status}
+                    for uuid in uuids])
         ctx = session.info.get(history.COMMAND_CONTEXT)
         for uuid, task in waiting.items():
             if uuid in before.timers:
@@ -459,8 +463,8 @@ _TIMERS = cast(Table, Timer.__table__)
 # built once: pending timers of an instance that fired or were cancelled
 _TIMER_DONE = update(_TIMERS).where(
     _TIMERS.c.instance_id == bindparam("b_instance"),
-    _TIMERS.c.task_uuid.in_(bindparam("uuids", expanding=True)),
-    _TIMERS.c.status == "pending").values(status=bindparam("new_status"))
+    _TIMERS.c.task_uuid == bindparam("b_uuid"),
+    _TIMERS.c.status == bindparam("b_status")).values(status=bindparam("new_status"))
 
 
 def defer_timer_rows(session: Session) -> None:

@@ -32,13 +32,14 @@ from datetime import datetime
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Table, event, insert
+from sqlalchemy import Connection, Table, event, insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from engine.bpm import script_pool
 from engine.store.db import Database
+from engine.store.driver_sql import driver_statement
 from engine.store.models import HistoryEvent, OutboxMessage, User, utcnow
 
 CONTEXT_KEY = "command_context"
@@ -106,15 +107,20 @@ class CommandContext:
         if self.history_rows:
             rows, self.history_rows = self.history_rows, []
             # the table, not the entity: one executemany with one column list
-            conn.execute(_HISTORY_INSERT, rows)
+            _executemany(conn, _HISTORY_INSERT, rows)
         if self.outbox_rows:
             rows_out = list(self.outbox_rows.values())
             self.outbox_rows = {}
-            conn.execute(_outbox_insert(conn.dialect.name), rows_out)
+            _executemany(conn, _outbox_insert(conn.dialect.name), rows_out)
         if self.insert_rows:
             tables, self.insert_rows = self.insert_rows, {}
             for table, table_rows in tables.items():
-                conn.execute(_insert_of(table), table_rows)
+                _executemany(conn, _insert_of(table), table_rows)
+
+
+def _executemany(conn: Connection, statement: Any, rows: list[dict[str, Any]]) -> None:
+    """Rows of one shape as one driver executemany (engine/store/driver_sql.py)."""
+    driver_statement(conn, statement, list(rows[0])).executemany(conn, rows)
 
 
 _HISTORY_INSERT = insert(_HISTORY)

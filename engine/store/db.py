@@ -33,6 +33,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from engine.errors import Conflict, NotFound
 from engine.store.config_cache import INFO_KEY, ConfigCache
+from engine.store.driver_sql import driver_statement
 from engine.store.models import File, Instance, OpenTask
 
 Row = TypeVar("Row")
@@ -139,8 +140,9 @@ def _claim(session: Session, instance: Instance) -> None:
     keys = tuple(sorted(changes))
     params = {f"v_{key}": value for key, value in changes.items()}
     params.update(b_id=instance.id, b_version=old, v_version=new)
-    result = session.connection().execute(_claim_statement(keys), params)
-    if rows_changed(result) != 1:
+    conn = session.connection()
+    result = driver_statement(conn, _claim_statement(keys)).execute(conn, params)
+    if result.rowcount != 1:
         raise StaleDataError(f"instance {instance.id}: version {old} is no longer current")
     for key, value in changes.items():
         set_committed_value(instance, key, value)
@@ -190,16 +192,17 @@ def _update_row(session: Session, obj: Any) -> None:
         params = {f"v_{key}": value for key, value in changes.items()}
         params["b_id"] = obj.id
         table = cast(Table, state.mapper.local_table)
-        result = session.connection().execute(_update_statement(table, keys), params)
-        if rows_changed(result) != 1:
+        conn = session.connection()
+        result = driver_statement(conn, _update_statement(table, keys)).execute(conn, params)
+        if result.rowcount != 1:
             raise StaleDataError(f"{table.name} {obj.id}: the row is gone")
     state._commit_all(state.dict, session.identity_map)
 
 
 @lru_cache(maxsize=16)
 def _insert_plan(mapper: Any) -> tuple[Any, list[tuple[str, str, Any]]]:
-    """The INSERT of a mapper's table and, per column but the id, (column, attribute,
-    Python-side default or None), worked out once."""
+    """The INSERT of a mapper's table (every column but the id, which it returns) and, per
+    column, (column, attribute, Python-side default or None), worked out once."""
     table = cast(Table, mapper.local_table)
     columns = []
     for column in table.columns:
@@ -207,7 +210,7 @@ def _insert_plan(mapper: Any) -> tuple[Any, list[tuple[str, str, Any]]]:
             continue
         default = column.default if isinstance(column.default, ColumnDefault) else None
         columns.append((column.name, mapper.get_property_by_column(column).key, default))
-    return insert(table), columns
+    return insert(table).returning(table.c.id), columns
 
 
 def _insert_row(session: Session, obj: Any) -> None:
@@ -227,10 +230,11 @@ def _insert_row(session: Session, obj: Any) -> None:
             value = default.arg(None) if default.is_callable else default.arg
         setattr(obj, key, value)
         values[name] = value
-    key_of_row = session.connection().execute(statement, values).inserted_primary_key
-    if key_of_row is None:
+    conn = session.connection()
+    row_id = driver_statement(conn, statement, list(values)).execute(conn, values).scalar()
+    if row_id is None:
         raise RuntimeError(f"{type(obj).__name__}: the INSERT returned no id")
-    obj.id = key_of_row[0]
+    obj.id = row_id
     make_transient_to_detached(obj)
     session.add(obj)
 

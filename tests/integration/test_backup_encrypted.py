@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,16 @@ def _diarise(api, marker: str) -> bytes:
 def _files(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes()
             for p in sorted(root.rglob("*")) if p.is_file() and not p.name.startswith(".")}
+
+
+@pytest.fixture(autouse=True)
+def _umask_put_back() -> Iterator[None]:
+    """main() tightens the process umask (owner-only files): later tests of this worker
+    write files that other users' programs read (Dovecot's passwd file)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    yield
+    os.umask(umask)
 
 
 @pytest.fixture
