@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DisconnectionError, IntegrityError
-from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
+from sqlalchemy.orm import InstanceState, Session, make_transient_to_detached, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -125,14 +125,8 @@ def _claim(session: Session, instance: Instance) -> None:
     (StaleDataError, as the ORM's own versioned UPDATE raises: a Conflict). The object
     is then marked as holding what the database holds."""
     state = inspect(instance)
-    changes: dict[str, Any] = {}
-    # a changed column has its old value kept in committed_state: look only at those
-    for key in list(state.committed_state):
-        if key == "version" or key not in state.mapper.columns:
-            continue
-        history = state.attrs[key].history
-        if history.added:
-            changes[key] = history.added[0]
+    changes = _changed_columns(state)
+    changes.pop("version", None)
     if not changes:
         return
     old = int(state.committed_state.get("version", instance.__dict__["version"]))
@@ -159,6 +153,17 @@ _PLAIN_INSERT = frozenset({OpenTask})
 _ORM_ONLY: dict[type, frozenset[str]] = {File: frozenset(File.SEARCHED)}
 
 
+def _changed_columns(state: InstanceState[Any]) -> dict[str, Any]:
+    """The column attributes whose value differs from the one loaded, and their new values.
+    A changed attribute keeps its loaded value in `committed_state` (a marker when none
+    was loaded); a value set back to what was loaded is no change, as in the ORM's own
+    attribute history, which costs several times more to ask."""
+    current = state.dict
+    columns = state.mapper.columns
+    return {key: current[key] for key, loaded in state.committed_state.items()
+            if key in columns and key in current and loaded != current[key]}
+
+
 def _plain_changes(obj: Any) -> bool:
     """Only column attributes changed, none that must go through the ORM."""
     state = inspect(obj)
@@ -182,11 +187,7 @@ def _update_row(session: Session, obj: Any) -> None:
     a StaleDataError, as from the ORM's own UPDATE. The object then holds what the
     database holds (clean: the ORM's flush passes it by)."""
     state = inspect(obj)
-    changes: dict[str, Any] = {}
-    for key in state.committed_state:
-        history = state.attrs[key].history
-        if history.added:
-            changes[key] = history.added[0]
+    changes = _changed_columns(state)
     if changes:
         keys = tuple(sorted(changes))
         params = {f"v_{key}": value for key, value in changes.items()}
