@@ -56,6 +56,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 PASSWORD = "bench-password"  # the demo users of a throw-away database
 USERS = ("clerk", "so", "us", "ds")
 
@@ -72,12 +73,32 @@ def fresh_database(url: str | None, workdir: Path) -> str:
 
 
 def server_env(url: str, data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SANCHIKA_")}
+    # None of the caller's settings, but the test suite's cheap password hash when the suite
+    # runs this (scrypt is a tenth of a second per demo user and per sign-in).
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("SANCHIKA_") or k == "SANCHIKA_TEST_CHEAP_HASH"}
     env.update(SANCHIKA_DATABASE_URL=url, SANCHIKA_DATA_DIR=str(data_dir),
                SANCHIKA_SECRET_KEY="bench",  # noqa: S106 (a throw-away database)
                SANCHIKA_LOG_LEVEL="WARNING",
                PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
     return env
+
+
+def make_demo(env: dict[str, str]) -> None:
+    """The schema and the demo organisation, as `sanchika demo --no-state` makes them (here:
+    a process of its own spent a second and a half importing the engine, which the server
+    imports anyway)."""
+    import handlers
+    from engine.app import Sanchika
+    from engine.config import Settings
+    from engine.ops.demo import create_demo
+
+    app = Sanchika(Settings.from_env(env), handlers.registry)
+    try:
+        app.init()
+        create_demo(app, PASSWORD)
+    finally:
+        app.db.dispose()
 
 
 def free_port() -> int:
@@ -149,17 +170,19 @@ class Server:
     def __init__(self, env: dict[str, str], workers: int, threads: int, log: Path):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}/api/v1"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "web.cli.main", "serve", "--host", "127.0.0.1",
-             "--port", str(self.port), "--workers", str(workers), "--threads", str(threads)],
-            cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
-            start_new_session=True)
+        with log.open("ab") as out:  # the server writes to its own copy of the descriptor
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "web.cli.main", "serve", "--host", "127.0.0.1",
+                 "--port", str(self.port), "--workers", str(workers), "--threads",
+                 str(threads)],
+                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True)
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise SystemExit(f"server exited: {log.read_text()[-2000:]}")
             try:
-                if requests.get(f"{self.base}/openapi.json", timeout=2).ok:
+                if requests.get(f"{self.base}/health", timeout=2).ok:
                     return
             except requests.RequestException:
                 time.sleep(0.2)
@@ -286,14 +309,20 @@ class Client:
 
     def run(self, stop: threading.Event) -> None:
         serial = 0
-        while not stop.is_set():
-            serial += 1
-            try:
-                self.one_file(serial)
-            except (StepFailed, KeyError, IndexError, ValueError) as exc:
-                self.tally.finished(ok=False, error=str(exc))
-                continue
-            self.tally.finished(ok=True)
+        try:
+            while not stop.is_set():
+                serial += 1
+                try:
+                    self.one_file(serial)
+                except (StepFailed, KeyError, IndexError, ValueError) as exc:
+                    self.tally.finished(ok=False, error=str(exc))
+                    continue
+                self.tally.finished(ok=True)
+        finally:
+            if self.http is not None:
+                self.http.close()
+            if self.session is not None:
+                self.session.close()
 
 
 def percentile_ms(values: list[float], q: float) -> float | None:
@@ -411,8 +440,7 @@ def main() -> int:
               file=sys.stderr)
         processes = [1]
     env = server_env(url, workdir / "data")
-    subprocess.run([sys.executable, "-m", "web.cli.main", "demo", "--password", PASSWORD,
-                    "--no-state"], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+    make_demo(env)
     log = workdir / "server.log"
     backends = BackendCpu(url)
     runs = []

@@ -8,13 +8,17 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from engine.store.models import User, utcnow
 from engine.store.web_models import ApiToken, SignIn
 
 TOKEN_PREFIX = "snk_"  # noqa: S105 - a marker that tells tokens apart, not a secret
+# The token and its user in one statement, built once: every API call starts here, and
+# building the statement and its cache key anew was a third of the lookup's cost.
+_TOKEN_AND_USER = (select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+                   .where(ApiToken.token_hash == bindparam("token_hash")))
 
 
 def _digest(raw: str) -> str:
@@ -38,9 +42,7 @@ def token_owner(session: Session, raw: str, now: datetime | None = None
     """The token's active user and row, or why it is refused."""
     if not raw.startswith(TOKEN_PREFIX):
         return "invalid token"
-    # the token and its user in one statement: every API call starts here
-    found = session.execute(select(ApiToken, User).join(User, User.id == ApiToken.user_id)
-                            .where(ApiToken.token_hash == _digest(raw))).first()
+    found = session.execute(_TOKEN_AND_USER, {"token_hash": _digest(raw)}).first()
     if found is None:
         return "invalid token"
     row, user = found

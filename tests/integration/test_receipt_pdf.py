@@ -66,6 +66,17 @@ def test_missing_pdf_link_and_fields_checked(api):
     assert api.get(f"/receipts/{plain['id']}/pdf").status_code == 401
 
 
+def test_a_form_part_without_a_name_is_refused(api):
+    # a part with no name reaches the form under None, which cannot be sorted with the
+    # other fields' names: it answered 500
+    body = (b"--B\r\nContent-Disposition: form-data\r\n\r\nvalue\r\n"
+            b'--B\r\nContent-Disposition: form-data; name="sender"\r\n\r\nme\r\n--B--\r\n')
+    r = api.post("/receipts", "clerk", data=body,
+                 content_type="multipart/form-data; boundary=B")
+    assert r.status_code == 422, r.text
+    assert "needs a name" in r.json()["error"]["message"]
+
+
 def test_altered_stored_file_is_not_served(api, demo):
     pdf = make_pdf("to be altered")
     receipt = diarise_with(api, pdf).json()

@@ -20,6 +20,8 @@ def read_receipt_request(schema: Schema) -> tuple[dict[str, Any], bytes | None, 
         raw = {}
     if not isinstance(raw, dict):
         raise InvalidInput("body: send a JSON object or a multipart form")
+    if None in raw:  # a form part without a name: werkzeug keys it None
+        raise InvalidInput("body: every part of the form needs a name")
     try:
         body = schema.load(raw)
     except ValidationError as exc:
