@@ -1,5 +1,7 @@
 """bench/scale.py runs at a tiny size: it builds its files by copying service-made rows,
-serves them, and every endpoint it times answers without an error."""
+serves them, and every endpoint it times answers without an error. It runs on the pass's
+database: SQLite (executemany of the copies in Python), PostgreSQL (the copies made by the
+server in SQL)."""
 
 from __future__ import annotations
 
@@ -11,16 +13,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_the_scale_benchmark_runs_tiny(tmp_path):
+def test_the_scale_benchmark_runs_tiny(tmp_path, settings):
     out = tmp_path / "figures.json"
     run = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "scale.py"), "--files", "40", "--requests", "2",
-         "--quiet", "--json", str(out)],
+         "--database-url", settings.database_url, "--quiet", "--json", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
         # one PBKDF2 round for the demo's users and sign-ins, as the suite's own (conftest)
         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "SANCHIKA_TEST_CHEAP_HASH": "1"})
     assert run.returncode == 0, run.stderr[-3000:]
     figures = json.loads(out.read_text())
+    assert figures["database"] == ("SQLite" if settings.database_url.startswith("sqlite")
+                                   else "PostgreSQL")
     assert (figures["files"], figures["closed"], figures["open"]) == (40, 28, 12)
     endpoints = figures["endpoints"]
     assert {"inbox, heaviest post (first page)", "open file (auditor)", "track", "history",
