@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,17 @@ from tests.pdfs import make_pdf
 from web.cli.main import main
 
 AGE_MAGIC = b"age-encryption.org/v1"
+
+
+@pytest.fixture(autouse=True)
+def _umask() -> Iterator[None]:
+    """main() makes the umask owner-only for the rest of the process, as `sanchika` does
+    for its own: the worker gets its umask back (files that later tests write for other
+    programs, e.g. Dovecot's passwd file, came out unreadable to them)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    yield
+    os.umask(umask)
 
 
 def _diarise(api, marker: str) -> bytes:
