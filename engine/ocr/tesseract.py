@@ -72,8 +72,8 @@ def recognise(image: Image.Image, dpi: int = 300) -> str:
     program = _program()
     if not program or not status().available:
         raise OcrUnavailable(status().message)
-    # Uncompressed (PGM/PPM): PNG's deflate of a noisy 300 dpi page cost more CPU than
-    # Tesseract's reading of it, and Tesseract reads the same pixels either way.
+    # Uncompressed (PGM/PPM): PNG's deflate of a noisy 300 dpi page cost about as much CPU
+    # as Tesseract's reading of it, and Tesseract reads the same pixels either way.
     pnm = io.BytesIO()
     (image if image.mode in ("1", "L", "RGB") else image.convert("RGB")).save(pnm, "PPM")
     # One thread per page: the machine's cores are shared with the server's requests.
