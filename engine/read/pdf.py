@@ -8,6 +8,11 @@ fonts-noto-core). Pages are A4 with a page number in the footer."""
 
 from __future__ import annotations
 
+import atexit
+import io
+import shutil
+import tempfile
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -27,6 +32,45 @@ nav, form, button, .no-print, .skip, header.top, dialog { display: none !importa
 """
 
 
+_unpacked: dict[tuple[Path, int, int], Path] = {}
+_unpacking = threading.Lock()
+_folder: Path | None = None
+
+
+def unpacked(path: Path) -> Path:
+    """A WOFF or WOFF2 font as the plain font file inside it, unpacked once per process
+    into a temporary folder (WeasyPrint unpacks a WOFF2 font with fontTools, in Python, for
+    every PDF: about a quarter of a second each, more than laying out a report). Any other
+    file, or one that cannot be unpacked, is given back as it is."""
+    global _folder
+    stat = path.stat()
+    key = (path.resolve(), stat.st_mtime_ns, stat.st_size)
+    with _unpacking:
+        if key not in _unpacked:
+            _unpacked[key] = path
+            data = path.read_bytes()
+            if data[:4] in (b"wOFF", b"wOF2"):
+                from fontTools.ttLib import TTFont, woff2  # WeasyPrint's own dependency
+
+                out = io.BytesIO()
+                try:
+                    if data[:4] == b"wOF2":
+                        woff2.decompress(io.BytesIO(data), out)
+                    else:
+                        font = TTFont(io.BytesIO(data))
+                        font.flavor = None
+                        font.save(out)
+                except Exception:  # left to WeasyPrint, which says what is wrong with it
+                    return path
+                if _folder is None:
+                    _folder = Path(tempfile.mkdtemp(prefix="sanchika-fonts-"))
+                    atexit.register(shutil.rmtree, _folder, True)
+                target = _folder / f"{len(_unpacked)}-{path.stem}.font"
+                target.write_bytes(out.getvalue())
+                _unpacked[key] = target
+        return _unpacked[key]
+
+
 def font_face_css(files: Iterable[Path]) -> str:
     """@font-face rules for Noto Sans Devanagari font files (weight read from the name,
     e.g. noto-sans-devanagari-devanagari-600-normal.woff2)."""
@@ -34,7 +78,7 @@ def font_face_css(files: Iterable[Path]) -> str:
     for path in files:
         weight = next((part for part in path.stem.split("-") if part.isdigit()), "400")
         rules.append(f'@font-face {{ font-family: "Noto Sans Devanagari"; '
-                     f'src: url("{path.resolve().as_uri()}"); font-weight: {weight}; }}')
+                     f'src: url("{unpacked(path).as_uri()}"); font-weight: {weight}; }}')
     return "\n".join(rules)
 
 

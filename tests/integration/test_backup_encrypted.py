@@ -33,6 +33,17 @@ from web.cli.main import main
 AGE_MAGIC = b"age-encryption.org/v1"
 
 
+@pytest.fixture(autouse=True)
+def _umask() -> Iterator[None]:
+    """main() makes the umask owner-only for the rest of the process, as `sanchika` does
+    for its own: the worker gets its umask back (files that later tests write for other
+    programs, e.g. Dovecot's passwd file, came out unreadable to them)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    yield
+    os.umask(umask)
+
+
 def _diarise(api, marker: str) -> bytes:
     pdf = make_pdf(f"letter {marker}")
     r = api.post("/receipts", "clerk", data={"sender": "Collector, Jaipur", "mode": "post",

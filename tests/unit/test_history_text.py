@@ -6,6 +6,7 @@ pass a kind through to it."""
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -22,11 +23,19 @@ WRITERS = {"append": 2, "_file_event": 2, "_record": 3, "file_history": 1}
 PASS_THROUGH = {"kind"}
 
 
+@functools.cache
+def _modules(folder: str) -> tuple[tuple[Path, ast.Module], ...]:
+    """The folder's modules, each parsed once for all the tests of this file (parsing the
+    engine twice in each of two tests was most of their time)."""
+    return tuple((path, ast.parse(path.read_text(encoding="utf-8")))
+                 for path in (ROOT / folder).rglob("*.py"))
+
+
 def _constants() -> dict[str, str]:
     """Module-level NAME = "text" assignments of the engine (e.g. PULLED_BACK)."""
     found: dict[str, str] = {}
-    for path in (ROOT / "engine").rglob("*.py"):
-        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+    for _path, tree in _modules("engine"):
+        for node in tree.body:
             if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) \
                     and isinstance(node.value.value, str):
                 for target in node.targets:
@@ -35,13 +44,13 @@ def _constants() -> dict[str, str]:
     return found
 
 
-def written_kinds() -> set[str]:
+@functools.cache
+def written_kinds() -> frozenset[str]:
     constants = _constants()
     kinds: set[str] = set()
     unknown: list[str] = []
     for folder in ("engine", "handlers"):
-        for path in (ROOT / folder).rglob("*.py"):
-            tree = ast.parse(path.read_text(encoding="utf-8"))
+        for path, tree in _modules(folder):
             for node in ast.walk(tree):
                 if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
                     continue
@@ -64,7 +73,7 @@ def written_kinds() -> set[str]:
                 elif not (isinstance(arg, ast.Name) and arg.id in PASS_THROUGH):
                     unknown.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert not unknown, f"history events of a kind this test cannot read: {unknown}"
-    return kinds
+    return frozenset(kinds)
 
 
 def test_the_scan_finds_the_kinds_it_must() -> None:
