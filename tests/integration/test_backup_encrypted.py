@@ -58,16 +58,6 @@ def _files(root: Path) -> dict[str, bytes]:
             for p in sorted(root.rglob("*")) if p.is_file() and not p.name.startswith(".")}
 
 
-@pytest.fixture(autouse=True)
-def _umask_put_back() -> Iterator[None]:
-    """main() tightens the process umask (owner-only files): later tests of this worker
-    write files that other users' programs read (Dovecot's passwd file)."""
-    umask = os.umask(0o022)
-    os.umask(umask)
-    yield
-    os.umask(umask)
-
-
 @pytest.fixture
 def identity(tmp_path: Path) -> tuple[Path, str]:
     path = tmp_path / "elsewhere" / "backup-identity.txt"
