@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
+from json.encoder import encode_basestring as _encode_text
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -45,6 +46,15 @@ def _body_json(instance_id: int, seq: int, kind: str, at: datetime, actor: str |
 
 
 def _scalar_json(value: Any) -> str:
+    """json.dumps(value, ensure_ascii=False) for one value; None, text and integers (every
+    field of an event but its data) without going through the encoder object."""
+    if value is None:
+        return "null"
+    kind = type(value)
+    if kind is str:
+        return _encode_text(value)  # the escaper json.dumps(ensure_ascii=False) calls
+    if kind is int:
+        return int.__repr__(value)
     return json.dumps(value, ensure_ascii=False)
 
 

@@ -15,10 +15,16 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import (
+    BpmnSubWorkflowConverter,
+    BpmnWorkflowConverter,
+    TaskConverter,
+)
 from SpiffWorkflow.bpmn.specs import BpmnProcessSpec
+from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
 # The SpiffWorkflow release these internals were last checked against.
@@ -62,13 +68,103 @@ class SpecFreeWorkflowConverter(BpmnWorkflowConverter):
     """SpiffWorkflow's workflow converter without the spec: the spec is kept once per
     deployed version and handed back on load. Relies on the converter's helpers
     (mapping_to_dict / mapping_from_dict, set_default_attributes, subprocesses_from_dict,
-    the registry) and on BpmnWorkflow's `deserializing` constructor flag."""
+    the registry) and on BpmnWorkflow's `deserializing` constructor flag.
+
+    Every action stores its workflow, so `to_dict` writes the tasks itself: the same dict
+    SpiffWorkflow's TaskConverter and BpmnSubWorkflowConverter make (same keys, same
+    order, so the same JSON), without the registry's dispatch per task and with each task
+    id turned into text once instead of up to three times. Where the registry maps Task or
+    BpmnSubWorkflow to another converter, SpiffWorkflow's own path runs.
+    `reference_to_dict` is that path; tests/unit/test_codec.py checks the two give the
+    same JSON."""
 
     def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
+        task_typename = self._typename(Task, TaskConverter)
+        sub_typename = self._typename(BpmnSubWorkflow, BpmnSubWorkflowConverter)
+        if task_typename is None or sub_typename is None:
+            return self.reference_to_dict(workflow)
+        dct = self._workflow_dict(workflow, task_typename)
+        dct["subprocesses"] = {
+            str(key): self._subworkflow_dict(sub, task_typename, sub_typename)
+            for key, sub in workflow.subprocesses.items()}
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def reference_to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
+        """SpiffWorkflow's own conversion (the registry's converter for every object)."""
         dct = super(BpmnWorkflowConverter, self).to_dict(workflow)
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
+
+    def _typename(self, cls: type, converter: type) -> str | None:
+        """The registry's name for `cls` when SpiffWorkflow's `converter` (exactly) is the
+        one registered for it, else None."""
+        typename = self.registry.typenames.get(cls)
+        to_dict = self.registry.convert_to_dict.get(typename)
+        func = getattr(to_dict, "args", (None, None))[-1]  # partial(_obj_to_dict, name, f)
+        owner = getattr(func, "__self__", None)
+        return typename if type(owner) is converter else None
+
+    def _workflow_dict(self, workflow: Any, task_typename: str) -> dict[str, Any]:
+        """WorkflowConverter.to_dict, its tasks written by `_task_dicts`."""
+        registry = self.registry
+        return {
+            "data": registry.convert(registry.clean(workflow.data)),
+            "correlations": workflow.correlations,
+            "last_task": str(workflow.last_task.id) if workflow.last_task is not None
+            else None,
+            "success": workflow.success,
+            "completed": workflow.completed,
+            "tasks": self._task_dicts(workflow.tasks, task_typename),
+            "root": str(workflow.task_tree.id),
+        }
+
+    def _subworkflow_dict(self, sub: Any, task_typename: str, typename: str
+                          ) -> dict[str, Any]:
+        """BpmnSubWorkflowConverter.to_dict with the registry's typename, as the registry
+        writes it."""
+        dct = self._workflow_dict(sub, task_typename)
+        dct["parent_task_id"] = str(sub.parent_task_id)
+        dct["spec"] = sub.spec.name
+        dct["typename"] = typename
+        return dct
+
+    def _task_dicts(self, tasks: dict[UUID, Task], typename: str) -> dict[str, Any]:
+        """TaskConverter.to_dict of every task, keyed by id, as the registry writes it.
+        Ids are looked up by their integer (UUID's own hash and == are Python code)."""
+        convert = self.registry.convert
+        updated, deleted = DeepMerge.get_updated_keys, DeepMerge.get_deleted_keys
+        by_int = {key.int: task for key, task in tasks.items()}
+        text = {key.int: str(key) for key in tasks}
+        out: dict[str, Any] = {}
+        for key, task in tasks.items():
+            parent_id = task._parent
+            # Task.parent: the workflow's task with that id, if there is one
+            parent = None if parent_id is None else by_int.get(parent_id.int)
+            if parent is None:
+                data, delta = task.data, {}
+                parent_text = None
+            else:
+                data = {}
+                delta = {"updates": updated(parent.data, task.data),
+                         "deletions": deleted(parent.data, task.data)}
+                parent_text = text[parent_id.int]
+            internal = task.internal_data
+            out[text[key.int]] = {
+                "id": text.get(task.id.int) or str(task.id),
+                "parent": parent_text,
+                "children": [text.get(child.int) or str(child) for child in task._children],
+                "last_state_change": task.last_state_change,
+                "state": task.state,
+                "task_spec": task.task_spec.name,
+                "triggered": task.triggered,
+                "internal_data": convert(internal) if internal else {},
+                "data": data,
+                "delta": delta,
+                "typename": typename,
+            }
+        return out
 
     def from_dict(self, dct: dict[str, Any], spec: BpmnProcessSpec | None = None,
                   subprocess_specs: dict | None = None) -> BpmnWorkflow:

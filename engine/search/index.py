@@ -53,6 +53,7 @@ from engine.domain import visibility
 from engine.ocr import text as ocr_text
 from engine.store.access_models import SearchDoc
 from engine.store.db import rows_changed
+from engine.store.driver_sql import driver_statement
 from engine.store.models import File, FileDocument, Note, Receipt, User
 
 SNIPPET_CHARS = 160
@@ -212,8 +213,9 @@ class SearchIndexer:
                 continue
             if not _append_notes(session, file_id, texts):
                 rebuild.add(("file", file_id))
-        if docs:
-            session.execute(insert(SearchDoc), docs)
+        if docs:  # one shape (_doc): one driver executemany (engine/store/driver_sql.py)
+            conn = session.connection()
+            driver_statement(conn, _INSERT_DOC, list(docs[0])).executemany(conn, docs)
         for kind in ("file", "receipt"):
             reindex(session, kind, [i for k, i in rebuild if k == kind])
 
@@ -227,13 +229,15 @@ def _append_notes(session: Session, file_id: int, texts: list[str]) -> bool:
     body = "\n".join(texts)
     terms = " ".join(words(body))
     # each value bound twice under two names: PostgreSQL types every parameter once
-    result = session.connection().execute(_APPEND_NOTES, {
+    conn = session.connection()
+    result = driver_statement(conn, _APPEND_NOTES).execute(conn, {
         "b_file": file_id, "b_body": body, "b_body_more": body,
         "b_terms": terms, "b_terms_more": terms})
     return bool(rows_changed(result))
 
 
 _DOCS = cast(Table, SearchDoc.__table__)
+_INSERT_DOC = insert(_DOCS)
 # built once (every note written with an action appends to its file's document)
 _APPEND_NOTES = update(_DOCS).where(
     _DOCS.c.kind == "file", _DOCS.c.item_id == bindparam("b_file")).values(

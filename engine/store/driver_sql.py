@@ -17,8 +17,9 @@ compares them on SQLite and PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy import ColumnDefault, Connection, CursorResult
@@ -37,17 +38,40 @@ class DriverStatement:
     processors: Mapping[str, Callable[[Any], Any]]
     # columns whose Python-side default Core works out when no value is given
     defaults: Mapping[str, Callable[[], Any]]
+    # worked out once from the above: the values in statement order (one C call) and the
+    # converters by position, or by name for a named driver
+    _take: Callable[[Mapping[str, Any]], Any] = field(init=False, repr=False, compare=False)
+    _convert_at: tuple[tuple[int, Callable[[Any], Any]], ...] = field(
+        init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        positions = self.positions or ()
+        take: Callable[[Mapping[str, Any]], Any]
+        if len(positions) > 1:
+            take = itemgetter(*positions)
+        else:  # itemgetter of one key gives the value, not a tuple of it
+            take = lambda values: tuple(values[key] for key in positions)  # noqa: E731
+        object.__setattr__(self, "_take", take)
+        object.__setattr__(self, "_convert_at", tuple(
+            (i, self.processors[key]) for i, key in enumerate(positions)
+            if key in self.processors))
 
     def parameters(self, values: Mapping[str, Any]) -> Any:
         """The values as the driver takes them: a tuple in statement order, or a dict."""
-        convert = self.processors
         if self.defaults:
             values = {**{key: make() for key, make in self.defaults.items()
                          if key not in values}, **values}
         if self.positions is not None:
-            return tuple(convert[key](values[key]) if key in convert else values[key]
-                         for key in self.positions)
-        return {key: convert[key](value) if key in convert else value
+            if not self.positions:
+                return ()
+            if not self._convert_at:
+                return self._take(values)
+            ordered = list(self._take(values))
+            for i, convert in self._convert_at:
+                ordered[i] = convert(ordered[i])
+            return tuple(ordered)
+        processors = self.processors
+        return {key: processors[key](value) if key in processors else value
                 for key, value in values.items()}
 
     def execute(self, conn: Connection, values: Mapping[str, Any]) -> CursorResult[Any]:
@@ -88,8 +112,16 @@ def _compiled(dialect: Dialect, statement: ClauseElement, keys: tuple[str, ...] 
         if not isinstance(default, ColumnDefault):
             raise ValueError(f"column {column.key}: no Python-side default to work out")
         defaults[column.key] = _default_maker(default)
+    # values the statement carries itself (a literal in an expression: `body || '\n' || :b`)
+    for bind in compiled.binds.values():
+        if not bind.required and bind.callable is None:
+            defaults.setdefault(compiled.bind_names[bind], _constant(bind.value))
     positions = tuple(compiled.positiontup) if compiled.positiontup is not None else None
     return DriverStatement(str(compiled), positions, processors, defaults)
+
+
+def _constant(value: Any) -> Callable[[], Any]:
+    return lambda: value
 
 
 def _default_maker(default: ColumnDefault) -> Callable[[], Any]:

@@ -97,6 +97,20 @@ def test_an_update_counts_its_rows(demo: Sanchika) -> None:
     assert row["closed_at"] == AT
 
 
+def test_literal_values_inside_an_expression_are_sent(demo: Sanchika) -> None:
+    """`name || ' (copy)'`: the literal is a bound value the statement carries itself."""
+    instance_id = _instance_id(demo)
+    statement = update(OPEN_TASKS).where(OPEN_TASKS.c.task_uuid == bindparam("b_uuid")).values(
+        name=OPEN_TASKS.c.name + " (प्रति)", actions=bindparam("v_actions"))
+    with demo.db.transaction() as s:
+        conn = s.connection()
+        conn.execute(insert(OPEN_TASKS), _task(instance_id, "literal"))
+        driver_statement(conn, statement).execute(conn, {"b_uuid": "literal",
+                                                          "v_actions": "close"})
+    (row,) = _rows(demo, OPEN_TASKS, OPEN_TASKS.c.task_uuid == "literal")
+    assert (row["name"], row["actions"]) == ("समीक्षा (प्रति)", "close")
+
+
 def test_expanding_lists_are_refused(demo: Sanchika) -> None:
     statement = update(OPEN_TASKS).where(
         OPEN_TASKS.c.id.in_(bindparam("ids", expanding=True))).values(parked=True)

@@ -22,3 +22,15 @@ def test_body_text_is_the_canonical_json_of_the_event(data, actor, task_spec):
         history.event_body(7, 3, "task_completed", at, actor, task_spec, payload))
     assert history._body_json(7, 3, "task_completed", at, actor, task_spec,
                               history.canonical_json(data)) == whole
+
+
+class _Text(str):
+    pass
+
+
+@pytest.mark.parametrize("value", [
+    None, 0, -7, 10**30, "", "clerk", 'say "hi"\n\t\\', "हिंदी \u2028", "\x00\x1f",
+    True, False, 2.5, _Text("sub"), [1, "a"],
+])
+def test_scalar_text_is_what_json_dumps_writes(value):
+    assert history._scalar_json(value) == json.dumps(value, ensure_ascii=False)
