@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Table, bindparam, insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
+from engine.store.driver_sql import driver_statement
 from engine.store.models import Counter
 
 _COUNTERS = cast(Table, Counter.__table__)
@@ -38,19 +39,23 @@ def next_value(session: Session, key: str) -> int:
     # one UPDATE ... RETURNING (the row lock serializes concurrent writers); the first
     # use of a key inserts it
     conn = session.connection()
-    value = conn.execute(_BUMP, {"b_key": key}).scalar()
+    value = driver_statement(conn, _BUMP).execute(conn, {"b_key": key}).scalar()
     if value is None:
         conn.execute(_FIRST, {"b_key": key})
         return 1
     return int(value)
 
 
+# PostgreSQL: one upsert, the first use of a key inserts 1 (built once)
+_UPSERT = (pg_insert(_COUNTERS).values(key=bindparam("b_key"), value=1)
+           .on_conflict_do_update(index_elements=[_COUNTERS.c.key],
+                                  set_={"value": _COUNTERS.c.value + 1})
+           .returning(_COUNTERS.c.value))
+
+
 def _claim_apart(conn: Connection, key: str) -> int:
-    """One upsert in its own transaction: the first use of a key inserts 1."""
-    stmt = pg_insert(Counter).values(key=key, value=1)
-    stmt = stmt.on_conflict_do_update(index_elements=[Counter.key],
-                                      set_={"value": Counter.value + 1})
-    return int(conn.execute(stmt.returning(Counter.value)).scalar_one())
+    """One upsert in its own transaction."""
+    return int(driver_statement(conn, _UPSERT).execute(conn, {"b_key": key}).scalar_one())
 
 
 def diary_no(session: Session, dept_code: str, section_code: str, year: int) -> str:
