@@ -183,8 +183,7 @@ class Sanchika(DakServices, PeopleServices, AccessServices, FileServices, SlaSer
             file = self._open_file(s, actor, subject, head, priority or "Normal", kind,
                                    flush=receipt_id is None)
             if receipt_id is not None:
-                task = _load_task(s, (OpenTask.receipt_id == receipt_id)
-                                  & OpenTask.closed_at.is_(None))
+                task = _load_receipt_task(s, receipt_id)
                 if task is None:
                     raise Conflict(f"receipt {receipt_id} is not open for action")
                 self._act(s, actor, task, {"action": "put_in_file", "file_id": file.id})
@@ -493,13 +492,18 @@ _TASK_WITH_SUBJECT = (select(OpenTask, Instance, File, Receipt)
 _TASK_BY_ID = _TASK_WITH_SUBJECT.where(OpenTask.id == bindparam("task_id")).limit(1)
 
 
-def _load_task(s: Session, where: Any) -> OpenTask | None:
-    """The task with its instance and file (or receipt) in one query: the command keeps
-    them, so the steps after this read none of them again."""
-    row = s.execute(_TASK_WITH_SUBJECT.where(where).limit(1)).first()
-    return None if row is None else row[0]
+_OPEN_TASK_OF_RECEIPT = _TASK_WITH_SUBJECT.where(
+    OpenTask.receipt_id == bindparam("receipt_id"), OpenTask.closed_at.is_(None)).limit(1)
 
 
 def _load_task_by_id(s: Session, task_id: int) -> OpenTask | None:
+    """The task with its instance and file (or receipt) in one query: the command keeps
+    them, so the steps after this read none of them again."""
     row = s.execute(_TASK_BY_ID, {"task_id": task_id}).first()
+    return None if row is None else row[0]
+
+
+def _load_receipt_task(s: Session, receipt_id: int) -> OpenTask | None:
+    """The receipt's open task, loaded as `_load_task_by_id` loads one."""
+    row = s.execute(_OPEN_TASK_OF_RECEIPT, {"receipt_id": receipt_id}).first()
     return None if row is None else row[0]
