@@ -69,15 +69,17 @@ def append(session: Session, instance: Instance, kind: str, *, actor: str | None
     prev = instance.last_event_hash or GENESIS
     at = utcnow()
     data_json = canonical_json(data or {})
-    payload = json.loads(data_json)
     digest = hashlib.sha256((prev + _body_json(instance.id, seq, kind, at, actor, task_spec,
                                                 data_json)).encode()).hexdigest()
     row = {"instance_id": instance.id, "seq": seq, "kind": kind, "at": at, "actor": actor,
-           "task_spec": task_spec, "data": payload, "prev_hash": prev, "hash": digest}
+           "task_spec": task_spec, "data": data_json, "prev_hash": prev, "hash": digest}
     ctx = session.info.get(COMMAND_CONTEXT)
     if ctx is not None:
+        # stored as the canonical text the hash was taken over (the batched insert sends
+        # it as it is): what is read back is exactly what was hashed
         ctx.add_history(row)
     else:
+        row["data"] = json.loads(data_json)
         session.add(HistoryEvent(**row))
     instance.event_count = seq
     instance.last_event_hash = digest

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
+from weakref import WeakKeyDictionary
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -96,7 +97,7 @@ class Runtime:
         task = workflow.get_task_from_id(UUID(open_task.task_uuid))
         if task is None or task.state != TaskState.READY or not task.task_spec.manual:
             raise Conflict("this task has already been acted on")
-        before = _Before.of(workflow)
+        before = _rows_before(workflow)
         task.data.update(data)
         # `inputs` is exactly what was applied to the task: the re-execution check
         # (engine/bpm/reexecute.py) replays it; `task_id` ties the event to its task_ready.
@@ -118,7 +119,7 @@ class Runtime:
         if instance.status != "running" or instance.state is None:
             return StepResult()
         workflow = self.load(instance, session)
-        before = _Before.of(workflow)
+        before = _rows_before(workflow)
         workflow.refresh_timers()
         return self._advance(session, instance, workflow, None, before)
 
@@ -241,6 +242,7 @@ class Runtime:
         else:
             instance.state = dump_state(workflow)
             self.cache.keep_after_commit(session, instance, workflow)
+            _ROWS_AFTER[workflow] = _Before.of_scan(scan)
         return result
 
     def _fail(self, session: Session, instance: Instance, workflow: BpmnWorkflow,
@@ -495,13 +497,28 @@ class _Before:
 
     @classmethod
     def of(cls, workflow: BpmnWorkflow) -> _Before:
-        scan = TaskScan.of(workflow)
+        return cls.of_scan(TaskScan.of(workflow))
+
+    @classmethod
+    def of_scan(cls, scan: TaskScan) -> _Before:
         timers = {}
         for task in scan.timers:
             due = _timer_due(task)
             if due is not None:
                 timers[str(task.id)] = (task.task_spec.name, due)
         return cls({str(t.id) for t in scan.ready_manual}, timers)
+
+
+# What the rows hold for a workflow the last action of this process left in the workflow
+# cache: its final walk, so the next action on it does not walk the tree again. Taken out
+# (popped) by the action that uses the workflow; a workflow that does not go back to the
+# cache is never looked up again, and weak keys let it go.
+_ROWS_AFTER: WeakKeyDictionary[BpmnWorkflow, _Before] = WeakKeyDictionary()
+
+
+def _rows_before(workflow: BpmnWorkflow) -> _Before:
+    known = _ROWS_AFTER.pop(workflow, None)
+    return known if known is not None else _Before.of(workflow)
 
 
 # SpiffWorkflow's TaskIterator does not descend below this depth; the walk keeps to it

@@ -106,8 +106,9 @@ class CommandContext:
         conn = session.connection()
         if self.history_rows:
             rows, self.history_rows = self.history_rows, []
-            # the table, not the entity: one executemany with one column list
-            _executemany(conn, _HISTORY_INSERT, rows)
+            # the table, not the entity: one executemany with one column list; `data`
+            # comes as its canonical JSON text (engine/audit/history.py)
+            _executemany(conn, _HISTORY_INSERT, rows, encoded=("data",))
         if self.outbox_rows:
             rows_out = list(self.outbox_rows.values())
             self.outbox_rows = {}
@@ -118,9 +119,10 @@ class CommandContext:
                 _executemany(conn, _insert_of(table), table_rows)
 
 
-def _executemany(conn: Connection, statement: Any, rows: list[dict[str, Any]]) -> None:
+def _executemany(conn: Connection, statement: Any, rows: list[dict[str, Any]],
+                 encoded: tuple[str, ...] = ()) -> None:
     """Rows of one shape as one driver executemany (engine/store/driver_sql.py)."""
-    driver_statement(conn, statement, list(rows[0])).executemany(conn, rows)
+    driver_statement(conn, statement, list(rows[0]), encoded).executemany(conn, rows)
 
 
 _HISTORY_INSERT = insert(_HISTORY)

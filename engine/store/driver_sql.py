@@ -84,15 +84,18 @@ class DriverStatement:
 
 
 def driver_statement(conn: Connection, statement: ClauseElement,
-                     keys: Sequence[str] | None = None) -> DriverStatement:
+                     keys: Sequence[str] | None = None, encoded: Sequence[str] = ()
+                     ) -> DriverStatement:
     """`statement` compiled for the connection's dialect (an INSERT with `keys`: those
-    columns), built once per dialect, statement and keys."""
-    return _compiled(conn.dialect, statement, tuple(keys) if keys is not None else None)
+    columns), built once per dialect, statement and keys. `encoded`: bound names whose
+    values come already converted (JSON as its text), sent without their converter."""
+    return _compiled(conn.dialect, statement, tuple(keys) if keys is not None else None,
+                     tuple(encoded))
 
 
 @lru_cache(maxsize=256)
-def _compiled(dialect: Dialect, statement: ClauseElement, keys: tuple[str, ...] | None
-              ) -> DriverStatement:
+def _compiled(dialect: Dialect, statement: ClauseElement, keys: tuple[str, ...] | None,
+              encoded: tuple[str, ...] = ()) -> DriverStatement:
     compiled = cast(SQLCompiler, statement.compile(
         dialect=dialect, column_keys=list(keys) if keys is not None else None))
     if (compiled.literal_execute_params or compiled.post_compile_params
@@ -105,7 +108,8 @@ def _compiled(dialect: Dialect, statement: ClauseElement, keys: tuple[str, ...] 
     for name, process in compiled._bind_processors.items():
         if not callable(process):  # per-element converters of a tuple value
             raise ValueError(f"a driver statement takes no tuple values: {name}")
-        processors[name] = process
+        if name not in encoded:
+            processors[name] = process
     defaults: dict[str, Callable[[], Any]] = {}
     for column in [*compiled.insert_prefetch, *compiled.update_prefetch]:
         default = column.default

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, cast
 
 import pytest
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, Text, bindparam, insert, select, update
+from sqlalchemy import cast as sql_cast
 
 from engine.app import Sanchika
 from engine.store.driver_sql import driver_statement
@@ -16,6 +17,10 @@ from engine.store.models import HistoryEvent, Instance, OpenTask
 OPEN_TASKS = cast(Table, OpenTask.__table__)
 HISTORY = cast(Table, HistoryEvent.__table__)
 AT = datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=UTC)
+
+
+def cast_text(column: Any) -> Any:
+    return sql_cast(column, Text)
 
 
 def _instance_id(app: Sanchika) -> int:
@@ -79,6 +84,23 @@ def test_executemany_fills_python_side_defaults_and_encodes_json(demo: Sanchika)
     assert all(r["data"] == data for r in written)
     assert all(r["at"] is not None and abs(r["at"] - written[0]["at"]) < timedelta(minutes=5)
                for r in written)
+
+
+def test_encoded_values_are_sent_as_they_are(demo: Sanchika) -> None:
+    """History data goes in as the canonical JSON text its hash was taken over."""
+    instance_id = _instance_id(demo)
+    text = '{"n":3,"note":"अनुमोदन हेतु"}'
+    row = {"instance_id": instance_id, "seq": 900_101, "kind": "x", "at": AT, "actor": None,
+           "task_spec": None, "data": text, "prev_hash": "0" * 64, "hash": "1" * 64}
+    with demo.db.transaction() as s:
+        conn = s.connection()
+        driver_statement(conn, insert(HISTORY), list(row), encoded=("data",)).executemany(
+            conn, [row])
+        stored = conn.execute(select(cast_text(HISTORY.c.data))
+                              .where(HISTORY.c.seq == 900_101)).scalar()
+    assert stored == text
+    (read,) = _rows(demo, HISTORY, HISTORY.c.seq == 900_101)
+    assert read["data"] == {"n": 3, "note": "अनुमोदन हेतु"}
 
 
 def test_an_update_counts_its_rows(demo: Sanchika) -> None:
