@@ -32,9 +32,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from engine.errors import Conflict, NotFound
+from engine.store.audit_models import ApprovalSignature
 from engine.store.config_cache import INFO_KEY, ConfigCache
 from engine.store.driver_sql import driver_statement
-from engine.store.models import File, Instance, OpenTask
+from engine.store.models import Correspondence, File, Instance, OpenTask
 
 Row = TypeVar("Row")
 # PostgreSQL session settings for every connection the app opens. JIT compilation pays off
@@ -149,7 +150,13 @@ def _claim(session: Session, instance: Instance) -> None:
 # column changes: the search index watches a file's number and subject (engine/search/
 # index.py, after the ORM's flush), so a file with those changed goes to the ORM.
 _PLAIN_UPDATE: dict[type, int] = {File: 0, OpenTask: 1}
-_PLAIN_INSERT = frozenset({OpenTask})
+# New rows that nothing in the same flush refers to and no flush listener watches (the
+# search index watches new files, receipts and notes): an instance (started, then flushed
+# for its id), an open task, a receipt's place in a file, an approval's signature.
+_PLAIN_INSERT = frozenset({OpenTask, Instance, Correspondence, ApprovalSignature})
+# the first version of a row the mapper versions (`version_id_col`), as the ORM's INSERT
+# writes it
+_FIRST_VERSION: dict[type, str] = {Instance: "version"}
 _ORM_ONLY: dict[type, frozenset[str]] = {File: frozenset(File.SEARCHED)}
 
 
@@ -221,6 +228,9 @@ def _insert_row(session: Session, obj: Any) -> None:
     state = inspect(obj)
     statement, columns = _insert_plan(state.mapper)
     given = state.dict
+    versioned = _FIRST_VERSION.get(type(obj))
+    if versioned is not None and given.get(versioned) is None:
+        setattr(obj, versioned, 1)
     values: dict[str, Any] = {}
     for name, key, default in columns:
         if key in given:
