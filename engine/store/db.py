@@ -217,6 +217,11 @@ def _insert_plan(mapper: Any) -> tuple[Any, list[tuple[str, str, Any]]]:
         if column.primary_key:
             continue
         default = column.default if isinstance(column.default, ColumnDefault) else None
+        if default is None and column.server_default is not None:
+            # the INSERT names every column: a value left out would be NULL, not the
+            # server's default (give the column a Python-side default too)
+            raise ValueError(f"{table.name}.{column.name}: a server default only; "
+                             "such a row cannot be a plain insert")
         columns.append((column.name, mapper.get_property_by_column(column).key, default))
     return insert(table).returning(table.c.id), columns
 

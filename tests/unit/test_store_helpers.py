@@ -51,3 +51,34 @@ def test_rows_changed_refuses_a_result_without_a_count(session: Session) -> None
     rows = session.execute(select(Department)).freeze()
     with pytest.raises(TypeError, match="no row count"):
         rows_changed(rows())
+
+
+def test_every_plain_insert_has_a_plan() -> None:
+    """Rows inserted outside the ORM's flush name every column; none may rely on a server
+    default alone (it would be written NULL)."""
+    from sqlalchemy import inspect
+
+    from engine.store import db
+
+    for cls in db._PLAIN_INSERT:
+        _statement, columns = db._insert_plan(inspect(cls))
+        assert {name for name, _, _ in columns} == {
+            c.name for c in cls.__table__.columns if not c.primary_key}
+
+
+def test_a_server_default_alone_is_refused() -> None:
+    from sqlalchemy import Integer, String, inspect
+    from sqlalchemy.orm import DeclarativeBase, mapped_column
+
+    from engine.store import db
+
+    class Other(DeclarativeBase):
+        pass
+
+    class Row(Other):
+        __tablename__ = "rows"
+        id = mapped_column(Integer, primary_key=True)
+        kind = mapped_column(String(8), server_default="a")
+
+    with pytest.raises(ValueError, match="server default only"):
+        db._insert_plan(inspect(Row))
