@@ -38,7 +38,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from engine.bpm import script_pool
-from engine.store.db import Database
+from engine.store.db import INSERTED_HOOK, Database
 from engine.store.driver_sql import driver_statement
 from engine.store.models import HistoryEvent, OutboxMessage, User, utcnow
 
@@ -196,6 +196,7 @@ class Executor:
             ctx = CommandContext(session=session, actor=actor, now=utcnow(),
                                  listeners=[make() for make in self.listener_factories])
             session.info[CONTEXT_KEY] = ctx
+            session.info[INSERTED_HOOK] = _inserted
             token = _current.set(ctx)
             try:
                 yield ctx
@@ -265,6 +266,17 @@ def _loaded(session: Session, obj: Any) -> None:
     ctx = session.info.get(CONTEXT_KEY)
     if ctx is not None:
         ctx.loaded.append(obj)
+
+
+def _inserted(session: Session, objects: list[Any]) -> None:
+    """New rows a flush wrote outside the ORM's unit of work (engine/store/db.py)."""
+    ctx = session.info.get(CONTEXT_KEY)
+    if ctx is None:
+        return
+    for listener in ctx.listeners:
+        hook = getattr(listener, "inserted", None)
+        if hook is not None:
+            hook(ctx, objects)
 
 
 def _after_flush(session: Session, _flush_context: Any) -> None:

@@ -176,20 +176,28 @@ class SearchIndexer:
     def flushed(self, ctx: Any) -> None:
         session = ctx.session
         for obj in session.new:
-            if isinstance(obj, FileDocument):
-                self.scans = True
-            kind = _KINDS.get(type(obj))
-            if kind is None or obj.id is None:  # not in this (partial) flush
-                continue
-            if kind == "note":
-                self.appended.setdefault(obj.file_id, []).append(obj.text)
-            else:
-                self.created[(kind, obj.id)] = obj
+            self._new(obj)
         for obj in session.dirty:
             kind = _KINDS.get(type(obj))
             if kind is None or not _changed(obj, _WATCHED[type(obj)]):
                 continue
             self.rebuild.add(("file", obj.file_id) if kind == "note" else (kind, obj.id))
+
+    def inserted(self, _ctx: Any, objects: list[Any]) -> None:
+        """New rows written outside the ORM's flush (engine/store/db.py)."""
+        for obj in objects:
+            self._new(obj)
+
+    def _new(self, obj: Any) -> None:
+        if isinstance(obj, FileDocument):
+            self.scans = True
+        kind = _KINDS.get(type(obj))
+        if kind is None or obj.id is None:  # not in this (partial) flush
+            return
+        if kind == "note":
+            self.appended.setdefault(obj.file_id, []).append(obj.text)
+        else:
+            self.created[(kind, obj.id)] = obj
 
     def before_commit(self, ctx: Any) -> None:
         session = ctx.session

@@ -35,9 +35,12 @@ from engine.errors import Conflict, NotFound
 from engine.store.audit_models import ApprovalSignature
 from engine.store.config_cache import INFO_KEY, ConfigCache
 from engine.store.driver_sql import driver_statement
-from engine.store.models import Correspondence, File, Instance, OpenTask
+from engine.store.models import Correspondence, File, Instance, Note, OpenTask, Receipt
 
 Row = TypeVar("Row")
+# session.info key: called with (session, objects) after a flush inserted new rows outside
+# the ORM's flush (engine/commands/executor.py hands them to the command's listeners)
+INSERTED_HOOK = "plain_inserted"
 # PostgreSQL session settings for every connection the app opens. JIT compilation pays off
 # for long analytical queries; Sanchika's are short index lookups, and JIT compiled their
 # plans for seconds at a million files (bench/README.md), so it is off.
@@ -102,9 +105,13 @@ class WriteSession(Session):
         for obj in plain_inserts:  # out of the ORM's flush; back in once inserted
             self.expunge(obj)
         super().flush()
-        # after the ORM's flush, so the rows they refer to (a new file, instance) exist
+        # after the ORM's flush, so the rows they refer to exist; in the order they were
+        # added (a row refers only to rows whose ids it was given, so added before it)
         for obj in plain_inserts:
             _insert_row(self, obj)
+        told = self.info.get(INSERTED_HOOK)
+        if told is not None and plain_inserts:
+            told(self, plain_inserts)
 
 
 _INSTANCES = cast(Table, Instance.__table__)
@@ -150,10 +157,13 @@ def _claim(session: Session, instance: Instance) -> None:
 # column changes: the search index watches a file's number and subject (engine/search/
 # index.py, after the ORM's flush), so a file with those changed goes to the ORM.
 _PLAIN_UPDATE: dict[type, int] = {File: 0, OpenTask: 1}
-# New rows that nothing in the same flush refers to and no flush listener watches (the
-# search index watches new files, receipts and notes): an instance (started, then flushed
-# for its id), an open task, a receipt's place in a file, an approval's signature.
-_PLAIN_INSERT = frozenset({OpenTask, Instance, Correspondence, ApprovalSignature})
+# New rows of the hot path written as driver statements after the ORM's flush: a receipt,
+# a file, its instance, a note, a receipt's place in a file, an open task, an approval's
+# signature. None of these has a relationship, so their rows hold every reference as a
+# plain id; the search index learns of the new files, receipts and notes through
+# INSERTED_HOOK, as other new rows reach it through the ORM's `after_flush`.
+_PLAIN_INSERT = frozenset({Receipt, File, Instance, Note, Correspondence, OpenTask,
+                           ApprovalSignature})
 # the first version of a row the mapper versions (`version_id_col`), as the ORM's INSERT
 # writes it
 _FIRST_VERSION: dict[type, str] = {Instance: "version"}
