@@ -53,6 +53,7 @@ from sqlalchemy.engine import make_url
 
 import handlers
 from engine.app import DAK_PROCESS, FILE_PROCESS, PROCESS_DIR, Sanchika
+from engine.bpm.codec import load_state
 from engine.config import Settings
 from engine.domain import org
 from engine.ops.demo import create_demo
@@ -348,13 +349,22 @@ def stored_state_sizes(app: Sanchika, file_ids: list[int]) -> dict[str, float]:
         instances = s.scalars(select(Instance).where(
             Instance.subject_kind == "file", Instance.subject_id.in_(file_ids))).all()
         stored = [len(i.state.encode("utf-8")) for i in instances if i.state]
-        full = [len(FULL_SERIALIZER.serialize_json(app.runtime.load(i)).encode("utf-8"))
+        # deserialized here, not through the runtime: its workflow cache hands a workflow
+        # out to one user at a time (taking it out), and this look must not leave the next
+        # timed step to deserialize every file again
+        full = [len(FULL_SERIALIZER.serialize_json(_deserialize(app, i)).encode("utf-8"))
                 for i in instances if i.state]
     return {
         "stored_avg_all_running_sql": float(all_running or 0),
         "stored_avg_bench_files": mean(stored),
         "full_with_spec_avg_same_workflows": mean(full),
     }
+
+
+def _deserialize(app: Sanchika, instance: Instance) -> BpmnWorkflow:
+    read = app.runtime.definitions.loaded(instance.definition)
+    return load_state(instance.state or "", read.spec, read.subprocess_specs,
+                      app.runtime.script_engine)
 
 
 # ---------------------------------------------------------------------------- raw side
