@@ -15,7 +15,8 @@ What the context carries:
   messages (inserted with ON CONFLICT DO NOTHING on the event key), and rows nobody reads
   back within the command (timers, movements);
 - listeners: objects with optional `flushed(ctx)` (after each ORM flush, to see what
-  changed), `before_commit(ctx)` and `after_commit(ctx)` hooks. The search index is one
+  changed), `inserted(ctx, objects)` (the new rows a flush wrote outside the ORM's unit of
+  work, engine/store/db.py), `before_commit(ctx)` and `after_commit(ctx)` hooks. The search index is one
   (engine/search/index.py); the workflow cache registers `after_commit` callbacks.
 """
 
@@ -270,20 +271,19 @@ def _loaded(session: Session, obj: Any) -> None:
 
 def _inserted(session: Session, objects: list[Any]) -> None:
     """New rows a flush wrote outside the ORM's unit of work (engine/store/db.py)."""
-    ctx = session.info.get(CONTEXT_KEY)
-    if ctx is None:
-        return
-    for listener in ctx.listeners:
-        hook = getattr(listener, "inserted", None)
-        if hook is not None:
-            hook(ctx, objects)
+    _tell(session, "inserted", objects)
 
 
 def _after_flush(session: Session, _flush_context: Any) -> None:
+    _tell(session, "flushed")
+
+
+def _tell(session: Session, hook_name: str, *args: Any) -> None:
+    """Call the hook of that name on each listener of the session's command that has one."""
     ctx = session.info.get(CONTEXT_KEY)
     if ctx is None:
         return
     for listener in ctx.listeners:
-        hook = getattr(listener, "flushed", None)
+        hook = getattr(listener, hook_name, None)
         if hook is not None:
-            hook(ctx)
+            hook(ctx, *args)
