@@ -16,8 +16,9 @@ What the context carries:
   back within the command (timers, movements);
 - listeners: objects with optional `flushed(ctx)` (after each ORM flush, to see what
   changed), `inserted(ctx, objects)` (the new rows a flush wrote outside the ORM's unit of
-  work, engine/store/db.py), `before_commit(ctx)` and `after_commit(ctx)` hooks. The search index is one
-  (engine/search/index.py); the workflow cache registers `after_commit` callbacks.
+  work, engine/store/db.py), `before_commit(ctx)` and `after_commit(ctx)` hooks. The search
+  index is one (engine/search/index.py); the workflow cache registers `after_commit`
+  callbacks.
 """
 
 from __future__ import annotations
