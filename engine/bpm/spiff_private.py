@@ -151,8 +151,9 @@ class SpecFreeWorkflowConverter(BpmnWorkflowConverter):
                          "deletions": deleted(parent.data, task.data)}
                 parent_text = text[parent_id.int]
             internal = task.internal_data
-            out[text[key.int]] = {
-                "id": text.get(task.id.int) or str(task.id),
+            task_id = text[key.int]  # a task is kept under its own id
+            out[task_id] = {
+                "id": task_id,
                 "parent": parent_text,
                 "children": [text.get(child.int) or str(child) for child in task._children],
                 "last_state_change": task.last_state_change,
